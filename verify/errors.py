@@ -41,7 +41,7 @@ class CheckFailed(AssertionError):
         return self.message
 
 
-class NotApplicable(Exception):  # noqa: N818 - reads as a verdict, like pytest's Skipped
+class NotApplicable(Exception):
     """The check does not apply to this stack; the message says why (reported as skipped)."""
 
 

@@ -1,0 +1,54 @@
+"""What every sandbox stack receives and returns, so the manager can compose them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verify.sandbox.emulator import Emulator
+
+ACCOUNT_ID = "123456789012"
+ACCESS_KEY_ID = "AKIASANDBOXTESTKEY01"
+SECRET_ACCESS_KEY = "sandbox-secret-access-key-not-a-real-one"
+
+
+@dataclass
+class StackContext:
+    emulator: Emulator
+    region: str
+    suffix: str  # environment suffix carried by every name, e.g. "dev"
+    faults: frozenset[str]
+    workdir: Path  # private temporary directory of this sandbox; removed on stop
+    latency: str | None = None  # None (fast) or "aws" (realistic delays)
+    account_id: str = ACCOUNT_ID
+
+    def client(self, service: str) -> Any:
+        """A boto3 client aimed at the emulator, with the sandbox's fixed test credentials."""
+        import boto3
+
+        session = boto3.session.Session()
+        return session.client(  # type: ignore[call-overload]
+            service,
+            region_name=self.region,
+            endpoint_url=self.emulator.endpoint_url,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+        )
+
+
+@dataclass
+class StackParts:
+    """A provisioned stack: its outputs (as a deploy would write them) and how to stop it."""
+
+    name: str
+    outputs: dict[str, Any]
+    stops: list[Callable[[], None]] = field(default_factory=list)
+    # e.g. "redis-server not installed: cache PING unavailable"
+    notes: list[str] = field(default_factory=list)
+    services: dict[str, str] = field(default_factory=dict)  # what runs where, for `sandbox status`
+
+    def stop(self) -> None:
+        for stop in reversed(self.stops):
+            stop()

@@ -1,0 +1,163 @@
+"""The AWS emulator: moto's WSGI app on a loopback port, behind a small fault middleware.
+
+moto serves the AWS APIs; the middleware lets the sandbox express what moto cannot (a stream that is
+not ACTIVE, an AccessDenied on one operation, a hanging endpoint) by intercepting one
+(service, operation) at a time. The harness never knows: it only sees an HTTP endpoint that speaks AWS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import threading
+import urllib.parse
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+# An interceptor sees the parsed request and either returns None (let moto answer) or a full
+# response (status, headers, body) that replaces moto's.
+Response = tuple[int, dict[str, str], bytes]
+Interceptor = Callable[["AwsRequest"], Response | None]
+# A patcher sees moto's answer and may rewrite its body (e.g. flip a status field).
+Patcher = Callable[["AwsRequest", bytes], bytes]
+
+
+@dataclass(frozen=True)
+class AwsRequest:
+    service: str  # signing name from the Authorization header's credential scope, e.g. "dynamodb"
+    operation: str  # X-Amz-Target suffix or the query protocol's Action
+    body: bytes
+    params: dict[str, str]  # JSON body (json protocols) or form/query parameters (query protocol)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _parse(environ: dict[str, Any], body: bytes) -> AwsRequest:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    service = ""
+    if "Credential=" in auth:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(scope) >= 4:
+            service = scope[3]
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    params: dict[str, str] = {}
+    operation = target.rsplit(".", 1)[-1] if target else ""
+    if target:
+        try:
+            loaded = json.loads(body or b"{}")
+            if isinstance(loaded, dict):
+                params = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in loaded.items()}
+        except ValueError:
+            pass
+    else:
+        query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+        form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"))) if body else {}
+        params = {**query, **form}
+        operation = params.get("Action", "")
+        if not operation:
+            # REST-style services (lambda, apigateway, efs, xray, ...): method + path names the call.
+            operation = f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
+    return AwsRequest(service=service, operation=operation, body=body, params=params)
+
+
+class FaultMiddleware:
+    """WSGI middleware: interceptors answer instead of moto; patchers rewrite moto's answers."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._interceptors: list[tuple[str, str, Interceptor]] = []
+        self._patchers: list[tuple[str, str, Patcher]] = []
+        self.calls = 0
+
+    def intercept(self, service: str, operation: str, fn: Interceptor) -> None:
+        self._interceptors.append((service, operation, fn))
+
+    def patch(self, service: str, operation: str, fn: Patcher) -> None:
+        self._patchers.append((service, operation, fn))
+
+    @staticmethod
+    def _matches(rule_service: str, rule_op: str, req: AwsRequest) -> bool:
+        service_ok = rule_service in ("*", req.service)
+        prefix = rule_op.endswith("*") and req.operation.startswith(rule_op[:-1])
+        op_ok = rule_op in ("*", req.operation) or prefix
+        return service_ok and op_ok
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.calls += 1
+        if not self._interceptors and not self._patchers:
+            return self._app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        req = _parse(environ, body)
+        for service, op, interceptor in self._interceptors:
+            if self._matches(service, op, req):
+                answer = interceptor(req)
+                if answer is not None:
+                    status, answer_headers, answer_body = answer
+                    length_header = ("Content-Length", str(len(answer_body)))
+                    start_response(f"{status} X", [*answer_headers.items(), length_header])
+                    return [answer_body]
+        environ["wsgi.input"] = io.BytesIO(body)
+        patchers = [fn for service, op, fn in self._patchers if self._matches(service, op, req)]
+        if not patchers:
+            return self._app(environ, start_response)
+        captured: dict[str, Any] = {}
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        payload = b"".join(self._app(environ, capture))
+        for fn in patchers:
+            payload = fn(req, payload)
+        # DynamoDB signs its body with a CRC32 header that botocore checks: recompute it.
+        dropped = ("content-length", "x-amz-crc32")
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in dropped]
+        if any(k.lower() == "x-amz-crc32" for k, _ in captured["headers"]):
+            headers.append(("x-amz-crc32", str(zlib.crc32(payload) & 0xFFFFFFFF)))
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+class Emulator:
+    """moto on 127.0.0.1:<port> in a thread of this process, with a FaultMiddleware in front."""
+
+    def __init__(self, port: int | None = None) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.port = port or free_port()
+        self.middleware = FaultMiddleware(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        # werkzeug logs every request line to stderr; a verifier's console is no place for that.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = make_server("127.0.0.1", self.port, self.middleware, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
