@@ -1,0 +1,294 @@
+"""Outputs → typed resources: what each output names (kind), which it is (name) and its role.
+
+Signals, most certain first: the value's own shape (ARN, AWS or emulator URL, endpoint host, id
+prefix; `verify.arns`), a value that is plainly a setting (number, region, environment name), the key's
+words (`verify.key_rules`), then weak hints. Configured overrides win over all of them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from verify import key_rules
+from verify.arns import REGION, ValueFacts, parse_arn, parse_host, parse_id, parse_url, url_host
+from verify.errors import ConfigError
+from verify.output_values import ENV_WORDS, is_secret_key, strip_cdk_hash
+from verify.outputs import Output, Outputs
+
+KINDS: tuple[str, ...] = (
+    "api",
+    "dynamodb_table",
+    "sqs_queue",
+    "sns_topic",
+    "kinesis_stream",
+    "rds_instance",
+    "rds_cluster",
+    "lambda_function",
+    "log_group",
+    "secret",
+    "ssm_parameter",
+    "s3_bucket",
+    "ecs_cluster",
+    "ecs_service",
+    "elasticache",
+    "efs_filesystem",
+    "vpc",
+    "subnet",
+    "security_group",
+    "kms_key",
+    "alarm",
+    "state_machine",
+    "event_bus",
+    "iam_role",
+    "scalar",
+    "unknown",
+)
+ROLES = ("raw", "processed", "dlq")
+MASK = "***"
+
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_ENV_VALUES = ENV_WORDS | {"development", "production", "main", "live"}
+_AWS_LOG_PATH = re.compile(r"^/aws/[a-z-]+/\S+$")
+_LAST_SEGMENT = re.compile(r"/([^/?#]+)/?(?:[?#].*)?$")
+
+
+@dataclass(frozen=True)
+class Resource:
+    key: str
+    value: str
+    kind: str
+    name: str
+    role: str | None
+    region: str | None = None
+    account: str | None = None
+    arn: str | None = None
+    url: str | None = None
+    sensitive: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "value": MASK if self.sensitive else self.value,
+            "kind": self.kind,
+            "name": MASK if self.sensitive else self.name,
+            "role": self.role,
+        }
+
+
+@dataclass(frozen=True)
+class Inventory:
+    region: str | None
+    resources: tuple[Resource, ...]
+    missing: tuple[Output, ...]
+    source: str
+
+    def of_kind(self, *kinds: str) -> list[Resource]:
+        return [r for r in self.resources if r.kind in kinds]
+
+    def one(self, kind: str, role: str | None = None) -> Resource | None:
+        """The resource of `kind` playing `role`; without a role, one that plays none is preferred."""
+        candidates = self.of_kind(kind)
+        if role is not None:
+            return next((r for r in candidates if r.role == role), None)
+        return next((r for r in candidates if r.role is None), candidates[0] if candidates else None)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "region": self.region,
+            "resources": [r.to_json() for r in self.resources],
+            "missing": [o.key for o in self.missing],
+        }
+
+
+def classify(key: str, value: str) -> Resource:
+    """What one output item names; pure (no AWS), so `discover` and the tests agree exactly."""
+    terms = key_rules.key_terms(key)
+    kind, facts = _kind_and_facts(terms, value)
+    role = (
+        None
+        if kind == "scalar"
+        else key_rules.role_from(terms) or key_rules.role_from(key_rules.name_terms(facts.name))
+    )
+    return Resource(
+        key=key,
+        value=value,
+        kind=kind,
+        name=facts.name,
+        role=role,
+        region=facts.region,
+        account=facts.account,
+        arn=facts.arn,
+        url=facts.url,
+        sensitive=is_secret_key(key, (value,)),
+    )
+
+
+def _kind_and_facts(terms: list[str], value: str) -> tuple[str, ValueFacts]:
+    for parse in (parse_arn, parse_url, parse_host, parse_id):
+        facts = parse(value)
+        if facts is not None:
+            return facts.kind, facts
+    if _NUMBER.match(value) or value.lower() in {"true", "false"} or value.lower() in _ENV_VALUES:
+        return "scalar", ValueFacts("scalar", value)
+    if REGION.match(value):
+        return "scalar", ValueFacts("scalar", value, region=value)
+    if key_rules.is_setting_key(terms):
+        return "scalar", ValueFacts("scalar", value)
+    kind = key_rules.kind_from_key(terms)
+    if kind is not None:
+        return kind, _named_as(kind, value)
+    if key_rules.mentions_url(terms) and url_host(value):
+        return "api", _named_as("api", value)
+    if _AWS_LOG_PATH.match(value):
+        return "log_group", ValueFacts("log_group", value)
+    return "unknown", ValueFacts("unknown", value)
+
+
+def _named_as(kind: str, value: str) -> ValueFacts:
+    """Name of a value the key (or config) says is `kind`, when the value's shape did not say it."""
+    host = url_host(value)
+    if host is None:
+        return ValueFacts(kind, value)
+    if kind == "sqs_queue" and (segment := _LAST_SEGMENT.search(value)):
+        return ValueFacts(kind, segment.group(1), url=value)
+    if kind == "api":
+        return ValueFacts(kind, host, url=value)
+    return ValueFacts(kind, value, url=value)
+
+
+def build_inventory(
+    outputs: Outputs,
+    *,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+    region: str | None = None,
+) -> Inventory:
+    """One `Resource` per present output item; placeholders and nulls are listed as missing instead."""
+    checked = _checked_overrides(overrides or {})
+    resources: list[Resource] = []
+    for output in outputs.outputs:
+        if output.missing:
+            continue
+        override = _override_for(output.key, checked)
+        for item in output.items:
+            resource = classify(output.key, item)
+            if output.sensitive and not resource.sensitive:
+                resource = replace(resource, sensitive=True)
+            if override:
+                resource = _apply_override(resource, override)
+            resources.append(resource)
+    return Inventory(
+        region=region or infer_region(resources),
+        resources=tuple(resources),
+        missing=tuple(outputs.missing()),
+        source=outputs.source,
+    )
+
+
+def _checked_overrides(overrides: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
+    for key, override in overrides.items():
+        kind = override.get("kind")
+        if kind is not None and kind not in KINDS:
+            raise ConfigError(
+                f"Override for output {key!r} has kind {kind!r}, which is not one of: {', '.join(KINDS)}."
+            )
+        role = override.get("role")
+        if role is not None and _role_value(role) is not None and _role_value(role) not in ROLES:
+            raise ConfigError(
+                f"Override for output {key!r} has role {role!r}; use raw, processed, dlq or none."
+            )
+    return dict(overrides)
+
+
+def _role_value(role: str | None) -> str | None:
+    if role is None or role.strip().lower() in {"", "none", "null"}:
+        return None
+    return role.strip().lower()
+
+
+def _override_for(key: str, overrides: Mapping[str, Mapping[str, str]]) -> Mapping[str, str] | None:
+    """Exact key first; else the key without its CDK hash, so config survives a re-synth."""
+    if key in overrides:
+        return overrides[key]
+    return overrides.get(strip_cdk_hash(key))
+
+
+def _apply_override(resource: Resource, override: Mapping[str, str]) -> Resource:
+    changed = resource
+    kind = override.get("kind")
+    if kind is not None and kind != resource.kind:
+        facts = _named_as(kind, resource.value)
+        name = facts.name if resource.arn is None else resource.name
+        changed = replace(changed, kind=kind, name=name, url=facts.url or resource.url)
+    if "role" in override:
+        changed = replace(changed, role=_role_value(override["role"]))
+    if override.get("name"):
+        changed = replace(changed, name=override["name"])
+    return changed
+
+
+def infer_region(resources: Iterable[Resource]) -> str | None:
+    """The region most ARNs and URLs name (first seen wins a tie); None when none names one."""
+    counts = Counter(r.region for r in resources if r.region)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+# (service, call, how the name is passed, kind, field of the answer holding the URL, name rule)
+_RESOLVERS: tuple[tuple[str, str, str, str, str | None, re.Pattern[str]], ...] = (
+    ("dynamodb", "describe_table", "TableName", "dynamodb_table", None,
+     re.compile(r"^[A-Za-z0-9_.-]{3,255}$")),
+    ("sqs", "get_queue_url", "QueueName", "sqs_queue", "QueueUrl",
+     re.compile(r"^[A-Za-z0-9_-]{1,80}(\.fifo)?$")),
+    ("kinesis", "describe_stream_summary", "StreamName", "kinesis_stream", None,
+     re.compile(r"^[A-Za-z0-9_.-]{1,128}$")),
+    ("lambda", "get_function", "FunctionName", "lambda_function", None, re.compile(r"^[A-Za-z0-9_-]{1,64}$")),
+)  # fmt: skip
+
+
+def resolve_ambiguous(
+    inventory: Inventory,
+    client_factory: Callable[[str], Any],
+    *,
+    budget_s: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> Inventory:
+    """Ask AWS (read-only) what plain names of kind `unknown` are; the first service that knows wins.
+
+    Bounded by `budget_s` overall; any error (not found, denied, unreachable) leaves the item unknown,
+    because guessing is a convenience and must never fail a run.
+    """
+    deadline = clock() + budget_s
+    clients: dict[str, Any] = {}
+    resolved: list[Resource] = []
+    for resource in inventory.resources:
+        if resource.kind == "unknown" and not resource.sensitive and clock() < deadline:
+            resource = _resolve_one(resource, client_factory, clients, deadline, clock)
+        resolved.append(resource)
+    return replace(inventory, resources=tuple(resolved))
+
+
+def _resolve_one(
+    resource: Resource,
+    client_factory: Callable[[str], Any],
+    clients: dict[str, Any],
+    deadline: float,
+    clock: Callable[[], float],
+) -> Resource:
+    for service, call, parameter, kind, url_field, valid in _RESOLVERS:
+        if clock() >= deadline:
+            break
+        if not valid.match(resource.value):
+            continue
+        try:
+            if service not in clients:
+                clients[service] = client_factory(service)
+            answer = getattr(clients[service], call)(**{parameter: resource.value})
+        except Exception:
+            continue
+        url = answer.get(url_field) if url_field and isinstance(answer, dict) else None
+        return replace(resource, kind=kind, url=url if isinstance(url, str) else resource.url)
+    return resource

@@ -1,0 +1,197 @@
+"""What an output *key* says: its kind word, whether it is a plain setting, and the role it plays.
+
+Keys come in every convention (`RawSensorTableName`, `raw_sensor_table_name`, `rawSensorTableName`,
+`ApiEndpoint760E02C8`, `KinesisStreamNamedev`, `queue_url_staging`); all are reduced to lower-case
+words first, then read with the tables below. The head noun wins: the kind word closest to the end of
+the key (`ProcessorFunctionLogGroupName` is a log group, `DbSecretArn` a secret).
+"""
+
+from __future__ import annotations
+
+import re
+
+from verify.output_values import ENV_WORDS, REFERENCE_WORDS, key_words, split_words
+
+# Adjacent words that mean one thing together.
+COMPOUNDS: dict[tuple[str, str], str] = {
+    ("log", "group"): "loggroup",
+    ("log", "stream"): "logstream",
+    ("security", "group"): "securitygroup",
+    ("security", "groups"): "securitygroup",
+    ("state", "machine"): "statemachine",
+    ("step", "function"): "statemachine",
+    ("step", "functions"): "statemachine",
+    ("event", "bus"): "eventbus",
+    ("dead", "letter"): "deadletter",
+    ("file", "system"): "filesystem",
+    ("replication", "group"): "replicationgroup",
+    ("cache", "cluster"): "elasticache",
+    ("dynamo", "db"): "dynamodb",
+    ("rest", "api"): "api",
+    ("http", "api"): "api",
+    ("api", "gateway"): "api",
+    ("api", "key"): "apikey",
+    ("access", "key"): "accesskey",
+    ("secret", "key"): "secretkey",
+    ("private", "key"): "privatekey",
+    ("account", "id"): "accountid",
+    ("availability", "zone"): "az",
+    ("parameter", "store"): "ssm",
+    ("parameter", "group"): "parametergroup",
+    ("subnet", "group"): "subnetgroup",
+    ("target", "group"): "targetgroup",
+    ("load", "balancer"): "loadbalancer",
+    ("user", "pool"): "userpool",
+    ("hosted", "zone"): "hostedzone",
+}
+
+_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "dynamodb_table": ("table", "tables", "ddb", "dynamo", "dynamodb"),
+    "sqs_queue": ("queue", "queues", "sqs", "dlq", "deadletter", "deadletterqueue"),
+    "sns_topic": ("topic", "topics", "sns", "alerts"),
+    "kinesis_stream": ("stream", "streams", "kinesis"),
+    "rds_instance": ("db", "database", "rds", "postgres", "postgresql", "mysql", "mariadb", "rdsinstance"),
+    "rds_cluster": ("aurora",),
+    "lambda_function": ("function", "functions", "lambda", "fn"),
+    "log_group": ("loggroup", "logs", "log"),
+    "secret": ("secret", "secrets"),
+    "ssm_parameter": ("parameter", "parameters", "param", "ssm"),
+    "s3_bucket": ("bucket", "buckets", "s3"),
+    "elasticache": ("redis", "cache", "elasticache", "memcached", "valkey", "replicationgroup"),
+    "efs_filesystem": ("efs", "filesystem"),
+    "vpc": ("vpc",),
+    "subnet": ("subnet", "subnets"),
+    "security_group": ("securitygroup", "sg", "sgs"),
+    "kms_key": ("kms", "cmk", "key"),
+    "alarm": ("alarm", "alarms"),
+    "state_machine": ("statemachine", "sfn"),
+    "event_bus": ("eventbus", "bus"),
+    "iam_role": ("role",),
+    "api": ("api", "apis", "graphql", "restapi"),
+}
+KIND_OF_WORD: dict[str, str] = {word: kind for kind, words in _KIND_WORDS.items() for word in words}
+
+# Head words that only mean something next to another word: (head, context words, kind).
+CONTEXT_RULES: tuple[tuple[str, frozenset[str], str], ...] = (
+    ("cluster", frozenset({"ecs", "fargate"}), "ecs_cluster"),
+    (
+        "cluster",
+        frozenset({"db", "database", "rds", "aurora", "postgres", "postgresql", "mysql"}),
+        "rds_cluster",
+    ),
+    ("cluster", frozenset({"redis", "cache", "elasticache", "memcached", "valkey"}), "elasticache"),
+    ("service", frozenset({"ecs", "fargate"}), "ecs_service"),
+    ("stream", frozenset({"table", "ddb", "dynamo", "dynamodb"}), "dynamodb_table"),
+    ("db", frozenset({"cluster"}), "rds_cluster"),
+)
+CONTEXT_HEADS = frozenset(head for head, _, _ in CONTEXT_RULES)
+
+# Words that point at "some HTTP endpoint" without naming a service: an api only for http(s) values.
+URL_WORDS = frozenset({"endpoint", "url", "uri", "http", "https", "host", "address", "link", "invoke"})
+
+# A key whose head word is one of these holds a plain setting, whatever service it mentions.
+SCALAR_WORDS = frozenset(
+    {
+        "port", "ports", "region", "stage", "env", "environment", "account", "accountid", "version",
+        "timeout", "count", "size", "memory", "retention", "days", "level", "mode", "enabled", "az",
+        "zone", "type", "class", "engine", "apikey", "accesskey", "secretkey", "privatekey", "password",
+        "passwd", "pwd", "token", "username", "user", "capacity", "concurrency", "tier", "cidr", "domain",
+        "limit", "threshold", "interval", "arch", "runtime", "handler",
+    }
+)  # fmt: skip
+
+ROLE_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("dlq", frozenset({"dlq", "dlqs", "deadletter", "deadletterqueue"})),
+    (
+        "processed",
+        frozenset(
+            {"processed", "enriched", "transformed", "curated", "aggregated", "clean", "cleaned", "output"}
+        ),
+    ),
+    ("raw", frozenset({"raw", "ingest", "ingested", "incoming", "landing", "input", "source"})),
+)
+
+# Words that say how a key refers to its resource; `parameter` is a kind word here, not a reference.
+_POINTER_WORDS = REFERENCE_WORDS - {"parameter", "param"}
+_PR_ENV = re.compile(r"pr\d+")
+_ALWAYS_ENV = ENV_WORDS - {"stage", "test"}  # `ApiStage`, `TestTable`: these two also mean something
+
+
+def join_compounds(words: list[str]) -> list[str]:
+    joined: list[str] = []
+    for word in words:
+        if joined and (joined[-1], word) in COMPOUNDS:
+            joined[-1] = COMPOUNDS[(joined[-1], word)]
+        else:
+            joined.append(word)
+    return joined
+
+
+def strip_env_suffix(words: list[str]) -> list[str]:
+    """Drop environment names glued onto the end of a key: `...Namedev`, `..._staging`, `...-pr123`."""
+    out = list(words)
+    while len(out) > 1:
+        last = out[-1]
+        if last.isdigit() and out[-2] == "pr" and len(out) > 2:
+            del out[-2:]
+        elif (
+            _PR_ENV.fullmatch(last)
+            or last in _ALWAYS_ENV
+            or (last in {"stage", "test"} and out[-2] in REFERENCE_WORDS)
+        ):
+            out.pop()
+        else:
+            break
+    if out:
+        last = out[-1]
+        for env in sorted(ENV_WORDS, key=len, reverse=True):
+            stem = last[: -len(env)]
+            if last.endswith(env) and (stem in REFERENCE_WORDS or stem in KIND_OF_WORD):
+                out[-1] = stem
+                break
+    return out
+
+
+def key_terms(key: str) -> list[str]:
+    """The meaningful words of an output key, with hash and environment suffixes gone."""
+    words = key_words(key)
+    return join_compounds(strip_env_suffix(words) or words)
+
+
+def name_terms(name: str) -> list[str]:
+    return join_compounds(split_words(name))
+
+
+def head_words(terms: list[str]) -> list[str]:
+    """The key's words from the end, without reference words (`Name`, `Arn`, `Url`) and numbers."""
+    return [w for w in reversed(terms) if w not in _POINTER_WORDS and not w.isdigit()]
+
+
+def is_setting_key(terms: list[str]) -> bool:
+    heads = head_words(terms)
+    return bool(heads) and heads[0] in SCALAR_WORDS
+
+
+def kind_from_key(terms: list[str]) -> str | None:
+    """The kind named by the key's head noun, or None when the key names no service."""
+    context = set(terms)
+    for word in head_words(terms):
+        if word in CONTEXT_HEADS:
+            for head, needs, kind in CONTEXT_RULES:
+                if head == word and needs & context:
+                    return kind
+        if word in KIND_OF_WORD:
+            return KIND_OF_WORD[word]
+    return None
+
+
+def mentions_url(terms: list[str]) -> bool:
+    return bool(URL_WORDS.intersection(terms)) or "api" in terms
+
+
+def role_from(terms: list[str]) -> str | None:
+    present = set(terms)
+    for role, words in ROLE_WORDS:
+        if words & present:
+            return role
+    return None

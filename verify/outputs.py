@@ -1,0 +1,342 @@
+"""Stack outputs, whatever tool wrote them, read into one flat list of `Output`s.
+
+Formats (CONTRACT.md), detected from the document's shape, never from the file name:
+
+- ``flat``            ``{"Key": "value"}`` -- values are scalars, lists, or JSON encoded in a string
+- ``cdk``             ``{"StackName": {"Key": "value"}}`` (CDK ``--outputs-file``; CDKTF writes it too)
+- ``terraform``       ``{"key": {"value": ..., "type": ..., "sensitive": bool}}`` (``output -json``)
+- ``cfn-outputs``     ``[{"OutputKey": ..., "OutputValue": ...}]``
+- ``describe-stacks`` ``{"Stacks": [{"StackName": ..., "Outputs": [...]}]}``
+- ``cloudformation``  read live with DescribeStacks (see `verify.live_stack`)
+
+Every bad input raises `OutputsError` with one sentence that names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verify.errors import OutputsError
+from verify.output_values import PLACEHOLDERS, is_secret_key, normalize_items
+
+__all__ = [
+    "DEFAULT_OUTPUTS_PATH",
+    "MAX_OUTPUTS_BYTES",
+    "PLACEHOLDERS",
+    "Output",
+    "Outputs",
+    "OutputsError",
+    "StackResource",
+    "load_live_outputs",
+    "load_outputs",
+    "parse_outputs",
+]
+
+DEFAULT_OUTPUTS_PATH = "cfn-outputs/flat-outputs.json"
+MAX_OUTPUTS_BYTES = 20 * 1024 * 1024
+
+_TF_FIELDS = frozenset({"value", "type", "sensitive", "description"})
+_SCALARS = (str, int, float, bool, type(None))
+_PRODUCE_HINT = (
+    "create it with `cdk deploy --outputs-file {path}` or `terraform output -json > {path}`, "
+    "or read the outputs live with `--stack NAME`"
+)
+
+
+@dataclass(frozen=True)
+class Output:
+    key: str
+    value: object
+    items: tuple[str, ...]
+    sensitive: bool = False
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class StackResource:
+    logical_id: str
+    physical_id: str
+    resource_type: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Outputs:
+    source: str
+    format: str
+    stack: str | None
+    outputs: tuple[Output, ...]
+    stack_resources: tuple[StackResource, ...] = ()
+
+    def get(self, key: str) -> Output | None:
+        for output in self.outputs:
+            if output.key == key:
+                return output
+        return None
+
+    def present(self) -> list[Output]:
+        return [o for o in self.outputs if not o.missing]
+
+    def missing(self) -> list[Output]:
+        return [o for o in self.outputs if o.missing]
+
+    def secret_values(self) -> set[str]:
+        """Every string form a sensitive value may take in a log line, so redaction catches them all."""
+        forms: set[str] = set()
+        for output in self.outputs:
+            if not output.sensitive or output.value is None:
+                continue
+            value = output.value
+            forms.add(value if isinstance(value, str) else _compact(value))
+            forms.update(output.items)
+        forms.discard("")
+        return forms
+
+
+def make_output(key: str, value: object, *, sensitive: bool = False) -> Output:
+    """One output from its key and raw value; the only place items, missing and sensitive are decided."""
+    items = normalize_items(value)
+    secret = sensitive or is_secret_key(key, items)
+    return Output(key=key, value=value, items=items, sensitive=secret, missing=not items)
+
+
+def load_outputs(path: str | os.PathLike[str], stack: str | None = None) -> Outputs:
+    """Read an outputs file of any supported format; `stack` picks one stack of a multi-stack file."""
+    file = Path(path)
+    text = _read_text(file)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OutputsError(
+            f"Outputs file {file} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from None
+    except RecursionError:
+        raise OutputsError(f"Outputs file {file} is nested too deeply to be stack outputs.") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise OutputsError(f"Outputs file {file} holds a value JSON cannot represent: {exc}.") from None
+    return parse_outputs(document, str(file), stack)
+
+
+def _read_text(file: Path) -> str:
+    hint = _PRODUCE_HINT.format(path=file)
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        raise OutputsError(f"Outputs file {file} does not exist; {hint}.") from None
+    except OSError as exc:
+        raise OutputsError(f"Outputs file {file} cannot be read ({exc.strerror or exc}).") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputsError(
+            f"Outputs path {file} is a directory; pass the outputs JSON file itself with --outputs PATH."
+        )
+    if info.st_size > MAX_OUTPUTS_BYTES:
+        raise OutputsError(_too_large(file))
+    try:
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_OUTPUTS_BYTES + 1)
+    except OSError as exc:
+        raise OutputsError(f"Outputs file {file} cannot be read ({exc.strerror or exc}).") from None
+    if len(raw) > MAX_OUTPUTS_BYTES:  # special files report no size, so the read itself is bounded
+        raise OutputsError(_too_large(file))
+    try:
+        text = raw.decode("utf-8-sig")  # PowerShell's `> file` writes a BOM; it is still UTF-8
+    except UnicodeDecodeError as exc:
+        raise OutputsError(
+            f"Outputs file {file} is not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8."
+        ) from None
+    if not text.strip():
+        raise OutputsError(f"Outputs file {file} is empty; {hint}.")
+    return text
+
+
+def _too_large(file: Path) -> str:
+    limit = MAX_OUTPUTS_BYTES // (1024 * 1024)
+    return (
+        f"Outputs file {file} is too large (over {limit} MB) to be stack outputs; check the --outputs path."
+    )
+
+
+def parse_outputs(document: object, source: str, stack: str | None = None) -> Outputs:
+    """Detect the format of an already-decoded JSON document and flatten it into `Outputs`."""
+    if document is None:
+        raise OutputsError(f"Outputs file {source} contains JSON null instead of stack outputs.")
+    if isinstance(document, list):
+        return _parse_outputs_list(document, source)
+    if not isinstance(document, dict):
+        kind = {bool: "boolean", str: "string", int: "number", float: "number"}.get(type(document), "value")
+        raise OutputsError(
+            f"Outputs file {source} contains a JSON {kind} instead of stack outputs "
+            '(an object such as {"Key": "value"}).'
+        )
+    if not document:
+        raise OutputsError(f"Outputs file {source} contains no outputs at all (an empty JSON object).")
+    _check_keys(document, source, None)
+    if _looks_like_describe_stacks(document):
+        return _parse_describe_stacks(document, source, stack)
+    values = list(document.values())
+    if all(_is_tf_entry(v) for v in values):
+        return _finish(source, "terraform", None, _terraform_outputs(document))
+    objects = [k for k, v in document.items() if isinstance(v, dict)]
+    if not objects:
+        _check_flat(document, source, None)
+        return _finish(source, "flat", None, _flat_outputs(document))
+    if len(objects) == len(document):
+        return _parse_cdk(document, source, stack)
+    raise _not_outputs(source, objects[0], "holds a nested object while other keys hold plain values")
+
+
+def _finish(source: str, fmt: str, stack: str | None, outputs: Iterable[Output]) -> Outputs:
+    found = tuple(outputs)
+    if not found:
+        raise OutputsError(f"Outputs file {source} contains no outputs at all.")
+    return Outputs(source=source, format=fmt, stack=stack, outputs=found)
+
+
+def _not_outputs(source: str, key: str, why: str) -> OutputsError:
+    return OutputsError(
+        f"Outputs file {source} does not look like stack outputs: key {key!r} {why}; expected a flat "
+        '{"Key": "value"} map, a CDK --outputs-file, `terraform output -json`, or CloudFormation Outputs.'
+    )
+
+
+def _check_keys(mapping: Mapping[Any, Any], source: str, stack: str | None) -> None:
+    for key in mapping:
+        if not isinstance(key, str):
+            where = f" of stack {stack!r}" if stack else ""
+            raise OutputsError(f"Outputs file {source} has a key{where} that is not a string ({key!r}).")
+
+
+def _is_tf_entry(value: object) -> bool:
+    return isinstance(value, dict) and "value" in value and set(value) <= _TF_FIELDS
+
+
+def _is_flat_value(value: object, depth: int = 0) -> bool:
+    """Scalars, and lists of scalars or of shallow objects (Pulumi and Terraform lists hold such)."""
+    if isinstance(value, _SCALARS):
+        return True
+    if depth >= 2:
+        return False
+    if isinstance(value, list):
+        return all(_is_flat_value(item, depth + 1) for item in value)
+    if isinstance(value, dict) and depth == 1:
+        return all(isinstance(k, str) and _is_flat_value(v, 2) for k, v in value.items())
+    return False
+
+
+def _check_flat(mapping: Mapping[str, object], source: str, stack: str | None) -> None:
+    for key, value in mapping.items():
+        if not _is_flat_value(value):
+            where = f"{stack}.{key}" if stack else key
+            raise _not_outputs(source, where, "holds a nested structure deeper than an output value")
+
+
+def _flat_outputs(mapping: Mapping[str, object]) -> list[Output]:
+    return [make_output(key, value) for key, value in mapping.items()]
+
+
+def _terraform_outputs(mapping: Mapping[str, Any]) -> list[Output]:
+    return [
+        make_output(key, entry.get("value"), sensitive=entry.get("sensitive") is True)
+        for key, entry in mapping.items()
+    ]
+
+
+def _parse_cdk(document: Mapping[str, Any], source: str, stack: str | None) -> Outputs:
+    stacks: dict[str, list[Output]] = {}
+    for name, inner in document.items():
+        _check_keys(inner, source, name)
+        if inner and all(_is_tf_entry(v) for v in inner.values()):
+            stacks[name] = _terraform_outputs(inner)
+            continue
+        _check_flat(inner, source, name)
+        stacks[name] = _flat_outputs(inner)
+    return _pick_stack(stacks, source, stack, "cdk")
+
+
+def _pick_stack(stacks: Mapping[str, list[Output]], source: str, stack: str | None, fmt: str) -> Outputs:
+    if stack is not None:
+        if stack not in stacks:
+            found = ", ".join(sorted(stacks)) or "none"
+            raise OutputsError(f"Outputs file {source} has no stack {stack!r} (stacks found: {found}).")
+        return _finish(source, fmt, stack, stacks[stack])
+    if len(stacks) == 1:
+        (only,) = stacks
+        return _finish(source, fmt, only, stacks[only])
+    merged: dict[str, Output] = {}
+    owner: dict[str, str] = {}
+    for name, outputs in stacks.items():
+        for output in outputs:
+            if output.key in merged:
+                raise OutputsError(
+                    f"Outputs file {source} holds output {output.key!r} in both stacks "
+                    f"{owner[output.key]!r} and {name!r}; choose one with --stack NAME."
+                )
+            merged[output.key] = output
+            owner[output.key] = name
+    return _finish(source, fmt, None, merged.values())
+
+
+def _looks_like_describe_stacks(document: Mapping[str, Any]) -> bool:
+    if isinstance(document.get("Stacks"), list):
+        return True
+    return isinstance(document.get("StackName"), str) and isinstance(document.get("Outputs"), list)
+
+
+def _parse_describe_stacks(document: Mapping[str, Any], source: str, stack: str | None) -> Outputs:
+    entries = document.get("Stacks", [document])
+    stacks: dict[str, list[Output]] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("StackName"), str):
+            raise OutputsError(
+                f"Outputs file {source} has a Stacks entry (number {index + 1}) without a StackName, "
+                "so it is not a describe-stacks response."
+            )
+        outputs = entry.get("Outputs") or []
+        if not isinstance(outputs, list):
+            raise OutputsError(f"Outputs file {source} has an Outputs field that is not a list.")
+        stacks[entry["StackName"]] = _cfn_output_list(outputs, source)
+    if not stacks:
+        raise OutputsError(f"Outputs file {source} is a describe-stacks response with no stacks.")
+    return _pick_stack(stacks, source, stack, "describe-stacks")
+
+
+def _parse_outputs_list(document: list[Any], source: str) -> Outputs:
+    if not document:
+        raise OutputsError(f"Outputs file {source} contains an empty list, so there are no outputs at all.")
+    return _finish(source, "cfn-outputs", None, _cfn_output_list(document, source))
+
+
+def _cfn_output_list(entries: list[Any], source: str) -> list[Output]:
+    outputs: list[Output] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("OutputKey"), str):
+            raise OutputsError(
+                f"Outputs file {source} holds a JSON list that is not CloudFormation Outputs "
+                '(expected [{"OutputKey": ..., "OutputValue": ...}]).'
+            )
+        outputs.append(make_output(entry["OutputKey"], entry.get("OutputValue")))
+    return outputs
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def load_live_outputs(stack_name: str, cloudformation: Any) -> Outputs:
+    """Outputs and resources of a deployed stack, read live (DescribeStacks, DescribeStackResources)."""
+    from verify.live_stack import read_stack  # deferred: botocore is only needed for live reads
+
+    outputs, resources = read_stack(stack_name, cloudformation)
+    return Outputs(
+        source=f"cloudformation:{stack_name}",
+        format="cloudformation",
+        stack=stack_name,
+        outputs=tuple(make_output(key, value) for key, value in outputs),
+        stack_resources=tuple(StackResource(*r) for r in resources),
+    )
