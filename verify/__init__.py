@@ -1,4 +1,13 @@
-"""verify: deployment verification and integration tests for AWS stacks."""
+"""verify: deployment verification and integration tests for AWS stacks.
+
+The public API that suites and users' own checks import. Heavy parts (boto3, requests) load lazily,
+so `import verify` stays cheap for the CLI and for pytest start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from verify.errors import (
     AwsAccessError,
@@ -12,22 +21,69 @@ from verify.errors import (
 )
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 
+if TYPE_CHECKING:
+    from verify import probes
+    from verify.aws import Aws, aws_errors
+    from verify.config import Config
+    from verify.http import HttpResult, SignedHttp
+    from verify.inventory import Inventory, Resource
+    from verify.outputs import Output, Outputs
+    from verify.polling import NotYet, Polled, eventually
+
 __version__ = "0.1.0"
 
+_LAZY = {
+    "Aws": "verify.aws",
+    "aws_errors": "verify.aws",
+    "Config": "verify.config",
+    "HttpResult": "verify.http",
+    "SignedHttp": "verify.http",
+    "Inventory": "verify.inventory",
+    "Resource": "verify.inventory",
+    "Output": "verify.outputs",
+    "Outputs": "verify.outputs",
+    "NotYet": "verify.polling",
+    "Polled": "verify.polling",
+    "eventually": "verify.polling",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "probes":
+        return importlib.import_module("verify.probes")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'verify' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
+    "Aws",
     "AwsAccessError",
     "Category",
     "CheckFailed",
     "CheckResult",
+    "Config",
     "ConfigError",
+    "HttpResult",
+    "Inventory",
     "NotApplicable",
+    "NotYet",
+    "Output",
+    "Outputs",
     "OutputsError",
+    "Polled",
     "ReadOnlyViolation",
+    "Resource",
     "RunSummary",
     "Severity",
+    "SignedHttp",
     "Status",
     "UsageError",
     "Verdict",
     "VerifyError",
     "__version__",
+    "aws_errors",
+    "eventually",
+    "probes",
 ]

@@ -1,0 +1,313 @@
+"""The `verify` command. Thin: `run`/`smoke` build pytest arguments and call `pytest.main` (one
+execution path); `discover`, `init` and `sandbox` call the library directly.
+
+Exit codes (CONTRACT.md): 0 pass, 1 fail, 2 usage/input error, 3 could not verify, 130 interrupted.
+Every `VerifyError` becomes one sentence on stderr; a traceback only ever appears for a bug, and even
+then after a sentence that says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from verify import __version__
+from verify.errors import UsageError, VerifyError
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit code 2 is ours too; keep the usage line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"verify: error: {message}\n")
+
+
+def _add_stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--outputs", metavar="PATH", help="outputs file (default: cfn-outputs/flat-outputs.json)"
+    )
+    parser.add_argument("--stack", metavar="NAME", help="read outputs live from this CloudFormation stack")
+    parser.add_argument(
+        "--region", metavar="R", help="AWS region (default: from the outputs, then the AWS chain)"
+    )
+    parser.add_argument("--config", metavar="PATH", help="harness configuration (default: verify.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="verify", description="Verify a deployed AWS stack, with evidence.")
+    parser.add_argument("--version", action="version", version=f"verify {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    for name, help_text in (
+        ("run", "verify a deployed stack and write reports"),
+        ("smoke", "read-only fast check (run --profile smoke)"),
+    ):
+        cmd = sub.add_parser(name, help=help_text)
+        _add_stack_options(cmd)
+        if name == "run":
+            cmd.add_argument("--profile", choices=("full", "smoke"), default="full")
+        cmd.add_argument("--report-dir", metavar="DIR", default="reports")
+        cmd.add_argument("--timeout", metavar="S", type=_positive_float, default=90.0)
+        cmd.add_argument("--workers", metavar="N", type=_workers, default=None)
+        cmd.add_argument("--suite", metavar="PATH", action="append", default=[], help="extra pytest checks")
+        cmd.add_argument("--sandbox", action="store_true", help="start the embedded sandbox, run, stop it")
+        cmd.add_argument("--sandbox-stack", choices=("pipeline", "platform", "both"), default="both")
+        cmd.add_argument(
+            "--fault", action="append", default=[], help="with --sandbox: inject a sandbox fault"
+        )
+        cmd.add_argument(
+            "-k", dest="keyword", metavar="EXPR", help="only checks matching this pytest -k expression"
+        )
+        cmd.add_argument("--json", action="store_true", help="print summary.json to stdout at the end")
+
+    discover = sub.add_parser("discover", help="print what the outputs name, resource by resource")
+    _add_stack_options(discover)
+    discover.add_argument("--json", action="store_true", help="machine-readable output")
+    discover.add_argument("--resolve", action="store_true", help="ask AWS (read-only) about ambiguous names")
+
+    init = sub.add_parser("init", help="write a commented verify.toml from what discovery finds")
+    _add_stack_options(init)
+    init.add_argument("--force", action="store_true", help="overwrite an existing verify.toml")
+
+    sandbox = sub.add_parser(
+        "sandbox", help="a local stand-in stack: up / down / status / faults", add_help=False
+    )
+    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sandbox"]:
+        from verify.sandbox.commands import sandbox_main
+
+        return _guarded(lambda: sandbox_main(args_list[1:]))
+    args = build_parser().parse_args(args_list)
+    handlers = {"run": cmd_run, "smoke": cmd_run, "discover": cmd_discover, "init": cmd_init}
+    return _guarded(lambda: handlers[args.command](args))
+
+
+def _guarded(action: Any) -> int:
+    try:
+        return int(action())
+    except KeyboardInterrupt:
+        print("verify: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except VerifyError as exc:
+        print(f"verify: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+# ------------------------------------------------------------------ discover / init
+
+
+def _load_inventory(args: argparse.Namespace) -> Any:
+    from verify.config import load_config
+    from verify.inventory import build_inventory
+    from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs, load_outputs
+
+    config = load_config(args.config)
+    if args.stack and not args.outputs:
+        from verify.aws import Aws
+
+        outputs = load_live_outputs(args.stack, Aws(args.region, read_only=True).client("cloudformation"))
+    else:
+        outputs = load_outputs(args.outputs or config.outputs_path or DEFAULT_OUTPUTS_PATH, stack=args.stack)
+    return build_inventory(outputs, overrides=config.aliases, region=args.region)
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    inventory = _load_inventory(args)
+    if getattr(args, "resolve", False):
+        from verify.aws import Aws
+        from verify.inventory import resolve_ambiguous
+
+        aws = Aws(args.region or inventory.region, read_only=True)
+        inventory = resolve_ambiguous(inventory, aws.client)
+    if args.json:
+        print(json.dumps(inventory.to_json(), indent=2))
+        return EXIT_PASS
+    rows = [("KEY", "KIND", "ROLE", "NAME")]
+    for r in inventory.resources:
+        shown = r.to_json()
+        rows.append((r.key, r.kind, r.role or "-", str(shown["name"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(f"region: {inventory.region or 'unknown (pass --region)'}   source: {inventory.source}")
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
+    for output in inventory.missing:
+        print(f"missing: {output.key} is a placeholder ({json.dumps(output.value)}): nothing to verify there")
+    return EXIT_PASS
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    target = Path("verify.toml")
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} already exists: edit it, or pass --force to overwrite it")
+    inventory = _load_inventory(args)
+    from verify.initfile import render_config
+
+    target.write_text(render_config(inventory), encoding="utf-8")
+    print(f"wrote {target}: review the aliases and expectations, then run `verify run`")
+    return EXIT_PASS
+
+
+# ------------------------------------------------------------------ run / smoke
+
+
+def _suites_dir() -> Path:
+    import suites
+
+    return Path(suites.__file__).resolve().parent
+
+
+def build_pytest_args(args: argparse.Namespace, outputs_path: str | None) -> list[str]:
+    report_dir = Path(args.report_dir)
+    profile = "smoke" if args.command == "smoke" else args.profile
+    pytest_args = [
+        str(_suites_dir()),
+        *args.suite,
+        "--verify",
+        f"--verify-profile={profile}",
+        f"--verify-report-dir={report_dir}",
+        f"--verify-timeout={args.timeout}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "junit_suite_name=verify",
+        f"--alluredir={report_dir / 'allure-results'}",
+        "--clean-alluredir",
+        # The user's own pytest configuration (addopts, plugins) belongs to their tests, not ours.
+        "-c",
+        str(Path(__file__).with_name("pytest.ini")),
+        f"--rootdir={Path.cwd()}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+    ]
+    if outputs_path:
+        pytest_args.append(f"--verify-outputs={outputs_path}")
+    if args.stack:
+        pytest_args.append(f"--verify-stack={args.stack}")
+    if args.region:
+        pytest_args.append(f"--verify-region={args.region}")
+    if args.config:
+        pytest_args.append(f"--verify-config={args.config}")
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    if args.workers and args.workers > 1:
+        pytest_args += ["-n", str(args.workers)]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        pytest_args += ["-p", "verify.plugin", "-p", "xdist.plugin", "-p", "allure_pytest.plugin"]
+    return pytest_args
+
+
+def _validate_inputs(args: argparse.Namespace, outputs_path: str | None) -> None:
+    """Read config and outputs before pytest starts, so bad input is one sentence and exit 2."""
+    from verify.config import load_config
+    from verify.inventory import build_inventory
+    from verify.outputs import DEFAULT_OUTPUTS_PATH, load_outputs
+
+    config = load_config(args.config)
+    if args.stack and not outputs_path:
+        return  # live outputs are read (and their errors reported) by the run itself
+    outputs = load_outputs(outputs_path or config.outputs_path or DEFAULT_OUTPUTS_PATH, stack=args.stack)
+    inventory = build_inventory(outputs, overrides=config.aliases, region=args.region)
+    if not inventory.resources and not inventory.missing:
+        raise UsageError(f"{outputs.source} names no resources: nothing to verify")
+    for suite in args.suite:
+        if not Path(suite).exists():
+            raise UsageError(f"--suite {suite}: no such file or directory")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.fault and not args.sandbox:
+        raise UsageError("--fault only makes sense with --sandbox")
+    if args.sandbox:
+        return _run_with_sandbox(args)
+    _validate_inputs(args, args.outputs)
+    return _run_pytest(args, args.outputs)
+
+
+def _run_with_sandbox(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from verify.sandbox.manager import spawn_sandbox
+
+    stacks = ("pipeline", "platform") if args.sandbox_stack == "both" else (args.sandbox_stack,)
+    with tempfile.TemporaryDirectory(prefix="verify-sandbox-") as tmp:
+        outputs_path = Path(tmp) / "flat-outputs.json"
+        print(f"verify: starting the sandbox ({', '.join(stacks)})...", file=sys.stderr, flush=True)
+        handle = spawn_sandbox(
+            stacks=stacks,
+            faults=tuple(args.fault),
+            region=args.region or "us-east-1",
+            outputs_path=outputs_path,
+            state_dir=Path(tmp) / "state",
+        )
+        saved = {k: os.environ.get(k) for k in handle.env}
+        try:
+            os.environ.update(handle.env)
+            for note in handle.notes:
+                print(f"verify: sandbox: {note}", file=sys.stderr)
+            _validate_inputs(args, str(outputs_path))
+            return _run_pytest(args, str(outputs_path))
+        finally:
+            handle.stop()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def _run_pytest(args: argparse.Namespace, outputs_path: str | None) -> int:
+    import pytest
+
+    code = int(pytest.main(build_pytest_args(args, outputs_path)))
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return EXIT_USAGE
+    if code == pytest.ExitCode.INTERNAL_ERROR:
+        print("verify: the harness hit an internal error (see above); nothing was judged", file=sys.stderr)
+        return EXIT_ERROR
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("verify: no check was collected: nothing was verified", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        summary = Path(args.report_dir) / "summary.json"
+        if summary.is_file():
+            print(summary.read_text(encoding="utf-8"))
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

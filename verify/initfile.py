@@ -1,0 +1,58 @@
+"""`verify init`: a commented verify.toml written from what discovery found."""
+
+from __future__ import annotations
+
+import json
+
+from verify.inventory import Inventory
+
+
+def render_config(inventory: Inventory) -> str:
+    raw = inventory.one("dynamodb_table", "raw")
+    processed = inventory.one("dynamodb_table", "processed")
+    lines = [
+        "# verify.toml: written by `verify init`; every key is optional.",
+        f"# Discovered from {inventory.source} (region {inventory.region or 'unknown'}).",
+        "",
+        "[outputs]",
+        f"path = {json.dumps(inventory.source)}",
+        "",
+        "# Output key -> what it names, where discovery guessed wrong or could not tell.",
+        "[aliases]",
+    ]
+    for resource in inventory.resources:
+        if resource.kind == "unknown":
+            lines.append(
+                f'# {json.dumps(resource.key)} = {{ kind = "dynamodb_table", role = "raw" }}  # unknown now'
+            )
+    lines += [
+        "",
+        "# The end-to-end flow: where a tagged reading goes in and where it comes back out.",
+        "[flow]",
+        'ingest_path = "ingest"',
+        'query_path = "query"',
+        f"# raw_table = {json.dumps(raw.key if raw else 'RawTableOutputKey')}",
+        f"# processed_table = {json.dumps(processed.key if processed else 'ProcessedTableOutputKey')}",
+        '# payload = \'{"sensorId": "{marker}", "timestamp": "{now_iso}", "temperature": 21.5}\'',
+        "",
+        "# What the stack is expected to be configured like (posture checks).",
+        "[expect]",
+        "pitr = true",
+        "sse = true",
+        "# log_retention_days = 30",
+        "# rotation_days = 30",
+        "multi_az = true",
+        "",
+        "[smoke]",
+        'safe_paths = ["query"]  # GET/HEAD paths the read-only profile may call',
+        "",
+        "# Which checks block a release; waivers need a reason and should expire.",
+        "[policy]",
+        'blocking_categories = ["functional"]',
+        "# [[policy.waivers]]",
+        '# check = "suites/test_dynamodb.py::test_pitr_enabled*"',
+        '# reason = "PITR rollout tracked in OPS-123"',
+        '# expires = "2026-12-31"',
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,530 @@
+"""The pytest plugin: options, fixtures, markers, parametrization from the inventory, results.
+
+Registered through the `pytest11` entry point, so it is loaded in every pytest process of an
+environment where verify is installed -- and therefore inert unless a run asks for it (`--verify` or
+any `--verify-*` option). Results are collected on the xdist controller only (or the single process),
+from the metadata each check leaves in `report.user_properties`, which xdist carries across.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+
+from verify.config import Config, load_config
+from verify.errors import CheckFailed, NotApplicable, VerifyError
+from verify.model import Category, CheckResult, RunSummary, Status, Verdict, judge
+
+if TYPE_CHECKING:
+    from verify.aws import Aws
+    from verify.http import SignedHttp
+    from verify.inventory import Inventory, Resource
+    from verify.outputs import Outputs
+    from verify.polling import Polled
+
+T = TypeVar("T")
+
+_META = "verify"  # key of our entry in user_properties
+_SESSION_KEY = pytest.StashKey["VerifySession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("verify", "verify: deployed-stack verification")
+    group.addoption("--verify", action="store_true", help="enable the verify plugin")
+    group.addoption("--verify-outputs", help="stack outputs file")
+    group.addoption("--verify-stack", help="read outputs live from this CloudFormation stack")
+    group.addoption("--verify-region", help="AWS region")
+    group.addoption("--verify-profile", choices=("full", "smoke"), default="full")
+    group.addoption("--verify-config", help="harness configuration file")
+    group.addoption("--verify-report-dir", default="reports")
+    group.addoption("--verify-timeout", type=float, default=90.0, help="budget per eventual wait (s)")
+    group.addoption("--verify-run-id", help="run id (default: generated)")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("--verify")
+        or config.getoption("--verify-outputs")
+        or config.getoption("--verify-stack")
+    )
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@dataclass
+class VerifySession:
+    """Everything one run shares: built once per process, lazily where it costs AWS calls."""
+
+    config: Config
+    profile: str
+    region_option: str | None
+    outputs_path: str | None
+    stack_name: str | None
+    report_dir: Path
+    timeout: float
+    run_id: str
+    started_at: str
+    started_monotonic: float
+    results: list[CheckResult] = field(default_factory=list)
+    interrupted: bool = False
+    _outputs: Outputs | None = None
+    _inventory: Inventory | None = None
+    _aws: Aws | None = None
+    _http: SignedHttp | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.profile == "smoke"
+
+    def outputs(self) -> Outputs:
+        if self._outputs is None:
+            from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs, load_outputs
+
+            if self.stack_name and not self.outputs_path:
+                self._outputs = load_live_outputs(self.stack_name, self.aws().client("cloudformation"))
+            else:
+                path = self.outputs_path or self.config.outputs_path or DEFAULT_OUTPUTS_PATH
+                self._outputs = load_outputs(path, stack=self.stack_name)
+            from verify.redact import REDACTOR
+
+            for secret in self._outputs.secret_values():
+                REDACTOR.add(secret)
+        return self._outputs
+
+    def inventory(self) -> Inventory:
+        if self._inventory is None:
+            from verify.inventory import build_inventory
+
+            self._inventory = build_inventory(
+                self.outputs(), overrides=self.config.aliases, region=self.region_option
+            )
+        return self._inventory
+
+    def region(self) -> str | None:
+        if self.region_option:
+            return self.region_option
+        if (
+            self._inventory is not None
+            or self._outputs is not None
+            or self.outputs_path
+            or not self.stack_name
+        ):
+            return self.inventory().region
+        return None
+
+    def aws(self) -> Aws:
+        if self._aws is None:
+            from verify.aws import Aws
+
+            self._aws = Aws(self.region(), read_only=self.read_only)
+        return self._aws
+
+    def http(self) -> SignedHttp:
+        if self._http is None:
+            from verify.http import SignedHttp
+
+            aws = self.aws()
+            allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
+            self._http = SignedHttp(aws.credentials, aws.region, allowed_methods=allowed)
+        return self._http
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "check(service, category='functional', title=''): a verify check")
+    config.addinivalue_line("markers", "resources(*kinds, role=None): parametrize by inventory resources")
+    config.addinivalue_line("markers", "writes: writes tagged test data (not run in the smoke profile)")
+    if not _enabled(config):
+        return
+    if _is_worker(config):
+        run_id = config.workerinput["verify_run_id"]  # type: ignore[attr-defined]
+        started_at = config.workerinput["verify_started_at"]  # type: ignore[attr-defined]
+    else:
+        run_id = config.getoption("--verify-run-id") or _new_run_id()
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    session = VerifySession(
+        config=load_config(config.getoption("--verify-config")),
+        profile=config.getoption("--verify-profile"),
+        region_option=config.getoption("--verify-region"),
+        outputs_path=config.getoption("--verify-outputs"),
+        stack_name=config.getoption("--verify-stack"),
+        report_dir=Path(config.getoption("--verify-report-dir")),
+        timeout=float(config.getoption("--verify-timeout")),
+        run_id=run_id,
+        started_at=started_at,
+        started_monotonic=time.monotonic(),
+    )
+    config.stash[_SESSION_KEY] = session
+    config.pluginmanager.register(_VerifyHooks(session), "verify-hooks")
+
+
+def _new_run_id() -> str:
+    # Short, sortable by time, unique across concurrent runs: it becomes the marker on test data.
+    return f"vfy-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def verify_session(config: pytest.Config) -> VerifySession:
+    try:
+        return config.stash[_SESSION_KEY]
+    except KeyError:
+        raise pytest.UsageError("the verify fixtures need the verify plugin enabled (--verify)") from None
+
+
+@dataclass
+class CheckRecorder:
+    """What one check observed: polling attempts and evidence, carried to the report."""
+
+    attempts: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, key: str, value: Any) -> None:
+        self.evidence[key] = value
+
+
+class _VerifyHooks:
+    """Hooks that exist only in an enabled run, so an ordinary pytest run pays nothing for them."""
+
+    def __init__(self, session: VerifySession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["verify_run_id"] = self.session.run_id
+        node.workerinput["verify_started_at"] = self.session.started_at
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "output" in metafunc.fixturenames:
+            every = list(self.session.outputs().outputs)
+            metafunc.parametrize("output", every, ids=[o.key for o in every])
+        marker = metafunc.definition.get_closest_marker("resources")
+        if marker is None or "resource" not in metafunc.fixturenames:
+            return
+        kinds = tuple(marker.args)
+        role = marker.kwargs.get("role")
+        pool = self.session.inventory().of_kind(*kinds) if kinds else list(self.session.inventory().resources)
+        found = [r for r in pool if role is None or r.role == role]
+        if not found:
+            what = " or ".join(kinds) + (f" with role {role}" if role else "")
+            reason = f"not applicable: the outputs name no {what}"
+            metafunc.parametrize(
+                "resource", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["none"]
+            )
+            return
+        ids = _resource_ids(found)
+        metafunc.parametrize("resource", found, ids=ids)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.session.profile != "smoke":
+            return
+        reason = "not applicable: writes test data, and the smoke profile is read-only"
+        for item in items:
+            if item.get_closest_marker("writes"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            _annotate(item, call, report)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Runs on workers too (harmless: only the controller writes files, in sessionfinish).
+        result = _result_from_report(report, self.session)
+        if result is not None:
+            self.session.results.append(result)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.session.interrupted = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if _is_worker(session.config):
+            return
+        from verify.report import write_reports
+
+        interrupted = self.session.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        summary = build_summary(self.session, interrupted=interrupted)
+        write_reports(summary, self.session.report_dir)
+        session.config.stash[_SUMMARY_KEY] = summary
+        if interrupted:
+            return
+        if exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
+            session.exitstatus = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 3}[summary.verdict]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        summary = terminalreporter.config.stash.get(_SUMMARY_KEY, None)
+        if summary is None:
+            return
+        counts = summary.counts()
+        terminalreporter.write_sep(
+            "=",
+            f"verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['error']} error, {counts['skipped']} skipped; reports in {self.session.report_dir}/",
+        )
+
+
+_SUMMARY_KEY = pytest.StashKey[RunSummary]()
+
+
+def _resource_ids(resources: list[Resource]) -> list[str]:
+    counts: dict[str, int] = {}
+    for r in resources:
+        counts[r.key] = counts.get(r.key, 0) + 1
+    seen: dict[str, int] = {}
+    ids = []
+    for r in resources:
+        if counts[r.key] == 1:
+            ids.append(r.key)
+        else:
+            ids.append(f"{r.key}-{seen.get(r.key, 0)}")
+            seen[r.key] = seen.get(r.key, 0) + 1
+    return ids
+
+
+def _check_meta(item: pytest.Item) -> dict[str, Any]:
+    marker = item.get_closest_marker("check")
+    kwargs = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        kwargs.setdefault("service", marker.args[0])
+    params: dict[str, Any] = item.callspec.params if hasattr(item, "callspec") else {}
+    subject = params.get("resource") or params.get("output")
+    title = str(kwargs.get("title") or item.name)
+    key = getattr(subject, "key", "")
+    if subject is not None:
+        with contextlib.suppress(AttributeError, IndexError, KeyError):
+            title = title.format(resource=subject, name=getattr(subject, "name", key), key=key)
+    return {
+        "service": str(kwargs.get("service", "outputs")),
+        "category": str(kwargs.get("category", "functional")),
+        "title": title,
+        "resource": key or str(kwargs.get("resource", "")),
+    }
+
+
+def _annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """Turn the check's outcome into our status vocabulary, on the process that ran it."""
+    from verify.redact import REDACTOR
+
+    meta = _check_meta(item)
+    recorder: CheckRecorder | None = getattr(item, "_verify_recorder", None)
+    attempts = recorder.attempts if recorder and recorder.attempts else 1
+    evidence: dict[str, Any] = dict(recorder.evidence) if recorder else {}
+    message = ""
+    status = {"passed": Status.PASSED, "skipped": Status.SKIPPED}.get(report.outcome, Status.ERROR)
+    excinfo = call.excinfo
+    if excinfo is not None:
+        exc = excinfo.value
+        if isinstance(exc, NotApplicable):
+            # A check that found itself not applicable is a skip with its reason, as pytest.skip would be.
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {exc}")
+            status, message = Status.SKIPPED, str(exc)
+        elif isinstance(exc, CheckFailed):
+            status, message = Status.FAILED, str(exc)
+            attempts = max(attempts, exc.attempts)
+            evidence.update(exc.evidence)
+            if exc.expected is not None:
+                evidence.setdefault("expected", exc.expected)
+            if exc.actual is not None:
+                evidence.setdefault("actual", exc.actual)
+        elif isinstance(exc, AssertionError):
+            status, message = Status.FAILED, str(exc).split("\n", 1)[0] or "assertion failed"
+        elif isinstance(exc, VerifyError):
+            status, message = Status.ERROR, f"could not verify: {exc}"
+        elif excinfo.typename == "Skipped":
+            status, message = Status.SKIPPED, str(exc)
+        else:
+            status, message = Status.ERROR, f"could not verify: {excinfo.typename}: {exc}"
+        if report.when == "setup" and status is Status.FAILED:
+            status = Status.ERROR  # a fixture that could not build is not a verdict on the stack
+    elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2]).removeprefix("Skipped: ")
+    if (
+        status in (Status.FAILED, Status.ERROR, Status.SKIPPED)
+        and excinfo is not None
+        and isinstance(excinfo.value, (CheckFailed, VerifyError))
+    ):
+        # The stack's fault or ours, in one sentence: a traceback into the harness helps nobody here.
+        report.longrepr = f"{_check_id(item)}: {REDACTOR.redact(message)}"
+    payload = {
+        **meta,
+        "check_id": _check_id(item),
+        "status": str(status),
+        "message": REDACTOR.redact(message),
+        "attempts": attempts,
+        "evidence": REDACTOR.redact_obj(evidence),
+    }
+    report.user_properties.append((_META, json.dumps(payload, default=str)))
+
+
+def _result_from_report(report: pytest.TestReport, session: VerifySession) -> CheckResult | None:
+    payload = next((json.loads(str(v)) for k, v in report.user_properties if k == _META), None)
+    if payload is None:
+        # Setup passed / teardown: nothing to report unless teardown broke (e.g. cleanup failed).
+        if report.when == "teardown" and report.failed:
+            return CheckResult(
+                id=report.nodeid + "::teardown",
+                title=f"clean-up after {report.nodeid}",
+                service="harness",
+                resource="",
+                category=Category.FUNCTIONAL,
+                severity=session.config.policy.severity(report.nodeid, "harness", "functional"),
+                status=Status.ERROR,
+                message=f"could not clean up: {str(report.longrepr).splitlines()[-1] if report.longrepr else ''}",
+            )
+        return None
+    category = (
+        Category(payload["category"])
+        if payload["category"] in ("functional", "posture")
+        else Category.FUNCTIONAL
+    )
+    check_id = str(payload.get("check_id") or report.nodeid)
+    return CheckResult(
+        id=check_id,
+        title=payload["title"],
+        service=payload["service"],
+        resource=payload["resource"],
+        category=category,
+        severity=session.config.policy.severity(check_id, payload["service"], str(category)),
+        status=Status(payload["status"]),
+        duration_s=float(report.duration),
+        attempts=int(payload["attempts"]),
+        message=payload["message"],
+        evidence=payload.get("evidence") or {},
+    )
+
+
+def _check_id(item: pytest.Item) -> str:
+    # Shipped suites are addressed as suites/<module>::<test>, wherever the package is installed,
+    # so ids stay stable across machines, shards and waivers.
+    import suites
+
+    suites_dir = Path(suites.__file__).resolve().parent
+    try:
+        relative = item.path.resolve().relative_to(suites_dir)
+    except ValueError:
+        return item.nodeid
+    return f"suites/{relative.as_posix()}::{item.nodeid.split('::', 1)[1]}"
+
+
+def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSummary:
+    notes: list[str] = []
+    if interrupted:
+        notes.append("interrupted: the run was stopped before every check finished")
+    verdict = judge(session.results)
+    if not session.results:
+        notes.append("no check ran: nothing was verified")
+    source = session.outputs_path or (f"cloudformation:{session.stack_name}" if session.stack_name else "")
+    if session._outputs is not None:
+        source = session._outputs.source
+    region: str | None = None
+    try:
+        region = session.region()
+    except VerifyError:
+        region = session.region_option
+    return RunSummary(
+        verdict=verdict,
+        profile=session.profile,
+        run_id=session.run_id,
+        started_at=session.started_at,
+        duration_s=time.monotonic() - session.started_monotonic,
+        source=source,
+        region=region,
+        checks=list(session.results),
+        notes=notes,
+        interrupted=interrupted,
+    )
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def verify_run(pytestconfig: pytest.Config) -> VerifySession:
+    """The run's shared state (config, outputs, inventory, AWS access)."""
+    return verify_session(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def verify_config(verify_run: VerifySession) -> Config:
+    return verify_run.config
+
+
+@pytest.fixture(scope="session")
+def run_id(verify_run: VerifySession) -> str:
+    """The marker this run puts on every item it writes, so it can find and remove only its own."""
+    return verify_run.run_id
+
+
+@pytest.fixture(scope="session")
+def outputs(verify_run: VerifySession) -> Outputs:
+    return verify_run.outputs()
+
+
+@pytest.fixture(scope="session")
+def inventory(verify_run: VerifySession) -> Inventory:
+    return verify_run.inventory()
+
+
+@pytest.fixture(scope="session")
+def aws(verify_run: VerifySession) -> Aws:
+    return verify_run.aws()
+
+
+@pytest.fixture(scope="session")
+def signed_http(verify_run: VerifySession) -> SignedHttp:
+    return verify_run.http()
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest) -> Iterator[CheckRecorder]:
+    """Evidence and attempt counts of the current check (carried into every report)."""
+    recorder = CheckRecorder()
+    request.node._verify_recorder = recorder
+    yield recorder
+
+
+@pytest.fixture
+def eventually(verify_run: VerifySession, check: CheckRecorder) -> Callable[..., Polled[Any]]:
+    """`polling.eventually` with the run's timeout, recording attempts on the current check."""
+    from verify.polling import eventually as _eventually
+
+    def wait(probe: Callable[[], T], *, what: str, **kwargs: Any) -> Polled[T]:
+        kwargs.setdefault("timeout", verify_run.timeout)
+        try:
+            polled = _eventually(probe, what=what, **kwargs)
+        except CheckFailed as exc:
+            check.attempts += exc.attempts
+            raise
+        check.attempts += polled.attempts
+        check.record(f"wait: {what}", {"attempts": polled.attempts, "elapsed_s": round(polled.elapsed_s, 3)})
+        return polled
+
+    return wait
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not _enabled(config) or _is_worker(config):
+        return None
+    session = config.stash.get(_SESSION_KEY, None)
+    if session is None:
+        return None
+    return f"verify: run {session.run_id}, profile {session.profile}, pid {os.getpid()}"
