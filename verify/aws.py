@@ -1,0 +1,360 @@
+"""The only module that builds boto3 sessions and clients.
+
+- Clients are cached per (service, region) and share one botocore `Config`: standard retry mode
+  (throttling and transport retries live here, never in `polling`), bounded timeouts, and a
+  `verify/<version>` user agent so the harness's calls are recognisable in CloudTrail.
+- Endpoints come from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` exactly as boto3 resolves
+  them itself; nothing here passes `endpoint_url`, so nothing assumes an emulator.
+- The read-only guard (smoke mode) hangs on botocore's `before-parameter-build` event, which fires
+  before a request is even serialized: a refused write never leaves the process.
+- Calls are counted on `before-call` (one per API call, not per retry) for benchmarks.
+- `aws_errors()` turns botocore's exceptions into the harness's two families: a missing resource
+  is `CheckFailed` (the stack is wrong), everything else is `AwsAccessError` (could not verify).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.credentials
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ProxyConnectionError,
+    ReadTimeoutError,
+    SSLError,
+    StubResponseError,
+    TokenRetrievalError,
+)
+
+from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
+from verify.redact import REDACTOR
+
+READ_PREFIXES = (
+    "Describe",
+    "Get",
+    "List",
+    "Query",
+    "Scan",
+    "BatchGet",
+    "Head",
+    "Select",
+    "Search",
+    "Lookup",
+    "Filter",
+    "Check",
+    "Test",
+    "Validate",
+)
+# Named like reads but they run the stack's code or move its data: TestInvokeMethod calls the
+# integration (a Lambda that writes), TestState can call real service integrations.
+_NOT_READS = frozenset(
+    {
+        ("apigateway", "TestInvokeMethod"),
+        ("apigateway", "TestInvokeAuthorizer"),
+        ("stepfunctions", "TestState"),
+    }
+)
+# Reads whose names do not say so: a Logs Insights query changes nothing in the stack.
+_EXTRA_READS = frozenset({("logs", "StartQuery"), ("logs", "StopQuery")})
+
+NO_CREDENTIALS = (
+    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+    "or run `aws sso login`"
+)
+NO_REGION = "no AWS region configured: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
+
+# Parameters that name the resource an operation acts on, for the read-only refusal message.
+_RESOURCE_PARAMS = (
+    "TableName",
+    "QueueUrl",
+    "StreamName",
+    "StreamARN",
+    "TopicArn",
+    "FunctionName",
+    "Bucket",
+    "SecretId",
+    "Name",
+    "logGroupName",
+    "DBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "stateMachineArn",
+    "ResourceArn",
+)
+
+
+def is_read_operation(service: str, operation: str) -> bool:
+    """Whether `operation` of `service` only reads (safe in smoke mode).
+
+    A prefix counts only at a word boundary, so `CheckoutLicense` is not a `Check`. Receiving is
+    not reading: SQS `ReceiveMessage` hides messages from the stack's own consumers.
+    """
+    key = (service.lower(), operation)
+    if key in _NOT_READS:
+        return False
+    if key in _EXTRA_READS:
+        return True
+    for prefix in READ_PREFIXES:
+        if operation.startswith(prefix):
+            rest = operation[len(prefix) :]
+            if not rest or rest[0].isupper():
+                return True
+    return False
+
+
+def _version() -> str:
+    # Imported late: verify/__init__ may one day import this module, and __version__ lives there.
+    from verify import __version__
+
+    return __version__
+
+
+class Aws:
+    """One boto3 session for the run, its cached clients, the read-only guard and call counters."""
+
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        read_only: bool = False,
+        profile: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        max_attempts: int = 5,
+    ) -> None:
+        # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the other SDKs, the CLI v2 and
+        # Lambda set, and it wins over AWS_DEFAULT_REGION there, so it does here too.
+        wanted_region = region or os.environ.get("AWS_REGION") or None
+        try:
+            self.session = boto3.session.Session(profile_name=profile, region_name=wanted_region)
+        except ProfileNotFound:
+            raise AwsAccessError(
+                f"AWS profile {profile or os.environ.get('AWS_PROFILE')!r} not found in the AWS config "
+                "files: fix --profile / AWS_PROFILE or run `aws configure sso`"
+            ) from None
+        resolved = wanted_region or self.session.region_name
+        if not resolved:
+            raise AwsAccessError(NO_REGION)
+        self.region: str = resolved
+        self.read_only = read_only
+        self._config = Config(
+            # botocore's "max_attempts" key counts retries (so 5 means 6 tries); "total_max_attempts"
+            # counts tries, which is what `max_attempts` means here.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            user_agent_extra=f"verify/{_version()}",
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached boto3 client for `service` in `region` (default: the run's region)."""
+        key = (service, region or self.region)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None:
+                return cached
+            try:
+                # boto3-stubs types client() per literal service name; ours is a runtime string.
+                client = self.session.client(service, region_name=key[1], config=self._config)  # type: ignore[call-overload]
+            except NoRegionError:
+                raise AwsAccessError(NO_REGION) from None
+            events = client.meta.events
+            events.register("before-parameter-build", self._guard_read_only)
+            events.register("before-call", self._count_call)
+            self._clients[key] = client
+            return client
+
+    def credentials(self) -> botocore.credentials.Credentials:
+        """The session's (refreshable) credentials; `AwsAccessError` when there are none."""
+        try:
+            credentials = self.session.get_credentials()
+        except (CredentialRetrievalError, TokenRetrievalError, PartialCredentialsError) as error:
+            raise AwsAccessError(
+                f"could not load AWS credentials ({type(error).__name__}): refresh them "
+                "(e.g. `aws sso login`) and retry"
+            ) from None
+        if credentials is None:
+            raise AwsAccessError(NO_CREDENTIALS)
+        return credentials
+
+    def call_count(self) -> int:
+        with self._lock:
+            return sum(self._calls.values())
+
+    def calls_by_operation(self) -> dict[str, int]:
+        """Calls so far, keyed like IAM actions: `dynamodb:DescribeTable`."""
+        with self._lock:
+            return dict(self._calls)
+
+    def _guard_read_only(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if not self.read_only:
+            return
+        service = model.service_model.service_name
+        if is_read_operation(service, model.name):
+            return
+        target = next((str(params[p]) for p in _RESOURCE_PARAMS if params.get(p)), "")
+        on = f" on {REDACTOR.redact(target)}" if target else ""
+        raise ReadOnlyViolation(
+            f"read-only mode: refused {service} {model.name}{on} (smoke mode never writes to the stack)"
+        )
+
+    def _count_call(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}"
+        with self._lock:
+            self._calls[name] += 1
+
+
+# Error codes, by what they mean for a verifier.
+_NOT_FOUND_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ResourceNotFound",
+        "QueueDoesNotExist",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "NotFoundException",
+        "NotFound",
+        "NoSuchEntity",
+        "NoSuchBucket",
+        "NoSuchKey",
+        "ParameterNotFound",
+        "ClusterNotFoundException",
+        "ServiceNotFoundException",
+        "StateMachineDoesNotExist",
+        "404",
+    }
+)
+_NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundFault", "NotFoundException", "DoesNotExist")
+_ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "Forbidden",
+        "403",
+    }
+)
+_BAD_CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "AuthFailure",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "RequestExpired",
+    }
+)
+# botocore's standard retry mode treats these as throttling; seen here, its retries ran out.
+_THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+_UNREACHABLE = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+    ProxyConnectionError,
+    SSLError,
+)
+
+
+def _is_not_found(code: str, status: int) -> bool:
+    return code in _NOT_FOUND_CODES or code.endswith(_NOT_FOUND_SUFFIXES) or status == 404
+
+
+@contextmanager
+def aws_errors(service: str, operation: str, resource: str) -> Iterator[None]:
+    """Translate botocore exceptions raised inside into `CheckFailed` / `AwsAccessError`."""
+    try:
+        yield
+    except ClientError as error:
+        raise _from_client_error(error, service, operation, resource) from error
+    except StubResponseError:
+        raise  # a test's stub mismatch is a bug in the test, not an AWS answer
+    except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError, TokenRetrievalError):
+        raise AwsAccessError(NO_CREDENTIALS + f" (needed for {service}:{operation} on {resource})") from None
+    except _UNREACHABLE as error:
+        endpoint = error.kwargs.get("endpoint_url") or error.kwargs.get("proxy_url") or service
+        raise AwsAccessError(
+            f"could not reach {endpoint} for {service} {operation} on {resource} "
+            f"({type(error).__name__}): check the network, the region and AWS_ENDPOINT_URL"
+        ) from error
+    except NoRegionError:
+        raise AwsAccessError(NO_REGION) from None
+    except BotoCoreError as error:
+        detail = REDACTOR.redact(str(error))
+        raise AwsAccessError(
+            f"{service} {operation} on {resource} failed: {type(error).__name__}: {detail}"
+        ) from error
+
+
+def _from_client_error(
+    error: ClientError, service: str, operation: str, resource: str
+) -> CheckFailed | AwsAccessError:
+    info = error.response.get("Error", {})
+    code = str(info.get("Code", "Unknown"))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if _is_not_found(code, status):
+        return CheckFailed(f"{service} {resource}: not found ({operation}: {code})", resource=resource)
+    if code in _ACCESS_DENIED_CODES or (status == 403 and code not in _BAD_CREDENTIAL_CODES):
+        return AwsAccessError(
+            f"access denied: the credentials in use lack permission {service}:{operation} "
+            f"on {resource} ({code}); grant it or use a role that has it"
+        )
+    if code in _BAD_CREDENTIAL_CODES:
+        return AwsAccessError(
+            f"AWS rejected the credentials for {service}:{operation} on {resource} ({code}): "
+            "they are invalid or expired; refresh them (e.g. `aws sso login`) and retry"
+        )
+    if code in _THROTTLING_CODES or status == 429:
+        return AwsAccessError(
+            f"{service} {operation} on {resource}: throttled by AWS ({code}) even after retries; "
+            "retry later or lower --workers"
+        )
+    if status >= 500:
+        return AwsAccessError(
+            f"{service} {operation} on {resource}: AWS returned HTTP {status} ({code}) after retries; "
+            "retry later"
+        )
+    message = REDACTOR.redact(re.sub(r"\s+", " ", str(info.get("Message", "")))[:300])
+    return AwsAccessError(f"{service} {operation} on {resource} was rejected: {code}: {message}")

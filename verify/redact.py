@@ -1,0 +1,136 @@
+"""Secret masking for every message, log line and report the harness writes.
+
+Two nets: values registered at run time (session tokens, secret values a check read) are replaced
+wherever they appear, and patterns catch the shapes secrets take in HTTP and AWS text even when
+nobody registered them (Authorization headers, SigV4 signatures, access key ids, URL passwords...).
+Over-masking a harmless value is cheap; leaking one secret into a CI log is not.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping
+from urllib.parse import quote
+
+MASK = "***"
+# Shorter values would mask ordinary words and digits all over a report.
+MIN_SECRET_LENGTH = 4
+
+_Sub = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+
+# Order matters: the whole-header patterns run before the finer SigV4 ones.
+_PATTERNS: tuple[_Sub, ...] = (
+    # "Authorization: AWS4-HMAC-SHA256 ..." / "Authorization": "Bearer ..." / authorization=...
+    (
+        re.compile(r"""(?i)(["']?\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\r\n}]+"""),
+        r"\1" + MASK,
+    ),
+    (re.compile(r"(?i)\b(Credential=)[^,\s&\"']+"), r"\1" + MASK),
+    (re.compile(r"(?i)\b(Signature=)[0-9a-f]+"), r"\1" + MASK),
+    (re.compile(r"(?i)\b(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"']+"), r"\1" + MASK),
+    (
+        re.compile(r"""(?i)(["']?\bx-amz-security-token["']?\s*:\s*["']?)[^"'\r\n,}]+"""),
+        r"\1" + MASK,
+    ),
+    # credentials files, env dumps and JSON: aws_session_token = ..., AWS_SECRET_ACCESS_KEY=...
+    (
+        re.compile(
+            r"""(?i)(["']?\b(?:aws_)?(?:session_token|secret_access_key|security_token)["']?\s*[:=]\s*["']?)"""
+            r"""[^"'\s,}&]+"""
+        ),
+        r"\1" + MASK,
+    ),
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
+    # "password": "...", "client_secret": "...", "apiKey": "..."
+    (
+        re.compile(
+            r"""(?i)(["'][\w-]*(?:password|passwd|secret|api[_-]?key|token)["']\s*:\s*["'])"""
+            r"""(?:[^"'\\]|\\.)*"""
+        ),
+        r"\1" + MASK,
+    ),
+    # password=..., pwd=... in query strings, DSNs and command lines
+    (re.compile(r"(?i)\b((?:password|passwd|pwd|client_secret|api_key)=)[^&\s;\"']+"), r"\1" + MASK),
+    # postgres://user:pass@host, redis://:pass@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@"), r"\1" + MASK + "@"),
+    (re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1" + MASK),
+)
+
+# A dict key whose name ends like one of these holds a secret, whatever its value looks like.
+_SECRET_KEY_SUFFIXES = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "secretaccesskey",
+    "secretstring",
+    "secretbinary",
+    "apikey",
+    "privatekey",
+    "credentials",
+    "cookie",
+    "signature",
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a mapping key names a secret: `DBPassword`, `aws_session_token`, `X-Amz-Security-Token`."""
+    normalized = re.sub(r"[^a-z0-9]", "", key.lower())
+    return normalized.endswith(_SECRET_KEY_SUFFIXES)
+
+
+class Redactor:
+    """Masks registered secret values and well-known secret shapes. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._compiled: re.Pattern[str] | None = None
+
+    def add(self, secret: str) -> None:
+        """Register a value to mask from now on (values under 4 characters are ignored)."""
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+            return
+        # The same secret often travels URL-encoded (query strings, presigned URLs).
+        variants = {secret, quote(secret, safe="")}
+        with self._lock:
+            if variants <= self._secrets:
+                return
+            self._secrets |= variants
+            # Longest first, so a secret containing another is masked whole.
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._compiled = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def redact(self, text: str) -> str:
+        if not text:
+            return text
+        compiled = self._compiled
+        if compiled is not None:
+            text = compiled.sub(MASK, text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def redact_obj(self, obj: object) -> object:
+        """A deep copy of dicts/lists/tuples/strings with secrets masked; other values as they are."""
+        if isinstance(obj, str):
+            return self.redact(obj)
+        if isinstance(obj, bytes | bytearray):
+            return self.redact(bytes(obj).decode("utf-8", errors="replace"))
+        if isinstance(obj, Mapping):
+            return {key: self._redact_item(key, value) for key, value in obj.items()}
+        if isinstance(obj, list):
+            return [self.redact_obj(item) for item in obj]
+        if isinstance(obj, tuple):
+            return tuple(self.redact_obj(item) for item in obj)
+        return obj
+
+    def _redact_item(self, key: object, value: object) -> object:
+        if isinstance(key, str) and is_secret_key(key) and value is not None:
+            return MASK
+        return self.redact_obj(value)
+
+
+REDACTOR = Redactor()
