@@ -113,6 +113,8 @@ ROLE_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
 
 # Words that say how a key refers to its resource; `parameter` is a kind word here, not a reference.
 _POINTER_WORDS = REFERENCE_WORDS - {"parameter", "param"}
+# CDK names cross-stack exports `ExportsOutputRef<Construct><hash>`; "Output" there is no role word.
+_CDK_EXPORT_PREFIX = re.compile(r"^ExportsOutput(?:Ref|FnGetAtt)")
 _PR_ENV = re.compile(r"pr\d+")
 _ALWAYS_ENV = ENV_WORDS - {"stage", "test"}  # `ApiStage`, `TestTable`: these two also mean something
 
@@ -154,7 +156,7 @@ def strip_env_suffix(words: list[str]) -> list[str]:
 
 def key_terms(key: str) -> list[str]:
     """The meaningful words of an output key, with hash and environment suffixes gone."""
-    words = key_words(key)
+    words = key_words(_CDK_EXPORT_PREFIX.sub("", key))
     return join_compounds(strip_env_suffix(words) or words)
 
 

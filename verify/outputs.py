@@ -14,6 +14,7 @@ Every bad input raises `OutputsError` with one sentence that names the file and 
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import stat
@@ -144,11 +145,14 @@ def _read_text(file: Path) -> str:
         raise OutputsError(f"Outputs file {file} cannot be read ({exc.strerror or exc}).") from None
     if len(raw) > MAX_OUTPUTS_BYTES:  # special files report no size, so the read itself is bounded
         raise OutputsError(_too_large(file))
+    # PowerShell's `> file` writes a BOM; the file is still UTF-8, and offsets still count from byte 0.
+    skipped = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = raw.decode("utf-8-sig")  # PowerShell's `> file` writes a BOM; it is still UTF-8
+        text = raw[skipped:].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise OutputsError(
-            f"Outputs file {file} is not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8."
+            f"Outputs file {file} is not UTF-8 text (invalid byte at offset {exc.start + skipped}); "
+            "save it as UTF-8."
         ) from None
     if not text.strip():
         raise OutputsError(f"Outputs file {file} is empty; {hint}.")
