@@ -1,0 +1,492 @@
+"""The sandbox's platform stack: a local stand-in for the CDK IoT platform.
+
+Everything AWS knows about lives in the emulator (moto), created through the AWS APIs as a deploy
+would. Where moto reports what no deployed stack would (an ECS service that never runs its tasks, an
+RDS endpoint on an unresolvable AWS host name), response patchers in the emulator's middleware say
+what AWS would; the RDS and ElastiCache endpoints point at a real PostgreSQL and redis-server started
+here. PostgreSQL's initdb is the slow part, so both servers start in threads while moto is provisioned.
+
+Faults (names from `faults.py`), each visible through the AWS APIs or the real servers:
+stream_inactive (DescribeStream* says DELETING; puts and reads are refused), stream_unencrypted (no
+KMS), rds_stopped (StopDBInstance; no server behind the endpoint), rds_bad_version (reports "15.99"),
+rds_unreachable (the secret holds a wrong password: the server refuses the stored credentials),
+cache_down (status create-failed and no redis-server behind the endpoint), ecs_not_running (0 running,
+deployment FAILED), efs_unencrypted, rotation_disabled (RotationEnabled false, no rules).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from verify.sandbox import engine_versions
+from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
+from verify.sandbox.emulator import AwsRequest, free_port
+from verify.sandbox.postgres import PostgresServer, find_pg_bin, start_postgres
+from verify.sandbox.redis_server import RedisServer, find_redis_server, start_redis
+
+PG_MISSING_NOTE = "PostgreSQL server not installed: database connectivity cannot be verified"
+REDIS_MISSING_NOTE = "redis-server not installed: cache PING cannot be verified"
+ENGINE_VERSION = "15.7"
+BAD_ENGINE_VERSION = "15.99"
+DB_NAME = "iot"
+DB_USER = "iotadmin"
+ROTATION_DAYS = 30
+API_STAGE = "prod"
+
+
+_Server = TypeVar("_Server", PostgresServer, RedisServer)
+
+
+@dataclass
+class _State:
+    """What the response patchers need; `active` turns them off once the stack is stopped."""
+
+    ctx: StackContext
+    db_id: str
+    db_port: int
+    cache_id: str
+    cache_port: int
+    stream: str
+    cluster: str
+    service: str
+    secret_name: str
+    active: bool = True
+
+    def has(self, fault: str) -> bool:
+        return fault in self.ctx.faults
+
+
+def provision_platform(ctx: StackContext) -> StackParts:
+    """Create the platform's resources in the emulator and start its servers; stop all on failure."""
+    parts = StackParts(name="platform", outputs={})
+    try:
+        _provision(ctx, parts)
+    except BaseException:
+        parts.stop()
+        raise
+    return parts
+
+
+def _provision(ctx: StackContext, parts: StackParts) -> None:
+    sfx = ctx.suffix
+    state = _State(
+        ctx=ctx,
+        db_id=f"iot-platform-db-{sfx}",
+        db_port=free_port(),
+        cache_id=f"iot-platform-cache-{sfx}",
+        cache_port=free_port(),
+        stream=f"iot-sensor-stream-{sfx}",
+        cluster=f"iot-platform-{sfx}",
+        service=f"iot-platform-service-{sfx}",
+        secret_name=f"iot-platform/{sfx}/db-credentials",
+    )
+    parts.stops.append(lambda: setattr(state, "active", False))
+    db_password = secrets.token_urlsafe(18)
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="platform-servers")
+    pg_future = redis_future = None
+    # A stopped instance and a failed cache have no server behind their endpoints, as in AWS.
+    if find_pg_bin() is not None and not state.has("rds_stopped"):
+        pg_future = _background(
+            pool,
+            parts,
+            lambda: start_postgres(port=state.db_port, app_user=DB_USER, app_password=db_password),
+        )
+    if find_redis_server() is not None and not state.has("cache_down"):
+        workdir = ctx.workdir / "platform-redis"
+        redis_future = _background(pool, parts, lambda: start_redis(port=state.cache_port, workdir=workdir))
+    pool.shutdown(wait=False)
+    try:
+        _install_patchers(state)
+        outputs = _provision_aws(ctx, state, db_password)
+        outputs.update(_start_api(ctx, parts))
+    finally:
+        # The servers' threads end before we return or raise; each started server has already
+        # registered its stop in parts.stops, so a failure anywhere leaves no process behind.
+        pg, redis = _result(pg_future), _result(redis_future)
+    for outcome in (pg, redis):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    if isinstance(pg, PostgresServer):
+        parts.services["postgres"] = f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, data in {pg.root})"
+    elif find_pg_bin() is None:
+        parts.notes.append(PG_MISSING_NOTE)
+    if isinstance(redis, RedisServer):
+        parts.services["redis"] = f"{redis.host}:{redis.port}"
+    elif find_redis_server() is None:
+        parts.notes.append(REDIS_MISSING_NOTE)
+    parts.outputs = outputs
+
+
+def _background(pool: ThreadPoolExecutor, parts: StackParts, start: Callable[[], _Server]) -> Future[_Server]:
+    def run() -> _Server:
+        server = start()
+        parts.stops.append(server.stop)
+        return server
+
+    return pool.submit(run)
+
+
+def _result(future: Future[_Server] | None) -> _Server | BaseException | None:
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except BaseException as exc:
+        return exc
+
+
+def _provision_aws(ctx: StackContext, state: _State, db_password: str) -> dict[str, Any]:
+    sfx, region = ctx.suffix, ctx.region
+    tags = [{"Key": "Environment", "Value": sfx}, {"Key": "Project", "Value": "iot-platform"}]
+    ec2 = ctx.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": f"iot-platform-vpc-{sfx}"}, *tags])
+    zones = [f"{region}a", f"{region}b"]
+    private = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+        for i, az in enumerate(zones)
+    ]
+    public = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i + 10}.0/24", AvailabilityZone=az)["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate(zones)
+    ]
+    sg_id = ec2.create_security_group(
+        GroupName=f"iot-platform-sg-{sfx}", Description="IoT platform services", VpcId=vpc_id
+    )["GroupId"]
+
+    kms = ctx.client("kms")
+    key_arn = kms.create_key(Description=f"IoT platform key ({sfx})", Tags=[])["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName=f"alias/iot-platform-{sfx}", TargetKeyId=key_arn)
+
+    kinesis = ctx.client("kinesis")
+    kinesis.create_stream(
+        StreamName=state.stream, ShardCount=2, StreamModeDetails={"StreamMode": "PROVISIONED"}
+    )
+    kinesis.increase_stream_retention_period(StreamName=state.stream, RetentionPeriodHours=48)
+    if not state.has("stream_unencrypted"):
+        kinesis.start_stream_encryption(StreamName=state.stream, EncryptionType="KMS", KeyId=key_arn)
+    stream_arn = kinesis.describe_stream_summary(StreamName=state.stream)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+
+    ecs = ctx.client("ecs")
+    ecs.create_cluster(clusterName=state.cluster, tags=[{"key": "Environment", "value": sfx}])
+    task_def = ecs.register_task_definition(
+        family=f"iot-platform-task-{sfx}",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="512",
+        memory="1024",
+        containerDefinitions=[
+            {
+                "name": "iot-platform",
+                "image": "public.ecr.aws/docker/library/python:3.11-slim",
+                "essential": True,
+                "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster=state.cluster,
+        serviceName=state.service,
+        taskDefinition=task_def,
+        desiredCount=2,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": private, "securityGroups": [sg_id]}},
+    )
+
+    rds = ctx.client("rds")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=f"iot-platform-db-subnets-{sfx}",
+        DBSubnetGroupDescription="IoT platform database subnets",
+        SubnetIds=private,
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier=state.db_id,
+        Engine="postgres",
+        EngineVersion=BAD_ENGINE_VERSION if state.has("rds_bad_version") else ENGINE_VERSION,
+        DBInstanceClass="db.t3.medium",
+        DBName=DB_NAME,
+        MasterUsername=DB_USER,
+        MasterUserPassword=db_password,
+        AllocatedStorage=20,
+        StorageEncrypted=True,
+        KmsKeyId=key_arn,
+        MultiAZ=True,
+        BackupRetentionPeriod=7,
+        DeletionProtection=True,
+        DBSubnetGroupName=f"iot-platform-db-subnets-{sfx}",
+        VpcSecurityGroupIds=[sg_id],
+        Tags=tags,
+    )
+    if state.has("rds_stopped"):
+        rds.stop_db_instance(DBInstanceIdentifier=state.db_id)
+
+    cache = ctx.client("elasticache")
+    cache.create_cache_subnet_group(
+        CacheSubnetGroupName=f"iot-platform-cache-subnets-{sfx}",
+        CacheSubnetGroupDescription="IoT platform cache subnets",
+        SubnetIds=private,
+    )
+    cache.create_replication_group(
+        ReplicationGroupId=state.cache_id,
+        ReplicationGroupDescription="IoT platform Redis",
+        Engine="redis",
+        CacheNodeType="cache.t3.micro",
+        NumCacheClusters=2,
+        AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
+        AtRestEncryptionEnabled=True,
+        TransitEncryptionEnabled=True,
+        KmsKeyId=key_arn,
+        CacheSubnetGroupName=f"iot-platform-cache-subnets-{sfx}",
+        SecurityGroupIds=[sg_id],
+    )
+
+    efs = ctx.client("efs")
+    encrypted = not state.has("efs_unencrypted")
+    fs_id = efs.create_file_system(
+        CreationToken=f"iot-platform-efs-{sfx}",
+        Encrypted=encrypted,
+        **({"KmsKeyId": key_arn} if encrypted else {}),
+        PerformanceMode="generalPurpose",
+        Tags=[{"Key": "Name", "Value": f"iot-platform-efs-{sfx}"}],
+    )["FileSystemId"]
+    for subnet in private:
+        efs.create_mount_target(FileSystemId=fs_id, SubnetId=subnet, SecurityGroups=[sg_id])
+
+    secret_arn = _create_secret(ctx, state, db_password)
+    return {
+        "VpcId": vpc_id,
+        "PrivateSubnetIds": ",".join(private),
+        "PublicSubnetIds": ",".join(public),
+        "SecurityGroupId": sg_id,
+        "KmsKeyArn": key_arn,
+        "KinesisStreamName": state.stream,
+        "KinesisStreamArn": stream_arn,
+        "EcsClusterName": state.cluster,
+        "EcsServiceName": state.service,
+        "EcsTaskDefinitionArn": task_def,
+        "DatabaseInstanceIdentifier": state.db_id,
+        "DatabaseEndpoint": f"127.0.0.1:{state.db_port}",
+        "DatabaseName": DB_NAME,
+        "DatabaseSecretArn": secret_arn,
+        "RedisReplicationGroupId": state.cache_id,
+        "RedisEndpoint": f"127.0.0.1:{state.cache_port}",
+        "EfsFileSystemId": fs_id,
+    }
+
+
+def _create_secret(ctx: StackContext, state: _State, db_password: str) -> str:
+    # rds_unreachable: the secret no longer matches the database (a rotation that half-failed).
+    stored = secrets.token_urlsafe(18) if state.has("rds_unreachable") else db_password
+    value = {
+        "username": DB_USER,
+        "password": stored,
+        "host": "127.0.0.1",
+        "port": state.db_port,
+        "dbname": DB_NAME,
+        "engine": "postgres",
+        "dbInstanceIdentifier": state.db_id,
+    }
+    sm = ctx.client("secretsmanager")
+    arn: str = sm.create_secret(
+        Name=state.secret_name,
+        Description="IoT platform database credentials",
+        SecretString=json.dumps(value),
+    )["ARN"]
+    if not state.has("rotation_disabled"):
+        rules = {"AutomaticallyAfterDays": ROTATION_DAYS, "ScheduleExpression": f"rate({ROTATION_DAYS} days)"}
+        sm.rotate_secret(SecretId=arn, RotationRules=rules, RotateImmediately=False)
+        # moto leaves an AWSPENDING version beside AWSCURRENT, which in AWS is the mark of a rotation
+        # that failed half-way; a completed rotation has none.
+        stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+        for version, labels in stages.items():
+            if "AWSPENDING" in labels and "AWSCURRENT" not in labels:
+                sm.update_secret_version_stage(
+                    SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version
+                )
+    return arn
+
+
+def _start_api(ctx: StackContext, parts: StackParts) -> dict[str, Any]:
+    from verify.sandbox.api import SignedApiServer, json_response
+
+    apigw = ctx.client("apigateway")
+    api_id = apigw.create_rest_api(
+        name=f"iot-platform-api-{ctx.suffix}", endpointConfiguration={"types": ["REGIONAL"]}
+    )["id"]
+    root_id = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    for part in ("health", "devices"):
+        resource_id = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart=part)["id"]
+        apigw.put_method(
+            restApiId=api_id, resourceId=resource_id, httpMethod="GET", authorizationType="AWS_IAM"
+        )
+        apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api_id, stageName=API_STAGE)
+
+    devices = [
+        {"deviceId": f"sensor-{n:03d}", "type": kind, "status": "online"}
+        for n, kind in enumerate(("temperature", "humidity", "pressure"), start=1)
+    ]
+    server = SignedApiServer(
+        region=ctx.region,
+        stage=API_STAGE,
+        routes={
+            ("GET", "/health"): lambda _req: json_response(200, {"status": "ok", "environment": ctx.suffix}),
+            ("GET", "/devices"): lambda _req: json_response(200, {"devices": devices}),
+        },
+        secret_for=lambda key_id: SECRET_ACCESS_KEY if key_id == ACCESS_KEY_ID else None,
+    )
+    server.start()
+    parts.stops.append(server.stop)
+    parts.services["platform-api"] = server.url
+    return {"PlatformApiEndpoint": server.url, "PlatformApiId": api_id}
+
+
+# --- what moto cannot say by itself -------------------------------------------------------------
+
+Edit = Callable[[ET.Element], None]
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _find(parent: ET.Element, name: str) -> list[ET.Element]:
+    return [el for el in parent.iter() if _local(el.tag) == name]
+
+
+def _child_text(parent: ET.Element, name: str) -> str:
+    return next((el.text or "" for el in parent if _local(el.tag) == name), "")
+
+
+def _set_child(parent: ET.Element, name: str, value: str) -> None:
+    for el in parent:
+        if _local(el.tag) == name:
+            el.text = value
+
+
+def _rewrite_xml(body: bytes, edit: Edit) -> bytes:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return body
+    namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else None
+    edit(root)
+    return ET.tostring(root, default_namespace=namespace) if namespace else ET.tostring(root)
+
+
+def _rewrite_json(body: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    edit(data)
+    return json.dumps(data).encode()
+
+
+def _install_patchers(state: _State) -> None:
+    middleware = state.ctx.emulator.middleware
+    engine_versions.install(middleware)
+
+    def rds_endpoint(root: ET.Element) -> None:
+        for instance in _find(root, "DBInstance"):
+            if _child_text(instance, "DBInstanceIdentifier") != state.db_id:
+                continue
+            for endpoint in _find(instance, "Endpoint"):
+                _set_child(endpoint, "Address", "127.0.0.1")
+                _set_child(endpoint, "Port", str(state.db_port))
+            _set_child(instance, "DbInstancePort", str(state.db_port))
+
+    def cache_endpoint(root: ET.Element) -> None:
+        for group in _find(root, "ReplicationGroup"):
+            if _child_text(group, "ReplicationGroupId") != state.cache_id:
+                continue
+            for name in ("PrimaryEndpoint", "ReaderEndpoint", "ReadEndpoint", "ConfigurationEndpoint"):
+                for endpoint in _find(group, name):
+                    _set_child(endpoint, "Address", "127.0.0.1")
+                    _set_child(endpoint, "Port", str(state.cache_port))
+            if state.has("cache_down"):
+                _set_child(group, "Status", "create-failed")
+                for node_group in _find(group, "NodeGroup"):
+                    _set_child(node_group, "Status", "create-failed")
+
+    def ecs_services(data: dict[str, Any]) -> None:
+        for service in data.get("services", []):
+            if service.get("serviceName") != state.service:
+                continue
+            down = state.has("ecs_not_running")
+            running = 0 if down else service.get("desiredCount", 0)
+            service.update(runningCount=running, pendingCount=0)
+            for deployment in service.get("deployments", []):
+                deployment.update(runningCount=running, pendingCount=0, failedTasks=2 if down else 0)
+                deployment["rolloutState"] = "FAILED" if down else "COMPLETED"
+                deployment["rolloutStateReason"] = (
+                    "ECS deployment circuit breaker: tasks failed to start."
+                    if down
+                    else f"ECS deployment {deployment.get('id', '')} completed."
+                )
+
+    def ecs_clusters(data: dict[str, Any]) -> None:
+        for cluster in data.get("clusters", []):
+            if cluster.get("clusterName") == state.cluster:
+                cluster["runningTasksCount"] = 0 if state.has("ecs_not_running") else 2
+                cluster["activeServicesCount"] = 1
+
+    def stream_status(data: dict[str, Any]) -> None:
+        for key in ("StreamDescription", "StreamDescriptionSummary"):
+            described = data.get(key)
+            if isinstance(described, dict) and described.get("StreamName") == state.stream:
+                described["StreamStatus"] = "DELETING"
+
+    def secret_rotation(data: dict[str, Any]) -> None:
+        if data.get("Name") != state.secret_name:
+            return
+        if state.has("rotation_disabled"):
+            data["RotationEnabled"] = False
+            data.pop("RotationRules", None)
+            data.pop("NextRotationDate", None)
+            return
+        # moto keeps only AutomaticallyAfterDays; AWS reports the schedule the stack asked for.
+        rules = data.setdefault("RotationRules", {})
+        rules["AutomaticallyAfterDays"] = ROTATION_DAYS
+        rules["ScheduleExpression"] = f"rate({ROTATION_DAYS} days)"
+        if not data.get("RotationLambdaARN"):
+            data.pop("RotationLambdaARN", None)
+
+    def xml_patcher(edit: Edit) -> Callable[[AwsRequest, bytes], bytes]:
+        return lambda _req, body: _rewrite_xml(body, edit) if state.active else body
+
+    def json_patcher(edit: Callable[[dict[str, Any]], None]) -> Callable[[AwsRequest, bytes], bytes]:
+        return lambda _req, body: _rewrite_json(body, edit) if state.active else body
+
+    middleware.patch("rds", "DescribeDBInstances", xml_patcher(rds_endpoint))
+    middleware.patch("elasticache", "DescribeReplicationGroups", xml_patcher(cache_endpoint))
+    middleware.patch("ecs", "DescribeServices", json_patcher(ecs_services))
+    middleware.patch("ecs", "DescribeClusters", json_patcher(ecs_clusters))
+    middleware.patch("secretsmanager", "DescribeSecret", json_patcher(secret_rotation))
+    if state.has("stream_inactive"):
+        middleware.patch("kinesis", "DescribeStream", json_patcher(stream_status))
+        middleware.patch("kinesis", "DescribeStreamSummary", json_patcher(stream_status))
+        for operation in ("PutRecord", "PutRecords", "GetShardIterator"):
+            middleware.intercept("kinesis", operation, lambda req: _stream_refusal(state, req))
+
+
+def _stream_refusal(state: _State, req: AwsRequest) -> tuple[int, dict[str, str], bytes] | None:
+    named = req.params.get("StreamName") == state.stream
+    if not state.active or not (named or req.params.get("StreamARN", "").endswith(f"/{state.stream}")):
+        return None
+    message = f"Stream {state.stream} under account {state.ctx.account_id} is not ACTIVE (DELETING)."
+    body = json.dumps({"__type": "ResourceInUseException", "message": message}).encode()
+    return 400, {"Content-Type": "application/x-amz-json-1.1"}, body
