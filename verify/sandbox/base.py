@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from verify.sandbox.emulator import Emulator
+
+# One boto3 session for every sandbox client: a session per client re-reads botocore's endpoint and
+# service models each time (~0.1 s a client). Creating clients from one session is not thread-safe.
+_SESSION: list[Any] = []
+_SESSION_LOCK = threading.Lock()
 
 ACCOUNT_ID = "123456789012"
 ACCESS_KEY_ID = "AKIASANDBOXTESTKEY01"
@@ -28,14 +34,16 @@ class StackContext:
         """A boto3 client aimed at the emulator, with the sandbox's fixed test credentials."""
         import boto3
 
-        session = boto3.session.Session()
-        return session.client(  # type: ignore[call-overload]
-            service,
-            region_name=self.region,
-            endpoint_url=self.emulator.endpoint_url,
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
-        )
+        with _SESSION_LOCK:
+            if not _SESSION:
+                _SESSION.append(boto3.session.Session())
+            return _SESSION[0].client(
+                service,
+                region_name=self.region,
+                endpoint_url=self.emulator.endpoint_url,
+                aws_access_key_id=ACCESS_KEY_ID,
+                aws_secret_access_key=SECRET_ACCESS_KEY,
+            )
 
 
 @dataclass

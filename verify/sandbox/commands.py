@@ -1,0 +1,161 @@
+"""`verify sandbox up | down | status | faults`: the sandbox's command line.
+
+Exit codes follow the harness's contract: 0 done, 2 usage or input error, 3 could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, NoReturn
+
+from verify.errors import VerifyError
+from verify.sandbox.faults import FAULTS
+from verify.sandbox.manager import (
+    DEFAULT_OUTPUTS,
+    DEFAULT_STATE_DIR,
+    FORMATS,
+    SandboxHandle,
+    sandbox_status,
+    spawn_sandbox,
+    start_sandbox,
+    stop_detached,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="verify sandbox", description="A local stand-in for the IoT stacks, with faults.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    up = commands.add_parser("up", help="start the sandbox (foreground, or --detach)")
+    up.add_argument("--stack", choices=("pipeline", "platform", "both"), default="pipeline")
+    up.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="break one thing (repeatable)"
+    )
+    up.add_argument("--latency", choices=("aws",), default=None, help="behave with AWS's delays")
+    up.add_argument("--region", default="us-east-1")
+    up.add_argument("--suffix", default="dev", help="environment suffix of every resource name")
+    up.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the outputs")
+    up.add_argument("--format", choices=FORMATS, default="flat", dest="outputs_format")
+    up.add_argument("--detach", action="store_true", help="run in the background; stop with `down`")
+    up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a detached start")
+    commands.add_parser("down", help="stop the sandbox and remove its data")
+    commands.add_parser("status", help="say what runs where").add_argument("--json", action="store_true")
+    commands.add_parser("faults", help="list the faults and what each breaks").add_argument(
+        "--json", action="store_true"
+    )
+    for sub in commands.choices.values():
+        sub.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help=argparse.SUPPRESS)
+    return parser
+
+
+def _describe(handle: SandboxHandle, stacks: str) -> None:
+    print(f"verify sandbox ({stacks}) is ready.")
+    print(f"  AWS endpoint : {handle.endpoint_url}  (region {handle.region})")
+    if handle.api_url:
+        print(f"  API          : {handle.api_url}")
+    for name, where in sorted(handle.services.items()):
+        print(f"  {name:<13}: {where}")
+    print(f"  outputs      : {handle.outputs_path}")
+    for note in handle.notes:
+        print(f"  note         : {note}")
+    print(f"Aim your shell at it:  source {handle.state_dir / 'env'}")
+
+
+def _up(options: argparse.Namespace) -> int:
+    common: dict[str, Any] = {
+        "stacks": options.stack,
+        "faults": options.fault,
+        "latency": options.latency,
+        "region": options.region,
+        "suffix": options.suffix,
+        "outputs_path": options.outputs,
+        "outputs_format": options.outputs_format,
+        "state_dir": options.state_dir,
+    }
+    if options.detach:
+        handle = spawn_sandbox(**common, timeout_s=options.timeout, detach=True)
+        _describe(handle, options.stack)
+        print(f"Running in the background (pid {handle.pid}); stop it with `verify sandbox down`.")
+        return 0
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with start_sandbox(**common) as handle:
+            _describe(handle, options.stack)
+            print("Press Ctrl-C to stop it.", flush=True)
+            stop.wait()
+            print("Stopping the sandbox...", flush=True)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def _down(options: argparse.Namespace) -> int:
+    if stop_detached(options.state_dir):
+        print(f"Stopped the sandbox of {options.state_dir} and removed its data.")
+    else:
+        print(f"No sandbox runs from {options.state_dir}; nothing to stop.")
+    return 0
+
+
+def _status(options: argparse.Namespace) -> int:
+    status = sandbox_status(options.state_dir)
+    if options.json:
+        status.pop("env", None)  # the test credentials belong in the env file, not on a console
+        print(json.dumps(status, indent=2))
+        return 0
+    if not status["running"]:
+        print(f"No sandbox runs from {options.state_dir}.")
+        return 0
+    print(f"Sandbox running (pid {status['pid']}) since {status.get('started_at', '?')}")
+    print(f"  stacks  : {', '.join(status.get('stacks', []))}")
+    print(f"  faults  : {', '.join(status.get('faults', [])) or 'none'}")
+    for name, where in sorted(status.get("services", {}).items()):
+        print(f"  {name:<8}: {where}")
+    print(f"  outputs : {status.get('outputs_path')}")
+    return 0
+
+
+def _faults(options: argparse.Namespace) -> int:
+    if options.json:
+        print(json.dumps([dataclasses.asdict(fault) for fault in FAULTS.values()], indent=2))
+        return 0
+    width = max(len(name) for name in FAULTS)
+    for fault in sorted(FAULTS.values(), key=lambda f: (f.stack, f.name)):
+        print(f"{fault.name:<{width}}  {fault.stack:<8}  {fault.category:<10}  {fault.breaks}")
+    return 0
+
+
+def sandbox_main(argv: list[str]) -> int:
+    try:
+        options = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help exits 0, errors exit 2
+        return int(exc.code or 0)
+    handlers = {"up": _up, "down": _down, "status": _status, "faults": _faults}
+    try:
+        return handlers[options.command](options)
+    except VerifyError as exc:
+        print(f"verify sandbox: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def main() -> None:
+    sys.exit(sandbox_main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The fault catalogue: switches that each break one thing of a sandbox stack.
+
+The catalogue names every fault of both stacks, so `verify sandbox faults` lists them all and a typo
+is caught before anything starts. Each stack module implements its own faults; this module only knows
+what they are called, which stack owns them and what they break.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from verify.errors import UsageError
+
+STACKS = ("pipeline", "platform")
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    stack: str  # "pipeline" | "platform"
+    breaks: str  # one sentence: what it breaks
+    category: str  # "functional" | "posture" | "benign"
+
+
+def _catalogue(*faults: Fault) -> dict[str, Fault]:
+    return {fault.name: fault for fault in faults}
+
+
+FAULTS: dict[str, Fault] = _catalogue(
+    # pipeline (the CDKTF IoT pipeline)
+    Fault(
+        "processor_down", "pipeline", "The processor never runs: readings stay in the queue.", "functional"
+    ),
+    Fault("auth_open", "pipeline", "The API accepts unsigned or wrongly signed calls.", "functional"),
+    Fault("query_broken", "pipeline", "GET /query answers 500 instead of the readings.", "functional"),
+    Fault(
+        "raw_not_written",
+        "pipeline",
+        "POST /ingest answers 200 but never writes the raw item.",
+        "functional",
+    ),
+    Fault(
+        "lost_enrichment",
+        "pipeline",
+        "Processed items lack the derived fields (processedAt, temperatureF, alert).",
+        "functional",
+    ),
+    Fault(
+        "accepts_garbage",
+        "pipeline",
+        "POST /ingest stores a malformed payload and answers 200 instead of 400.",
+        "functional",
+    ),
+    Fault("no_traces", "pipeline", "No X-Ray segments are written although tracing is Active.", "functional"),
+    Fault("no_logs", "pipeline", "The functions write no log lines.", "functional"),
+    Fault("pitr_disabled", "pipeline", "Point-in-time recovery is off on both tables.", "posture"),
+    Fault(
+        "sse_disabled",
+        "pipeline",
+        "Tables have no KMS server-side encryption and the queues no SQS-managed SSE.",
+        "posture",
+    ),
+    Fault("no_dlq", "pipeline", "The ingestion queue has no redrive policy to the DLQ.", "posture"),
+    Fault(
+        "dlq_backlog",
+        "pipeline",
+        "Three failed messages sit in the DLQ and its depth alarm is in ALARM.",
+        "functional",
+    ),
+    Fault(
+        "table_missing",
+        "pipeline",
+        "The processed table does not exist although the outputs name it.",
+        "functional",
+    ),
+    Fault(
+        "queue_missing",
+        "pipeline",
+        "The ingestion queue does not exist although the outputs name it.",
+        "functional",
+    ),
+    Fault(
+        "log_retention_missing",
+        "pipeline",
+        "Log groups keep logs forever instead of 30 days.",
+        "posture",
+    ),
+    Fault(
+        "tracing_disabled",
+        "pipeline",
+        "Lambda tracing is PassThrough and stage tracing is off, so no traces appear.",
+        "posture",
+    ),
+    Fault(
+        "slow_processor",
+        "pipeline",
+        "Healthy but slow: each reading is processed about 3 s after it arrives.",
+        "benign",
+    ),
+    # platform (the CDK IoT platform)
+    Fault("stream_inactive", "platform", "The Kinesis stream is not ACTIVE.", "functional"),
+    Fault("stream_unencrypted", "platform", "The Kinesis stream has no KMS encryption.", "posture"),
+    Fault("rds_stopped", "platform", "The RDS instance is stopped.", "functional"),
+    Fault(
+        "rds_bad_version",
+        "platform",
+        "The RDS instance reports a PostgreSQL engine version that does not exist.",
+        "posture",
+    ),
+    Fault(
+        "rds_unreachable",
+        "platform",
+        "The database cannot be reached with the stored credentials (wrong password or port).",
+        "functional",
+    ),
+    Fault("cache_down", "platform", "The Redis cache does not answer.", "functional"),
+    Fault("ecs_not_running", "platform", "The ECS service runs no tasks.", "functional"),
+    Fault("efs_unencrypted", "platform", "The EFS file system is not encrypted.", "posture"),
+    Fault("rotation_disabled", "platform", "The database secret has no rotation.", "posture"),
+)
+
+
+def validate_faults(names: Iterable[str], stacks: Iterable[str]) -> frozenset[str]:
+    """The faults asked for, checked against the catalogue and the stacks that will start."""
+    started = set(stacks)
+    unknown_stacks = sorted(started - set(STACKS))
+    if unknown_stacks:
+        raise UsageError(f"Unknown sandbox stack {unknown_stacks[0]!r}; valid stacks: {', '.join(STACKS)}.")
+    chosen = frozenset(names)
+    for name in sorted(chosen):
+        fault = FAULTS.get(name)
+        if fault is None:
+            raise UsageError(
+                f"Unknown sandbox fault {name!r}; valid faults: {', '.join(sorted(FAULTS))} "
+                "(see `verify sandbox faults`)."
+            )
+        if fault.stack not in started:
+            raise UsageError(
+                f"Fault {name!r} belongs to the {fault.stack} stack, which is not started; "
+                f"add `--stack {fault.stack}` or `--stack both`."
+            )
+    return chosen

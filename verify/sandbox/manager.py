@@ -1,0 +1,414 @@
+"""Start and stop sandboxes: in this process (threads) or as a child process; their files on disk.
+
+A sandbox leaves three things where the user can see them: the outputs file (as a deploy would),
+`<state_dir>/env` (to `source`), `<state_dir>/state.json` (what runs where, for `status`/`down`).
+Stopping removes all of them except an outputs file that existed before the sandbox started,
+plus the private temporary directory and, for a child, its log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from verify.errors import UsageError, VerifyError
+from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
+from verify.sandbox.emulator import Emulator
+from verify.sandbox.faults import STACKS, validate_faults
+from verify.sandbox.latency import LATENCY_MODELS
+
+FORMATS = ("flat", "cdk", "terraform")
+STATE_FILE = "state.json"
+ENV_FILE = "env"
+DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
+DEFAULT_STATE_DIR = Path(".verify-sandbox")
+_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+# moto keeps its state in module globals: two live sandboxes of one process must not share names,
+# and the state is wiped when the last one stops.
+_LIVE: set[tuple[str, str]] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+@dataclass
+class SandboxHandle:
+    endpoint_url: str
+    region: str
+    outputs_path: Path
+    env: dict[str, str]
+    api_url: str | None
+    services: dict[str, str]
+    notes: list[str]
+    state_dir: Path = DEFAULT_STATE_DIR
+    pid: int = 0
+    _stop: Callable[[], None] | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            stop()
+
+    def __enter__(self) -> SandboxHandle:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def normalize_stacks(stacks: str | Iterable[str]) -> tuple[str, ...]:
+    names = [stacks] if isinstance(stacks, str) else list(stacks)
+    expanded = [s for name in names for s in (STACKS if name == "both" else (name,))]
+    return tuple(s for s in STACKS if s in expanded) + tuple(s for s in expanded if s not in STACKS)
+
+
+def check_arguments(
+    *,
+    stacks: tuple[str, ...],
+    faults: Iterable[str],
+    latency: str | None,
+    region: str,
+    suffix: str,
+    outputs_format: str,
+) -> frozenset[str]:
+    """Every user-input problem, found before anything starts."""
+    if not stacks:
+        raise UsageError("No sandbox stack chosen; use --stack pipeline, platform or both.")
+    chosen = validate_faults(faults, stacks)
+    if outputs_format not in FORMATS:
+        raise UsageError(f"Unknown outputs format {outputs_format!r}; valid formats: {', '.join(FORMATS)}.")
+    if latency is not None and latency not in LATENCY_MODELS:
+        raise UsageError(f"Unknown latency model {latency!r}; valid: {', '.join(LATENCY_MODELS)}.")
+    if not _SUFFIX.match(suffix):
+        raise UsageError(f"Suffix {suffix!r} is not usable in resource names; use 1-20 of a-z, 0-9 and '-'.")
+    if not _REGION.match(region):
+        raise UsageError(f"Region {region!r} is not an AWS region name such as us-east-1.")
+    return chosen
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_state(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        loaded = json.loads((state_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def ensure_not_running(state_dir: Path) -> None:
+    state = read_state(state_dir)
+    if state and _pid_alive(int(state.get("pid", 0))):
+        raise UsageError(
+            f"A sandbox already runs from {state_dir} (pid {state.get('pid')}); "
+            "run `verify sandbox down` first or choose another --state-dir."
+        )
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def _terraform_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return ["list", "string"]
+    if isinstance(value, dict):
+        return ["map", "string"]
+    return "string"
+
+
+def stack_display_name(parts: StackParts, suffix: str) -> str:
+    return f"Iot{parts.name.title()}Stack-{suffix}"
+
+
+def render_outputs(all_parts: list[StackParts], outputs_format: str, suffix: str) -> dict[str, Any]:
+    if outputs_format == "cdk":
+        return {stack_display_name(p, suffix): dict(p.outputs) for p in all_parts}
+    flat: dict[str, Any] = {}
+    for parts in all_parts:
+        for key, value in parts.outputs.items():
+            # Both stacks name a Region, an ApiEndpoint...: the second one's keys carry its name.
+            name = key if key not in flat or flat[key] == value else f"{parts.name.title()}{key}"
+            flat[name] = value
+    if outputs_format == "terraform":
+        return {
+            _snake(k): {"value": v, "type": _terraform_type(v), "sensitive": False} for k, v in flat.items()
+        }
+    return flat
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def sandbox_env(endpoint_url: str, region: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+
+
+def _env_text(env: dict[str, str]) -> str:
+    import shlex
+
+    lines = ["# verify sandbox: `source` this file to aim boto3 and the AWS CLI at the sandbox."]
+    # A profile or session token left in the shell would win over (or mix with) the test credentials.
+    lines.append("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+    return "\n".join(lines) + "\n"
+
+
+def cleanup_files(state: dict[str, Any], state_dir: Path) -> None:
+    """Removes what a sandbox left on disk (used by its own stop and by `down` after a kill)."""
+    workdir = state.get("workdir")
+    if workdir and Path(workdir).name.startswith("verify-sandbox-"):
+        shutil.rmtree(workdir, ignore_errors=True)
+    if state.get("created_outputs") and state.get("outputs_path"):
+        outputs = Path(state["outputs_path"])
+        with contextlib.suppress(OSError):
+            outputs.unlink()
+        with contextlib.suppress(OSError):
+            outputs.parent.rmdir()  # only when the sandbox's file was all it held
+    for name in (STATE_FILE, ENV_FILE, "serve.log"):
+        with contextlib.suppress(OSError):
+            (state_dir / name).unlink()
+    with contextlib.suppress(OSError):
+        state_dir.rmdir()
+
+
+def _provision(stack: str, ctx: StackContext) -> StackParts:
+    if stack == "pipeline":
+        from verify.sandbox.pipeline import provision_pipeline
+
+        return provision_pipeline(ctx)
+    try:
+        from verify.sandbox.platform import provision_platform
+    except ImportError as exc:
+        if exc.name != "verify.sandbox.platform":
+            raise
+        raise UsageError("The platform stack is not available yet in this version of verify.") from None
+    return provision_platform(ctx)
+
+
+def _reset_moto() -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def start_sandbox(
+    *,
+    stacks: str | Iterable[str] = ("pipeline",),
+    faults: Iterable[str] = (),
+    latency: str | None = None,
+    region: str = "us-east-1",
+    suffix: str = "dev",
+    outputs_path: Path = DEFAULT_OUTPUTS,
+    outputs_format: str = "flat",
+    state_dir: Path = DEFAULT_STATE_DIR,
+) -> SandboxHandle:
+    """Starts the emulator and the stacks in this process (threads); ready when it returns."""
+    chosen_stacks = normalize_stacks(stacks)
+    chosen = check_arguments(
+        stacks=chosen_stacks,
+        faults=faults,
+        latency=latency,
+        region=region,
+        suffix=suffix,
+        outputs_format=outputs_format,
+    )
+    state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
+    ensure_not_running(state_dir)
+    with _LIVE_LOCK:
+        if (region, suffix) in _LIVE:
+            raise UsageError(f"A sandbox for suffix {suffix!r} in {region} already runs in this process.")
+        _LIVE.add((region, suffix))
+    emulator = Emulator()
+    workdir = Path(tempfile.mkdtemp(prefix="verify-sandbox-"))
+    started: list[StackParts] = []
+    state: dict[str, Any] = {"workdir": str(workdir), "created_outputs": not outputs_path.exists()}
+    state["outputs_path"] = str(outputs_path)
+
+    def stop() -> None:
+        for parts in reversed(started):
+            with contextlib.suppress(Exception):
+                parts.stop()
+        emulator.stop()
+        cleanup_files(state, state_dir)
+        with _LIVE_LOCK:
+            _LIVE.discard((region, suffix))
+            if not _LIVE:
+                _reset_moto()
+
+    try:
+        emulator.start()
+        ctx = StackContext(
+            emulator=emulator, region=region, suffix=suffix, faults=chosen, workdir=workdir, latency=latency
+        )
+        for stack in chosen_stacks:
+            started.append(_provision(stack, ctx))
+        rendered = render_outputs(started, outputs_format, suffix)
+        write_atomically(outputs_path, json.dumps(rendered, indent=2) + "\n")
+        env = sandbox_env(emulator.endpoint_url, region)
+        services = {"aws": emulator.endpoint_url}
+        notes: list[str] = []
+        for parts in started:
+            services.update({f"{parts.name}.{k}": v for k, v in parts.services.items()})
+            notes += parts.notes
+        api_url = next((str(p.outputs["ApiEndpoint"]) for p in started if "ApiEndpoint" in p.outputs), None)
+        state.update(
+            pid=os.getpid(),
+            endpoint_url=emulator.endpoint_url,
+            region=region,
+            suffix=suffix,
+            stacks=list(chosen_stacks),
+            faults=sorted(chosen),
+            latency=latency,
+            outputs_format=outputs_format,
+            api_url=api_url,
+            services=services,
+            notes=notes,
+            env=env,
+            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        state_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(state_dir / ENV_FILE, _env_text(env))
+        write_atomically(state_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
+    except BaseException as exc:
+        stop()
+        if isinstance(exc, VerifyError | KeyboardInterrupt | SystemExit):
+            raise
+        raise VerifyError(f"The sandbox failed to start: {type(exc).__name__}: {exc}") from exc
+    return SandboxHandle(
+        endpoint_url=emulator.endpoint_url,
+        region=region,
+        outputs_path=outputs_path,
+        env=env,
+        api_url=api_url,
+        services=services,
+        notes=notes,
+        state_dir=state_dir,
+        pid=os.getpid(),
+        _stop=stop,
+    )
+
+
+def sandbox_status(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
+    """What runs where: the state file's content plus `running` (is its process alive)."""
+    state = read_state(Path(state_dir))
+    if state is None:
+        return {"running": False, "state_dir": str(state_dir)}
+    return {**state, "running": _pid_alive(int(state.get("pid", 0))), "state_dir": str(state_dir)}
+
+
+def stop_detached(state_dir: Path = DEFAULT_STATE_DIR, timeout_s: float = 10.0) -> bool:
+    """Stops the sandbox recorded in state_dir (a detached child); True when one was stopped."""
+    from verify.sandbox.serve import terminate_pid
+
+    state_dir = Path(state_dir)
+    state = read_state(state_dir)
+    if state is None:
+        return False
+    pid = int(state.get("pid", 0))
+    if pid == os.getpid():
+        raise UsageError(f"The sandbox of {state_dir} runs inside this process; stop it through its handle.")
+    was_running = _pid_alive(pid)
+    if was_running:
+        terminate_pid(pid, timeout_s)
+    cleanup_files(state, state_dir)
+    return was_running
+
+
+def spawn_sandbox(
+    *,
+    stacks: str | Iterable[str] = ("pipeline",),
+    faults: Iterable[str] = (),
+    latency: str | None = None,
+    region: str = "us-east-1",
+    suffix: str = "dev",
+    outputs_path: Path = DEFAULT_OUTPUTS,
+    outputs_format: str = "flat",
+    state_dir: Path = DEFAULT_STATE_DIR,
+    timeout_s: float = 30,
+    detach: bool = False,
+) -> SandboxHandle:
+    """Starts the sandbox as a child process (`python -m verify.sandbox.serve`), ready when it returns."""
+    from verify.sandbox.serve import spawn
+
+    chosen_stacks = normalize_stacks(stacks)
+    chosen = check_arguments(
+        stacks=chosen_stacks,
+        faults=faults,
+        latency=latency,
+        region=region,
+        suffix=suffix,
+        outputs_format=outputs_format,
+    )
+    state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
+    ensure_not_running(state_dir)
+    args = [
+        "--region",
+        region,
+        "--suffix",
+        suffix,
+        "--outputs",
+        str(outputs_path),
+        "--format",
+        outputs_format,
+    ]
+    args += ["--state-dir", str(state_dir), *[a for s in chosen_stacks for a in ("--stack", s)]]
+    args += [a for f in sorted(chosen) for a in ("--fault", f)]
+    if latency:
+        args += ["--latency", latency]
+    pid, state, stop = spawn(args, state_dir=state_dir, timeout_s=timeout_s, detach=detach)
+    return SandboxHandle(
+        endpoint_url=state["endpoint_url"],
+        region=region,
+        outputs_path=outputs_path,
+        env=dict(state["env"]),
+        api_url=state.get("api_url"),
+        services=dict(state.get("services", {})),
+        notes=list(state.get("notes", [])),
+        state_dir=state_dir,
+        pid=pid,
+        _stop=stop,
+    )

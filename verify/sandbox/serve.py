@@ -1,0 +1,170 @@
+"""The sandbox as a child process: `python -m verify.sandbox.serve ...` and the parent's side of it.
+
+The child starts the sandbox in its own process, writes `<state_dir>/state.json` when ready, and
+stops cleanly on SIGTERM/SIGINT. Unless detached, it also watches its parent and stops when the
+parent is gone, so a killed `verify run --sandbox` leaves no orphan behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from verify.errors import UsageError, VerifyError
+
+LOG_FILE = "serve.log"
+PARENT_CHECK_S = 0.5
+
+
+def terminate_pid(pid: int, timeout_s: float = 10.0) -> None:
+    """SIGTERM, wait, then SIGKILL: the process is gone when this returns."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            # Reap it when it is our child; otherwise just watch it go.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _stop_child(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def spawn(
+    args: list[str], *, state_dir: Path, timeout_s: float, detach: bool
+) -> tuple[int, dict[str, Any], Callable[[], None]]:
+    """Starts the child and waits for its state file; returns (pid, state, stop)."""
+    from verify.sandbox.manager import cleanup_files, read_state
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cleanup_files({}, state_dir)  # a stale state of a dead sandbox must not be mistaken for readiness
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / LOG_FILE
+    command = [sys.executable, "-m", "verify.sandbox.serve", *args]
+    if not detach:
+        command += ["--parent-pid", str(os.getpid())]
+    with open(log_path, "wb") as log:
+        # Own session: a Ctrl-C meant for the parent reaches the child only through the parent's stop.
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    state: dict[str, Any] | None = None
+    try:
+        deadline = time.monotonic() + timeout_s
+        while state is None:
+            found = read_state(state_dir)
+            if found and found.get("pid") == proc.pid:
+                state = found
+                break
+            code = proc.poll()
+            if code is not None:
+                reason = _log_tail(log_path).removeprefix("verify sandbox: ") or f"it exited with code {code}"
+                error = UsageError if code == 2 else VerifyError
+                raise error(reason if code == 2 else f"The sandbox failed to start: {reason}")
+            if time.monotonic() > deadline:
+                tail = _log_tail(log_path)
+                raise VerifyError(
+                    f"The sandbox did not become ready within {timeout_s:g} s"
+                    + (f" (last said: {tail})." if tail else ".")
+                )
+            time.sleep(0.05)
+    except BaseException:
+        _stop_child(proc)
+        cleanup_files(read_state(state_dir) or {}, state_dir)
+        raise
+
+    final_state = state
+
+    def stop() -> None:
+        _stop_child(proc)
+        cleanup_files(final_state, state_dir)
+
+    return proc.pid, final_state, stop
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    while not stop.wait(PARENT_CHECK_S):
+        if os.getppid() != parent_pid:
+            stop.set()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m verify.sandbox.serve")
+    parser.add_argument("--stack", action="append", default=[])
+    parser.add_argument("--fault", action="append", default=[])
+    parser.add_argument("--latency", default=None)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--suffix", default="dev")
+    parser.add_argument("--outputs", type=Path, required=True)
+    parser.add_argument("--format", default="flat")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--parent-pid", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    from verify.sandbox.manager import start_sandbox
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        handle = start_sandbox(
+            stacks=options.stack or ["pipeline"],
+            faults=options.fault,
+            latency=options.latency,
+            region=options.region,
+            suffix=options.suffix,
+            outputs_path=options.outputs,
+            outputs_format=options.format,
+            state_dir=options.state_dir,
+        )
+    except VerifyError as exc:
+        print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    if options.parent_pid:
+        threading.Thread(target=_watch_parent, args=(options.parent_pid, stop), daemon=True).start()
+    try:
+        stop.wait()
+    finally:
+        handle.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
