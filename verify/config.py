@@ -144,15 +144,31 @@ class _Validator:
         self.path = path
         self.lines = text.splitlines()
 
-    def line_of(self, key: str) -> int | None:
+    def line_of(self, key: str, table: str | None = None) -> int | None:
+        """Line of `key` inside `table` (a key of that name elsewhere is not the mistake), else anywhere."""
+        anywhere: int | None = None
+        section: str | None = None
         for number, line in enumerate(self.lines, start=1):
             stripped = line.strip()
-            if stripped.startswith((f"{key} ", f"{key}=", f'"{key}"', f"[{key}]", f"[{key}.")):
-                return number
-        return None
+            if stripped.startswith("["):
+                # [tool.verify.x] in pyproject.toml is [x] in verify.toml: compare without the prefix.
+                section = stripped.lstrip("[").split("]", 1)[0].strip().removeprefix("tool.verify.")
+                if table is None and (section == key or section.startswith(f"{key}.")):
+                    return number
+                continue
+            if stripped.startswith((f"{key} ", f"{key}=", f'"{key}"')):
+                if table is None or (
+                    section is not None and (section == table or section.startswith(f"{table}."))
+                ):
+                    return number
+                anywhere = anywhere or number
+        return anywhere
 
-    def error(self, key: str, problem: str) -> ConfigError:
-        line = self.line_of(key.rsplit(".", 1)[-1])
+    def error(self, key: str, problem: str, table: str | None = None) -> ConfigError:
+        """`key` is a table name, a dotted `table.key` / `table.sub.key`, or a plain key of `table`."""
+        if table is None and "." in key:
+            table, key = key.split(".", 1)[0], key.rsplit(".", 1)[-1]
+        line = self.line_of(key, table)
         where = f"{self.path}, line {line}" if line else str(self.path)
         return ConfigError(f"{where}: {problem}")
 
@@ -234,7 +250,7 @@ def parse_config(data: Mapping[str, Any], validator: _Validator) -> Config:
         for key, item in value.items():
             if key not in _SCHEMA[table]:
                 allowed = ", ".join(sorted(_SCHEMA[table]))
-                raise validator.error(key, f"unknown key `{key}` in [{table}] (known: {allowed})")
+                raise validator.error(key, f"unknown key `{key}` in [{table}] (known: {allowed})", table)
             validator.check_type(f"{table}.{key}", item, _SCHEMA[table][key])
     aliases = _parse_aliases(data.get("aliases", {}), validator)
     flow = dict(data.get("flow", {}))
@@ -270,21 +286,29 @@ def _parse_aliases(raw: Mapping[str, Any], validator: _Validator) -> dict[str, d
     aliases: dict[str, dict[str, str]] = {}
     for key, value in raw.items():
         if not isinstance(value, dict):
-            raise validator.error(key, f'alias `{key}` must be a table like {{ kind = "dynamodb_table" }}')
+            raise validator.error(
+                key, f'alias `{key}` must be a table like {{ kind = "dynamodb_table" }}', "aliases"
+            )
         unknown = set(value) - _ALIAS_KEYS
         if unknown:
             raise validator.error(
-                key, f"alias `{key}`: unknown field `{sorted(unknown)[0]}` (known: kind, role, name)"
+                key,
+                f"alias `{key}`: unknown field `{sorted(unknown)[0]}` (known: kind, role, name)",
+                "aliases",
             )
         for name, item in value.items():
             validator.check_type(f"aliases.{key}.{name}", item, (str,))
         if "kind" in value and value["kind"] not in KINDS:
             raise validator.error(
-                key, f"alias `{key}`: unknown kind `{value['kind']}` (known: {', '.join(KINDS)})"
+                key,
+                f"alias `{key}`: unknown kind `{value['kind']}` (known: {', '.join(KINDS)})",
+                "aliases",
             )
         if "role" in value and value["role"] not in ROLES:
             raise validator.error(
-                key, f"alias `{key}`: unknown role `{value['role']}` (known: {', '.join(ROLES)})"
+                key,
+                f"alias `{key}`: unknown role `{value['role']}` (known: {', '.join(ROLES)})",
+                "aliases",
             )
         aliases[key] = dict(value)
     return aliases
@@ -297,7 +321,7 @@ def _parse_policy(raw: Mapping[str, Any], validator: _Validator) -> Policy:
     for category in categories:
         if category not in {c.value for c in Category}:
             raise validator.error(
-                "blocking_categories", f"unknown category `{category}` (known: functional, posture)"
+                "policy.blocking_categories", f"unknown category `{category}` (known: functional, posture)"
             )
     waivers: list[Waiver] = []
     for entry in raw.get("waivers", []):
@@ -305,7 +329,9 @@ def _parse_policy(raw: Mapping[str, Any], validator: _Validator) -> Policy:
             raise validator.error("waivers", "each waiver must be a table with check, reason and expires")
         for key, item in entry.items():
             if key not in _WAIVER_KEYS:
-                raise validator.error(key, f"unknown key `{key}` in a waiver (known: check, reason, expires)")
+                raise validator.error(
+                    key, f"unknown key `{key}` in a waiver (known: check, reason, expires)", "policy"
+                )
             validator.check_type(f"policy.waivers.{key}", item, _WAIVER_KEYS[key])
         if "check" not in entry or not entry.get("reason"):
             raise validator.error("waivers", "a waiver needs `check` and a non-empty `reason`")
@@ -315,7 +341,7 @@ def _parse_policy(raw: Mapping[str, Any], validator: _Validator) -> Policy:
                 expires = dt.date.fromisoformat(expires)
             except ValueError:
                 raise validator.error(
-                    "expires", f"waiver expiry `{expires}` is not a date (YYYY-MM-DD)"
+                    "policy.waivers.expires", f"waiver expiry `{expires}` is not a date (YYYY-MM-DD)"
                 ) from None
         if isinstance(expires, dt.datetime):
             expires = expires.date()
