@@ -23,12 +23,14 @@ _NAME = re.compile(r"^[^\s\x00-\x1f]{1,1024}$")
 def check_present(output: Output) -> None:
     __tracebackhide__ = True
     if output.missing:
+        # A sensitive output's "placeholder" may be its real value (a password set to "changeme").
+        shown = "its value hidden: sensitive" if output.sensitive else repr(output.value)
         raise CheckFailed(
-            f"output `{output.key}`: expected a value, got a placeholder ({output.value!r}); "
+            f"output `{output.key}`: expected a value, got a placeholder ({shown}); "
             "the deploy did not produce it, so nothing it names can be verified",
             resource=output.key,
             expected="a value",
-            actual=output.value,
+            actual=None if output.sensitive else output.value,
         )
 
 
