@@ -52,7 +52,7 @@ ROLES = ("raw", "processed", "dlq")
 MASK = "***"
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-_ENV_VALUES = ENV_WORDS | {"development", "production", "main", "live"}
+_ENV_VALUES = ENV_WORDS
 _AWS_LOG_PATH = re.compile(r"^/aws/[a-z-]+/\S+$")
 _LAST_SEGMENT = re.compile(r"/([^/?#]+)/?(?:[?#].*)?$")
 

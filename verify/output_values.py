@@ -27,6 +27,8 @@ PLACEHOLDERS: frozenset[str] = frozenset(
     }
 )
 
+_LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS)
+
 # Environment names that deploy tools glue onto keys and names (`KinesisStreamNamedev`, `queue_url_staging`).
 ENV_WORDS: frozenset[str] = frozenset(
     {"dev", "prod", "staging", "stage", "test", "qa", "uat", "sandbox", "sbx", "development", "production"}
@@ -56,6 +58,8 @@ _SECRET_WORDS = frozenset({"password", "passwd", "pwd", "secret", "token", "pass
 _SECRET_PAIRS = frozenset(
     {("api", "key"), ("private", "key"), ("access", "key"), ("auth", "key"), ("connection", "string")}
 )
+
+_SECRET_HINT = re.compile(r"pass|pwd|secret|token|key|credential|string")
 
 _CDK_HASH = re.compile(r"(?<=[A-Za-z])[0-9A-F]{8}$")
 _CAMEL_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -107,6 +111,8 @@ def _meaningful_tail(words: list[str]) -> str:
 
 def is_secret_key(key: str, items: tuple[str, ...] = ()) -> bool:
     """True when the key names a secret value (`db_password`, `ApiKey`), not a reference to one."""
+    if not _SECRET_HINT.search(key.lower()):
+        return False  # the common case, decided without splitting the key into words
     words = key_words(key)
     pairs = set(itertools.pairwise(words))
     if not (_SECRET_WORDS.intersection(words) or _SECRET_PAIRS & pairs):
@@ -138,7 +144,7 @@ def _element_items(element: object) -> tuple[str, ...]:
 
 def _string_items(value: str) -> tuple[str, ...]:
     text = value.strip()
-    if is_placeholder(text):
+    if len(text) <= _LONGEST_PLACEHOLDER and text.casefold() in PLACEHOLDERS:
         return ()
     if text[0] in "[{":
         decoded = _json_or_none(text)

@@ -444,8 +444,9 @@ def test_a_five_megabyte_file_reads_well_under_a_second(tmp_path: Path) -> None:
     }
     path = write(tmp_path, json.dumps(document))
     assert path.stat().st_size > 5 * 1024 * 1024
-    started = time.perf_counter()
+    # CPU time of this process, so a busy CI neighbour does not make the reader look slow.
+    started = time.process_time()
     outputs = load_outputs(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(outputs.outputs) == 120_000
     assert elapsed < 1.0, f"reading took {elapsed:.2f}s"
