@@ -26,11 +26,21 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "outputs"
 FIXTURE_FILES = sorted(p.name for p in FIXTURES.glob("*.json"))
 
 # CONTRACT.md's vocabulary, copied on purpose: changing it must be a deliberate, visible edit.
-CONTRACT_KINDS = (
-    "api dynamodb_table sqs_queue sns_topic kinesis_stream rds_instance rds_cluster lambda_function "
-    "log_group secret ssm_parameter s3_bucket ecs_cluster ecs_service elasticache efs_filesystem vpc "
-    "subnet security_group kms_key alarm state_machine event_bus iam_role scalar unknown"
-).split()
+CONTRACT_KINDS = [
+    *("api", "dynamodb_table", "sqs_queue", "sns_topic", "kinesis_stream", "rds_instance", "rds_cluster"),
+    *("lambda_function", "log_group", "secret", "ssm_parameter", "s3_bucket", "ecs_cluster", "ecs_service"),
+    *(
+        "elasticache",
+        "efs_filesystem",
+        "vpc",
+        "subnet",
+        "security_group",
+        "kms_key",
+        "alarm",
+        "state_machine",
+    ),
+    *("event_bus", "iam_role", "scalar", "unknown"),
+]
 
 
 def test_vocabulary_matches_the_contract() -> None:
@@ -160,7 +170,7 @@ CONVENTIONS: list[tuple[str, str, str, str | None, str]] = [
         "sqs_queue",
         "processed",
         "out",
-    ),  # fmt: skip
+    ),
     ("WorkQueue", "http://127.0.0.1:5000/123456789012/work", "sqs_queue", None, "work"),
     ("Api", "https://abc9.execute-api.localhost.localstack.cloud:4566/dev/", "api", None, "abc9"),
     ("InvokeUrl", "http://localhost:4566/restapis/abc9/dev/_user_request_/", "api", None, "abc9"),
@@ -191,7 +201,7 @@ CONVENTIONS: list[tuple[str, str, str, str | None, str]] = [
         "unknown",
         None,
         "userpool/us-east-1_abc",
-    ),  # fmt: skip
+    ),
 ]
 
 
