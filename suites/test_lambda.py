@@ -1,0 +1,70 @@
+"""Lambda functions named by the outputs: active, on a supported runtime, traced, bounded,
+with somewhere for failures to go, and their event sources switched on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from verify import Aws, Resource, probes
+
+
+@pytest.mark.check("lambda", title="Lambda function {name} is Active and its last update Successful")
+@pytest.mark.resources("lambda_function")
+def test_function_active(resource: Resource, aws: Aws, eventually: Callable[..., Any], check: Any) -> None:
+    client = aws.client("lambda")
+    polled = eventually(
+        lambda: probes.lambda_.check_state(client, resource.name),
+        what=f"Lambda function `{resource.name}`: expected State Active, LastUpdateStatus Successful",
+        resource=resource.key,
+    )
+    for key, value in polled.value.items():
+        check.record(key, value)
+
+
+@pytest.mark.check("lambda", category="posture", title="Lambda function {name} runs on a supported runtime")
+@pytest.mark.resources("lambda_function")
+def test_runtime_supported(resource: Resource, aws: Aws, check: Any) -> None:
+    config = probes.lambda_.function_configuration(aws.client("lambda"), resource.name)
+    for key, value in probes.lambda_.check_runtime(config, resource.name).items():
+        check.record(key, value)
+
+
+@pytest.mark.check("lambda", category="posture", title="Lambda function {name} has X-Ray tracing Active")
+@pytest.mark.resources("lambda_function")
+def test_tracing_active(resource: Resource, aws: Aws) -> None:
+    config = probes.lambda_.function_configuration(aws.client("lambda"), resource.name)
+    probes.lambda_.check_tracing(config, resource.name)
+
+
+@pytest.mark.check("lambda", category="posture", title="Lambda function {name} has reserved concurrency")
+@pytest.mark.resources("lambda_function")
+def test_reserved_concurrency(resource: Resource, aws: Aws, check: Any) -> None:
+    check.record(
+        "reserved_concurrency", probes.lambda_.check_reserved_concurrency(aws.client("lambda"), resource.name)
+    )
+
+
+@pytest.mark.check("lambda", category="posture", title="Lambda function {name} sends failures somewhere")
+@pytest.mark.resources("lambda_function")
+def test_failure_destination(resource: Resource, aws: Aws, check: Any) -> None:
+    client = aws.client("lambda")
+    config = probes.lambda_.function_configuration(client, resource.name)
+    for key, value in probes.lambda_.check_failure_destination(client, config, resource.name).items():
+        check.record(key, value)
+
+
+@pytest.mark.check("lambda", title="event source mappings of Lambda function {name} are Enabled")
+@pytest.mark.resources("lambda_function")
+def test_event_sources_enabled(
+    resource: Resource, aws: Aws, eventually: Callable[..., Any], check: Any
+) -> None:
+    client = aws.client("lambda")
+    polled = eventually(
+        lambda: probes.lambda_.check_event_sources_enabled(client, resource.name),
+        what=f"Lambda function `{resource.name}`: expected its event source mappings Enabled",
+        resource=resource.key,
+    )
+    check.record("mappings", polled.value)

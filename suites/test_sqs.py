@@ -1,0 +1,64 @@
+"""SQS queues named by the outputs: reachable, dead-lettered, DLQs empty, encrypted, timeouts sane.
+
+Read-only by construction: attributes and Lambda mappings only, never a receive or a purge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from verify import Aws, Config, Inventory, NotApplicable, Resource, probes
+
+
+def _is_dlq(resource: Resource, facts: Any, aws: Aws, inventory: Inventory) -> bool:
+    others = [q for q in inventory.of_kind("sqs_queue") if q is not resource]
+    return bool(probes.sqs.is_dlq(resource, facts, probes.sqs.redrive_targets(aws.client("sqs"), others)))
+
+
+@pytest.mark.check("sqs", title="SQS queue {name} is reachable")
+@pytest.mark.resources("sqs_queue")
+def test_queue_reachable(resource: Resource, aws: Aws, check: Any) -> None:
+    facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
+    check.record("arn", facts.arn)
+    check.record("messages", facts.count("ApproximateNumberOfMessages"))
+    check.record("in_flight", facts.count("ApproximateNumberOfMessagesNotVisible"))
+
+
+@pytest.mark.check("sqs", title="SQS queue {name} redrives to a dead-letter queue that exists")
+@pytest.mark.resources("sqs_queue")
+def test_redrive_policy(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+    client = aws.client("sqs")
+    facts = probes.sqs.queue_facts(client, resource)
+    if _is_dlq(resource, facts, aws, inventory):
+        raise NotApplicable(f"`{resource.name}` is a dead-letter queue")
+    for key, value in probes.sqs.check_redrive(client, facts).items():
+        check.record(key, value)
+
+
+@pytest.mark.check("sqs", title="SQS dead-letter queue {name} is empty")
+@pytest.mark.resources("sqs_queue")
+def test_dlq_empty(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+    facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
+    if not _is_dlq(resource, facts, aws, inventory):
+        raise NotApplicable(f"`{resource.name}` is not a dead-letter queue")
+    check.record("depth", probes.sqs.check_dlq_empty(facts))
+
+
+@pytest.mark.check("sqs", category="posture", title="SQS queue {name} is encrypted at rest")
+@pytest.mark.resources("sqs_queue")
+def test_encryption(resource: Resource, aws: Aws, verify_config: Config, check: Any) -> None:
+    if not verify_config.expect.sse:
+        raise NotApplicable("expect.sse is false in the configuration")
+    facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
+    for key, value in probes.sqs.check_encryption(facts).items():
+        check.record(key, value)
+
+
+@pytest.mark.check("sqs", category="posture", title="SQS queue {name} outlasts its consumer's timeout")
+@pytest.mark.resources("sqs_queue")
+def test_visibility_timeout(resource: Resource, aws: Aws, check: Any) -> None:
+    facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
+    for key, value in probes.sqs.check_visibility_timeout(aws.client("lambda"), facts).items():
+        check.record(key, value)

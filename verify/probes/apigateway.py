@@ -1,0 +1,256 @@
+"""API Gateway REST APIs: which API and stage an output names, the stage, IAM auth, throttling, tracing.
+
+An `api` output is an execute-api URL (its host is the API id, its first path segment the stage), a
+bare id, an ARN, or a custom/emulator URL; the last says nothing about the API, so its id comes
+from a sibling `api` output that is an id (`ApiEndpoint` + `ApiId`, as CDK and Terraform stacks
+commonly emit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from verify.aws import aws_errors
+from verify.errors import CheckFailed, NotApplicable
+from verify.inventory import Inventory, Resource
+
+# API Gateway ids are 10 lower-case letters and digits (moto makes them the same way).
+_API_ID = re.compile(r"^[a-z0-9]{10}$")
+_EXECUTE_API = re.compile(r"^[a-z0-9]+\.execute-api\.")
+_LAMBDA_URL = re.compile(r"\.lambda-url\.")
+
+
+@dataclass(frozen=True)
+class ApiTarget:
+    api_id: str
+    stage: str | None
+    source: str  # the output key that named the id
+
+
+def _is_id_output(resource: Resource) -> bool:
+    return resource.url is None and (resource.arn is not None or bool(_API_ID.match(resource.name)))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def rest_api_id(resource: Resource, inventory: Inventory) -> str | None:
+    """The REST API id the output names, directly or through a sibling id output; None if none."""
+    host = (urlsplit(resource.url).hostname or "") if resource.url else ""
+    if resource.url and _LAMBDA_URL.search(host):
+        return None  # a Lambda function URL is not API Gateway
+    if _EXECUTE_API.match(host) or _is_id_output(resource):
+        return resource.name
+    if resource.url and "/restapis/" in resource.url:
+        return resource.name  # an emulator's path-style URL: inventory put the id in the name
+    siblings = [r for r in inventory.of_kind("api") if r is not resource and _is_id_output(r)]
+    if not siblings:
+        return None
+    # Several APIs in one stack: the id output whose key shares most with this one (ApiEndpoint ~ ApiId).
+    best = max(siblings, key=lambda r: _common_prefix(r.key, resource.key))
+    return best.name
+
+
+def _url_stage(url: str) -> str | None:
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    if "restapis" in segments:  # an emulator's .../restapis/{id}/{stage}/_user_request_/...
+        index = segments.index("restapis")
+        segments = segments[index + 2 : index + 3]
+    return segments[0] if segments else None
+
+
+def stage_name(resource: Resource, inventory: Inventory) -> str | None:
+    """The stage: first path segment of an execute-api URL naming the API; else a `...Stage...`
+    setting among the outputs; else the first path segment of another URL naming the API.
+
+    Behind a custom domain the first segment is a base-path mapping, not the stage, hence the order.
+    """
+    api_id = rest_api_id(resource, inventory)
+    urls = [r for r in [resource, *inventory.of_kind("api")] if r.url and rest_api_id(r, inventory) == api_id]
+    for candidate in urls:
+        host = urlsplit(candidate.url or "").hostname or ""
+        if _EXECUTE_API.match(host) or "/restapis/" in (candidate.url or ""):
+            return _url_stage(candidate.url or "")
+    for scalar in inventory.of_kind("scalar"):
+        if "stage" in scalar.key.lower():
+            return scalar.value
+    for candidate in urls:
+        if stage := _url_stage(candidate.url or ""):
+            return stage
+    return None
+
+
+def covered_by(resource: Resource, inventory: Inventory) -> str | None:
+    """The key of a URL output naming the same API, when `resource` is a bare id: the API is checked
+    once, through the output that also names the stage."""
+    if not _is_id_output(resource):
+        return None
+    for other in inventory.of_kind("api"):
+        if other is not resource and other.url and rest_api_id(other, inventory) == resource.name:
+            return other.key
+    return None
+
+
+def target(resource: Resource, inventory: Inventory) -> ApiTarget:
+    """Which REST API (and stage) to check for this output; `NotApplicable` when it names none."""
+    if (other := covered_by(resource, inventory)) is not None:
+        raise NotApplicable(f"API `{resource.name}` is checked through output `{other}`")
+    api_id = rest_api_id(resource, inventory)
+    if api_id is None:
+        raise NotApplicable(
+            f"output `{resource.key}` ({resource.value}) is not an API Gateway REST API URL and no "
+            "output names the API id"
+        )
+    return ApiTarget(api_id=api_id, stage=stage_name(resource, inventory), source=resource.key)
+
+
+def get_rest_api(client: Any, api_id: str, v2_client: Any | None = None) -> dict[str, Any]:
+    """The REST API; an HTTP/WebSocket API (API Gateway v2, same hostnames) is NotApplicable here."""
+    try:
+        with aws_errors("apigateway", "GetRestApi", api_id):
+            answer: dict[str, Any] = client.get_rest_api(restApiId=api_id)
+    except CheckFailed:
+        if v2_client is not None:
+            try:
+                with aws_errors("apigatewayv2", "GetApi", api_id):
+                    protocol = v2_client.get_api(ApiId=api_id).get("ProtocolType", "HTTP")
+            except CheckFailed:
+                protocol = None
+            if protocol:
+                raise NotApplicable(f"API `{api_id}` is an {protocol} API (v2), not a REST API") from None
+        raise CheckFailed(
+            f"API Gateway REST API `{api_id}`: expected it to exist, got not found",
+            resource=api_id,
+            expected="exists",
+            actual="not found",
+        ) from None
+    return answer
+
+
+def get_stage(client: Any, api: ApiTarget) -> dict[str, Any]:
+    __tracebackhide__ = True
+    if api.stage is None:
+        raise NotApplicable(
+            f"no stage name for API `{api.api_id}` in the outputs (no URL, no *Stage* output)"
+        )
+    try:
+        with aws_errors("apigateway", "GetStage", f"{api.api_id}/{api.stage}"):
+            stage: dict[str, Any] = client.get_stage(restApiId=api.api_id, stageName=api.stage)
+    except CheckFailed:
+        get_rest_api(client, api.api_id)  # a missing API says so, rather than "stage not found"
+        with aws_errors("apigateway", "GetStages", api.api_id):
+            names = sorted(s["stageName"] for s in client.get_stages(restApiId=api.api_id).get("item", []))
+        raise CheckFailed(
+            f"API Gateway REST API `{api.api_id}`: expected stage `{api.stage}` (from output `{api.source}`), "
+            f"got stages {names or 'none'}",
+            resource=api.api_id,
+            expected=api.stage,
+            actual=names,
+        ) from None
+    stage.pop("ResponseMetadata", None)
+    return stage
+
+
+def methods(client: Any, api_id: str) -> list[dict[str, str]]:
+    """Every method of every resource: path, HTTP method, authorization type."""
+    found: list[dict[str, str]] = []
+    with aws_errors("apigateway", "GetResources", api_id):
+        pages = client.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"])
+        resources = [item for page in pages for item in page.get("items", [])]
+    for item in resources:
+        for verb, method in (item.get("resourceMethods") or {}).items():
+            auth = method.get("authorizationType")
+            if auth is None:  # the embed was not honoured: ask for the method itself
+                with aws_errors("apigateway", "GetMethod", f"{api_id} {verb} {item['path']}"):
+                    auth = client.get_method(restApiId=api_id, resourceId=item["id"], httpMethod=verb).get(
+                        "authorizationType"
+                    )
+            found.append({"path": str(item["path"]), "method": verb, "authorization": str(auth or "NONE")})
+    return found
+
+
+def check_methods_iam(client: Any, api_id: str) -> list[dict[str, str]]:
+    """Every method but CORS preflights (OPTIONS) requires SigV4 (AWS_IAM)."""
+    __tracebackhide__ = True
+    get_rest_api(client, api_id)
+    every = methods(client, api_id)
+    guarded = [m for m in every if m["method"] != "OPTIONS"]
+    if not guarded:
+        raise CheckFailed(
+            f"API Gateway REST API `{api_id}`: expected methods requiring AWS_IAM, got no methods at all",
+            resource=api_id,
+            expected="methods with AWS_IAM",
+            actual=[],
+        )
+    open_methods = [m for m in guarded if m["authorization"] != "AWS_IAM"]
+    if open_methods:
+        listed = ", ".join(f"{m['method']} {m['path']} ({m['authorization']})" for m in open_methods)
+        raise CheckFailed(
+            f"API Gateway REST API `{api_id}`: expected every method to use AWS_IAM authorization, got {listed}",
+            resource=api_id,
+            expected="AWS_IAM",
+            actual=open_methods,
+        )
+    return guarded
+
+
+def _usage_plan_throttle(client: Any, api: ApiTarget) -> dict[str, Any] | None:
+    with aws_errors("apigateway", "GetUsagePlans", api.api_id):
+        plans = [
+            p for page in client.get_paginator("get_usage_plans").paginate() for p in page.get("items", [])
+        ]
+    for plan in plans:
+        throttle = plan.get("throttle") or {}
+        for stage in plan.get("apiStages", []):
+            if (
+                stage.get("apiId") == api.api_id
+                and stage.get("stage") == api.stage
+                and throttle.get("rateLimit", 0) > 0
+                and throttle.get("burstLimit", 0) > 0
+            ):
+                return {"usage_plan": plan.get("name") or plan.get("id"), **throttle}
+    return None
+
+
+def check_throttling(client: Any, api: ApiTarget, stage: dict[str, Any]) -> dict[str, Any]:
+    """Stage-wide throttling (methodSettings `*/*`) or a usage plan with a throttle on this stage."""
+    __tracebackhide__ = True
+    defaults = (stage.get("methodSettings") or {}).get("*/*") or {}
+    rate = defaults.get("throttlingRateLimit") or 0
+    burst = defaults.get("throttlingBurstLimit") or 0
+    if rate > 0 and burst > 0:
+        return {"rate_limit": rate, "burst_limit": burst, "source": "stage */*"}
+    plan = _usage_plan_throttle(client, api)
+    if plan is not None:
+        return plan
+    raise CheckFailed(
+        f"API Gateway stage `{api.api_id}/{api.stage}`: expected throttling (methodSettings */* rate and "
+        f"burst > 0, or a usage plan), got rate {rate}, burst {burst} and no usage plan "
+        "(only the account-wide limit protects the backend)",
+        resource=f"{api.api_id}/{api.stage}",
+        expected="rate > 0 and burst > 0",
+        actual={"rate": rate, "burst": burst},
+    )
+
+
+def check_tracing(api: ApiTarget, stage: dict[str, Any]) -> bool:
+    __tracebackhide__ = True
+    # AWS always returns tracingEnabled; moto omits it when false.
+    enabled = bool(stage.get("tracingEnabled", False))
+    if not enabled:
+        raise CheckFailed(
+            f"API Gateway stage `{api.api_id}/{api.stage}`: expected X-Ray tracing enabled, got tracingEnabled false",
+            resource=f"{api.api_id}/{api.stage}",
+            expected=True,
+            actual=False,
+        )
+    return enabled
