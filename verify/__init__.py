@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from verify import probes
     from verify.aws import Aws, aws_errors
     from verify.config import Config
+    from verify.flow import Flow
     from verify.http import HttpResult, SignedHttp
     from verify.inventory import Inventory, Resource
     from verify.outputs import Output, Outputs
@@ -36,6 +37,7 @@ _LAZY = {
     "Aws": "verify.aws",
     "aws_errors": "verify.aws",
     "Config": "verify.config",
+    "Flow": "verify.flow",
     "HttpResult": "verify.http",
     "SignedHttp": "verify.http",
     "Inventory": "verify.inventory",
@@ -65,6 +67,7 @@ __all__ = [
     "CheckResult",
     "Config",
     "ConfigError",
+    "Flow",
     "HttpResult",
     "Inventory",
     "NotApplicable",

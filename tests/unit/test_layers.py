@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "redact": 3,
     "probes": 4,
     "flow": 4,
+    "payload": 4,
     "initfile": 4,
     "plugin": 5,
     "report": 5,
@@ -86,7 +87,7 @@ def test_imports_point_down(path: Path) -> None:
 def test_public_api_is_explicit_and_resolves() -> None:
     expected = {
         "Aws", "AwsAccessError", "Category", "CheckFailed", "CheckResult", "Config", "ConfigError",
-        "HttpResult", "Inventory", "NotApplicable", "NotYet", "Output", "Outputs", "OutputsError",
+        "Flow", "HttpResult", "Inventory", "NotApplicable", "NotYet", "Output", "Outputs", "OutputsError",
         "Polled", "ReadOnlyViolation", "Resource", "RunSummary", "Severity", "SignedHttp", "Status",
         "UsageError", "Verdict", "VerifyError", "__version__", "aws_errors", "eventually", "probes",
     }  # fmt: skip
