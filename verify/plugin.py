@@ -380,6 +380,12 @@ def _result_from_report(report: pytest.TestReport, session: VerifySession) -> Ch
     if payload is None:
         # Setup passed / teardown: nothing to report unless teardown broke (e.g. cleanup failed).
         if report.when == "teardown" and report.failed:
+            from verify.redact import REDACTOR
+
+            # reprcrash holds "RuntimeError: delete_item denied"; the longrepr's last line is only where.
+            crash = getattr(report.longrepr, "reprcrash", None)
+            reason = crash.message if crash is not None else str(report.longrepr or "").strip()
+            reason = reason.splitlines()[0] if reason else "the clean-up raised"
             return CheckResult(
                 id=report.nodeid + "::teardown",
                 title=f"clean-up after {report.nodeid}",
@@ -388,7 +394,7 @@ def _result_from_report(report: pytest.TestReport, session: VerifySession) -> Ch
                 category=Category.FUNCTIONAL,
                 severity=session.config.policy.severity(report.nodeid, "harness", "functional"),
                 status=Status.ERROR,
-                message=f"could not clean up: {str(report.longrepr).splitlines()[-1] if report.longrepr else ''}",
+                message=f"could not clean up: {REDACTOR.redact(reason)}",
             )
         return None
     category = (
