@@ -94,6 +94,7 @@ def _entry_xml(v: EngineVersion) -> str:
     return (
         "<DBEngineVersion>"
         f"<Engine>{escape(v.engine)}</Engine><EngineVersion>{escape(v.version)}</EngineVersion>"
+        f"<MajorEngineVersion>{escape(v.version.split('.')[0])}</MajorEngineVersion>"
         f"<DBParameterGroupFamily>{escape(v.family)}</DBParameterGroupFamily>"
         f"<DBEngineDescription>{'PostgreSQL' if v.engine == 'postgres' else 'MySQL'}</DBEngineDescription>"
         f"<DBEngineVersionDescription>{escape(v.description)}</DBEngineVersionDescription>"
