@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.errors import OutputsError
-from verify.output_values import PLACEHOLDERS, is_secret_key, normalize_items
+from verify.output_values import PLACEHOLDERS, is_secret_key, normalize_items, scalar_text
 
 __all__ = [
     "DEFAULT_OUTPUTS_PATH",
@@ -94,7 +94,7 @@ class Outputs:
             if not output.sensitive or output.value is None:
                 continue
             value = output.value
-            forms.add(value if isinstance(value, str) else _compact(value))
+            forms.add(scalar_text(value))
             forms.update(output.items)
         forms.discard("")
         return forms
@@ -287,8 +287,10 @@ def _pick_stack(stacks: Mapping[str, list[Output]], source: str, stack: str | No
 
 
 def _looks_like_describe_stacks(document: Mapping[str, Any]) -> bool:
-    if isinstance(document.get("Stacks"), list):
-        return True
+    stacks = document.get("Stacks")
+    if isinstance(stacks, list):
+        # A flat output that happens to be called "Stacks" holds strings, not stack descriptions.
+        return all(isinstance(entry, dict) for entry in stacks)
     return isinstance(document.get("StackName"), str) and isinstance(document.get("Outputs"), list)
 
 
@@ -326,10 +328,6 @@ def _cfn_output_list(entries: list[Any], source: str) -> list[Output]:
             )
         outputs.append(make_output(entry["OutputKey"], entry.get("OutputValue")))
     return outputs
-
-
-def _compact(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def load_live_outputs(stack_name: str, cloudformation: Any) -> Outputs:

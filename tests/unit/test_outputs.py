@@ -192,6 +192,11 @@ def test_a_single_described_stack_is_accepted() -> None:
     assert (outputs.format, outputs.stack) == ("describe-stacks", "solo")
 
 
+def test_a_flat_output_called_stacks_is_not_a_describe_stacks_response() -> None:
+    outputs = parse_outputs({"Stacks": ["network", "data"], "Region": "us-east-1"}, "f.json")
+    assert outputs.format == "flat" and items(outputs)["Stacks"] == ("network", "data")
+
+
 def test_flat_file_whose_keys_look_like_terraform_fields_stays_flat() -> None:
     outputs = parse_outputs({"value": "x", "type": "y"}, "f.json")
     assert outputs.format == "flat" and items(outputs) == {"value": ("x",), "type": ("y",)}
