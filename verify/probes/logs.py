@@ -29,10 +29,10 @@ def check_retention(group: dict[str, Any], expected_days: int | None) -> int:
     __tracebackhide__ = True
     name = group.get("logGroupName", "")
     days = group.get("retentionInDays")
-    wanted = f"{expected_days} days" if expected_days is not None else "a retention period"
+    wanted = f"retention of {expected_days} days" if expected_days is not None else "a retention period"
     if days is None:
         raise CheckFailed(
-            f"CloudWatch log group `{name}`: expected retention of {wanted}, got none (never expire)",
+            f"CloudWatch log group `{name}`: expected {wanted}, got none (logs never expire)",
             resource=name,
             expected=expected_days or "retentionInDays set",
             actual="never expire",

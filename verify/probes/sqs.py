@@ -194,7 +194,7 @@ def check_visibility_timeout(lambda_client: Any, facts: QueueFacts) -> dict[str,
     }
     if visibility < timeout:
         raise CheckFailed(
-            f"SQS queue `{facts.name}`: expected VisibilityTimeout ≥ its consumer's timeout ({timeout}s, "
+            f"SQS queue `{facts.name}`: expected VisibilityTimeout >= its consumer's timeout ({timeout}s, "
             f"{slowest.split(':function:')[-1]}; AWS recommends 6 times), got {visibility}s",
             resource=facts.name,
             expected=f">= {timeout}",

@@ -1,0 +1,108 @@
+"""CloudWatch probes against moto: log groups and retention, alarms and their state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from verify.errors import CheckFailed
+from verify.probes import logs
+
+REGION = "us-east-1"
+GROUP = "/aws/lambda/sensor-ingest-dev"
+
+
+@pytest.fixture
+def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield {name: boto3.client(name, region_name=REGION) for name in ("logs", "cloudwatch")}
+
+
+def test_log_group_with_retention_passes(clients: dict[str, Any]) -> None:
+    clients["logs"].create_log_group(logGroupName=GROUP)
+    clients["logs"].put_retention_policy(logGroupName=GROUP, retentionInDays=30)
+    group = logs.log_group(clients["logs"], GROUP)
+    assert logs.check_retention(group, None) == 30
+    assert logs.check_retention(group, 30) == 30
+
+
+def test_log_group_is_matched_exactly_not_by_prefix(clients: dict[str, Any]) -> None:
+    clients["logs"].create_log_group(logGroupName=GROUP + "-old")
+    with pytest.raises(CheckFailed) as failed:
+        logs.log_group(clients["logs"], GROUP)
+    assert str(failed.value) == f"CloudWatch log group `{GROUP}`: expected it to exist, got not found"
+
+
+def test_log_group_without_retention_fails(clients: dict[str, Any]) -> None:
+    clients["logs"].create_log_group(logGroupName=GROUP)
+    group = logs.log_group(clients["logs"], GROUP)
+    with pytest.raises(CheckFailed) as failed:
+        logs.check_retention(group, None)
+    assert str(failed.value) == (
+        f"CloudWatch log group `{GROUP}`: expected a retention period, got none (logs never expire)"
+    )
+    with pytest.raises(CheckFailed) as configured:
+        logs.check_retention(group, 30)
+    assert "expected retention of 30 days, got none" in str(configured.value)
+
+
+def test_log_group_with_other_retention_than_configured_fails(clients: dict[str, Any]) -> None:
+    clients["logs"].create_log_group(logGroupName=GROUP)
+    clients["logs"].put_retention_policy(logGroupName=GROUP, retentionInDays=7)
+    with pytest.raises(CheckFailed) as failed:
+        logs.check_retention(logs.log_group(clients["logs"], GROUP), 30)
+    assert str(failed.value) == f"CloudWatch log group `{GROUP}`: expected retention of 30 days, got 7 days"
+
+
+def make_alarm(client: Any, name: str) -> None:
+    client.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        EvaluationPeriods=1,
+        Period=60,
+        Threshold=0.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Statistic="Maximum",
+    )
+
+
+def test_alarm_ok_passes_and_insufficient_data_passes_with_a_note(clients: dict[str, Any]) -> None:
+    cloudwatch = clients["cloudwatch"]
+    make_alarm(cloudwatch, "sensor-dlq-depth-dev")
+    cloudwatch.set_alarm_state(AlarmName="sensor-dlq-depth-dev", StateValue="OK", StateReason="quiet")
+    evidence = logs.check_alarm_state(logs.alarm(cloudwatch, "sensor-dlq-depth-dev"))
+    assert evidence["state"] == "OK" and "note" not in evidence
+    cloudwatch.set_alarm_state(
+        AlarmName="sensor-dlq-depth-dev", StateValue="INSUFFICIENT_DATA", StateReason="new"
+    )
+    evidence = logs.check_alarm_state(logs.alarm(cloudwatch, "sensor-dlq-depth-dev"))
+    assert evidence["state"] == "INSUFFICIENT_DATA" and "no data points" in evidence["note"]
+
+
+def test_alarm_in_alarm_fails_with_its_reason(clients: dict[str, Any]) -> None:
+    cloudwatch = clients["cloudwatch"]
+    make_alarm(cloudwatch, "sensor-dlq-depth-dev")
+    cloudwatch.set_alarm_state(
+        AlarmName="sensor-dlq-depth-dev", StateValue="ALARM", StateReason="Threshold Crossed: 3 > 0"
+    )
+    with pytest.raises(CheckFailed) as failed:
+        logs.check_alarm_state(logs.alarm(cloudwatch, "sensor-dlq-depth-dev"))
+    assert str(failed.value) == (
+        "CloudWatch alarm `sensor-dlq-depth-dev`: expected state OK, got ALARM (Threshold Crossed: 3 > 0)"
+    )
+
+
+def test_missing_alarm_is_not_found(clients: dict[str, Any]) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        logs.alarm(clients["cloudwatch"], "sensor-dlq-depth-dev")
+    assert str(failed.value) == "CloudWatch alarm `sensor-dlq-depth-dev`: expected it to exist, got not found"

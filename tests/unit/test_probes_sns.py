@@ -1,0 +1,79 @@
+"""SNS probes against moto: topic exists (by ARN or name), subscriptions, KMS encryption."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from verify.errors import CheckFailed
+from verify.inventory import classify
+from verify.probes import sns
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SNS", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield boto3.client("sns", region_name=REGION)
+
+
+def test_healthy_topic(client: Any) -> None:
+    arn = client.create_topic(Name="sensor-alerts-dev", Attributes={"KmsMasterKeyId": "alias/aws/sns"})[
+        "TopicArn"
+    ]
+    client.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=f"arn:aws:sqs:{REGION}:123456789012:q")
+    assert sns.topic_arn(client, classify("AlertTopicArn", arn)) == arn
+    assert sns.topic_arn(client, classify("AlertTopicName", "sensor-alerts-dev")) == arn
+    attributes = sns.topic_attributes(client, arn)
+    assert sns.check_encryption(attributes, arn) == "alias/aws/sns"
+    assert sns.check_subscriptions(client, arn) == {"confirmed": 1, "pending": 0, "protocols": ["sqs"]}
+
+
+def test_missing_topic_is_not_found(client: Any) -> None:
+    arn = f"arn:aws:sns:{REGION}:123456789012:sensor-alerts-dev"
+    with pytest.raises(CheckFailed) as failed:
+        sns.topic_attributes(client, arn)
+    assert "not found" in str(failed.value) and "sensor-alerts-dev" in str(failed.value)
+    with pytest.raises(CheckFailed) as by_name:
+        sns.topic_arn(client, classify("AlertTopicName", "sensor-alerts-dev"))
+    assert str(by_name.value).startswith("SNS topic `sensor-alerts-dev`: expected it to exist, got not found")
+
+
+def test_topic_without_subscriptions_or_key_fails(client: Any) -> None:
+    arn = client.create_topic(Name="sensor-alerts-dev")["TopicArn"]
+    with pytest.raises(CheckFailed) as failed:
+        sns.check_subscriptions(client, arn)
+    assert str(failed.value) == (
+        "SNS topic `sensor-alerts-dev`: expected at least one confirmed subscription, got none"
+    )
+    with pytest.raises(CheckFailed) as unencrypted:
+        sns.check_encryption(sns.topic_attributes(client, arn), arn)
+    assert str(unencrypted.value) == (
+        "SNS topic `sensor-alerts-dev`: expected server-side encryption (KmsMasterKeyId), got none"
+    )
+
+
+class _PendingOnly:
+    """AWS lists an unconfirmed e-mail subscription with the ARN "PendingConfirmation"; moto confirms at once."""
+
+    def get_paginator(self, _: str) -> Any:
+        return self
+
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        return [{"Subscriptions": [{"SubscriptionArn": "PendingConfirmation", "Protocol": "email"}]}]
+
+
+def test_only_pending_subscriptions_fail() -> None:
+    with pytest.raises(CheckFailed) as failed:
+        sns.check_subscriptions(_PendingOnly(), "arn:aws:sns:us-east-1:123456789012:t")
+    assert str(failed.value).endswith("got 1 pending confirmation, none confirmed")

@@ -1,0 +1,51 @@
+"""SSM probe against moto: readable parameters, and a SecureString's value never in the facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from verify.errors import CheckFailed
+from verify.probes import ssm
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSM", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield boto3.client("ssm", region_name=REGION)
+
+
+def test_string_parameter_value_is_evidence(client: Any) -> None:
+    client.put_parameter(Name="/iot-pipeline/dev/alert-threshold-celsius", Value="30", Type="String")
+    facts = ssm.check_readable(client, "/iot-pipeline/dev/alert-threshold-celsius")
+    assert facts == {"type": "String", "version": 1, "value": "30"}
+
+
+def test_secure_string_value_never_leaves_the_probe(client: Any) -> None:
+    client.put_parameter(Name="/iot-pipeline/dev/token", Value="s3cr3t-token-value", Type="SecureString")
+    facts = ssm.check_readable(client, "/iot-pipeline/dev/token")
+    assert facts == {"type": "SecureString", "version": 1}
+    assert "s3cr3t" not in repr(facts)
+
+
+def test_sensitive_string_value_stays_out(client: Any) -> None:
+    client.put_parameter(Name="/app/api-key", Value="plain-but-secret", Type="String")
+    assert "value" not in ssm.check_readable(client, "/app/api-key", sensitive=True)
+
+
+def test_missing_parameter_is_not_found(client: Any) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        ssm.check_readable(client, "/iot-pipeline/dev/alert-threshold-celsius")
+    assert "/iot-pipeline/dev/alert-threshold-celsius" in str(failed.value)
+    assert "not found" in str(failed.value)
