@@ -171,6 +171,8 @@ def head_words(terms: list[str]) -> list[str]:
 
 def is_setting_key(terms: list[str]) -> bool:
     heads = head_words(terms)
+    if terms[-2:] in (["database", "name"], ["db", "name"]) or terms[-1:] == ["dbname"]:
+        return True  # `DatabaseName` is the schema inside the server (RDS's own DBName), not an instance
     return bool(heads) and heads[0] in SCALAR_WORDS
 
 

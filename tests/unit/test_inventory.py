@@ -190,6 +190,9 @@ CONVENTIONS: list[tuple[str, str, str, str | None, str]] = [
     ("DbInstanceClass", "db.t4g.micro", "scalar", None, "db.t4g.micro"),
     ("VpcCidr", "10.0.0.0/16", "scalar", None, "10.0.0.0/16"),
     ("db_password", "hunter2", "scalar", None, "hunter2"),
+    ("DatabaseName", "iot", "scalar", None, "iot"),
+    ("db_name", "app", "scalar", None, "app"),
+    ("DatabaseInstanceIdentifier", "iot-db-dev", "rds_instance", None, "iot-db-dev"),
     # nothing to go on
     ("ClusterName", "main", "unknown", None, "main"),
     ("Website", "https://example.com", "unknown", None, "https://example.com"),
