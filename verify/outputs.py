@@ -119,8 +119,8 @@ def load_outputs(path: str | os.PathLike[str], stack: str | None = None) -> Outp
         ) from None
     except RecursionError:
         raise OutputsError(f"Outputs file {file} is nested too deeply to be stack outputs.") from None
-    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
-        raise OutputsError(f"Outputs file {file} holds a value JSON cannot represent: {exc}.") from None
+    except ValueError:  # an integer past Python's digit limit: no output value is that long
+        raise OutputsError(f"Outputs file {file} holds a number too long to be an output value.") from None
     return parse_outputs(document, str(file), stack)
 
 

@@ -396,6 +396,7 @@ def test_too_large_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest
         ('{"Stacks": [{"Outputs": []}]}', ["without a StackName"]),
         ('{"Stacks": []}', ["no stacks"]),
         ("[" * 100_000, ["nested too deeply"]),
+        ('{"K": ' + "7" * 5000 + "}", ["number too long"]),
     ],
 )
 def test_bad_content_is_one_sentence_naming_the_file(
