@@ -24,7 +24,7 @@ from requests_aws4auth import AWS4Auth
 from verify.sandbox import platform as platform_module
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import Emulator
-from verify.sandbox.platform import PG_MISSING_NOTE, REDIS_MISSING_NOTE, provision_platform
+from verify.sandbox.platform import PG_MISSING_NOTE, REDIS_MISSING_NOTE, SERVERS_RECORD, provision_platform
 from verify.sandbox.postgres import find_pg_bin
 from verify.sandbox.redis_server import find_redis_server
 
@@ -228,6 +228,16 @@ def test_database_answers_with_the_secret_credentials(healthy: Platform) -> None
         assert conn.execute("SELECT current_database()").fetchone() == ("iot",)
 
 
+def test_running_servers_are_recorded_for_sandbox_down(healthy: Platform) -> None:
+    record = json.loads((healthy.workdir / SERVERS_RECORD).read_text())
+    expected = {"postgres": HAS_PG, "redis": HAS_REDIS}
+    assert len(record) == sum(expected.values())
+    for server in record:
+        cmdline = Path(f"/proc/{server['pid']}/cmdline").read_bytes().decode(errors="replace")
+        assert "postgres" in cmdline or "redis-server" in cmdline
+        assert server["signal"] in {"SIGQUIT", "SIGTERM"} and Path(server["dir"]).is_dir()
+
+
 def test_missing_servers_are_noted_never_silent(healthy: Platform) -> None:
     assert (PG_MISSING_NOTE in healthy.parts.notes) is not HAS_PG
     assert (REDIS_MISSING_NOTE in healthy.parts.notes) is not HAS_REDIS
@@ -249,6 +259,8 @@ def test_ecs_service_runs_what_it_wants(healthy: Platform) -> None:
     assert (service["status"], service["desiredCount"], service["runningCount"]) == ("ACTIVE", 2, 2)
     primary = [d for d in service["deployments"] if d["status"] == "PRIMARY"]
     assert [d["rolloutState"] for d in primary] == ["COMPLETED"]
+    cluster = healthy.client("ecs").describe_clusters(clusters=[healthy.out["EcsClusterName"]])["clusters"][0]
+    assert (cluster["status"], cluster["runningTasksCount"], cluster["pendingTasksCount"]) == ("ACTIVE", 2, 0)
     task = healthy.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])[
         "taskDefinition"
     ]

@@ -38,6 +38,7 @@ DB_NAME = "iot"
 DB_USER = "iotadmin"
 ROTATION_DAYS = 30
 API_STAGE = "prod"
+SERVERS_RECORD = "platform-servers.json"  # in ctx.workdir: the local servers' pids, for `sandbox down`
 
 
 _Server = TypeVar("_Server", PostgresServer, RedisServer)
@@ -112,6 +113,7 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
     for outcome in (pg, redis):
         if isinstance(outcome, BaseException):
             raise outcome
+    _record_servers(ctx, [s for s in (pg, redis) if isinstance(s, PostgresServer | RedisServer)])
     if isinstance(pg, PostgresServer):
         parts.services["postgres"] = f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, data in {pg.root})"
     elif find_pg_bin() is None:
@@ -121,6 +123,22 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
     elif find_redis_server() is None:
         parts.notes.append(REDIS_MISSING_NOTE)
     parts.outputs = outputs
+
+
+def _record_servers(ctx: StackContext, servers: list[PostgresServer | RedisServer]) -> None:
+    """Leave each server's pid, stop signal and directory in the workdir, so that `sandbox down` can
+    still end them should this process be killed before it could run its own stops."""
+    record = [
+        {
+            "pid": server.process.pid,
+            "signal": "SIGQUIT" if isinstance(server, PostgresServer) else "SIGTERM",
+            "dir": str(server.root if isinstance(server, PostgresServer) else server.workdir),
+            "port": server.port,
+        }
+        for server in servers
+        if server.process is not None
+    ]
+    (ctx.workdir / SERVERS_RECORD).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def _background(pool: ThreadPoolExecutor, parts: StackParts, start: Callable[[], _Server]) -> Future[_Server]:
@@ -442,6 +460,7 @@ def _install_patchers(state: _State) -> None:
         for cluster in data.get("clusters", []):
             if cluster.get("clusterName") == state.cluster:
                 cluster["runningTasksCount"] = 0 if state.has("ecs_not_running") else 2
+                cluster["pendingTasksCount"] = 0
                 cluster["activeServicesCount"] = 1
 
     def stream_status(data: dict[str, Any]) -> None:
