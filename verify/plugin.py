@@ -240,6 +240,8 @@ class _VerifyHooks:
         report: pytest.TestReport = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             _annotate(item, call, report)
+        if report.failed:
+            _redact_report(report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on workers too (harmless: only the controller writes files, in sessionfinish).
@@ -260,6 +262,7 @@ class _VerifyHooks:
         summary = build_summary(self.session, interrupted=interrupted)
         write_reports(summary, self.session.report_dir)
         session.config.stash[_SUMMARY_KEY] = summary
+        _redact_report_files(session.config)
         if interrupted:
             return
         if exitstatus in (
@@ -282,6 +285,41 @@ class _VerifyHooks:
 
 
 _SUMMARY_KEY = pytest.StashKey[RunSummary]()
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    """pytest prints a failing check's arguments (a sensitive Resource's repr holds its value),
+    assertion operands and captured output: the terminal and junit.xml show this text."""
+    from verify.redact import REDACTOR
+
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        text = str(report.longrepr)
+        masked = REDACTOR.redact(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, REDACTOR.redact(content)) for title, content in report.sections]
+
+
+def _redact_report_files(config: pytest.Config) -> None:
+    """Mask secrets in what other plugins wrote: allure records parameter reprs, exception text and
+    captured output, junit.xml captured output; a sensitive output's value must reach none of them."""
+    from verify.redact import REDACTOR
+
+    files: list[Path] = []
+    junit = getattr(config.option, "xmlpath", None)
+    if junit:
+        files.append(Path(junit))
+    allure_dir = getattr(config.option, "allure_report_dir", None)
+    if allure_dir and Path(allure_dir).is_dir():
+        files.extend(p for p in Path(allure_dir).iterdir() if p.is_file())
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # binary attachments carry no text we wrote
+        masked = REDACTOR.redact(text)
+        if masked != text:
+            path.write_text(masked, encoding="utf-8")
 
 
 def _resource_ids(resources: list[Resource]) -> list[str]:

@@ -499,14 +499,32 @@ def test_sensitive_values_never_reach_the_reports(pytester: pytest.Pytester) -> 
             password = outputs.get("DbPassword").value
             check.record("tried", {"user": "app", "password_used": password, "note": "pw " + password})
             raise CheckFailed(f"login as app with {password} refused", evidence={"dsn": f"postgres://app:{password}@db"})
+
+        @pytest.mark.check("outputs")
+        @pytest.mark.resources()
+        def test_each(resource):
+            # pytest shows a failing test's arguments, and allure records their repr.
+            print("connecting with", resource.value)
+            assert not resource.sensitive
         """
     )
-    result, summary = run(pytester, outputs_file)
-    assert result.ret == 1
-    (check,) = summary["checks"]
-    assert check["message"] == "login as app with *** refused"
-    assert check["evidence"]["tried"] == {"user": "app", "password_used": "***", "note": "pw ***"}
     reports = pytester.path / "reports"
-    for name in ("summary.json", "summary.md"):
-        assert secret not in (reports / name).read_text(encoding="utf-8")
+    result, summary = run(
+        pytester, outputs_file, f"--junitxml={reports / 'junit.xml'}", f"--alluredir={reports / 'allure'}"
+    )
+    assert result.ret == 1
+    checks = by_id(summary)
+    login = checks["test_sensitive_values_never_reach_the_reports.py::test_login"]
+    assert login["message"] == "login as app with *** refused"
+    assert login["evidence"]["tried"] == {"user": "app", "password_used": "***", "note": "pw ***"}
+    assert (
+        checks["test_sensitive_values_never_reach_the_reports.py::test_each[DbPassword]"]["status"]
+        == "failed"
+    )
+    assert "Resource(key='DbPassword', value='***'" in result.stdout.str()
+    written = [p for p in reports.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"summary.json", "summary.md", "junit.xml"}
+    assert any(p.parent.name == "allure" for p in written)
+    for path in written:
+        assert secret not in path.read_text(encoding="utf-8"), path
     assert secret not in result.stdout.str()
