@@ -150,7 +150,10 @@ class Emulator:
         # werkzeug logs every request line to stderr; a verifier's console is no place for that.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = make_server("127.0.0.1", self.port, self.middleware, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        # serve_forever's default 0.5 s poll interval is what shutdown() waits; keep stop() quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="moto", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

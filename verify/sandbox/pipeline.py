@@ -16,6 +16,7 @@ from typing import Any
 
 from verify.sandbox.api import SignedApiServer
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
+from verify.sandbox.emulator import AwsRequest
 from verify.sandbox.latency import Delays, Telemetry
 from verify.sandbox.processor import PipelineFunctions, PipelineNames, Processor
 
@@ -84,9 +85,8 @@ def _queues(ctx: StackContext, sqs: Any) -> tuple[str, str, str]:
     if "no_dlq" not in ctx.faults:
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
         attributes["RedrivePolicy"] = json.dumps(redrive)
-    queue_url = sqs.create_queue(QueueName=f"sensor-ingestion-{ctx.suffix}", Attributes=attributes)[
-        "QueueUrl"
-    ]
+    sqs.create_queue(QueueName=f"sensor-ingestion-{ctx.suffix}", Attributes=attributes)
+    queue_url = _aws_queue_url(ctx, f"sensor-ingestion-{ctx.suffix}")
     if "dlq_backlog" in ctx.faults:
         for n in range(DLQ_BACKLOG):
             body = {"sensorId": f"poison-{n}", "timestamp": "not-a-time", "error": "processing failed"}
@@ -125,7 +125,33 @@ def _functions(ctx: StackContext, clients: dict[str, Any], names: PipelineNames,
         awslambda.put_function_concurrency(
             FunctionName=function, ReservedConcurrentExecutions=RESERVED_CONCURRENCY
         )
+    _record_dead_letter_config(
+        ctx, {names.ingest_function, names.processor_function, names.query_function}, dlq_arn
+    )
     return role_arn
+
+
+def _record_dead_letter_config(ctx: StackContext, functions: set[str], dlq_arn: str) -> None:
+    """moto accepts DeadLetterConfig but never reports it back; add it to what GetFunction* answer."""
+
+    def add(config: dict[str, Any]) -> None:
+        if config.get("FunctionName") in functions:
+            config["DeadLetterConfig"] = {"TargetArn": dlq_arn}
+
+    def patch(_request: AwsRequest, body: bytes) -> bytes:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return body
+        if not isinstance(answer, dict):
+            return body
+        add(answer)
+        add(answer.get("Configuration") or {})
+        for config in answer.get("Functions") or []:
+            add(config)
+        return json.dumps(answer).encode()
+
+    ctx.emulator.middleware.patch("lambda", "GET /2015-03-31/functions*", patch)
 
 
 def _event_source(ctx: StackContext, awslambda: Any, queue_arn: str, function: str) -> None:

@@ -7,6 +7,7 @@ the processed item; query answers a sensor's processed readings. Faults bend thi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -30,6 +31,7 @@ _DESERIALIZER = TypeDeserializer()
 SLOW_PROCESSOR_S = 3.0
 # A failed message becomes visible again this soon, so redrive to the DLQ takes seconds, not minutes.
 RETRY_VISIBILITY_S = 1
+_CONTROL = "sandbox-control"
 
 
 @dataclass(frozen=True)
@@ -235,8 +237,16 @@ class Processor:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            return
+        # Wake the long poll at once instead of waiting out WaitTimeSeconds: stop() stays instant.
+        with contextlib.suppress(Exception):
+            self.sqs.send_message(
+                QueueUrl=self.names.queue_url,
+                MessageBody="{}",
+                MessageAttributes={_CONTROL: {"DataType": "String", "StringValue": "stop"}},
+            )
+        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -253,8 +263,13 @@ class Processor:
             MaxNumberOfMessages=10,
             WaitTimeSeconds=1,
             MessageSystemAttributeNames=["AWSTraceHeader", "ApproximateReceiveCount"],
+            MessageAttributeNames=[_CONTROL],
         )
         messages = answer.get("Messages", [])
+        if self._stop.is_set():
+            for message in messages:
+                self._release(message)
+            return
         if not messages:
             return
         pause = self.delays.delay("pickup") + (SLOW_PROCESSOR_S if "slow_processor" in self.faults else 0.0)
@@ -262,6 +277,16 @@ class Processor:
             return
         for message in messages:
             self._handle(message)
+
+    def _release(self, message: dict[str, Any]) -> None:
+        """At stop: drop the wake-up message, hand real ones back to the queue untouched."""
+        handle = message["ReceiptHandle"]
+        if _CONTROL in message.get("MessageAttributes", {}):
+            self.sqs.delete_message(QueueUrl=self.names.queue_url, ReceiptHandle=handle)
+        else:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.names.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+            )
 
     def _handle(self, message: dict[str, Any]) -> None:
         start, request_id = time.time(), str(uuid.uuid4())
