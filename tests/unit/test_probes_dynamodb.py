@@ -97,8 +97,10 @@ def test_aws_owned_key_fails_the_kms_check(ddb: Any) -> None:
 def test_missing_table_is_a_failure_saying_not_found(ddb: Any, probe: Any) -> None:
     with pytest.raises(CheckFailed) as failed:
         probe(ddb, "processed-data-dev")
-    assert "processed-data-dev" in str(failed.value)
-    assert "not found" in str(failed.value)
+    assert str(failed.value).startswith(
+        "DynamoDB table `processed-data-dev`: expected it to exist, got not found"
+    )
+    assert (failed.value.expected, failed.value.actual) == ("exists", "not found")
 
 
 class _FakeTable:

@@ -70,7 +70,9 @@ def test_healthy_function(clients: dict[str, Any]) -> None:
 def test_missing_function_is_not_found(clients: dict[str, Any]) -> None:
     with pytest.raises(CheckFailed) as failed:
         lambda_.check_state(clients["lambda"], FUNCTION)
-    assert FUNCTION in str(failed.value) and "not found" in str(failed.value)
+    assert str(failed.value) == (
+        f"Lambda function `{FUNCTION}`: expected it to exist, got not found (GetFunctionConfiguration)"
+    )
 
 
 def test_deprecated_runtime_fails_with_its_date(clients: dict[str, Any]) -> None:

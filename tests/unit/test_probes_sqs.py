@@ -78,7 +78,9 @@ def test_missing_queue_is_not_found(clients: dict[str, Any]) -> None:
     url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/sensor-ingestion-dev"
     with pytest.raises(CheckFailed) as failed:
         sqs.queue_facts(clients["sqs"], resource("IngestionQueueUrl", url))
-    assert "sensor-ingestion-dev" in str(failed.value) and "not found" in str(failed.value)
+    assert str(failed.value) == (
+        "SQS queue `sensor-ingestion-dev`: expected it to exist, got not found (GetQueueAttributes)"
+    )
 
 
 def test_queue_without_redrive_fails(clients: dict[str, Any]) -> None:

@@ -47,5 +47,7 @@ def test_sensitive_string_value_stays_out(client: Any) -> None:
 def test_missing_parameter_is_not_found(client: Any) -> None:
     with pytest.raises(CheckFailed) as failed:
         ssm.check_readable(client, "/iot-pipeline/dev/alert-threshold-celsius")
-    assert "/iot-pipeline/dev/alert-threshold-celsius" in str(failed.value)
-    assert "not found" in str(failed.value)
+    assert str(failed.value) == (
+        "SSM parameter `/iot-pipeline/dev/alert-threshold-celsius`: expected it to exist, got not found "
+        "(GetParameter)"
+    )
