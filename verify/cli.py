@@ -288,15 +288,26 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
                     os.environ[key] = value
 
 
+class _InternalErrorWatch:
+    """pytest's INTERNAL_ERROR is 3, and so is our `error` verdict: only this hook tells them apart."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def pytest_internalerror(self, excrepr: object, excinfo: object) -> None:
+        self.seen = True
+
+
 def _run_pytest(args: argparse.Namespace, outputs_path: str | None) -> int:
     import pytest
 
-    code = int(pytest.main(build_pytest_args(args, outputs_path)))
+    watch = _InternalErrorWatch()
+    code = int(pytest.main(build_pytest_args(args, outputs_path), plugins=[watch]))
     if code == pytest.ExitCode.INTERRUPTED:
         return EXIT_INTERRUPTED
     if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE
-    if code == pytest.ExitCode.INTERNAL_ERROR:
+    if code == pytest.ExitCode.INTERNAL_ERROR and watch.seen:
         print("verify: the harness hit an internal error (see above); nothing was judged", file=sys.stderr)
         return EXIT_ERROR
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:

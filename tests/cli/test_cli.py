@@ -250,7 +250,7 @@ from verify import CheckFailed
 
 @pytest.mark.check("dynamodb", title="table {name} follows the naming rule")
 @pytest.mark.resources("dynamodb_table")
-def test_table_naming(resource, inventory, outputs):
+def test_user_table_naming(resource, inventory, outputs):
     assert inventory.region == "us-east-1"
     assert outputs.get(resource.key) is not None
     if not resource.name.endswith("-dev"):
@@ -280,16 +280,16 @@ def test_user_suite_runs_beside_the_shipped_suites(tmp_path: Path) -> None:
     checks = {c["id"]: c for c in summary_of(tmp_path)["checks"]}
     mine = {k: v for k, v in checks.items() if k.startswith("checks/")}
     assert sorted(mine) == [
-        "checks/check_naming.py::test_table_naming[ProcessedTableArn]",
-        "checks/check_naming.py::test_table_naming[RawSensorTableName]",
+        "checks/check_naming.py::test_user_table_naming[ProcessedTableArn]",
+        "checks/check_naming.py::test_user_table_naming[RawSensorTableName]",
     ]
-    processed = mine["checks/check_naming.py::test_table_naming[ProcessedTableArn]"]
+    processed = mine["checks/check_naming.py::test_user_table_naming[ProcessedTableArn]"]
     assert (processed["status"], processed["title"], processed["service"]) == (
         "passed",
         "table processed-data-dev follows the naming rule",
         "dynamodb",
     )
-    raw = mine["checks/check_naming.py::test_table_naming[RawSensorTableName]"]
+    raw = mine["checks/check_naming.py::test_user_table_naming[RawSensorTableName]"]
     assert (raw["status"], raw["severity"], raw["message"]) == (
         "failed",
         "blocking",
@@ -297,6 +297,47 @@ def test_user_suite_runs_beside_the_shipped_suites(tmp_path: Path) -> None:
     )
     shipped = [c for k, c in checks.items() if k.startswith("suites/test_outputs.py::")]
     assert [c["status"] for c in shipped] == ["passed"] * 6
+
+
+def test_error_verdict_is_exit_3_and_not_an_internal_error(tmp_path: Path) -> None:
+    write_json(tmp_path / "out.json", HEALTHY)
+    (tmp_path / "check_reach.py").write_text(
+        "import pytest\n\n\n@pytest.mark.check('dynamodb')\ndef test_user_only_reach():\n"
+        "    raise RuntimeError('endpoint unreachable')\n",
+        encoding="utf-8",
+    )
+    result = verify(
+        tmp_path,
+        "run",
+        "--outputs",
+        "out.json",
+        "--suite",
+        "check_reach.py",
+        "-k",
+        "user_only_reach",
+        "--json",
+    )
+    assert result.returncode == 3
+    assert "internal error" not in result.stderr
+    printed = json.loads(result.stdout[result.stdout.index('{\n  "schema"') :])
+    assert printed["verdict"] == "error"
+    assert [c["message"] for c in printed["checks"]] == [
+        "could not verify: RuntimeError: endpoint unreachable"
+    ]
+
+
+def test_internal_error_is_exit_3_and_says_so(tmp_path: Path) -> None:
+    write_json(tmp_path / "out.json", HEALTHY)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "conftest.py").write_text(
+        "def pytest_collection_finish(session):\n    raise RuntimeError('plugin bug')\n", encoding="utf-8"
+    )
+    (tmp_path / "mine" / "check_x.py").write_text("def test_x():\n    pass\n", encoding="utf-8")
+    result = verify(tmp_path, "run", "--outputs", "out.json", "--suite", "mine")
+    assert result.returncode == 3
+    assert (
+        result.stderr.strip() == "verify: the harness hit an internal error (see above); nothing was judged"
+    )
 
 
 def test_missing_user_suite_is_exit_2(tmp_path: Path) -> None:
