@@ -375,22 +375,14 @@ def _start_api(ctx: StackContext, parts: StackParts) -> dict[str, Any]:
 Edit = Callable[[ET.Element], None]
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _find(parent: ET.Element, name: str) -> list[ET.Element]:
-    return [el for el in parent.iter() if _local(el.tag) == name]
-
-
-def _child_text(parent: ET.Element, name: str) -> str:
-    return next((el.text or "" for el in parent if _local(el.tag) == name), "")
+    # `{*}` matches any namespace: moto answers in each service's own XML namespace.
+    return parent.findall(f".//{{*}}{name}")
 
 
 def _set_child(parent: ET.Element, name: str, value: str) -> None:
-    for el in parent:
-        if _local(el.tag) == name:
-            el.text = value
+    for child in parent.findall(f"{{*}}{name}"):
+        child.text = value
 
 
 def _rewrite_xml(body: bytes, edit: Edit) -> bytes:
@@ -420,7 +412,7 @@ def _install_patchers(state: _State) -> None:
 
     def rds_endpoint(root: ET.Element) -> None:
         for instance in _find(root, "DBInstance"):
-            if _child_text(instance, "DBInstanceIdentifier") != state.db_id:
+            if instance.findtext("{*}DBInstanceIdentifier") != state.db_id:
                 continue
             for endpoint in _find(instance, "Endpoint"):
                 _set_child(endpoint, "Address", "127.0.0.1")
@@ -429,7 +421,7 @@ def _install_patchers(state: _State) -> None:
 
     def cache_endpoint(root: ET.Element) -> None:
         for group in _find(root, "ReplicationGroup"):
-            if _child_text(group, "ReplicationGroupId") != state.cache_id:
+            if group.findtext("{*}ReplicationGroupId") != state.cache_id:
                 continue
             for name in ("PrimaryEndpoint", "ReaderEndpoint", "ReadEndpoint", "ConfigurationEndpoint"):
                 for endpoint in _find(group, name):
