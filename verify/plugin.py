@@ -349,6 +349,10 @@ def _check_meta(item: pytest.Item) -> dict[str, Any]:
     if subject is not None:
         with contextlib.suppress(AttributeError, IndexError, KeyError):
             title = title.format(resource=subject, name=getattr(subject, "name", key), key=key)
+    elif "resource" in params:
+        # The not-applicable placeholder names nothing; a literal "{name}" in the report helps nobody.
+        with contextlib.suppress(AttributeError, IndexError, KeyError):
+            title = title.format(resource=None, name="(none)", key="(none)")
     return {
         "service": str(kwargs.get("service", "outputs")),
         "category": str(kwargs.get("category", "functional")),

@@ -183,6 +183,7 @@ def test_statuses_severity_and_ids(pytester: pytest.Pytester, outputs_file: Path
     no_stream = checks[prefix + "test_no_stream[none]"]
     assert no_stream["status"] == "skipped"
     assert no_stream["message"] == "not applicable: the outputs name no kinesis_stream"
+    assert no_stream["title"] == "stream (none) ACTIVE"
 
     waited = checks[prefix + "test_eventually"]
     assert waited["status"] == "passed"
@@ -481,6 +482,8 @@ def test_xdist_writes_one_summary_with_every_result(
     assert len(ids) == len(set(ids)) == 3 + 2 + 4
     assert summary["counts"] == {"passed": 9, "failed": 0, "skipped": 0, "error": 0}
     assert summary["run_id"] == "vfy-xdist"
+    # The controller collected nothing itself, yet knows the stack it judged.
+    assert summary["stack"] == {"source": str(outputs_file), "region": "us-east-1"}
     assert sorted(p.name for p in report_dir.iterdir()) == ["summary.json", "summary.md"]
     assert step_summary.read_text(encoding="utf-8").count("# verify: PASS") == 1
 

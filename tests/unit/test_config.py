@@ -96,6 +96,18 @@ def test_explicit_path_is_used_instead_of_cwd(tmp_path: Path) -> None:
     assert (config.expect.pitr, config.expect.sse) == (True, False)
 
 
+def test_explicit_pyproject_path_reads_its_tool_verify_table(tmp_path: Path) -> None:
+    sub = tmp_path / "svc"
+    sub.mkdir()
+    path = write(sub, '[project]\nname = "svc"\n\n[tool.verify.outputs]\npath = "o.json"\n', "pyproject.toml")
+    assert load_config(str(path), cwd=tmp_path).outputs_path == "o.json"
+
+
+def test_tool_verify_that_is_not_a_table(tmp_path: Path) -> None:
+    message = config_error(tmp_path, '[tool]\nverify = "yes"\n', "pyproject.toml")
+    assert message.endswith("[tool.verify] must be a table")
+
+
 def test_explicit_missing_path_is_a_config_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(ConfigError) as excinfo:
