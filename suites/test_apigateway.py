@@ -10,7 +10,7 @@ import pytest
 from verify import Aws, Inventory, Resource, probes
 
 
-@pytest.mark.check("apigateway", title="API {name}: the stage of its URL is deployed")
+@pytest.mark.check("apigateway", title="API {key}: the stage of its URL is deployed")
 @pytest.mark.resources("api")
 def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
     api = probes.apigateway.target(resource, inventory)
@@ -22,7 +22,7 @@ def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check:
     check.record("deployment", stage.get("deploymentId"))
 
 
-@pytest.mark.check("apigateway", title="API {name}: every method requires AWS_IAM")
+@pytest.mark.check("apigateway", title="API {key}: every method requires AWS_IAM")
 @pytest.mark.resources("api")
 def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
     api = probes.apigateway.target(resource, inventory)
@@ -32,7 +32,7 @@ def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, che
     check.record("methods", [f"{m['method']} {m['path']}" for m in methods])
 
 
-@pytest.mark.check("apigateway", category="posture", title="API {name}: the stage is throttled")
+@pytest.mark.check("apigateway", category="posture", title="API {key}: the stage is throttled")
 @pytest.mark.resources("api")
 def test_throttling(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
     api = probes.apigateway.target(resource, inventory)
@@ -43,7 +43,7 @@ def test_throttling(resource: Resource, aws: Aws, inventory: Inventory, check: A
         check.record(key, value)
 
 
-@pytest.mark.check("apigateway", category="posture", title="API {name}: X-Ray tracing on the stage")
+@pytest.mark.check("apigateway", category="posture", title="API {key}: X-Ray tracing on the stage")
 @pytest.mark.resources("api")
 def test_stage_tracing(resource: Resource, aws: Aws, inventory: Inventory) -> None:
     api = probes.apigateway.target(resource, inventory)
