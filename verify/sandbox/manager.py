@@ -206,8 +206,9 @@ def cleanup_files(state: dict[str, Any], state_dir: Path) -> None:
         outputs = Path(state["outputs_path"])
         with contextlib.suppress(OSError):
             outputs.unlink()
-        with contextlib.suppress(OSError):
-            outputs.parent.rmdir()  # only when the sandbox's file was all it held
+        if state.get("created_outputs_dir"):
+            with contextlib.suppress(OSError):
+                outputs.parent.rmdir()  # only when the sandbox's file was all it held
     for name in (STATE_FILE, ENV_FILE, "serve.log"):
         with contextlib.suppress(OSError):
             (state_dir / name).unlink()
@@ -265,8 +266,12 @@ def start_sandbox(
     emulator = Emulator()
     workdir = Path(tempfile.mkdtemp(prefix="verify-sandbox-"))
     started: list[StackParts] = []
-    state: dict[str, Any] = {"workdir": str(workdir), "created_outputs": not outputs_path.exists()}
-    state["outputs_path"] = str(outputs_path)
+    state: dict[str, Any] = {
+        "workdir": str(workdir),
+        "outputs_path": str(outputs_path),
+        "created_outputs": not outputs_path.exists(),
+        "created_outputs_dir": not outputs_path.parent.exists(),
+    }
 
     def stop() -> None:
         for parts in reversed(started):

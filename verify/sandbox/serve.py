@@ -92,9 +92,11 @@ def spawn(
                 break
             code = proc.poll()
             if code is not None:
-                reason = _log_tail(log_path).removeprefix("verify sandbox: ") or f"it exited with code {code}"
-                error = UsageError if code == 2 else VerifyError
-                raise error(reason if code == 2 else f"The sandbox failed to start: {reason}")
+                tail = _log_tail(log_path)
+                if tail.startswith("verify sandbox: "):  # the child's own one-sentence error
+                    error = UsageError if code == 2 else VerifyError
+                    raise error(tail.removeprefix("verify sandbox: "))
+                raise VerifyError(f"The sandbox failed to start: {tail or f'exit code {code}'}")
             if time.monotonic() > deadline:
                 tail = _log_tail(log_path)
                 raise VerifyError(
