@@ -335,7 +335,10 @@ def _from_client_error(
     code = str(info.get("Code", "Unknown"))
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if _is_not_found(code, status):
-        return CheckFailed(f"{service} {resource}: not found ({operation}: {code})", resource=resource)
+        return CheckFailed(
+            f"{service} {resource}: expected it to exist, got not found ({operation}: {code})",
+            resource=resource,
+        )
     if code in _ACCESS_DENIED_CODES or (status == 403 and code not in _BAD_CREDENTIAL_CODES):
         return AwsAccessError(
             f"access denied: the credentials in use lack permission {service}:{operation} "

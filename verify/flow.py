@@ -270,8 +270,9 @@ class Flow:
             if not self.passed.get("processed"):
                 depth = self._queue_depth()
                 raise CheckFailed(
-                    f"queue hop: no processed record for {self.marker}, so no evidence the message left the queue "
-                    f"(queue now holds {depth} message(s))",
+                    f"queue hop: expected a processed record for {self.marker} as evidence the message left the "
+                    f"queue, got none (queue now holds {depth} message(s))",
+                    expected="a processed record",
                     actual=depth,
                 )
             after = self._dlq_depth()
@@ -454,7 +455,10 @@ class Flow:
         for table in (self.targets.raw_table, self.targets.processed_table):
             if table is None:
                 continue
-            schema = self.schema(table)
+            try:
+                schema = self.schema(table)
+            except CheckFailed:
+                continue  # the table does not exist (its own check says so): nothing of ours is in it
             for marker in sorted(self._markers_written):
                 if not marker.startswith(self.marker):
                     continue  # defensive: only ever delete what carries this run's id

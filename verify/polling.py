@@ -160,7 +160,7 @@ def _timed_out(what: str, timeout: float, resource: str, history: list[Attempt],
     if len(kept) < n:
         evidence["attempts_omitted"] = n - len(kept)
     return CheckFailed(
-        message=f"{what}: not seen within {timeout:g}s ({n} attempts); last seen: {observed}",
+        message=f"{what}: expected within {timeout:g}s, not seen ({n} attempts); last seen: {observed}",
         resource=resource,
         attempts=n,
         actual=observed,

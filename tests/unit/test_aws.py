@@ -349,7 +349,10 @@ def _client_error(code: str, status: int = 400, message: str = "boom") -> Client
 def test_not_found_codes_are_check_failures(code: str) -> None:
     with pytest.raises(CheckFailed) as info, aws_errors("rds", "DescribeDBInstances", "orders-db"):
         raise _client_error(code)
-    assert info.value.message == f"rds orders-db: not found (DescribeDBInstances: {code})"
+    assert (
+        info.value.message
+        == f"rds orders-db: expected it to exist, got not found (DescribeDBInstances: {code})"
+    )
     assert info.value.resource == "orders-db"
 
 
@@ -449,7 +452,7 @@ def test_stubbed_client_error_is_translated(fake_creds: pytest.MonkeyPatch) -> N
             "describe_table", service_error_code="AccessDeniedException", http_status_code=400
         )
         with (
-            pytest.raises(CheckFailed, match="dynamodb ghost: not found"),
+            pytest.raises(CheckFailed, match="dynamodb ghost: expected it to exist, got not found"),
             aws_errors("dynamodb", "DescribeTable", "ghost"),
         ):
             client.describe_table(TableName="ghost")
@@ -463,13 +466,14 @@ def test_stubbed_client_error_is_translated(fake_creds: pytest.MonkeyPatch) -> N
 def test_not_found_through_moto(moto_aws: Aws) -> None:
     with (
         pytest.raises(
-            CheckFailed, match=r"dynamodb missing: not found \(DescribeTable: ResourceNotFoundException\)"
+            CheckFailed,
+            match=r"dynamodb missing: expected it to exist, got not found \(DescribeTable: ResourceNotFoundException\)",
         ),
         aws_errors("dynamodb", "DescribeTable", "missing"),
     ):
         moto_aws.client("dynamodb").describe_table(TableName="missing")
     with (
-        pytest.raises(CheckFailed, match="sqs nope: not found"),
+        pytest.raises(CheckFailed, match="sqs nope: expected it to exist, got not found"),
         aws_errors("sqs", "GetQueueUrl", "nope"),
     ):
         moto_aws.client("sqs").get_queue_url(QueueName="nope")

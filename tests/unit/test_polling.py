@@ -109,7 +109,7 @@ def test_timeout_raises_check_failed_with_last_observed_value() -> None:
     failed = info.value
     n = counter["n"]
     assert failed.message == (
-        f"marker item in raw-table: not seen within 5s ({n} attempts); last seen: {{'Count': {n}}}"
+        f"marker item in raw-table: expected within 5s, not seen ({n} attempts); last seen: {{'Count': {n}}}"
     )
     assert failed.resource == "RawTableName"
     assert failed.attempts == n

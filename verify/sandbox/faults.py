@@ -61,7 +61,7 @@ FAULTS: dict[str, Fault] = _catalogue(
         "Tables have no KMS server-side encryption and the queues no SQS-managed SSE.",
         "posture",
     ),
-    Fault("no_dlq", "pipeline", "The ingestion queue has no redrive policy to the DLQ.", "posture"),
+    Fault("no_dlq", "pipeline", "The ingestion queue has no redrive policy to the DLQ.", "functional"),
     Fault(
         "dlq_backlog",
         "pipeline",

@@ -1,0 +1,102 @@
+"""The fault matrix: the harness passes on the healthy sandbox and, for every sandbox fault, fails
+the named checks with a message that says what was expected and what was seen.
+
+Each case runs the real console script (`verify run --sandbox --fault X`), as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verify.sandbox.fault_matrix import FAULT_BREAKS
+from verify.sandbox.faults import FAULTS
+
+pytestmark = pytest.mark.sandbox
+
+# Long enough for slow_processor (about 3 s per message), short enough that a broken hop does not
+# cost a minute: the healthy sandbox delivers every signal within a fraction of a second.
+TIMEOUT_S = {"slow_processor": "15"}
+DEFAULT_TIMEOUT_S = "4"
+
+
+def run_verify(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    report_dir = tmp_path / "reports"
+    proc = subprocess.run(
+        [sys.executable, "-m", "verify.cli", "run", "--sandbox", f"--report-dir={report_dir}", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    summary_path = report_dir / "summary.json"
+    assert summary_path.is_file(), f"no summary.json; stderr: {proc.stderr[-2000:]}"
+    return proc.returncode, json.loads(summary_path.read_text()), proc.stdout + proc.stderr
+
+
+def _base(check_id: str) -> str:
+    return check_id.split("[", 1)[0]
+
+
+def test_every_fault_is_in_the_matrix() -> None:
+    pipeline_faults = {name for name, fault in FAULTS.items() if fault.stack == "pipeline"}
+    assert pipeline_faults <= set(FAULT_BREAKS), (
+        f"faults without expectations: {pipeline_faults - set(FAULT_BREAKS)}"
+    )
+
+
+def test_healthy_pipeline_passes(tmp_path: Path) -> None:
+    code, summary, output = run_verify(tmp_path, "--sandbox-stack=pipeline", f"--timeout={DEFAULT_TIMEOUT_S}")
+    bad = [
+        (c["id"], c["status"], c["message"]) for c in summary["checks"] if c["status"] in ("failed", "error")
+    ]
+    assert bad == [], bad
+    assert code == 0, output[-2000:]
+    assert summary["verdict"] == "pass"
+    flow = {_base(c["id"]) for c in summary["checks"] if c["service"] == "flow" and c["status"] == "passed"}
+    assert len(flow) >= 11, flow
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_BREAKS))
+def test_fault_breaks_its_checks(fault: str, tmp_path: Path) -> None:
+    stack = FAULTS[fault].stack
+    timeout = TIMEOUT_S.get(fault, DEFAULT_TIMEOUT_S)
+    code, summary, output = run_verify(
+        tmp_path, f"--sandbox-stack={stack}", f"--fault={fault}", f"--timeout={timeout}"
+    )
+    assert "Traceback" not in output, output[-3000:]
+    statuses: dict[str, list[dict[str, Any]]] = {}
+    for check in summary["checks"]:
+        statuses.setdefault(_base(check["id"]), []).append(check)
+    expected = FAULT_BREAKS[fault]
+    if not expected:
+        bad = [(c["id"], c["message"]) for c in summary["checks"] if c["status"] in ("failed", "error")]
+        assert bad == [], f"{fault} is benign but the run reported {bad}"
+        assert code == 0 and summary["verdict"] == "pass"
+        return
+    for check_id in expected:
+        failed = [c for c in statuses.get(check_id, []) if c["status"] == "failed"]
+        seen = [(c["id"], c["status"], c["message"][:120]) for c in statuses.get(check_id, [])]
+        assert failed, f"fault {fault}: expected {check_id} to fail, got {seen}"
+        for check in failed:
+            message = check["message"].lower()
+            assert "expected" in message and ("got" in message or "not seen" in message), check["message"]
+    breaks_blocking = any(
+        c["status"] == "failed" and c["severity"] == "blocking"
+        for check_id in expected
+        for c in statuses[check_id]
+    )
+    if breaks_blocking:
+        assert summary["verdict"] == "fail" and code == 1, (summary["verdict"], code)
+    else:
+        # A posture fault is reported (advisory by default) and may not, by itself, fail the run.
+        blocking = [
+            c["id"] for c in summary["checks"] if c["status"] == "failed" and c["severity"] == "blocking"
+        ]
+        assert blocking == [] and code == 0, blocking
