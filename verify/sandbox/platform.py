@@ -3,7 +3,7 @@
 Everything AWS knows about lives in the emulator (moto), created through the AWS APIs as a deploy
 would. Where moto reports what no deployed stack would (an ECS service that never runs its tasks, an
 RDS endpoint on an unresolvable AWS host name), response patchers in the emulator's middleware say
-what AWS would; the RDS and ElastiCache endpoints point at a real PostgreSQL and redis-server started
+what AWS would (`platform_patches.py`); the RDS and ElastiCache endpoints point at a real PostgreSQL and redis-server started
 here. PostgreSQL's initdb is the slow part, so both servers start in threads while moto is provisioned.
 
 Faults (names from `faults.py`), each visible through the AWS APIs or the real servers:
@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from verify.sandbox import engine_versions
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
-from verify.sandbox.emulator import AwsRequest, free_port
+from verify.sandbox.emulator import free_port
+from verify.sandbox.platform_patches import ROTATION_DAYS, PlatformState, install_patchers
 from verify.sandbox.postgres import PostgresServer, find_pg_bin, start_postgres
 from verify.sandbox.redis_server import RedisServer, find_redis_server, start_redis
 
@@ -36,31 +34,10 @@ ENGINE_VERSION = "15.7"
 BAD_ENGINE_VERSION = "15.99"
 DB_NAME = "iot"
 DB_USER = "iotadmin"
-ROTATION_DAYS = 30
-API_STAGE = "prod"
 SERVERS_RECORD = "platform-servers.json"  # in ctx.workdir: the local servers' pids, for `sandbox down`
 
 
 _Server = TypeVar("_Server", PostgresServer, RedisServer)
-
-
-@dataclass
-class _State:
-    """What the response patchers need; `active` turns them off once the stack is stopped."""
-
-    ctx: StackContext
-    db_id: str
-    db_port: int
-    cache_id: str
-    cache_port: int
-    stream: str
-    cluster: str
-    service: str
-    secret_name: str
-    active: bool = True
-
-    def has(self, fault: str) -> bool:
-        return fault in self.ctx.faults
 
 
 def provision_platform(ctx: StackContext) -> StackParts:
@@ -76,7 +53,7 @@ def provision_platform(ctx: StackContext) -> StackParts:
 
 def _provision(ctx: StackContext, parts: StackParts) -> None:
     sfx = ctx.suffix
-    state = _State(
+    state = PlatformState(
         ctx=ctx,
         db_id=f"iot-platform-db-{sfx}",
         db_port=free_port(),
@@ -103,7 +80,7 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
         redis_future = _background(pool, parts, lambda: start_redis(port=state.cache_port, workdir=workdir))
     pool.shutdown(wait=False)
     try:
-        _install_patchers(state)
+        install_patchers(state)
         outputs = _provision_aws(ctx, state, db_password)
         outputs.update(_start_api(ctx, parts))
     finally:
@@ -159,7 +136,7 @@ def _result(future: Future[_Server] | None) -> _Server | BaseException | None:
         return exc
 
 
-def _provision_aws(ctx: StackContext, state: _State, db_password: str) -> dict[str, Any]:
+def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) -> dict[str, Any]:
     sfx, region = ctx.suffix, ctx.region
     tags = [{"Key": "Environment", "Value": sfx}, {"Key": "Project", "Value": "iot-platform"}]
     ec2 = ctx.client("ec2")
@@ -303,7 +280,7 @@ def _provision_aws(ctx: StackContext, state: _State, db_password: str) -> dict[s
     }
 
 
-def _create_secret(ctx: StackContext, state: _State, db_password: str) -> str:
+def _create_secret(ctx: StackContext, state: PlatformState, db_password: str) -> str:
     # rds_unreachable: the secret no longer matches the database (a rotation that half-failed).
     stored = secrets.token_urlsafe(18) if state.has("rds_unreachable") else db_password
     value = {
@@ -349,7 +326,19 @@ def _start_api(ctx: StackContext, parts: StackParts) -> dict[str, Any]:
             restApiId=api_id, resourceId=resource_id, httpMethod="GET", authorizationType="AWS_IAM"
         )
         apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="GET", type="MOCK")
-    apigw.create_deployment(restApiId=api_id, stageName=API_STAGE)
+    # The stage is named after the environment, as the pipeline's is: a stack whose outputs also name
+    # a stage setting (`ApiStageName`) must not see two APIs disagree about what "the stage" is.
+    stage = ctx.suffix
+    apigw.create_deployment(restApiId=api_id, stageName=stage)
+    apigw.update_stage(
+        restApiId=api_id,
+        stageName=stage,
+        patchOperations=[
+            {"op": "replace", "path": "/tracingEnabled", "value": "true"},
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "500"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1000"},
+        ],
+    )
 
     devices = [
         {"deviceId": f"sensor-{n:03d}", "type": kind, "status": "online"}
@@ -357,7 +346,7 @@ def _start_api(ctx: StackContext, parts: StackParts) -> dict[str, Any]:
     ]
     server = SignedApiServer(
         region=ctx.region,
-        stage=API_STAGE,
+        stage=stage,
         routes={
             ("GET", "/health"): lambda _req: json_response(200, {"status": "ok", "environment": ctx.suffix}),
             ("GET", "/devices"): lambda _req: json_response(200, {"devices": devices}),
@@ -368,136 +357,3 @@ def _start_api(ctx: StackContext, parts: StackParts) -> dict[str, Any]:
     parts.stops.append(server.stop)
     parts.services["platform-api"] = server.url
     return {"PlatformApiEndpoint": server.url, "PlatformApiId": api_id}
-
-
-# --- what moto cannot say by itself -------------------------------------------------------------
-
-Edit = Callable[[ET.Element], None]
-
-
-def _find(parent: ET.Element, name: str) -> list[ET.Element]:
-    # `{*}` matches any namespace: moto answers in each service's own XML namespace.
-    return parent.findall(f".//{{*}}{name}")
-
-
-def _set_child(parent: ET.Element, name: str, value: str) -> None:
-    for child in parent.findall(f"{{*}}{name}"):
-        child.text = value
-
-
-def _rewrite_xml(body: bytes, edit: Edit) -> bytes:
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return body
-    namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else None
-    edit(root)
-    return ET.tostring(root, default_namespace=namespace) if namespace else ET.tostring(root)
-
-
-def _rewrite_json(body: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body
-    if not isinstance(data, dict):
-        return body
-    edit(data)
-    return json.dumps(data).encode()
-
-
-def _install_patchers(state: _State) -> None:
-    middleware = state.ctx.emulator.middleware
-    engine_versions.install(middleware)
-
-    def rds_endpoint(root: ET.Element) -> None:
-        for instance in _find(root, "DBInstance"):
-            if instance.findtext("{*}DBInstanceIdentifier") != state.db_id:
-                continue
-            for endpoint in _find(instance, "Endpoint"):
-                _set_child(endpoint, "Address", "127.0.0.1")
-                _set_child(endpoint, "Port", str(state.db_port))
-            _set_child(instance, "DbInstancePort", str(state.db_port))
-
-    def cache_endpoint(root: ET.Element) -> None:
-        for group in _find(root, "ReplicationGroup"):
-            if group.findtext("{*}ReplicationGroupId") != state.cache_id:
-                continue
-            for name in ("PrimaryEndpoint", "ReaderEndpoint", "ReadEndpoint", "ConfigurationEndpoint"):
-                for endpoint in _find(group, name):
-                    _set_child(endpoint, "Address", "127.0.0.1")
-                    _set_child(endpoint, "Port", str(state.cache_port))
-            if state.has("cache_down"):
-                _set_child(group, "Status", "create-failed")
-                for node_group in _find(group, "NodeGroup"):
-                    _set_child(node_group, "Status", "create-failed")
-
-    def ecs_services(data: dict[str, Any]) -> None:
-        for service in data.get("services", []):
-            if service.get("serviceName") != state.service:
-                continue
-            down = state.has("ecs_not_running")
-            running = 0 if down else service.get("desiredCount", 0)
-            service.update(runningCount=running, pendingCount=0)
-            for deployment in service.get("deployments", []):
-                deployment.update(runningCount=running, pendingCount=0, failedTasks=2 if down else 0)
-                deployment["rolloutState"] = "FAILED" if down else "COMPLETED"
-                deployment["rolloutStateReason"] = (
-                    "ECS deployment circuit breaker: tasks failed to start."
-                    if down
-                    else f"ECS deployment {deployment.get('id', '')} completed."
-                )
-
-    def ecs_clusters(data: dict[str, Any]) -> None:
-        for cluster in data.get("clusters", []):
-            if cluster.get("clusterName") == state.cluster:
-                cluster["runningTasksCount"] = 0 if state.has("ecs_not_running") else 2
-                cluster["pendingTasksCount"] = 0
-                cluster["activeServicesCount"] = 1
-
-    def stream_status(data: dict[str, Any]) -> None:
-        for key in ("StreamDescription", "StreamDescriptionSummary"):
-            described = data.get(key)
-            if isinstance(described, dict) and described.get("StreamName") == state.stream:
-                described["StreamStatus"] = "DELETING"
-
-    def secret_rotation(data: dict[str, Any]) -> None:
-        if data.get("Name") != state.secret_name:
-            return
-        if state.has("rotation_disabled"):
-            data["RotationEnabled"] = False
-            data.pop("RotationRules", None)
-            data.pop("NextRotationDate", None)
-            return
-        # moto keeps only AutomaticallyAfterDays; AWS reports the schedule the stack asked for.
-        rules = data.setdefault("RotationRules", {})
-        rules["AutomaticallyAfterDays"] = ROTATION_DAYS
-        rules["ScheduleExpression"] = f"rate({ROTATION_DAYS} days)"
-        if not data.get("RotationLambdaARN"):
-            data.pop("RotationLambdaARN", None)
-
-    def xml_patcher(edit: Edit) -> Callable[[AwsRequest, bytes], bytes]:
-        return lambda _req, body: _rewrite_xml(body, edit) if state.active else body
-
-    def json_patcher(edit: Callable[[dict[str, Any]], None]) -> Callable[[AwsRequest, bytes], bytes]:
-        return lambda _req, body: _rewrite_json(body, edit) if state.active else body
-
-    middleware.patch("rds", "DescribeDBInstances", xml_patcher(rds_endpoint))
-    middleware.patch("elasticache", "DescribeReplicationGroups", xml_patcher(cache_endpoint))
-    middleware.patch("ecs", "DescribeServices", json_patcher(ecs_services))
-    middleware.patch("ecs", "DescribeClusters", json_patcher(ecs_clusters))
-    middleware.patch("secretsmanager", "DescribeSecret", json_patcher(secret_rotation))
-    if state.has("stream_inactive"):
-        middleware.patch("kinesis", "DescribeStream", json_patcher(stream_status))
-        middleware.patch("kinesis", "DescribeStreamSummary", json_patcher(stream_status))
-        for operation in ("PutRecord", "PutRecords", "GetShardIterator"):
-            middleware.intercept("kinesis", operation, lambda req: _stream_refusal(state, req))
-
-
-def _stream_refusal(state: _State, req: AwsRequest) -> tuple[int, dict[str, str], bytes] | None:
-    named = req.params.get("StreamName") == state.stream
-    if not state.active or not (named or req.params.get("StreamARN", "").endswith(f"/{state.stream}")):
-        return None
-    message = f"Stream {state.stream} under account {state.ctx.account_id} is not ACTIVE (DELETING)."
-    body = json.dumps({"__type": "ResourceInUseException", "message": message}).encode()
-    return 400, {"Content-Type": "application/x-amz-json-1.1"}, body
