@@ -10,7 +10,6 @@ import dataclasses
 import json
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,6 +25,7 @@ from verify.sandbox.manager import (
     start_sandbox,
     stop_detached,
 )
+from verify.sandbox.serve import Stopped, handle_stop_signals, ignore_stop_signals, sleep_until_stopped
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,14 +88,22 @@ def _up(options: argparse.Namespace) -> int:
         _describe(handle, options.stack)
         print(f"Running in the background (pid {handle.pid}); stop it with `verify sandbox down`.")
         return 0
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    handle_stop_signals()
     try:
-        with start_sandbox(**common) as handle:
+        try:
+            handle = start_sandbox(**common)
+        except Stopped:
+            return 130
+        try:
             _describe(handle, options.stack)
             print("Press Ctrl-C to stop it.", flush=True)
-            stop.wait()
+            sleep_until_stopped()
+        except Stopped:
             print("Stopping the sandbox...", flush=True)
+        finally:
+            ignore_stop_signals()
+            handle.stop()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -118,10 +118,38 @@ def spawn(
     return proc.pid, final_state, stop
 
 
-def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
-    while not stop.wait(PARENT_CHECK_S):
-        if os.getppid() != parent_pid:
-            stop.set()
+class Stopped(SystemExit):
+    """Raised in the main thread by a stop signal.
+
+    A handler that only set a threading.Event could deadlock: the signal may land while the main
+    thread holds that Event's lock on its way into wait(). Raising is always safe.
+    """
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise Stopped(0)
+
+
+def handle_stop_signals() -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _raise_stopped)
+
+
+def ignore_stop_signals() -> None:
+    """While cleaning up: a second Ctrl-C must not cut the cleanup short."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def sleep_until_stopped() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)  # stop through the main thread's one path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     from verify.sandbox.manager import start_sandbox
 
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stop.set())
+    handle_stop_signals()
     try:
         handle = start_sandbox(
             stacks=options.stack or ["pipeline"],
@@ -159,11 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     except VerifyError as exc:
         print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
-    if options.parent_pid:
-        threading.Thread(target=_watch_parent, args=(options.parent_pid, stop), daemon=True).start()
+    except Stopped:
+        return 0  # stopped while starting: start_sandbox already cleaned up
     try:
-        stop.wait()
+        if options.parent_pid:
+            threading.Thread(target=_watch_parent, args=(options.parent_pid,), daemon=True).start()
+        sleep_until_stopped()
+    except Stopped:
+        pass
     finally:
+        ignore_stop_signals()
         handle.stop()
     return 0
 
