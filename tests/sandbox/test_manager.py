@@ -182,7 +182,12 @@ def test_spawned_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
     assert _alive(child)
     parent.kill()
     parent.wait()
-    assert _wait_gone(child), "the sandbox outlived the process that spawned it"
+    try:
+        assert _wait_gone(child), "the sandbox outlived the process that spawned it"
+        assert not (tmp_path / "s").exists(), "the orphaned child stopped without cleaning up"
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_cli_detach_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,15 +234,20 @@ def test_cli_lists_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "verify.sandbox.commands", "up", "--suffix", "fg"]
     command += ["--outputs", str(tmp_path / "o.json"), "--state-dir", str(tmp_path / "state")]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, text=True)
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "Ctrl-C" in line:
-            break
-    assert any("AWS endpoint" in line for line in lines), lines
-    state = json.loads((tmp_path / "state" / "state.json").read_text())
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=15) == 0
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        assert any("AWS endpoint" in line for line in lines), lines
+        state = json.loads((tmp_path / "state" / "state.json").read_text())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:  # never leave the sandbox behind when the test itself fails
+            proc.kill()
+            proc.wait()
     assert not (tmp_path / "state").exists() and not Path(state["workdir"]).exists()

@@ -59,16 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}} : {value}")
+
+
 def _describe(handle: SandboxHandle, stacks: str) -> None:
     print(f"verify sandbox ({stacks}) is ready.")
-    print(f"  AWS endpoint : {handle.endpoint_url}  (region {handle.region})")
-    if handle.api_url:
-        print(f"  API          : {handle.api_url}")
-    for name, where in sorted(handle.services.items()):
-        print(f"  {name:<13}: {where}")
-    print(f"  outputs      : {handle.outputs_path}")
-    for note in handle.notes:
-        print(f"  note         : {note}")
+    rows = [("AWS endpoint", f"{handle.endpoint_url}  (region {handle.region})")]
+    rows += sorted(handle.services.items())
+    rows += [("outputs", str(handle.outputs_path))] + [("note", note) for note in handle.notes]
+    _rows(rows)
     print(f"Aim your shell at it:  source {handle.state_dir / 'env'}")
 
 
@@ -128,11 +130,13 @@ def _status(options: argparse.Namespace) -> int:
         print(f"No sandbox runs from {options.state_dir}.")
         return 0
     print(f"Sandbox running (pid {status['pid']}) since {status.get('started_at', '?')}")
-    print(f"  stacks  : {', '.join(status.get('stacks', []))}")
-    print(f"  faults  : {', '.join(status.get('faults', [])) or 'none'}")
-    for name, where in sorted(status.get("services", {}).items()):
-        print(f"  {name:<8}: {where}")
-    print(f"  outputs : {status.get('outputs_path')}")
+    rows = [
+        ("stacks", ", ".join(status.get("stacks", []))),
+        ("faults", ", ".join(status.get("faults", [])) or "none"),
+    ]
+    rows += sorted(status.get("services", {}).items())
+    rows += [("outputs", str(status.get("outputs_path")))] + [("note", n) for n in status.get("notes", [])]
+    _rows(rows)
     return 0
 
 
