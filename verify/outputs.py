@@ -58,6 +58,13 @@ class Output:
     sensitive: bool = False
     missing: bool = False
 
+    def __repr__(self) -> str:
+        # pytest prints a failing check's arguments, and allure records them: a sensitive output's
+        # value must not be in its repr in the first place.
+        if not self.sensitive:
+            return f"Output(key={self.key!r}, value={self.value!r}, missing={self.missing})"
+        return f"Output(key={self.key!r}, value='***', sensitive=True, missing={self.missing})"
+
 
 @dataclass(frozen=True)
 class StackResource:
