@@ -74,7 +74,9 @@ class Resource:
         # Shown in pytest failure output and allure parameters: never with a sensitive value.
         value = "'***'" if self.sensitive else repr(self.value)
         name = "'***'" if self.sensitive else repr(self.name)
-        return f"Resource(key={self.key!r}, kind={self.kind!r}, name={name}, role={self.role!r}, value={value})"
+        return (
+            f"Resource(key={self.key!r}, kind={self.kind!r}, name={name}, role={self.role!r}, value={value})"
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
