@@ -1,0 +1,108 @@
+"""The harness as a user gets it: installed (not editable) into a fresh virtual environment, it finds
+its shipped suites, its pytest plugin and its console script, and `verify discover --json` prints the
+contract's JSON for every sample outputs file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "outputs"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with verify installed from a built wheel; dependencies come from the system site so
+    the test needs no network (the README's command installs them from PyPI)."""
+    env_dir = tmp_path_factory.mktemp("venv")
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    wheel_dir = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheel = next(wheel_dir.glob("verify-*.whl"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            "--force-reinstall",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return env_dir / "bin"
+
+
+def _run(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(bin_dir / "verify"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_installed_package_is_not_the_source_tree(installed: Path, tmp_path: Path) -> None:
+    probe = subprocess.run(
+        [
+            str(installed / "python"),
+            "-c",
+            "import verify, suites; print(verify.__file__); print(suites.__file__)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in probe.stdout.splitlines():
+        assert "site-packages" in line and str(ROOT) not in line, line
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in FIXTURES.glob("*.json")))
+def test_discover_json_matches_contract(installed: Path, tmp_path: Path, sample: str) -> None:
+    proc = _run(installed, tmp_path, "discover", "--json", "--outputs", str(FIXTURES / sample))
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    expected = json.loads((FIXTURES / "expected" / sample).read_text())
+    assert got == expected
+    assert set(got) >= {"region", "resources"}
+    for resource in got["resources"]:
+        assert set(resource) == {"key", "value", "kind", "name", "role"}
+
+
+def test_installed_run_finds_shipped_suites(installed: Path, tmp_path: Path) -> None:
+    outputs = tmp_path / "cfn-outputs" / "flat-outputs.json"
+    outputs.parent.mkdir()
+    outputs.write_text(json.dumps({"RawSensorTableName": "raw-sensor-data-dev", "Broken": "N/A"}))
+    proc = _run(installed, tmp_path, "run", "-k", "test_outputs")
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    ids = {c["id"]: c["status"] for c in summary["checks"]}
+    assert ids["suites/test_outputs.py::test_output_present[Broken]"] == "failed"
+    assert ids["suites/test_outputs.py::test_output_present[RawSensorTableName]"] == "passed"
