@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
 from verify.sandbox.latency import Delays
 
@@ -51,14 +53,18 @@ def test_aws_latency_makes_traces_and_logs_arrive_late(tmp_path: Path) -> None:
     with start_stack(tmp_path, latency="aws") as handle:
         stack = Stack(handle)
         payload = reading()
+        stack.client("logs"), stack.client("xray")  # created up front: the window below is short
         sent = time.monotonic()
         answer = stack.ingest(payload)
+        # Log lines come at least 0.5 s late, segments at least 1 s late.
+        early_logs = stack.log_messages("IngestLogGroupName", payload["sensorId"])
         trace_id = answer.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+        early_segments = stack.trace_segments(trace_id)
+        elapsed = time.monotonic() - sent
+        if elapsed >= 0.5:
+            pytest.skip(f"one ingest took {elapsed:.2f} s on this machine: too slow to see a 0.5 s delay")
         assert answer.status_code == 200
-        # Segments come at least 1 s late, log lines at least 0.5 s late.
-        assert stack.trace_segments(trace_id) == []
-        assert stack.log_messages("IngestLogGroupName", payload["sensorId"]) == []
-        assert time.monotonic() - sent < 0.5, "the checks above ran too late to prove anything"
+        assert early_logs == [] and early_segments == []
         assert wait_until(lambda: stack.log_messages("IngestLogGroupName", payload["sensorId"]), timeout=4)
         ingest = stack.outputs["IngestFunctionName"]
         assert wait_until(lambda: ingest in {s["name"] for s in stack.trace_segments(trace_id)}, timeout=5)

@@ -202,9 +202,12 @@ def test_cli_detach_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[st
     status = json.loads(capsys.readouterr().out)
     assert status["running"] is True and "env" not in status
     assert status["outputs_path"] == str(tmp_path / "o.json")
+    assert _port_open(status["endpoint_url"]) and _port_open(status["api_url"])
     assert sandbox_main(["down", *common]) == 0
     assert "Stopped" in capsys.readouterr().out
     assert not _alive(int(status["pid"]))
+    assert not Path(status["workdir"]).exists()
+    assert not _port_open(status["endpoint_url"]) and not _port_open(status["api_url"])
     assert not (tmp_path / "state").exists() and not (tmp_path / "o.json").exists()
     assert sandbox_main(["down", *common]) == 0
     assert "nothing to stop" in capsys.readouterr().out
