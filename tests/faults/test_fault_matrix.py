@@ -63,6 +63,25 @@ def test_healthy_pipeline_passes(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
+def test_healthy_platform_passes(tmp_path: Path) -> None:
+    code, summary, output = run_verify(tmp_path, "--sandbox-stack=platform", f"--timeout={DEFAULT_TIMEOUT_S}")
+    bad = [
+        (c["id"], c["status"], c["message"]) for c in summary["checks"] if c["status"] in ("failed", "error")
+    ]
+    assert bad == [], bad
+    assert code == 0 and summary["verdict"] == "pass", output[-2000:]
+    passed = {_base(c["id"]) for c in summary["checks"] if c["status"] == "passed"}
+    # Every platform check the matrix relies on ran and passed here, not merely "did not fail".
+    platform_checks = {
+        check_id
+        for fault, checks in FAULT_BREAKS.items()
+        if FAULTS[fault].stack == "platform"
+        for check_id in checks
+    }
+    assert platform_checks <= passed, platform_checks - passed
+    assert "Traceback" not in output
+
+
 @pytest.mark.parametrize("fault", sorted(FAULT_BREAKS))
 def test_fault_breaks_its_checks(fault: str, tmp_path: Path) -> None:
     stack = FAULTS[fault].stack

@@ -281,7 +281,8 @@ def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) ->
 
 
 def _create_secret(ctx: StackContext, state: PlatformState, db_password: str) -> str:
-    # rds_unreachable: the secret no longer matches the database (a rotation that half-failed).
+    # rds_unreachable: the secret no longer matches the database -- a rotation that half-failed: its
+    # setSecret step changed the password (staged AWSPENDING below) but AWSCURRENT never moved to it.
     stored = secrets.token_urlsafe(18) if state.has("rds_unreachable") else db_password
     value = {
         "username": DB_USER,
@@ -309,6 +310,12 @@ def _create_secret(ctx: StackContext, state: PlatformState, db_password: str) ->
                 sm.update_secret_version_stage(
                     SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version
                 )
+    if state.has("rds_unreachable"):
+        sm.put_secret_value(
+            SecretId=arn,
+            SecretString=json.dumps({**value, "password": db_password}),
+            VersionStages=["AWSPENDING"],
+        )
     return arn
 
 

@@ -1,0 +1,65 @@
+"""Kinesis streams named by the outputs: ACTIVE, KMS-encrypted, retained beyond the default, and (full
+profile) a tagged record read back by its own sequence number."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from verify import Aws, Inventory, Resource, probes
+
+
+@pytest.mark.check("kinesis", title="Kinesis stream {name} is ACTIVE")
+@pytest.mark.resources("kinesis_stream")
+def test_stream_active(
+    resource: Resource, aws: Aws, inventory: Inventory, eventually: Callable[..., Any], check: Any
+) -> None:
+    stream = probes.kinesis.target(resource, inventory)
+    client = aws.client("kinesis")
+    polled = eventually(
+        lambda: probes.kinesis.stream_status(client, stream),
+        what=f"Kinesis stream `{stream}`: expected ACTIVE",
+        resource=resource.key,
+    )
+    for key, value in polled.value.items():
+        check.record(key, value)
+
+
+@pytest.mark.check("kinesis", category="posture", title="Kinesis stream {name} is encrypted with KMS")
+@pytest.mark.resources("kinesis_stream")
+def test_stream_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+    stream = probes.kinesis.target(resource, inventory)
+    for key, value in probes.kinesis.check_encryption(aws.client("kinesis"), stream).items():
+        check.record(key, value)
+
+
+@pytest.mark.check("kinesis", category="posture", title="Kinesis stream {name} keeps records beyond 24 h")
+@pytest.mark.resources("kinesis_stream")
+def test_stream_retention(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+    stream = probes.kinesis.target(resource, inventory)
+    check.record("retention_hours", probes.kinesis.check_retention(aws.client("kinesis"), stream))
+
+
+@pytest.mark.writes
+@pytest.mark.check("kinesis", title="Kinesis stream {name} returns a tagged record by its sequence number")
+@pytest.mark.resources("kinesis_stream")
+def test_tagged_record_read_back(
+    resource: Resource,
+    aws: Aws,
+    inventory: Inventory,
+    run_id: str,
+    eventually: Callable[..., Any],
+    check: Any,
+) -> None:
+    stream = probes.kinesis.target(resource, inventory)
+    client = aws.client("kinesis")
+    put = probes.kinesis.put_tagged_record(client, stream, run_id)
+    check.record("written", {"shard": put.shard_id, "sequence_number": put.sequence_number})
+    polled = eventually(
+        lambda: probes.kinesis.read_back(client, stream, put),
+        what=f"Kinesis stream `{stream}`: record {put.sequence_number} readable",
+        resource=resource.key,
+    )
+    check.record("read_back", polled.value)
