@@ -170,6 +170,7 @@ def ping(
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
+            protocol=2,  # RESP2: no HELLO handshake, which servers before Redis 6 refuse
         )
         try:
             answered = client.ping()

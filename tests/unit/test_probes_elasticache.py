@@ -1,0 +1,132 @@
+"""ElastiCache probes: groups against moto; PING against a tiny local server that answers PONG."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from verify.errors import CheckFailed, VerifyError
+from verify.polling import NotYet
+from verify.probes import elasticache
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield boto3.client("elasticache", region_name=REGION)
+
+
+def _group(client: Any, group_id: str, encrypted: bool) -> None:
+    client.create_replication_group(
+        ReplicationGroupId=group_id,
+        ReplicationGroupDescription="cache",
+        Engine="redis",
+        CacheNodeType="cache.t3.micro",
+        NumCacheClusters=2,
+        AtRestEncryptionEnabled=encrypted,
+        TransitEncryptionEnabled=encrypted,
+    )
+
+
+def test_available_encrypted_group_passes(client: Any) -> None:
+    _group(client, "iot-cache", encrypted=True)
+    cache = elasticache.describe(client, "iot-cache")
+    assert cache.kind == "replication group"
+    assert elasticache.check_available(client, cache)["status"] == "available"
+    assert elasticache.check_encryption(cache)["in_transit"] is True
+
+
+def test_unencrypted_and_missing_fail(client: Any) -> None:
+    _group(client, "plain-cache", encrypted=False)
+    with pytest.raises(
+        CheckFailed, match="expected encryption at rest and in transit, got none at rest and in transit"
+    ):
+        elasticache.check_encryption(elasticache.describe(client, "plain-cache"))
+    with pytest.raises(CheckFailed, match="expected a replication group or cache cluster, got not found"):
+        elasticache.describe(client, "nope")
+
+
+class _Groups:
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+    def describe_replication_groups(self, ReplicationGroupId: str) -> dict[str, Any]:
+        return {"ReplicationGroups": [{"ReplicationGroupId": ReplicationGroupId, "Status": self.status}]}
+
+
+def test_modifying_waits_and_create_failed_fails() -> None:
+    cache = elasticache.Cache("replication group", "g", {})
+    with pytest.raises(NotYet):
+        elasticache.check_available(_Groups("modifying"), cache)
+    with pytest.raises(CheckFailed, match="expected status available, got create-failed"):
+        elasticache.check_available(_Groups("create-failed"), cache)
+
+
+def _replies(data: bytes) -> bytes:
+    """+PONG for PING, +OK for any other RESP command; non-RESP bytes (a TLS hello) get +PONG too."""
+    lines = data.split(b"\r\n")
+    if not lines[0].startswith(b"*"):
+        return b"+PONG\r\n"
+    answer, index = b"", 0
+    while index < len(lines) and lines[index].startswith(b"*"):
+        count = int(lines[index][1:])
+        command = lines[index + 2].upper() if count else b""
+        answer += b"+PONG\r\n" if command == b"PING" else b"+OK\r\n"
+        index += 1 + 2 * count
+    return answer
+
+
+@pytest.fixture
+def pong_server() -> Iterator[int]:
+    """A stand-in for a plain redis-server: answers RESP commands, knows nothing of TLS."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):  # the TLS attempt hangs up on our reply
+            while data := connection.recv(65536):
+                connection.sendall(_replies(data))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def test_ping_falls_back_to_plain_and_says_so(pong_server: int) -> None:
+    assert elasticache.ping("127.0.0.1", pong_server, tls_first=False) == {
+        "transport": "plain",
+        "answer": "PONG",
+    }
+    # The TLS handshake gets a non-TLS answer and fails fast; plain TCP then answers.
+    assert elasticache.ping("127.0.0.1", pong_server, tls_first=True)["transport"] == "plain"
+
+
+def test_refused_ping_is_could_not_verify() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    with pytest.raises(VerifyError, match="unreachable from this network") as caught:
+        elasticache.ping("127.0.0.1", port)
+    assert not isinstance(caught.value, CheckFailed)
