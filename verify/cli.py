@@ -9,6 +9,7 @@ then after a sentence that says so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -313,7 +314,9 @@ def _run_pytest(args: argparse.Namespace, outputs_path: str | None) -> int:
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # xdist workers inherit it too
     try:
-        code = int(pytest.main(build_pytest_args(args, outputs_path), plugins=[watch]))
+        # With --json, stdout carries the summary alone (for `| jq`); pytest's progress goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            code = int(pytest.main(build_pytest_args(args, outputs_path), plugins=[watch]))
     finally:
         for key, value in saved.items():
             if value is None:
@@ -330,10 +333,13 @@ def _run_pytest(args: argparse.Namespace, outputs_path: str | None) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("verify: no check was collected: nothing was verified", file=sys.stderr)
         return EXIT_ERROR
-    if args.json:
-        summary = Path(args.report_dir) / "summary.json"
-        if summary.is_file():
-            print(summary.read_text(encoding="utf-8"))
+    summary = Path(args.report_dir) / "summary.json"
+    if args.json and summary.is_file():
+        print(summary.read_text(encoding="utf-8"))
+    elif args.command == "smoke" and summary.is_file():
+        from verify.probes.smoke import on_call_table
+
+        print("\n" + on_call_table(json.loads(summary.read_text(encoding="utf-8"))))
     return code
 
 
