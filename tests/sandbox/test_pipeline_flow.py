@@ -184,3 +184,13 @@ def test_a_poison_message_is_redriven_to_the_dlq(healthy: Stack) -> None:
 def test_validate_reading_refuses_malformed_payloads(payload: object) -> None:
     with pytest.raises(InvalidReading):
         validate_reading(payload)
+
+
+def test_alert_topic_is_encrypted_with_an_email_subscription(healthy: Stack) -> None:
+    sns, topic = healthy.client("sns"), healthy.outputs["AlertTopicArn"]
+    assert (
+        sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+        == healthy.outputs["KmsKeyArn"]
+    )
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s["Protocol"] for s in subscriptions] == ["email"]
