@@ -125,11 +125,26 @@ def test_a_second_sandbox_on_the_same_state_dir_is_refused(tmp_path: Path) -> No
         start_stack(tmp_path)
 
 
-def test_spawned_sandbox_serves_then_stops_without_leftovers(tmp_path: Path) -> None:
+def test_a_missing_aws_profile_is_a_usage_error_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile-here")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    with pytest.raises(UsageError, match="AWS_PROFILE=no-such-profile-here names an AWS profile"):
+        start_stack(tmp_path)
+    assert not (tmp_path / "state").exists()
+
+
+def test_spawned_sandbox_serves_then_stops_without_leftovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     outputs = tmp_path / "out" / "outputs.json"
+    # The child ignores a profile it does not need (moto would trip on this missing one).
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile-here")
     handle = spawn_sandbox(
         outputs_path=outputs, outputs_format="terraform", state_dir=tmp_path / "state", suffix="spawned"
     )
+    monkeypatch.delenv("AWS_PROFILE")
     try:
         state = json.loads((tmp_path / "state" / "state.json").read_text())
         assert state["pid"] == handle.pid != os.getpid()

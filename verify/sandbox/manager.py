@@ -99,6 +99,25 @@ def check_arguments(
     return chosen
 
 
+PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+def check_profile_environment() -> None:
+    """moto builds its own boto3 sessions, which fail on an AWS_PROFILE missing from ~/.aws/config."""
+    import botocore.session
+
+    chosen = next((f"{v}={os.environ[v]}" for v in PROFILE_VARIABLES if os.environ.get(v)), None)
+    if chosen is None:
+        return
+    try:
+        botocore.session.Session().get_scoped_config()
+    except Exception:
+        raise UsageError(
+            f"{chosen} names an AWS profile that is not configured here, and the sandbox's emulator "
+            "reads it; unset it (the sandbox uses its own test credentials)."
+        ) from None
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -259,6 +278,7 @@ def start_sandbox(
     )
     state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
     ensure_not_running(state_dir)
+    check_profile_environment()
     with _LIVE_LOCK:
         if (region, suffix) in _LIVE:
             raise UsageError(f"A sandbox for suffix {suffix!r} in {region} already runs in this process.")

@@ -79,8 +79,15 @@ def spawn(
         command += ["--parent-pid", str(os.getpid())]
     with open(log_path, "wb") as log:
         # Own session: a Ctrl-C meant for the parent reaches the child only through the parent's stop.
+        # The child needs no profile (it has its own test credentials), and moto trips on a missing one.
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
         proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
         )
     state: dict[str, Any] | None = None
     try:
