@@ -269,3 +269,41 @@ def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert not (tmp_path / "state").exists() and not Path(state["workdir"]).exists()
+
+
+def test_down_after_a_kill_ends_the_servers_a_stack_recorded(tmp_path: Path) -> None:
+    from verify.sandbox.manager import cleanup_files
+
+    workdir = tmp_path / "verify-sandbox-killed"
+    server_dir = tmp_path / "verify-pg-fake"
+    workdir.mkdir()
+    server_dir.mkdir()
+    # A stand-in server whose command line names its directory, as postgres -D <dir>/data does.
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(server_dir)])
+    record = [{"pid": server.pid, "signal": "SIGTERM", "dir": str(server_dir), "port": 1}]
+    (workdir / "platform-servers.json").write_text(json.dumps(record))
+    try:
+        cleanup_files({"workdir": str(workdir)}, tmp_path / "state")
+        assert server.wait(timeout=5) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert not workdir.exists() and not server_dir.exists()
+
+
+def test_a_recorded_pid_now_used_by_a_stranger_is_left_alone(tmp_path: Path) -> None:
+    from verify.sandbox.manager import cleanup_files
+
+    workdir = tmp_path / "verify-sandbox-old"
+    workdir.mkdir()
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    record = [
+        {"pid": stranger.pid, "signal": "SIGKILL", "dir": str(tmp_path / "verify-pg-gone"), "port": 59999}
+    ]
+    (workdir / "platform-servers.json").write_text(json.dumps(record))
+    try:
+        cleanup_files({"workdir": str(workdir)}, tmp_path / "state")
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
