@@ -44,7 +44,7 @@ class Expectations:
 
 @dataclass(frozen=True)
 class SmokeConfig:
-    safe_paths: tuple[str, ...] = ("query",)
+    safe_paths: tuple[str, ...] = ("query", "health")
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,9 @@ def parse_config(data: Mapping[str, Any], validator: _Validator) -> Config:
         flow=FlowConfig(**flow),
         expect=Expectations(**expect),
         smoke=SmokeConfig(
-            safe_paths=tuple(_strings(smoke.get("safe_paths", ["query"]), "smoke.safe_paths", validator))
+            safe_paths=tuple(
+                _strings(smoke.get("safe_paths", ["query", "health"]), "smoke.safe_paths", validator)
+            )
         ),
         policy=_parse_policy(data.get("policy", {}), validator),
     )

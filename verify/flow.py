@@ -72,6 +72,14 @@ def find_targets(inventory: Inventory, config: Config) -> FlowTargets:
     api_url = _api_url(inventory)
     if api_url is None:
         raise NotApplicable("not applicable: the outputs name no API URL to send a reading to")
+    raw_table = _table(inventory, config.flow.raw_table, "raw")
+    processed_table = _table(inventory, config.flow.processed_table, "processed")
+    if raw_table is None and processed_table is None:
+        # An API alone (a platform's health API, say) is no data pipeline: nothing to follow.
+        raise NotApplicable(
+            "not applicable: the outputs name an API but no raw or processed table to follow a reading "
+            "into (name them in [flow] raw_table / processed_table if they exist)"
+        )
     queues = inventory.of_kind("sqs_queue")
     ingest = _function(inventory, "ingest", "ingestion", "receive")
     processor = _function(inventory, "process", "enrich", "transform", "consumer")
@@ -83,8 +91,8 @@ def find_targets(inventory: Inventory, config: Config) -> FlowTargets:
             log_groups[role] = named or f"/aws/lambda/{function}"
     return FlowTargets(
         api_url=api_url,
-        raw_table=_table(inventory, config.flow.raw_table, "raw"),
-        processed_table=_table(inventory, config.flow.processed_table, "processed"),
+        raw_table=raw_table,
+        processed_table=processed_table,
         queue=next((q for q in queues if q.role != "dlq"), None),
         dlq=next((q for q in queues if q.role == "dlq"), None),
         ingest_function=ingest,

@@ -44,7 +44,7 @@ def render_config(inventory: Inventory) -> str:
         "multi_az = true",
         "",
         "[smoke]",
-        'safe_paths = ["query"]  # GET/HEAD paths the read-only profile may call',
+        'safe_paths = ["query", "health"]  # GET/HEAD paths the read-only profile may call',
         "",
         "# Which checks block a release; waivers need a reason and should expire.",
         "[policy]",

@@ -40,7 +40,7 @@ def test_defaults_when_no_file(tmp_path: Path) -> None:
     assert config.flow == FlowConfig()
     assert config.expect.pitr is True
     assert config.policy.blocking_categories == frozenset({"functional"})
-    assert config.smoke.safe_paths == ("query",)
+    assert config.smoke.safe_paths == ("query", "health")
 
 
 def test_verify_toml_in_cwd_is_read(tmp_path: Path) -> None:
