@@ -31,7 +31,7 @@ def _processed_within(stack: Stack, seconds: float) -> bool:
 
 
 def processing(stack: Stack) -> bool:
-    return _processed_within(stack, 2.5)
+    return _processed_within(stack, 4.0)
 
 
 def unsigned_ingest_status(stack: Stack) -> int:
@@ -146,11 +146,12 @@ def processing_speed(stack: Stack) -> str:
     start = time.monotonic()
     assert stack.ingest(payload).status_code == 200
     item = wait_until(
-        lambda: stack.item("ProcessedDataTableName", payload["sensorId"], payload["timestamp"]), timeout=8
+        lambda: stack.item("ProcessedDataTableName", payload["sensorId"], payload["timestamp"]), timeout=10
     )
     if item is None:
         return "never"
-    return "fast" if time.monotonic() - start < 2.0 else "slow but processed"
+    # slow_processor adds 3 s to every message; a healthy one on a busy CI machine stays well under.
+    return "fast" if time.monotonic() - start < 2.9 else "slow but processed"
 
 
 # fault -> (observation, healthy answer, faulty answer)

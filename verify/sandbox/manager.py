@@ -14,10 +14,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, 
 from verify.sandbox.emulator import Emulator
 from verify.sandbox.faults import STACKS, validate_faults
 from verify.sandbox.latency import LATENCY_MODELS
+from verify.sandbox.serve import end_recorded_servers, pid_alive
 
 FORMATS = ("flat", "cdk", "terraform")
 STATE_FILE = "state.json"
@@ -120,18 +119,6 @@ def check_profile_environment() -> None:
         ) from None
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_state(state_dir: Path) -> dict[str, Any] | None:
     try:
         loaded = json.loads((state_dir / STATE_FILE).read_text())
@@ -142,7 +129,7 @@ def read_state(state_dir: Path) -> dict[str, Any] | None:
 
 def ensure_not_running(state_dir: Path) -> None:
     state = read_state(state_dir)
-    if state and _pid_alive(int(state.get("pid", 0))):
+    if state and pid_alive(int(state.get("pid", 0))):
         raise UsageError(
             f"A sandbox already runs from {state_dir} (pid {state.get('pid')}); "
             "run `verify sandbox down` first or choose another --state-dir."
@@ -216,47 +203,6 @@ def _env_text(env: dict[str, str]) -> str:
     lines.append("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
     lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     return "\n".join(lines) + "\n"
-
-
-def _is_recorded_server(pid: int, entry: dict[str, Any]) -> bool:
-    """Is pid still the server that was recorded (not a stranger that reused the pid)?"""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    marks = [str(entry.get("dir") or ""), f":{entry.get('port')}", f"port={entry.get('port')}"]
-    return any(mark and mark in cmdline for mark in marks if mark not in (":None", "port=None"))
-
-
-def end_recorded_servers(workdir: Path, timeout_s: float = 5.0) -> None:
-    """Ends local servers a stack recorded in `<workdir>/*-servers.json` (the platform's PostgreSQL
-    and Redis) when the sandbox process died before it could stop them itself."""
-    for record in sorted(workdir.glob("*-servers.json")):
-        try:
-            entries = json.loads(record.read_text())
-        except (OSError, ValueError):
-            continue
-        for entry in entries if isinstance(entries, list) else []:
-            pid = int(entry.get("pid") or 0)
-            if pid > 0 and _is_recorded_server(pid, entry):
-                signum = getattr(signal, str(entry.get("signal") or "SIGTERM"), signal.SIGTERM)
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signum)
-                deadline = time.monotonic() + timeout_s
-                while _pid_alive(pid) and time.monotonic() < deadline:
-                    _reap(pid)
-                    time.sleep(0.05)
-                if _pid_alive(pid):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
-            server_dir = Path(str(entry.get("dir") or ""))
-            if server_dir.name.startswith("verify-") or workdir in server_dir.parents:
-                shutil.rmtree(server_dir, ignore_errors=True)
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def cleanup_files(state: dict[str, Any], state_dir: Path) -> None:
@@ -406,7 +352,7 @@ def sandbox_status(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
     state = read_state(Path(state_dir))
     if state is None:
         return {"running": False, "state_dir": str(state_dir)}
-    return {**state, "running": _pid_alive(int(state.get("pid", 0))), "state_dir": str(state_dir)}
+    return {**state, "running": pid_alive(int(state.get("pid", 0))), "state_dir": str(state_dir)}
 
 
 def stop_detached(state_dir: Path = DEFAULT_STATE_DIR, timeout_s: float = 10.0) -> bool:
@@ -420,7 +366,7 @@ def stop_detached(state_dir: Path = DEFAULT_STATE_DIR, timeout_s: float = 10.0) 
     pid = int(state.get("pid", 0))
     if pid == os.getpid():
         raise UsageError(f"The sandbox of {state_dir} runs inside this process; stop it through its handle.")
-    was_running = _pid_alive(pid)
+    was_running = pid_alive(pid)
     if was_running:
         terminate_pid(pid, timeout_s)
     cleanup_files(state, state_dir)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +25,59 @@ from verify.errors import UsageError, VerifyError
 
 LOG_FILE = "serve.log"
 PARENT_CHECK_S = 0.5
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_recorded_server(pid: int, entry: dict[str, Any]) -> bool:
+    """Is pid still the server that was recorded (not a stranger that reused the pid)?"""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    marks = [str(entry.get("dir") or ""), f":{entry.get('port')}", f"port={entry.get('port')}"]
+    return any(mark and mark in cmdline for mark in marks if mark not in (":None", "port=None"))
+
+
+def end_recorded_servers(workdir: Path, timeout_s: float = 5.0) -> None:
+    """Ends local servers a stack recorded in `<workdir>/*-servers.json` (the platform's PostgreSQL
+    and Redis) when the sandbox process died before it could stop them itself."""
+    for record in sorted(workdir.glob("*-servers.json")):
+        try:
+            entries = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue
+        for entry in entries if isinstance(entries, list) else []:
+            pid = int(entry.get("pid") or 0)
+            if pid > 0 and _is_recorded_server(pid, entry):
+                signum = getattr(signal, str(entry.get("signal") or "SIGTERM"), signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signum)
+                deadline = time.monotonic() + timeout_s
+                while pid_alive(pid) and time.monotonic() < deadline:
+                    _reap(pid)
+                    time.sleep(0.05)
+                if pid_alive(pid):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+            server_dir = Path(str(entry.get("dir") or ""))
+            if server_dir.name.startswith("verify-") or workdir in server_dir.parents:
+                shutil.rmtree(server_dir, ignore_errors=True)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def terminate_pid(pid: int, timeout_s: float = 10.0) -> None:
