@@ -1,5 +1,6 @@
 """The `verify` command. Thin: `run`/`smoke` build pytest arguments and call `pytest.main` (one
-execution path); `discover`, `init` and `sandbox` call the library directly.
+execution path); `discover`, `init`, `sandbox`, `gate`, `report merge` and `checks list` call the
+library directly (`verify.cli_reports` holds the last three).
 
 Exit codes (CONTRACT.md): 0 pass, 1 fail, 2 usage/input error, 3 could not verify, 130 interrupted.
 Every `VerifyError` becomes one sentence on stderr; a traceback only ever appears for a bug, and even
@@ -29,10 +30,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"verify: error: {message}\n")
 
 
-def _add_stack_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--outputs", metavar="PATH", help="outputs file (default: cfn-outputs/flat-outputs.json)"
-    )
+def _add_stack_options(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "--outputs",
+            metavar="PATH",
+            action="append",
+            help="outputs file (default: cfn-outputs/flat-outputs.json); repeat it to verify several stacks",
+        )
+    else:
+        parser.add_argument(
+            "--outputs", metavar="PATH", help="outputs file (default: cfn-outputs/flat-outputs.json)"
+        )
     parser.add_argument("--stack", metavar="NAME", help="read outputs live from this CloudFormation stack")
     parser.add_argument(
         "--region", metavar="R", help="AWS region (default: from the outputs, then the AWS chain)"
@@ -51,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("smoke", "read-only fast check (run --profile smoke)"),
     ):
         cmd = sub.add_parser(name, help=help_text)
-        _add_stack_options(cmd)
+        _add_stack_options(cmd, several=True)
         if name == "run":
             cmd.add_argument("--profile", choices=("full", "smoke"), default="full")
         cmd.add_argument("--report-dir", metavar="DIR", default="reports")
@@ -67,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
             "-k", dest="keyword", metavar="EXPR", help="only checks matching this pytest -k expression"
         )
         cmd.add_argument("--json", action="store_true", help="print summary.json to stdout at the end")
+        cmd.add_argument(
+            "--policy",
+            metavar="PATH",
+            help="release-gate policy: a TOML file whose [policy] overrides config's",
+        )
+        cmd.add_argument(
+            "--shard", metavar="I/N", type=_shard, help="run only shard I of N (for parallel CI jobs)"
+        )
+        cmd.add_argument("--run-id", metavar="ID", help="run id (default: generated); shards may share one")
 
     discover = sub.add_parser("discover", help="print what the outputs name, resource by resource")
     _add_stack_options(discover)
@@ -76,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a commented verify.toml from what discovery finds")
     _add_stack_options(init)
     init.add_argument("--force", action="store_true", help="overwrite an existing verify.toml")
+
+    from verify.cli_reports import add_commands
+
+    add_commands(sub)
 
     sandbox = sub.add_parser(
         "sandbox", help="a local stand-in stack: up / down / status / faults", add_help=False
@@ -94,6 +116,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _shard(text: str) -> str:
+    from verify.errors import UsageError
+    from verify.plugin import parse_shard
+
+    try:
+        parse_shard(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text}: ")) from None
+    return text
+
+
 def _workers(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
@@ -107,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return _guarded(lambda: sandbox_main(args_list[1:]))
     args = build_parser().parse_args(args_list)
-    handlers = {"run": cmd_run, "smoke": cmd_run, "discover": cmd_discover, "init": cmd_init}
+    from verify.cli_reports import HANDLERS
+
+    handlers = {"run": cmd_run, "smoke": cmd_run, "discover": cmd_discover, "init": cmd_init, **HANDLERS}
     return _guarded(lambda: handlers[args.command](args))
 
 
@@ -187,7 +222,7 @@ def _suites_dir() -> Path:
     return Path(suites.__file__).resolve().parent
 
 
-def build_pytest_args(args: argparse.Namespace, outputs_path: str | None) -> list[str]:
+def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | None) -> list[str]:
     report_dir = Path(args.report_dir)
     profile = "smoke" if args.command == "smoke" else args.profile
     pytest_args = [
@@ -197,11 +232,7 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | None) -> lis
         f"--verify-profile={profile}",
         f"--verify-report-dir={report_dir}",
         f"--verify-timeout={args.timeout}",
-        f"--junitxml={report_dir / 'junit.xml'}",
-        "-o",
-        "junit_family=xunit2",
-        "-o",
-        "junit_suite_name=verify",
+        # junit.xml is written by verify.report from the summary (same counts, evidence, valid schema).
         f"--alluredir={report_dir / 'allure-results'}",
         "--clean-alluredir",
         # The user's own pytest configuration (addopts, plugins) belongs to their tests, not ours.
@@ -213,8 +244,14 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | None) -> lis
         "-q",
         "-rfE",
     ]
-    if outputs_path:
-        pytest_args.append(f"--verify-outputs={outputs_path}")
+    paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
+    pytest_args += [f"--verify-outputs={path}" for path in paths]
+    if getattr(args, "policy", None):
+        pytest_args.append(f"--verify-policy={args.policy}")
+    if getattr(args, "shard", None):
+        pytest_args.append(f"--verify-shard={args.shard}")
+    if getattr(args, "run_id", None):
+        pytest_args.append(f"--verify-run-id={args.run_id}")
     if args.stack:
         pytest_args.append(f"--verify-stack={args.stack}")
     if args.region:
@@ -237,16 +274,20 @@ def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
     return {} if args.suite else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
-def _validate_inputs(args: argparse.Namespace, outputs_path: str | None) -> None:
-    """Read config and outputs before pytest starts, so bad input is one sentence and exit 2."""
-    from verify.config import load_config
+def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | None) -> None:
+    """Read config, policy and outputs before pytest starts, so bad input is one sentence and exit 2."""
+    from verify.config import load_config, load_policy
     from verify.inventory import build_inventory
-    from verify.outputs import DEFAULT_OUTPUTS_PATH, load_outputs
+    from verify.outputs import DEFAULT_OUTPUTS_PATH
+    from verify.stacks import load_stacks
 
     config = load_config(args.config)
+    if getattr(args, "policy", None):
+        load_policy(args.policy)
     if args.stack and not outputs_path:
         return  # live outputs are read (and their errors reported) by the run itself
-    outputs = load_outputs(outputs_path or config.outputs_path or DEFAULT_OUTPUTS_PATH, stack=args.stack)
+    paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
+    outputs, _ = load_stacks(paths or [config.outputs_path or DEFAULT_OUTPUTS_PATH], stack=args.stack)
     inventory = build_inventory(outputs, overrides=config.aliases, region=args.region)
     if not inventory.resources and not inventory.missing:
         raise UsageError(f"{outputs.source} names no resources: nothing to verify")
@@ -306,7 +347,7 @@ class _InternalErrorWatch:
         self.seen = True
 
 
-def _run_pytest(args: argparse.Namespace, outputs_path: str | None) -> int:
+def _run_pytest(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
     import pytest
 
     watch = _InternalErrorWatch()

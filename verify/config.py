@@ -61,6 +61,10 @@ class Waiver:
     def active(self, today: dt.date) -> bool:
         return self.expires is None or today <= self.expires
 
+    def describe(self) -> str:
+        """The reason a report shows beside a waived check."""
+        return f"{self.reason} (waived until {self.expires})" if self.expires else f"{self.reason} (waived)"
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -72,11 +76,18 @@ class Policy:
     max_errors: int | None = None
     max_flow_latency_s: float | None = None
 
-    def severity(self, check_id: str, service: str, category: str, today: dt.date | None = None) -> Severity:
-        """Blocking or advisory for one check: explicit lists win, then service, then category."""
-        base = _strip_params(check_id)
+    def active_waiver(self, check_id: str, today: dt.date | None = None) -> Waiver | None:
         today = today or dt.date.today()
-        if any(w.covers(check_id) and w.active(today) for w in self.waivers):
+        return next((w for w in self.waivers if w.covers(check_id) and w.active(today)), None)
+
+    def expired_waivers(self, check_id: str, today: dt.date | None = None) -> list[Waiver]:
+        today = today or dt.date.today()
+        return [w for w in self.waivers if w.covers(check_id) and not w.active(today)]
+
+    def severity(self, check_id: str, service: str, category: str, today: dt.date | None = None) -> Severity:
+        """Blocking or advisory for one check: waivers first, explicit lists, then service, then category."""
+        base = _strip_params(check_id)
+        if self.active_waiver(check_id, today) is not None:
             return Severity.ADVISORY
         if check_id in self.advisory_checks or base in self.advisory_checks:
             return Severity.ADVISORY
@@ -236,6 +247,24 @@ def load_config(explicit: str | None = None, cwd: Path | None = None) -> Config:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: [tool.verify] must be a table")
     return parse_config(data, _Validator(path, text))
+
+
+def load_policy(path: str) -> Policy:
+    """A release-gate policy file (`--policy`): a TOML file whose `[policy]` table overrides config's."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"policy file {file} not found: pass an existing TOML file to --policy")
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"policy file {file} cannot be read as UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"policy file {file} is not valid TOML: {exc}") from None
+    if "policy" not in data:
+        raise ConfigError(f"policy file {file} has no [policy] table: put the gate's settings under [policy]")
+    # The whole file is validated, so a verify.toml works as a policy file and a typo still stops the gate.
+    return parse_config(data, _Validator(file, text)).policy
 
 
 def parse_config(data: Mapping[str, Any], validator: _Validator) -> Config:

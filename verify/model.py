@@ -49,6 +49,8 @@ class CheckResult:
     attempts: int = 1
     message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    stack: str = ""  # the stack whose outputs named the resource ("" for a single-stack run)
+    waiver: str = ""  # an active waiver's reason, when one made this check advisory
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -63,6 +65,10 @@ class CheckResult:
             "attempts": self.attempts,
             "message": self.message,
         }
+        if self.stack:
+            data["stack"] = self.stack
+        if self.waiver:
+            data["waiver"] = self.waiver
         if self.evidence:
             data["evidence"] = self.evidence
         return data
@@ -81,6 +87,8 @@ class CheckResult:
             attempts=int(data.get("attempts", 1)),
             message=str(data.get("message", "")),
             evidence=dict(data.get("evidence") or {}),
+            stack=str(data.get("stack", "")),
+            waiver=str(data.get("waiver", "")),
         )
 
 
@@ -102,6 +110,33 @@ def judge(checks: list[CheckResult]) -> Verdict:
 
 
 @dataclass
+class Gate:
+    """The release gate's judgement of a run: its verdict, every reason for it, which policy said so."""
+
+    verdict: Verdict
+    reasons: list[str] = field(default_factory=list)
+    policy: str = "built-in default"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": str(self.verdict), "reasons": list(self.reasons), "policy": self.policy}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Gate:
+        return cls(
+            verdict=Verdict(data["verdict"]),
+            reasons=[str(r) for r in data.get("reasons", [])],
+            policy=str(data.get("policy", "")),
+        )
+
+
+def count_statuses(checks: list[CheckResult]) -> dict[str, int]:
+    counts = {str(s): 0 for s in Status}
+    for check in checks:
+        counts[str(check.status)] += 1
+    return counts
+
+
+@dataclass
 class RunSummary:
     verdict: Verdict
     profile: str
@@ -113,12 +148,23 @@ class RunSummary:
     checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    gate: Gate | None = None
+    environment: dict[str, str] = field(default_factory=dict)  # versions, profile, shard: for reports
+    shard: str = ""  # "I/N" when this run verified one shard of the checks
 
     def counts(self) -> dict[str, int]:
-        counts = {str(s): 0 for s in Status}
-        for check in self.checks:
-            counts[str(check.status)] += 1
-        return counts
+        return count_statuses(self.checks)
+
+    def stacks(self) -> dict[str, dict[str, Any]]:
+        """Per-stack verdict and counts, when the checks came from more than one stack."""
+        names = sorted({c.stack for c in self.checks if c.stack})
+        if len(names) < 2:
+            return {}
+        section: dict[str, dict[str, Any]] = {}
+        for name in names:
+            mine = [c for c in self.checks if c.stack == name]
+            section[name] = {"verdict": str(judge(mine)), "counts": count_statuses(mine)}
+        return section
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -136,6 +182,15 @@ class RunSummary:
             data["notes"] = list(self.notes)
         if self.interrupted:
             data["interrupted"] = True
+        if self.gate is not None:
+            data["gate"] = self.gate.to_dict()
+        stacks = self.stacks()
+        if stacks:
+            data["stacks"] = stacks
+        if self.shard:
+            data["shard"] = self.shard
+        if self.environment:
+            data["environment"] = dict(self.environment)
         return data
 
     @classmethod
@@ -152,4 +207,7 @@ class RunSummary:
             checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
             notes=[str(n) for n in data.get("notes", [])],
             interrupted=bool(data.get("interrupted", False)),
+            gate=Gate.from_dict(data["gate"]) if isinstance(data.get("gate"), dict) else None,
+            environment={str(k): str(v) for k, v in (data.get("environment") or {}).items()},
+            shard=str(data.get("shard", "")),
         )

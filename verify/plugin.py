@@ -8,8 +8,7 @@ from the metadata each check leaves in `report.user_properties`, which xdist car
 
 from __future__ import annotations
 
-import contextlib
-import json
+import hashlib
 import os
 import time
 import uuid
@@ -21,9 +20,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from verify.config import Config, load_config
-from verify.errors import CheckFailed, NotApplicable, VerifyError
-from verify.model import Category, CheckResult, RunSummary, Status, Verdict, judge
+from verify.config import Config, Policy, load_config, load_policy
+from verify.errors import CheckFailed, UsageError, VerifyError
+from verify.evidence import CheckRecorder, observe_aws, observed_http, recording
+from verify.model import CheckResult, RunSummary, Verdict, judge
+from verify.results import annotate, check_id, result_from_report
 
 if TYPE_CHECKING:
     from verify.aws import Aws
@@ -34,14 +35,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_META = "verify"  # key of our entry in user_properties
+__all__ = ["CheckRecorder", "VerifySession", "build_summary", "parse_shard", "shard_of", "verify_session"]
+
 _SESSION_KEY = pytest.StashKey["VerifySession"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("verify", "verify: deployed-stack verification")
     group.addoption("--verify", action="store_true", help="enable the verify plugin")
-    group.addoption("--verify-outputs", help="stack outputs file")
+    group.addoption(
+        "--verify-outputs", action="append", help="stack outputs file (repeat for several stacks)"
+    )
     group.addoption("--verify-stack", help="read outputs live from this CloudFormation stack")
     group.addoption("--verify-region", help="AWS region")
     group.addoption("--verify-profile", choices=("full", "smoke"), default="full")
@@ -49,6 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--verify-report-dir", default="reports")
     group.addoption("--verify-timeout", type=float, default=90.0, help="budget per eventual wait (s)")
     group.addoption("--verify-run-id", help="run id (default: generated)")
+    group.addoption("--verify-policy", help="release-gate policy: a TOML file with a [policy] table")
+    group.addoption("--verify-shard", help="run only shard I of N (I/N), for CI jobs run side by side")
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -70,7 +76,7 @@ class VerifySession:
     config: Config
     profile: str
     region_option: str | None
-    outputs_path: str | None
+    outputs_paths: list[str]
     stack_name: str | None
     report_dir: Path
     timeout: float
@@ -79,6 +85,10 @@ class VerifySession:
     started_monotonic: float
     results: list[CheckResult] = field(default_factory=list)
     interrupted: bool = False
+    policy_file: str | None = None
+    shard: tuple[int, int] | None = None
+    stack_of: dict[str, str] = field(default_factory=dict)  # output key -> stack, for several stacks
+    _policy: Policy | None = None
     _outputs: Outputs | None = None
     _inventory: Inventory | None = None
     _aws: Aws | None = None
@@ -88,15 +98,32 @@ class VerifySession:
     def read_only(self) -> bool:
         return self.profile == "smoke"
 
+    @property
+    def outputs_path(self) -> str | None:
+        return self.outputs_paths[0] if self.outputs_paths else None
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = load_policy(self.policy_file) if self.policy_file else self.config.policy
+        return self._policy
+
+    @property
+    def policy_source(self) -> str:
+        if self.policy_file:
+            return self.policy_file
+        return self.config.path or "built-in default"
+
     def outputs(self) -> Outputs:
         if self._outputs is None:
-            from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs, load_outputs
+            from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs
+            from verify.stacks import load_stacks
 
-            if self.stack_name and not self.outputs_path:
+            if self.stack_name and not self.outputs_paths:
                 self._outputs = load_live_outputs(self.stack_name, self.aws().client("cloudformation"))
             else:
-                path = self.outputs_path or self.config.outputs_path or DEFAULT_OUTPUTS_PATH
-                self._outputs = load_outputs(path, stack=self.stack_name)
+                paths = self.outputs_paths or [self.config.outputs_path or DEFAULT_OUTPUTS_PATH]
+                self._outputs, self.stack_of = load_stacks(paths, stack=self.stack_name)
             from verify.redact import REDACTOR
 
             for secret in self._outputs.secret_values():
@@ -128,7 +155,10 @@ class VerifySession:
         if self._aws is None:
             from verify.aws import Aws
 
-            self._aws = Aws(self.region(), read_only=self.read_only)
+            aws = Aws(self.region(), read_only=self.read_only)
+            # Before any client exists: clients copy the session's event hooks when they are made.
+            observe_aws(aws.session)
+            self._aws = aws
         return self._aws
 
     def http(self) -> SignedHttp:
@@ -137,7 +167,7 @@ class VerifySession:
 
             aws = self.aws()
             allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
-            self._http = SignedHttp(aws.credentials, aws.region, allowed_methods=allowed)
+            self._http = observed_http(SignedHttp)(aws.credentials, aws.region, allowed_methods=allowed)
         return self._http
 
 
@@ -153,18 +183,29 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_id = config.getoption("--verify-run-id") or _new_run_id()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    shard_text = config.getoption("--verify-shard")
+    try:
+        shard = parse_shard(shard_text) if shard_text else None
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     session = VerifySession(
         config=load_config(config.getoption("--verify-config")),
         profile=config.getoption("--verify-profile"),
         region_option=config.getoption("--verify-region"),
-        outputs_path=config.getoption("--verify-outputs"),
+        outputs_paths=list(config.getoption("--verify-outputs") or []),
         stack_name=config.getoption("--verify-stack"),
+        policy_file=config.getoption("--verify-policy"),
+        shard=shard,
         report_dir=Path(config.getoption("--verify-report-dir")),
         timeout=float(config.getoption("--verify-timeout")),
         run_id=run_id,
         started_at=started_at,
         started_monotonic=time.monotonic(),
     )
+    try:
+        session.policy  # noqa: B018 -- a bad --policy file is a usage error before anything runs
+    except VerifyError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = session
     config.pluginmanager.register(_VerifyHooks(session), "verify-hooks")
 
@@ -181,15 +222,26 @@ def verify_session(config: pytest.Config) -> VerifySession:
         raise pytest.UsageError("the verify fixtures need the verify plugin enabled (--verify)") from None
 
 
-@dataclass
-class CheckRecorder:
-    """What one check observed: polling attempts and evidence, carried to the report."""
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` -> (I, N), 1 <= I <= N."""
+    index, _, total = text.partition("/")
+    if not (index.isdigit() and total.isdigit()) or not 1 <= int(index) <= int(total):
+        raise UsageError(f"--shard {text}: expected I/N with 1 <= I <= N, like 1/2")
+    return int(index), int(total)
 
-    attempts: int = 0
-    evidence: dict[str, Any] = field(default_factory=dict)
 
-    def record(self, key: str, value: Any) -> None:
-        self.evidence[key] = value
+def shard_group(item: pytest.Item) -> str:
+    """What must stay together: a module whose checks share a scenario (an xdist group), else the check."""
+    the_id = check_id(item)
+    if item.get_closest_marker("xdist_group") is not None:
+        return the_id.split("::", 1)[0]
+    return the_id
+
+
+def shard_of(group: str, total: int) -> int:
+    """1-based shard of a group: a stable hash, the same on every machine and Python run."""
+    digest = hashlib.sha256(group.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % total + 1
 
 
 class _VerifyHooks:
@@ -224,7 +276,14 @@ class _VerifyHooks:
         ids = _resource_ids(found)
         metafunc.parametrize("resource", found, ids=ids)
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.session.shard is not None:
+            index, total = self.session.shard
+            keep = [i for i in items if shard_of(shard_group(i), total) == index]
+            dropped = [i for i in items if shard_of(shard_group(i), total) != index]
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+                items[:] = keep
         if self.session.profile != "smoke":
             return
         reason = "not applicable: writes test data, and the smoke profile is read-only"
@@ -233,21 +292,35 @@ class _VerifyHooks:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
+        # One recorder per check, current for its setup, call and teardown: AWS and HTTP hooks write there.
+        recorder = CheckRecorder()
+        item._verify_recorder = recorder  # type: ignore[attr-defined]
+        with recording(recorder):
+            yield
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            _annotate(item, call, report)
+            annotate(item, call, report, stack_of=self.session.stack_of, region=self._region())
         if report.failed:
             _redact_report(report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on workers too (harmless: only the controller writes files, in sessionfinish).
-        result = _result_from_report(report, self.session)
+        result = result_from_report(report, self.session.policy)
         if result is not None:
             self.session.results.append(result)
+
+    def _region(self) -> str | None:
+        try:
+            return self.session.region()
+        except VerifyError:
+            return self.session.region_option
 
     def pytest_keyboard_interrupt(self) -> None:
         self.session.interrupted = True
@@ -257,12 +330,18 @@ class _VerifyHooks:
         if _is_worker(session.config):
             return
         from verify.report import write_reports
+        from verify.report.allure import finish_allure_results
+        from verify.report.gate import apply_gate
 
         interrupted = self.session.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         summary = build_summary(self.session, interrupted=interrupted)
+        summary = apply_gate(summary, self.session.policy, self.session.policy_source)
+        _redact_report_files(session.config)
+        allure_dir = getattr(session.config.option, "allure_report_dir", None)
+        if allure_dir and Path(allure_dir).is_dir():
+            finish_allure_results(Path(allure_dir), summary)
         write_reports(summary, self.session.report_dir)
         session.config.stash[_SUMMARY_KEY] = summary
-        _redact_report_files(session.config)
         if interrupted:
             return
         if exitstatus in (
@@ -337,142 +416,6 @@ def _resource_ids(resources: list[Resource]) -> list[str]:
     return ids
 
 
-def _check_meta(item: pytest.Item) -> dict[str, Any]:
-    marker = item.get_closest_marker("check")
-    kwargs = dict(marker.kwargs) if marker else {}
-    if marker and marker.args:
-        kwargs.setdefault("service", marker.args[0])
-    params: dict[str, Any] = item.callspec.params if hasattr(item, "callspec") else {}
-    subject = params.get("resource") or params.get("output")
-    title = str(kwargs.get("title") or item.name)
-    key = getattr(subject, "key", "")
-    if subject is not None:
-        with contextlib.suppress(AttributeError, IndexError, KeyError):
-            title = title.format(resource=subject, name=getattr(subject, "name", key), key=key)
-    elif "resource" in params:
-        # The not-applicable placeholder names nothing; a literal "{name}" in the report helps nobody.
-        with contextlib.suppress(AttributeError, IndexError, KeyError):
-            title = title.format(resource=None, name="(none)", key="(none)")
-    return {
-        "service": str(kwargs.get("service", "outputs")),
-        "category": str(kwargs.get("category", "functional")),
-        "title": title,
-        "resource": key or str(kwargs.get("resource", "")),
-    }
-
-
-def _annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
-    """Turn the check's outcome into our status vocabulary, on the process that ran it."""
-    from verify.redact import REDACTOR
-
-    meta = _check_meta(item)
-    recorder: CheckRecorder | None = getattr(item, "_verify_recorder", None)
-    attempts = recorder.attempts if recorder and recorder.attempts else 1
-    evidence: dict[str, Any] = dict(recorder.evidence) if recorder else {}
-    message = ""
-    status = {"passed": Status.PASSED, "skipped": Status.SKIPPED}.get(report.outcome, Status.ERROR)
-    excinfo = call.excinfo
-    if excinfo is not None:
-        exc = excinfo.value
-        if isinstance(exc, NotApplicable):
-            # A check that found itself not applicable is a skip with its reason, as pytest.skip would be.
-            report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {exc}")
-            status, message = Status.SKIPPED, str(exc)
-        elif isinstance(exc, CheckFailed):
-            status, message = Status.FAILED, str(exc)
-            attempts = max(attempts, exc.attempts)
-            evidence.update(exc.evidence)
-            if exc.expected is not None:
-                evidence.setdefault("expected", exc.expected)
-            if exc.actual is not None:
-                evidence.setdefault("actual", exc.actual)
-        elif isinstance(exc, AssertionError):
-            status, message = Status.FAILED, str(exc).split("\n", 1)[0] or "assertion failed"
-        elif isinstance(exc, VerifyError):
-            status, message = Status.ERROR, f"could not verify: {exc}"
-        elif excinfo.typename == "Skipped":
-            status, message = Status.SKIPPED, str(exc)
-        else:
-            status, message = Status.ERROR, f"could not verify: {excinfo.typename}: {exc}"
-        if report.when == "setup" and status is Status.FAILED:
-            status = Status.ERROR  # a fixture that could not build is not a verdict on the stack
-    elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2]).removeprefix("Skipped: ")
-    if (
-        status in (Status.FAILED, Status.ERROR, Status.SKIPPED)
-        and excinfo is not None
-        and isinstance(excinfo.value, (CheckFailed, VerifyError))
-    ):
-        # The stack's fault or ours, in one sentence: a traceback into the harness helps nobody here.
-        report.longrepr = f"{_check_id(item)}: {REDACTOR.redact(message)}"
-    payload = {
-        **meta,
-        "check_id": _check_id(item),
-        "status": str(status),
-        "message": REDACTOR.redact(message),
-        "attempts": attempts,
-        "evidence": REDACTOR.redact_obj(evidence),
-    }
-    report.user_properties.append((_META, json.dumps(payload, default=str)))
-
-
-def _result_from_report(report: pytest.TestReport, session: VerifySession) -> CheckResult | None:
-    payload = next((json.loads(str(v)) for k, v in report.user_properties if k == _META), None)
-    if payload is None:
-        # Setup passed / teardown: nothing to report unless teardown broke (e.g. cleanup failed).
-        if report.when == "teardown" and report.failed:
-            from verify.redact import REDACTOR
-
-            # reprcrash holds "RuntimeError: delete_item denied"; the longrepr's last line is only where.
-            crash = getattr(report.longrepr, "reprcrash", None)
-            reason = crash.message if crash is not None else str(report.longrepr or "").strip()
-            reason = reason.splitlines()[0] if reason else "the clean-up raised"
-            return CheckResult(
-                id=report.nodeid + "::teardown",
-                title=f"clean-up after {report.nodeid}",
-                service="harness",
-                resource="",
-                category=Category.FUNCTIONAL,
-                severity=session.config.policy.severity(report.nodeid, "harness", "functional"),
-                status=Status.ERROR,
-                message=f"could not clean up: {REDACTOR.redact(reason)}",
-            )
-        return None
-    category = (
-        Category(payload["category"])
-        if payload["category"] in ("functional", "posture")
-        else Category.FUNCTIONAL
-    )
-    check_id = str(payload.get("check_id") or report.nodeid)
-    return CheckResult(
-        id=check_id,
-        title=payload["title"],
-        service=payload["service"],
-        resource=payload["resource"],
-        category=category,
-        severity=session.config.policy.severity(check_id, payload["service"], str(category)),
-        status=Status(payload["status"]),
-        duration_s=float(report.duration),
-        attempts=int(payload["attempts"]),
-        message=payload["message"],
-        evidence=payload.get("evidence") or {},
-    )
-
-
-def _check_id(item: pytest.Item) -> str:
-    # Shipped suites are addressed as suites/<module>::<test>, wherever the package is installed,
-    # so ids stay stable across machines, shards and waivers.
-    import suites
-
-    suites_dir = Path(suites.__file__).resolve().parent
-    try:
-        relative = item.path.resolve().relative_to(suites_dir)
-    except ValueError:
-        return item.nodeid
-    return f"suites/{relative.as_posix()}::{item.nodeid.split('::', 1)[1]}"
-
-
 def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSummary:
     notes: list[str] = []
     if interrupted:
@@ -490,6 +433,8 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         region = session.region_option
     return RunSummary(
         verdict=verdict,
+        shard=f"{session.shard[0]}/{session.shard[1]}" if session.shard else "",
+        environment=run_environment(session),
         profile=session.profile,
         run_id=session.run_id,
         started_at=session.started_at,
@@ -500,6 +445,31 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         notes=notes,
         interrupted=interrupted,
     )
+
+
+def run_environment(session: VerifySession) -> dict[str, str]:
+    """What a reader needs to reproduce the run: versions, profile, where AWS access came from."""
+    import platform
+
+    from verify import __version__
+
+    env = {
+        "verify": __version__,
+        "python": platform.python_version(),
+        "profile": session.profile,
+        "policy": session.policy_source,
+    }
+    try:
+        import boto3
+
+        env["boto3"] = boto3.__version__
+    except ImportError:  # pragma: no cover -- a dependency; only a broken install lacks it
+        pass
+    if os.environ.get("AWS_PROFILE"):
+        env["aws_profile"] = os.environ["AWS_PROFILE"]
+    if session.stack_of:
+        env["stacks"] = ", ".join(sorted(set(session.stack_of.values())))
+    return env
 
 
 # ---------------------------------------------------------------- fixtures
@@ -545,8 +515,10 @@ def signed_http(verify_run: VerifySession) -> SignedHttp:
 @pytest.fixture
 def check(request: pytest.FixtureRequest) -> Iterator[CheckRecorder]:
     """Evidence and attempt counts of the current check (carried into every report)."""
-    recorder = CheckRecorder()
-    request.node._verify_recorder = recorder
+    recorder: CheckRecorder | None = getattr(request.node, "_verify_recorder", None)
+    if recorder is None:  # outside a verify run's protocol hook (a plain pytest run using the fixture)
+        recorder = CheckRecorder()
+        request.node._verify_recorder = recorder
     yield recorder
 
 
@@ -557,6 +529,7 @@ def eventually(verify_run: VerifySession, check: CheckRecorder) -> Callable[...,
 
     def wait(probe: Callable[[], T], *, what: str, **kwargs: Any) -> Polled[T]:
         kwargs.setdefault("timeout", verify_run.timeout)
+        kwargs.setdefault("on_attempt", lambda attempt: check.add_poll(what, attempt))
         try:
             polled = _eventually(probe, what=what, **kwargs)
         except CheckFailed as exc:

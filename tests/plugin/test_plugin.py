@@ -159,6 +159,15 @@ def test_statuses_severity_and_ids(pytester: pytest.Pytester, outputs_file: Path
         "duration_s": table["duration_s"],
         "attempts": 1,
         "message": "",
+        # What was asked, on every check about a resource.
+        "evidence": {
+            "asked": {
+                "service": "dynamodb",
+                "resource": "RawSensorTableName",
+                "kind": "dynamodb_table",
+                "name": "raw-sensor-data-dev",
+            }
+        },
     }
     posture = checks[prefix + "test_posture[RawSensorTableName]"]
     assert (posture["status"], posture["category"], posture["severity"]) == ("failed", "posture", "advisory")
@@ -484,7 +493,12 @@ def test_xdist_writes_one_summary_with_every_result(
     assert summary["run_id"] == "vfy-xdist"
     # The controller collected nothing itself, yet knows the stack it judged.
     assert summary["stack"] == {"source": str(outputs_file), "region": "us-east-1"}
-    assert sorted(p.name for p in report_dir.iterdir()) == ["summary.json", "summary.md"]
+    assert sorted(p.name for p in report_dir.iterdir()) == [
+        "junit.xml",
+        "report.html",
+        "summary.json",
+        "summary.md",
+    ]
     assert step_summary.read_text(encoding="utf-8").count("# verify: PASS") == 1
 
 

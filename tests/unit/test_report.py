@@ -116,7 +116,12 @@ def test_write_leaves_no_temporary_files_and_overwrites(tmp_path: Path) -> None:
         Verdict.PASS, "full", "vfy-2", "t", 1.0, "out.json", None, [check("a", Status.PASSED)]
     )
     write_reports(passed, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "summary.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "junit.xml",
+        "report.html",
+        "summary.json",
+        "summary.md",
+    ]
     assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["run_id"] == "vfy-2"
 
 

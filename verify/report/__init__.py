@@ -1,4 +1,4 @@
-"""Report writers. They read only `verify.model`: no pytest, no AWS, no CLI."""
+"""Report writers. They read `verify.model` (and the policy, for the gate): no pytest, no AWS, no CLI."""
 
 from __future__ import annotations
 
@@ -6,18 +6,26 @@ import json
 import os
 from pathlib import Path
 
+from verify.errors import UsageError
 from verify.model import RunSummary
+from verify.redact import REDACTOR
+from verify.report.html import render_html
+from verify.report.junit import render_junit
 from verify.report.markdown import render_markdown
 
-__all__ = ["read_summary", "render_markdown", "write_reports"]
+__all__ = ["read_summary", "render_html", "render_junit", "render_markdown", "write_reports"]
 
 
-def write_reports(summary: RunSummary, report_dir: Path) -> None:
-    """summary.json and summary.md (atomically), and the step summary of GitHub Actions when set."""
+def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) -> None:
+    """summary.json, summary.md, report.html and junit.xml (each atomically), and the step summary
+    of GitHub Actions when set. Every file passes the redactor last, whatever the caller forgot."""
     report_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(report_dir / "summary.json", json.dumps(summary.to_dict(), indent=2, default=str) + "\n")
-    markdown = render_markdown(summary)
+    markdown = REDACTOR.redact(render_markdown(summary))
     _atomic_write(report_dir / "summary.md", markdown)
+    _atomic_write(report_dir / "report.html", render_html(summary))
+    if junit:
+        _atomic_write(report_dir / "junit.xml", render_junit(summary))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
@@ -25,11 +33,30 @@ def write_reports(summary: RunSummary, report_dir: Path) -> None:
 
 
 def read_summary(path: Path) -> RunSummary:
-    return RunSummary.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    """A finished run's summary.json; `UsageError` (one sentence, exit 2) when it is missing or not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"summary {path} not found: pass the summary.json a `verify run` wrote") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"summary {path} cannot be read: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(
+            f"summary {path} is not valid JSON ({exc}): pass an unmodified summary.json"
+        ) from None
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+            raise KeyError("checks")
+        return RunSummary.from_dict(data)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"summary {path} is not a verify summary.json (bad or missing {exc}): pass the summary.json a "
+            "`verify run` wrote"
+        ) from None
 
 
 def _atomic_write(path: Path, text: str) -> None:
     # A reader (CI upload, a gate job) must never see half a report.
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(REDACTOR.redact(text), encoding="utf-8")
     tmp.replace(path)

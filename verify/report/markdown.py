@@ -1,25 +1,45 @@
-"""summary.md: what failed first, with its one-line reason; then a compact table per service."""
+"""summary.md: the gate's verdict and reasons, what failed first (with its evidence link), the flow
+timeline hop by hop, then a compact table per stack and per service."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from verify.model import CheckResult, RunSummary, Severity, Status
+from verify.report.timeline import flow_timeline
 
 _ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "⚠️", Status.SKIPPED: "⏭️"}
 _ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.PASSED: 3}
+HTML_REPORT = "report.html"
+
+
+def anchor(check_id: str) -> str:
+    """The id of a check's section in report.html: stable, URL-safe, unique per check id."""
+    import hashlib
+
+    return "check-" + hashlib.sha1(check_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def first_problem(summary: RunSummary) -> CheckResult | None:
+    """The check to read first: the first blocking failure in run order, else the first blocking error."""
+    for wanted in (Status.FAILED, Status.ERROR):
+        for check in summary.checks:
+            if check.status is wanted and check.severity is Severity.BLOCKING:
+                return check
+    return None
+
+
 def render_markdown(summary: RunSummary) -> str:
     counts = summary.counts()
+    shard = f", shard {summary.shard}" if summary.shard else ""
     lines = [
         f"# verify: {summary.verdict.upper()}",
         "",
-        f"Run `{summary.run_id}` ({summary.profile} profile) on `{summary.source or '-'}`, "
+        f"Run `{summary.run_id}` ({summary.profile} profile{shard}) on `{summary.source or '-'}`, "
         f"region `{summary.region or '-'}`, {summary.duration_s:.1f} s: "
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
         f"{counts['skipped']} skipped.",
@@ -28,18 +48,74 @@ def render_markdown(summary: RunSummary) -> str:
     lines.extend(f"> {note}" for note in summary.notes)
     if summary.notes:
         lines.append("")
-    problems = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR)]
-    problems.sort(key=lambda c: (c.severity is not Severity.BLOCKING, _ORDER[c.status], c.id))
-    if problems:
-        lines += ["## What is wrong", "", "| | severity | check | reason |", "|---|---|---|---|"]
-        for check in problems:
+    first = first_problem(summary)
+    if first is not None:
+        lines += [
+            f"**First to fix:** {_ICON[first.status]} {_cell(first.title)}: {_cell(first.message)} "
+            f"([evidence]({HTML_REPORT}#{anchor(first.id)}))",
+            "",
+        ]
+    if summary.gate is not None:
+        lines += [f"## Gate: {summary.gate.verdict.upper()}", "", f"Policy: `{summary.gate.policy}`", ""]
+        lines += [f"- {_cell(reason)}" for reason in summary.gate.reasons]
+        lines.append("")
+    lines += _problems(summary)
+    lines += _timeline(summary)
+    stacks = summary.stacks()
+    if stacks:
+        lines += [
+            "## Stacks",
+            "",
+            "| stack | verdict | passed | failed | error | skipped |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, info in stacks.items():
+            c = info["counts"]
             lines.append(
-                f"| {_ICON[check.status]} | {check.severity} | {_cell(check.title)} | {_cell(check.message)} |"
+                f"| {_cell(name)} | {info['verdict']} | {c['passed']} | {c['failed']} | {c['error']} | {c['skipped']} |"
             )
         lines.append("")
+    lines += _per_service(summary)
+    return "\n".join(lines)
+
+
+def _problems(summary: RunSummary) -> list[str]:
+    problems = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR)]
+    if not problems:
+        return []
+    problems.sort(key=lambda c: (c.severity is not Severity.BLOCKING, _ORDER[c.status], c.id))
+    lines = ["## What is wrong", "", "| | severity | check | reason | |", "|---|---|---|---|---|"]
+    for check in problems:
+        waived = f" (waived: {check.waiver})" if check.waiver else ""
+        lines.append(
+            f"| {_ICON[check.status]} | {check.severity} | {_cell(check.title)} | "
+            f"{_cell(check.message + waived)} | [evidence]({HTML_REPORT}#{anchor(check.id)}) |"
+        )
+    lines.append("")
+    return lines
+
+
+def _timeline(summary: RunSummary) -> list[str]:
+    hops = flow_timeline(summary.checks)
+    if not hops:
+        return []
+    lines = [
+        "## Flow timeline",
+        "",
+        "| step | at (s since ingest) | since previous hop (s) |",
+        "|---|---|---|",
+    ]
+    for hop in hops:
+        lines.append(f"| {_cell(hop.step)} | {hop.at_s:.3f} | {hop.since_previous_s:.3f} |")
+    lines.append("")
+    return lines
+
+
+def _per_service(summary: RunSummary) -> list[str]:
     by_service: dict[str, list[CheckResult]] = defaultdict(list)
     for check in summary.checks:
         by_service[check.service].append(check)
+    lines: list[str] = []
     for service in sorted(by_service):
         lines += [
             f"## {service}",
@@ -53,4 +129,4 @@ def render_markdown(summary: RunSummary) -> str:
                 f"| {check.duration_s:.2f}s | {_cell(check.message)} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return lines

@@ -1,0 +1,221 @@
+"""What one check observed, gathered while it runs: its own records, polling attempts, every AWS call
+and every HTTP exchange, with timing and request ids.
+
+The plugin makes one `CheckRecorder` current per test (pytest runs one test at a time per process);
+the AWS session's event hooks and the observed HTTP session write into whichever is current, so a
+probe needs no extra parameter to leave evidence. Everything is redacted on the way in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from verify.redact import REDACTOR
+
+if TYPE_CHECKING:
+    import boto3
+
+    from verify.http import HttpResult
+    from verify.polling import Attempt
+
+# A long poll makes hundreds of calls; a report needs the first ones and the last ones.
+MAX_CALLS = 40
+MAX_POLLS = 40
+_STARTED = "verify_started"
+_PARAMS = "verify_params"
+
+# API parameters that say which resource a call is about (never a value, a body or a secret).
+RESOURCE_PARAMS = (
+    "TableName",
+    "IndexName",
+    "QueueUrl",
+    "QueueName",
+    "StreamName",
+    "StreamARN",
+    "TopicArn",
+    "FunctionName",
+    "Bucket",
+    "Key",
+    "SecretId",
+    "Name",
+    "Names",
+    "logGroupName",
+    "logGroupNamePrefix",
+    "logGroupIdentifier",
+    "DBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "CacheClusterId",
+    "ReplicationGroupId",
+    "FileSystemId",
+    "cluster",
+    "services",
+    "stateMachineArn",
+    "ResourceArn",
+    "AlarmNames",
+    "TraceIds",
+    "KeyId",
+    "VpcIds",
+    "SubnetIds",
+    "GroupIds",
+    "StackName",
+    "restApiId",
+    "stageName",
+)
+
+
+@dataclass
+class CheckRecorder:
+    """What one check observed: polling attempts and evidence, carried to the report."""
+
+    attempts: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+    aws_calls: list[dict[str, Any]] = field(default_factory=list)
+    http: list[dict[str, Any]] = field(default_factory=list)
+    polls: list[dict[str, Any]] = field(default_factory=list)
+    dropped_calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, key: str, value: Any) -> None:
+        self.evidence[key] = value
+
+    def add_call(self, call: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self.aws_calls) >= MAX_CALLS:
+                # Keep the first half and a sliding last half: how it started and how it ended.
+                self.aws_calls.pop(MAX_CALLS // 2)
+                self.dropped_calls += 1
+            self.aws_calls.append(call)
+
+    def add_poll(self, what: str, attempt: Attempt) -> None:
+        with self._lock:
+            if len(self.polls) >= MAX_POLLS:
+                self.polls.pop(MAX_POLLS // 2)
+            self.polls.append(
+                {
+                    "wait": what,
+                    "attempt": attempt.number,
+                    "at_s": round(attempt.at_s, 3),
+                    "saw": attempt.observed,
+                }
+            )
+
+    def add_http(self, result: HttpResult) -> None:
+        with self._lock:
+            if len(self.http) < MAX_CALLS:
+                self.http.append(result.evidence())
+
+    def collected(self) -> dict[str, Any]:
+        """The evidence as reports carry it: the check's own records, then what the harness saw."""
+        data: dict[str, Any] = dict(self.evidence)
+        if self.polls:
+            data["polling"] = list(self.polls)
+        if self.aws_calls:
+            data["aws_calls"] = list(self.aws_calls)
+            if self.dropped_calls:
+                data["aws_calls_not_shown"] = self.dropped_calls
+        if self.http:
+            data["http"] = list(self.http)
+        return data
+
+
+_current: CheckRecorder | None = None
+_current_lock = threading.Lock()
+
+
+def current() -> CheckRecorder | None:
+    return _current
+
+
+@contextmanager
+def recording(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
+    """Make `recorder` the one AWS and HTTP observations go to, for the duration of one check."""
+    global _current
+    with _current_lock:
+        previous, _current = _current, recorder
+    try:
+        yield recorder
+    finally:
+        with _current_lock:
+            _current = previous
+
+
+def observe_aws(session: boto3.session.Session) -> None:
+    """Hook a boto3 session so every client made from it afterwards reports its calls to the current check."""
+    events = session.events
+    events.register("before-parameter-build", _before_parameter_build, unique_id="verify-evidence-params")
+    events.register("before-call", _before_call, unique_id="verify-evidence-start")
+    events.register("after-call", _after_call, unique_id="verify-evidence-end")
+    events.register("after-call-error", _after_call_error, unique_id="verify-evidence-error")
+
+
+def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    if _current is None:
+        return
+    picked = {k: params[k] for k in RESOURCE_PARAMS if k in params and _small(params[k])}
+    context[_PARAMS] = picked
+
+
+def _before_call(context: dict[str, Any], **_: Any) -> None:
+    context[_STARTED] = time.monotonic()
+
+
+def _call(model: Any, context: dict[str, Any]) -> dict[str, Any]:
+    started = context.get(_STARTED)
+    return {
+        "service": model.service_model.service_name,
+        "operation": model.name,
+        "params": REDACTOR.redact_obj(context.get(_PARAMS, {})),
+        "duration_ms": round((time.monotonic() - started) * 1000, 1) if started else None,
+    }
+
+
+def _after_call(
+    http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+) -> None:
+    recorder = _current
+    if recorder is None:
+        return
+    meta = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
+    call = _call(model, context)
+    call["http_status"] = meta.get("HTTPStatusCode", getattr(http_response, "status_code", None))
+    call["request_id"] = meta.get("RequestId") or None
+    error = parsed.get("Error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict) and error.get("Code"):
+        call["error"] = REDACTOR.redact(str(error["Code"]))
+    recorder.add_call(call)
+
+
+def _after_call_error(model: Any, context: dict[str, Any], exception: Exception, **_: Any) -> None:
+    recorder = _current
+    if recorder is None:
+        return
+    call = _call(model, context)
+    call["error"] = REDACTOR.redact(f"{type(exception).__name__}: {exception}")[:200]
+    recorder.add_call(call)
+
+
+def _small(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) <= 300
+    if isinstance(value, list | tuple):
+        return len(value) <= 10 and all(isinstance(v, str) and len(v) <= 300 for v in value)
+    return isinstance(value, int | float | bool)
+
+
+def observed_http(http_cls: type[Any]) -> type[Any]:
+    """A subclass of `SignedHttp` whose every exchange also lands in the current check's evidence."""
+
+    class ObservedHttp(http_cls):  # type: ignore[misc]
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            result = super().request(*args, **kwargs)
+            recorder = _current
+            if recorder is not None:
+                recorder.add_http(result)
+            return result
+
+    return ObservedHttp
