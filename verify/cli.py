@@ -118,7 +118,7 @@ def _positive_float(text: str) -> float:
 
 def _shard(text: str) -> str:
     from verify.errors import UsageError
-    from verify.plugin import parse_shard
+    from verify.sharding import parse_shard
 
     try:
         parse_shard(text)

@@ -147,6 +147,7 @@ def recording(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
 def observe_aws(session: boto3.session.Session) -> None:
     """Hook a boto3 session so every client made from it afterwards reports its calls to the current check."""
     events = session.events
+    # The after-call hook also registers secret values a call returns, so it runs even between checks.
     events.register("before-parameter-build", _before_parameter_build, unique_id="verify-evidence-params")
     events.register("before-call", _before_call, unique_id="verify-evidence-start")
     events.register("after-call", _after_call, unique_id="verify-evidence-end")

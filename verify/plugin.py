@@ -8,23 +8,23 @@ from the metadata each check leaves in `report.user_properties`, which xdist car
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from verify.config import Config, Policy, load_config, load_policy
+from verify.config import Config, load_config
 from verify.errors import CheckFailed, UsageError, VerifyError
-from verify.evidence import CheckRecorder, observe_aws, observed_http, recording
-from verify.model import CheckResult, RunSummary, Verdict, judge
+from verify.evidence import CheckRecorder, recording
+from verify.model import RunSummary, Verdict
 from verify.results import annotate, check_id, result_from_report
+from verify.session import VerifySession, build_summary
+from verify.sharding import parse_shard, shard_of
 
 if TYPE_CHECKING:
     from verify.aws import Aws
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["CheckRecorder", "VerifySession", "build_summary", "parse_shard", "shard_of", "verify_session"]
+__all__ = ["CheckRecorder", "VerifySession", "build_summary", "verify_session"]
 
 _SESSION_KEY = pytest.StashKey["VerifySession"]()
 
@@ -67,108 +67,6 @@ def _enabled(config: pytest.Config) -> bool:
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
-
-
-@dataclass
-class VerifySession:
-    """Everything one run shares: built once per process, lazily where it costs AWS calls."""
-
-    config: Config
-    profile: str
-    region_option: str | None
-    outputs_paths: list[str]
-    stack_name: str | None
-    report_dir: Path
-    timeout: float
-    run_id: str
-    started_at: str
-    started_monotonic: float
-    results: list[CheckResult] = field(default_factory=list)
-    interrupted: bool = False
-    policy_file: str | None = None
-    shard: tuple[int, int] | None = None
-    stack_of: dict[str, str] = field(default_factory=dict)  # output key -> stack, for several stacks
-    _policy: Policy | None = None
-    _outputs: Outputs | None = None
-    _inventory: Inventory | None = None
-    _aws: Aws | None = None
-    _http: SignedHttp | None = None
-
-    @property
-    def read_only(self) -> bool:
-        return self.profile == "smoke"
-
-    @property
-    def outputs_path(self) -> str | None:
-        return self.outputs_paths[0] if self.outputs_paths else None
-
-    @property
-    def policy(self) -> Policy:
-        if self._policy is None:
-            self._policy = load_policy(self.policy_file) if self.policy_file else self.config.policy
-        return self._policy
-
-    @property
-    def policy_source(self) -> str:
-        if self.policy_file:
-            return self.policy_file
-        return self.config.path or "built-in default"
-
-    def outputs(self) -> Outputs:
-        if self._outputs is None:
-            from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs
-            from verify.stacks import load_stacks
-
-            if self.stack_name and not self.outputs_paths:
-                self._outputs = load_live_outputs(self.stack_name, self.aws().client("cloudformation"))
-            else:
-                paths = self.outputs_paths or [self.config.outputs_path or DEFAULT_OUTPUTS_PATH]
-                self._outputs, self.stack_of = load_stacks(paths, stack=self.stack_name)
-            from verify.redact import REDACTOR
-
-            for secret in self._outputs.secret_values():
-                REDACTOR.add(secret)
-        return self._outputs
-
-    def inventory(self) -> Inventory:
-        if self._inventory is None:
-            from verify.inventory import build_inventory
-
-            self._inventory = build_inventory(
-                self.outputs(), overrides=self.config.aliases, region=self.region_option
-            )
-        return self._inventory
-
-    def region(self) -> str | None:
-        if self.region_option:
-            return self.region_option
-        if (
-            self._inventory is not None
-            or self._outputs is not None
-            or self.outputs_path
-            or not self.stack_name
-        ):
-            return self.inventory().region
-        return None
-
-    def aws(self) -> Aws:
-        if self._aws is None:
-            from verify.aws import Aws
-
-            aws = Aws(self.region(), read_only=self.read_only)
-            # Before any client exists: clients copy the session's event hooks when they are made.
-            observe_aws(aws.session)
-            self._aws = aws
-        return self._aws
-
-    def http(self) -> SignedHttp:
-        if self._http is None:
-            from verify.http import SignedHttp
-
-            aws = self.aws()
-            allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
-            self._http = observed_http(SignedHttp)(aws.credentials, aws.region, allowed_methods=allowed)
-        return self._http
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -222,26 +120,12 @@ def verify_session(config: pytest.Config) -> VerifySession:
         raise pytest.UsageError("the verify fixtures need the verify plugin enabled (--verify)") from None
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """`I/N` -> (I, N), 1 <= I <= N."""
-    index, _, total = text.partition("/")
-    if not (index.isdigit() and total.isdigit()) or not 1 <= int(index) <= int(total):
-        raise UsageError(f"--shard {text}: expected I/N with 1 <= I <= N, like 1/2")
-    return int(index), int(total)
-
-
 def shard_group(item: pytest.Item) -> str:
     """What must stay together: a module whose checks share a scenario (an xdist group), else the check."""
     the_id = check_id(item)
     if item.get_closest_marker("xdist_group") is not None:
         return the_id.split("::", 1)[0]
     return the_id
-
-
-def shard_of(group: str, total: int) -> int:
-    """1-based shard of a group: a stable hash, the same on every machine and Python run."""
-    digest = hashlib.sha256(group.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % total + 1
 
 
 class _VerifyHooks:
@@ -414,62 +298,6 @@ def _resource_ids(resources: list[Resource]) -> list[str]:
             ids.append(f"{r.key}-{seen.get(r.key, 0)}")
             seen[r.key] = seen.get(r.key, 0) + 1
     return ids
-
-
-def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSummary:
-    notes: list[str] = []
-    if interrupted:
-        notes.append("interrupted: the run was stopped before every check finished")
-    verdict = judge(session.results)
-    if not session.results:
-        notes.append("no check ran: nothing was verified")
-    source = session.outputs_path or (f"cloudformation:{session.stack_name}" if session.stack_name else "")
-    if session._outputs is not None:
-        source = session._outputs.source
-    region: str | None = None
-    try:
-        region = session.region()
-    except VerifyError:
-        region = session.region_option
-    return RunSummary(
-        verdict=verdict,
-        shard=f"{session.shard[0]}/{session.shard[1]}" if session.shard else "",
-        environment=run_environment(session),
-        profile=session.profile,
-        run_id=session.run_id,
-        started_at=session.started_at,
-        duration_s=time.monotonic() - session.started_monotonic,
-        source=source,
-        region=region,
-        checks=list(session.results),
-        notes=notes,
-        interrupted=interrupted,
-    )
-
-
-def run_environment(session: VerifySession) -> dict[str, str]:
-    """What a reader needs to reproduce the run: versions, profile, where AWS access came from."""
-    import platform
-
-    from verify import __version__
-
-    env = {
-        "verify": __version__,
-        "python": platform.python_version(),
-        "profile": session.profile,
-        "policy": session.policy_source,
-    }
-    try:
-        import boto3
-
-        env["boto3"] = boto3.__version__
-    except ImportError:  # pragma: no cover -- a dependency; only a broken install lacks it
-        pass
-    if os.environ.get("AWS_PROFILE"):
-        env["aws_profile"] = os.environ["AWS_PROFILE"]
-    if session.stack_of:
-        env["stacks"] = ", ".join(sorted(set(session.stack_of.values())))
-    return env
 
 
 # ---------------------------------------------------------------- fixtures

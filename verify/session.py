@@ -1,0 +1,197 @@
+"""One verify run's shared state, and its summary at the end.
+
+Built once per pytest process (controller and each xdist worker); the costly parts (outputs, the
+inventory, AWS access, the signed HTTP session) are made lazily, on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from verify.config import Config, Policy, load_policy
+from verify.errors import VerifyError
+from verify.evidence import observe_aws, observed_http
+from verify.model import CheckResult, RunSummary, judge
+
+if TYPE_CHECKING:
+    from verify.aws import Aws
+    from verify.http import SignedHttp
+    from verify.inventory import Inventory
+    from verify.outputs import Outputs
+
+
+@dataclass
+class VerifySession:
+    """Everything one run shares: built once per process, lazily where it costs AWS calls."""
+
+    config: Config
+    profile: str
+    region_option: str | None
+    outputs_paths: list[str]
+    stack_name: str | None
+    report_dir: Path
+    timeout: float
+    run_id: str
+    started_at: str
+    started_monotonic: float
+    results: list[CheckResult] = field(default_factory=list)
+    interrupted: bool = False
+    policy_file: str | None = None
+    shard: tuple[int, int] | None = None
+    stack_of: dict[str, str] = field(default_factory=dict)  # output key -> stack, for several stacks
+    _policy: Policy | None = None
+    _outputs: Outputs | None = None
+    _inventory: Inventory | None = None
+    _aws: Aws | None = None
+    _http: SignedHttp | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.profile == "smoke"
+
+    @property
+    def outputs_path(self) -> str | None:
+        return self.outputs_paths[0] if self.outputs_paths else None
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = load_policy(self.policy_file) if self.policy_file else self.config.policy
+        return self._policy
+
+    @property
+    def policy_source(self) -> str:
+        if self.policy_file:
+            return self.policy_file
+        return self.config.path or "built-in default"
+
+    def outputs(self) -> Outputs:
+        if self._outputs is None:
+            from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs
+            from verify.stacks import load_stacks
+
+            if self.stack_name and not self.outputs_paths:
+                self._outputs = load_live_outputs(self.stack_name, self.aws().client("cloudformation"))
+            else:
+                paths = self.outputs_paths or [self.config.outputs_path or DEFAULT_OUTPUTS_PATH]
+                self._outputs, self.stack_of = load_stacks(paths, stack=self.stack_name)
+            from verify.redact import REDACTOR
+
+            for secret in self._outputs.secret_values():
+                REDACTOR.add(secret)
+        return self._outputs
+
+    def inventory(self) -> Inventory:
+        if self._inventory is None:
+            from verify.inventory import build_inventory
+
+            self._inventory = build_inventory(
+                self.outputs(), overrides=self.config.aliases, region=self.region_option
+            )
+        return self._inventory
+
+    def region(self) -> str | None:
+        if self.region_option:
+            return self.region_option
+        if (
+            self._inventory is not None
+            or self._outputs is not None
+            or self.outputs_path
+            or not self.stack_name
+        ):
+            return self.inventory().region
+        return None
+
+    def aws(self) -> Aws:
+        if self._aws is None:
+            from verify.aws import Aws
+
+            aws = Aws(self.region(), read_only=self.read_only)
+            # Before any client exists: clients copy the session's event hooks when they are made.
+            observe_aws(aws.session)
+            _register_credentials(aws)
+            self._aws = aws
+        return self._aws
+
+    def http(self) -> SignedHttp:
+        if self._http is None:
+            from verify.http import SignedHttp
+
+            aws = self.aws()
+            allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
+            self._http = observed_http(SignedHttp)(aws.credentials, aws.region, allowed_methods=allowed)
+        return self._http
+
+
+def _register_credentials(aws: Aws) -> None:
+    """The run's own secret key and session token are masked wherever a check might echo them."""
+    from verify.redact import REDACTOR
+
+    try:
+        frozen = aws.credentials().get_frozen_credentials()
+    except VerifyError:
+        return  # no credentials: the first AWS call says so, in its own check
+    if frozen.secret_key:
+        REDACTOR.add(frozen.secret_key)
+    if frozen.token:
+        REDACTOR.add(frozen.token)
+
+
+def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSummary:
+    notes: list[str] = []
+    if interrupted:
+        notes.append("interrupted: the run was stopped before every check finished")
+    verdict = judge(session.results)
+    if not session.results:
+        notes.append("no check ran: nothing was verified")
+    source = session.outputs_path or (f"cloudformation:{session.stack_name}" if session.stack_name else "")
+    if session._outputs is not None:
+        source = session._outputs.source
+    region: str | None = None
+    try:
+        region = session.region()
+    except VerifyError:
+        region = session.region_option
+    return RunSummary(
+        verdict=verdict,
+        shard=f"{session.shard[0]}/{session.shard[1]}" if session.shard else "",
+        environment=run_environment(session),
+        profile=session.profile,
+        run_id=session.run_id,
+        started_at=session.started_at,
+        duration_s=time.monotonic() - session.started_monotonic,
+        source=source,
+        region=region,
+        checks=list(session.results),
+        notes=notes,
+        interrupted=interrupted,
+    )
+
+
+def run_environment(session: VerifySession) -> dict[str, str]:
+    """What a reader needs to reproduce the run: versions, profile, where AWS access came from."""
+    import platform
+
+    from verify import __version__
+
+    env = {
+        "verify": __version__,
+        "python": platform.python_version(),
+        "profile": session.profile,
+        "policy": session.policy_source,
+    }
+    try:
+        import boto3
+
+        env["boto3"] = boto3.__version__
+    except ImportError:  # pragma: no cover -- a dependency; only a broken install lacks it
+        pass
+    if os.environ.get("AWS_PROFILE"):
+        env["aws_profile"] = os.environ["AWS_PROFILE"]
+    if session.stack_of:
+        env["stacks"] = ", ".join(sorted(set(session.stack_of.values())))
+    return env
