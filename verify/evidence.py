@@ -175,9 +175,26 @@ def _call(model: Any, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _register_secret_values(service: str, operation: str, parsed: dict[str, Any]) -> None:
+    """A value read from Secrets Manager or an SSM SecureString is masked from then on, everywhere."""
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        REDACTOR.add(str(parsed.get("SecretString") or ""))
+        binary = parsed.get("SecretBinary")
+        if isinstance(binary, bytes | bytearray):
+            REDACTOR.add(bytes(binary).decode("utf-8", errors="replace"))
+    elif service == "ssm" and operation in ("GetParameter", "GetParameters", "GetParametersByPath"):
+        params = parsed.get("Parameters") or [parsed.get("Parameter") or {}]
+        for param in params:
+            if isinstance(param, dict) and param.get("Type") == "SecureString":
+                REDACTOR.add(str(param.get("Value") or ""))
+
+
 def _after_call(
     http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
 ) -> None:
+    if isinstance(parsed, dict):
+        # First, and whichever check (or none) is current: from now on the value is known and masked.
+        _register_secret_values(model.service_model.service_name, model.name, parsed)
     recorder = _current
     if recorder is None:
         return
