@@ -211,8 +211,8 @@ class _VerifyHooks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if _is_worker(session.config):
-            return
+        if _is_worker(session.config) or session.config.option.collectonly:
+            return  # nothing ran, so there is nothing to judge (and `verify checks list` only collects)
         from verify.report import write_reports
         from verify.report.allure import finish_allure_results
         from verify.report.gate import apply_gate

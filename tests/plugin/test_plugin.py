@@ -546,3 +546,78 @@ def test_sensitive_values_never_reach_the_reports(pytester: pytest.Pytester) -> 
     for path in written:
         assert secret not in path.read_text(encoding="utf-8"), path
     assert secret not in result.stdout.str()
+
+
+def test_several_stacks_report_per_stack_and_overall(pytester: pytest.Pytester) -> None:
+    cdk = pytester.path / "cdk-outputs.json"
+    cdk.write_text(
+        json.dumps(
+            {
+                "DataStack": {"RawSensorTableName": "raw-sensor-data-dev"},
+                "ApiStack": {"ApiUrl": OUTPUTS["ApiUrl"]},
+            }
+        ),
+        encoding="utf-8",
+    )
+    extra = pytester.path / "queue-outputs.json"
+    extra.write_text(json.dumps({"IngestQueueName": "ingest-queue-dev"}), encoding="utf-8")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.check("outputs", title="output {key}")
+        def test_output(output, eventually, check):
+            eventually(lambda: output.key, what="the key")
+            assert output.key != "IngestQueueName"
+        """
+    )
+    result, summary = run(pytester, cdk, f"--verify-outputs={extra}")
+    assert result.ret == 1
+    stacks = {c["resource"]: c.get("stack") for c in summary["checks"]}
+    assert stacks == {
+        "RawSensorTableName": "DataStack",
+        "ApiUrl": "ApiStack",
+        "IngestQueueName": "queue-outputs",
+    }
+    assert summary["stacks"]["queue-outputs"] == {
+        "verdict": "fail",
+        "counts": {"passed": 0, "failed": 1, "skipped": 0, "error": 0},
+    }
+    assert summary["stacks"]["DataStack"]["verdict"] == "pass"
+    assert summary["verdict"] == "fail"
+    # Each polling attempt is in the evidence, with its time.
+    polled = summary["checks"][0]["evidence"]["polling"]
+    assert polled[0]["wait"] == "the key" and polled[0]["attempt"] == 1 and "at_s" in polled[0]
+
+
+def test_policy_option_and_shards(pytester: pytest.Pytester, outputs_file: Path) -> None:
+    pytester.makepyfile(
+        test_posture="""
+        import pytest
+        from verify import CheckFailed
+
+        @pytest.mark.check("dynamodb", category="posture")
+        @pytest.mark.resources("dynamodb_table")
+        def test_pitr(resource):
+            raise CheckFailed("expected PITR ENABLED, got DISABLED")
+        """
+    )
+    policy = pytester.path / "gate.toml"
+    policy.write_text('[policy]\nblocking_categories = ["functional", "posture"]\n', encoding="utf-8")
+    result, summary = run(pytester, outputs_file, f"--verify-policy={policy}")
+    assert result.ret == 1
+    assert summary["gate"] == {
+        "verdict": "fail",
+        "policy": str(policy),
+        "reasons": [
+            "blocking check test_posture.py::test_pitr[ProcessedTableName] failed: expected PITR ENABLED, got DISABLED",
+            "blocking check test_posture.py::test_pitr[RawSensorTableName] failed: expected PITR ENABLED, got DISABLED",
+        ],
+    }
+    halves = [run(pytester, outputs_file, f"--verify-shard={i}/2")[1] for i in (1, 2)]
+    ids = [{c["id"] for c in half["checks"]} for half in halves]
+    assert not ids[0] & ids[1]
+    assert len(ids[0] | ids[1]) == 2
+    bad = pytester.runpytest(f"--verify-outputs={outputs_file}", "--verify-shard=3/2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--shard 3/2: expected I/N with 1 <= I <= N*"])
