@@ -208,11 +208,20 @@ def _after_call(
     recorder.add_call(call)
 
 
-def _after_call_error(model: Any, context: dict[str, Any], exception: Exception, **_: Any) -> None:
+def _after_call_error(context: dict[str, Any], exception: Exception, event_name: str = "", **_: Any) -> None:
+    # botocore passes no operation model with this event (only its name says what was called):
+    # requiring one turned every unreachable endpoint into a TypeError instead of its own reason.
     recorder = _current
     if recorder is None:
         return
-    call = _call(model, context)
+    parts = event_name.split(".")
+    started = context.get(_STARTED)
+    call: dict[str, Any] = {
+        "service": parts[1] if len(parts) > 2 else "",
+        "operation": parts[2] if len(parts) > 2 else "",
+        "params": REDACTOR.redact_obj(context.get(_PARAMS, {})),
+        "duration_ms": round((time.monotonic() - started) * 1000, 1) if started else None,
+    }
     call["error"] = REDACTOR.redact(f"{type(exception).__name__}: {exception}")[:200]
     recorder.add_call(call)
 
