@@ -8,12 +8,17 @@
 - The read-only guard (smoke mode) hangs on botocore's `before-parameter-build` event, which fires
   before a request is even serialized: a refused write never leaves the process.
 - Calls are counted on `before-call` (one per API call, not per retry) for benchmarks.
+- A breaker keeps a dead endpoint from costing every check its full retries: after a few
+  consecutive tries that could not connect to an endpoint (or that timed out on one operation),
+  further tries there fail at once with `EndpointDown`. A run against a closed port or a hanging
+  operation therefore finishes in seconds, each check still saying what it could not reach.
 - `aws_errors()` turns botocore's exceptions into the harness's two families: a missing resource
   is `CheckFailed` (the stack is wrong), everything else is `AwsAccessError` (could not verify).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -164,6 +169,7 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
+        self.breaker = Breaker()
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A cached boto3 client for `service` in `region` (default: the run's region)."""
@@ -180,6 +186,9 @@ class Aws:
             events = client.meta.events
             events.register("before-parameter-build", self._guard_read_only)
             events.register("before-call", self._count_call)
+            endpoint = str(client.meta.endpoint_url)
+            events.register("before-send", functools.partial(self.breaker.before_send, endpoint))
+            events.register("response-received", functools.partial(self.breaker.observe, endpoint))
             self._clients[key] = client
             return client
 
@@ -221,6 +230,68 @@ class Aws:
         name = f"{model.service_model.service_name}:{model.name}"
         with self._lock:
             self._calls[name] += 1
+
+
+class EndpointDown(AwsAccessError):
+    """An endpoint (or one operation on it) the breaker gave up on; `aws_errors` adds the resource."""
+
+    def __init__(self, endpoint: str, operation: str, reason: str) -> None:
+        self.endpoint, self.operation, self.reason = endpoint, operation, reason
+        super().__init__(f"could not reach {endpoint} for {operation}: {reason}")
+
+
+# Consecutive failed tries before the breaker opens: enough for botocore's retries to ride out a
+# blip, few enough that a dead endpoint costs seconds, not a retry budget per check.
+UNREACHABLE_TRIES = 3
+TIMED_OUT_TRIES = 2
+
+
+class Breaker:
+    """Counts consecutive failed tries per endpoint (could not connect) and per endpoint+operation
+    (read timed out); once open for a key, every further try there fails at once. Never closes
+    again within a run: a run is short, and a dead endpoint that comes back halfway would only make
+    the report harder to read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: Counter[tuple[str, str]] = Counter()
+        self._open: dict[tuple[str, str], str] = {}
+
+    def before_send(self, endpoint: str, event_name: str = "", **_: Any) -> None:
+        operation = _operation_of(event_name)
+        with self._lock:
+            reason = self._open.get((endpoint, "")) or self._open.get((endpoint, operation))
+        if reason is not None:
+            raise EndpointDown(endpoint, operation, reason)
+
+    def observe(
+        self, endpoint: str, exception: Exception | None = None, event_name: str = "", **_: Any
+    ) -> None:
+        operation = _operation_of(event_name)
+        if isinstance(exception, EndpointConnectionError | ConnectTimeoutError | ProxyConnectionError):
+            self._fail((endpoint, ""), UNREACHABLE_TRIES, f"{type(exception).__name__} on every try")
+        elif isinstance(exception, ReadTimeoutError):
+            self._fail((endpoint, operation), TIMED_OUT_TRIES, "no answer within the read timeout")
+        elif exception is None:
+            with self._lock:
+                self._failures.pop((endpoint, ""), None)
+                self._failures.pop((endpoint, operation), None)
+
+    def _fail(self, key: tuple[str, str], limit: int, reason: str) -> None:
+        with self._lock:
+            self._failures[key] += 1
+            if self._failures[key] >= limit:
+                self._open.setdefault(key, f"{reason} ({self._failures[key]} tries)")
+
+    def is_open(self, endpoint: str, operation: str = "") -> bool:
+        with self._lock:
+            return (endpoint, "") in self._open or (endpoint, operation) in self._open
+
+
+def _operation_of(event_name: str) -> str:
+    # "before-send.dynamodb.DescribeTable" -> "dynamodb DescribeTable"
+    parts = event_name.split(".")
+    return " ".join(parts[1:3]) if len(parts) >= 3 else event_name
 
 
 # Error codes, by what they mean for a verifier.
@@ -307,6 +378,11 @@ def aws_errors(service: str, operation: str, resource: str) -> Iterator[None]:
     """Translate botocore exceptions raised inside into `CheckFailed` / `AwsAccessError`."""
     try:
         yield
+    except EndpointDown as error:
+        raise AwsAccessError(
+            f"could not reach {error.endpoint} for {service} {operation} on {resource}: {error.reason}; "
+            "check the network, the region and AWS_ENDPOINT_URL"
+        ) from None
     except ClientError as error:
         raise _from_client_error(error, service, operation, resource) from error
     except StubResponseError:
