@@ -54,6 +54,11 @@ class VerifySession:
         return self.profile == "smoke"
 
     @property
+    def call_timeout(self) -> float:
+        """Read timeout of one AWS call or HTTP request: 20 s, or the wait budget when smaller."""
+        return max(1.0, min(20.0, self.timeout))
+
+    @property
     def outputs_path(self) -> str | None:
         return self.outputs_paths[0] if self.outputs_paths else None
 
@@ -110,7 +115,9 @@ class VerifySession:
         if self._aws is None:
             from verify.aws import Aws
 
-            aws = Aws(self.region(), read_only=self.read_only)
+            # One call may not outlast a whole wait's budget: a hanging endpoint with a small --timeout
+            # must not hold a check for botocore's default read timeout on every retry.
+            aws = Aws(self.region(), read_only=self.read_only, read_timeout=self.call_timeout)
             # Before any client exists: clients copy the session's event hooks when they are made.
             observe_aws(aws.session)
             _register_credentials(aws)
@@ -123,7 +130,9 @@ class VerifySession:
 
             aws = self.aws()
             allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
-            self._http = observed_http(SignedHttp)(aws.credentials, aws.region, allowed_methods=allowed)
+            self._http = observed_http(SignedHttp)(
+                aws.credentials, aws.region, allowed_methods=allowed, timeout=(5.0, self.call_timeout)
+            )
         return self._http
 
 
