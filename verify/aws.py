@@ -237,6 +237,7 @@ class EndpointDown(AwsAccessError):
 
     def __init__(self, endpoint: str, operation: str, reason: str) -> None:
         self.endpoint, self.operation, self.reason = endpoint, operation, reason
+        self.server_error = reason.startswith("HTTP 5")
         super().__init__(f"could not reach {endpoint} for {operation}: {reason}")
 
 
@@ -244,11 +245,12 @@ class EndpointDown(AwsAccessError):
 # blip, few enough that a dead endpoint costs seconds, not a retry budget per check.
 UNREACHABLE_TRIES = 3
 TIMED_OUT_TRIES = 2
+SERVER_ERROR_TRIES = 3
 
 
 class Breaker:
     """Counts consecutive failed tries per endpoint (could not connect) and per endpoint+operation
-    (read timed out); once open for a key, every further try there fails at once. Never closes
+    (read timed out, HTTP 5xx); once open for a key, every further try there fails at once. Never closes
     again within a run: a run is short, and a dead endpoint that comes back halfway would only make
     the report harder to read."""
 
@@ -265,13 +267,21 @@ class Breaker:
             raise EndpointDown(endpoint, operation, reason)
 
     def observe(
-        self, endpoint: str, exception: Exception | None = None, event_name: str = "", **_: Any
+        self,
+        endpoint: str,
+        exception: Exception | None = None,
+        response_dict: dict[str, Any] | None = None,
+        event_name: str = "",
+        **_: Any,
     ) -> None:
         operation = _operation_of(event_name)
+        status = int((response_dict or {}).get("status_code") or 0)
         if isinstance(exception, EndpointConnectionError | ConnectTimeoutError | ProxyConnectionError):
             self._fail((endpoint, ""), UNREACHABLE_TRIES, f"{type(exception).__name__} on every try")
         elif isinstance(exception, ReadTimeoutError):
             self._fail((endpoint, operation), TIMED_OUT_TRIES, "no answer within the read timeout")
+        elif status >= 500:
+            self._fail((endpoint, operation), SERVER_ERROR_TRIES, f"HTTP {status} on every try")
         elif exception is None:
             with self._lock:
                 self._failures.pop((endpoint, ""), None)
@@ -379,6 +389,10 @@ def aws_errors(service: str, operation: str, resource: str) -> Iterator[None]:
     try:
         yield
     except EndpointDown as error:
+        if error.server_error:
+            raise AwsAccessError(
+                f"{service} {operation} on {resource}: AWS answered {error.reason}; retry later"
+            ) from None
         raise AwsAccessError(
             f"could not reach {error.endpoint} for {service} {operation} on {resource}: {error.reason}; "
             "check the network, the region and AWS_ENDPOINT_URL"

@@ -123,3 +123,20 @@ def test_a_success_resets_the_count_so_blips_never_open_it() -> None:
     with pytest.raises(EndpointDown, match="dynamodb Scan"):
         breaker.before_send("http://x", event_name="before-send.dynamodb.Scan")
     breaker.before_send("http://x", event_name="before-send.dynamodb.Query")
+
+
+def test_persistent_server_errors_open_the_breaker_for_that_operation_only() -> None:
+    breaker = Breaker()
+    for _ in range(3):
+        breaker.observe(
+            "http://x",
+            response_dict={"status_code": 500},
+            event_name="response-received.sns.GetTopicAttributes",
+        )
+    assert breaker.is_open("http://x", "sns GetTopicAttributes")
+    assert not breaker.is_open("http://x", "sns ListTopics")
+    with pytest.raises(AwsAccessError) as info, aws_errors("sns", "GetTopicAttributes", "arn:topic"):
+        breaker.before_send("http://x", event_name="before-send.sns.GetTopicAttributes")
+    # A 5xx is AWS's trouble, not an unreachable endpoint: the sentence says which.
+    assert "AWS answered HTTP 500" in str(info.value) and "could not reach" not in str(info.value)
+    assert "arn:topic" in str(info.value)
