@@ -1,7 +1,9 @@
 """The fault matrix: the harness passes on the healthy sandbox and, for every sandbox fault, fails
-the named checks with a message that says what was expected and what was seen.
+the named checks with a message that says what was expected and what was seen -- and nothing else
+than those checks and the fault's declared knock-ons.
 
-Each case runs the real console script (`verify run --sandbox --fault X`), as a user would.
+Each case runs the real console script (`verify run --sandbox --fault X`, or `verify smoke` for a
+fault proven in the smoke profile), as a user would.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from verify.sandbox.fault_matrix import FAULT_BREAKS
+from verify.sandbox.fault_matrix import FAULT_BREAKS, FAULT_PROFILE, KNOCK_ONS
 from verify.sandbox.faults import FAULTS
 
 pytestmark = pytest.mark.sandbox
@@ -23,12 +25,16 @@ pytestmark = pytest.mark.sandbox
 # cost a minute: the healthy sandbox delivers every signal within a fraction of a second.
 TIMEOUT_S = {"slow_processor": "15"}
 DEFAULT_TIMEOUT_S = "4"
+# Where the generic "expected ... got" could also match another failure of the same check: the
+# words only this fault's failure carries (the healthy sandbox's processed table is empty, which the
+# freshness check also fails, but not for being old).
+MESSAGE_FRAGMENT = {"stale_processed_data": " s old"}
 
 
-def run_verify(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+def run_verify(tmp_path: Path, *args: str, command: str = "run") -> tuple[int, dict[str, Any], str]:
     report_dir = tmp_path / "reports"
     proc = subprocess.run(
-        [sys.executable, "-m", "verify.cli", "run", "--sandbox", f"--report-dir={report_dir}", *args],
+        [sys.executable, "-m", "verify.cli", command, "--sandbox", f"--report-dir={report_dir}", *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -60,7 +66,19 @@ def test_healthy_pipeline_passes(tmp_path: Path) -> None:
     assert summary["verdict"] == "pass"
     flow = {_base(c["id"]) for c in summary["checks"] if c["service"] == "flow" and c["status"] == "passed"}
     assert len(flow) >= 11, flow
+    passed = {_base(c["id"]) for c in summary["checks"] if c["status"] == "passed"}
+    assert _proven_in_full_run("pipeline") <= passed, _proven_in_full_run("pipeline") - passed
     assert "Traceback" not in output
+
+
+def _proven_in_full_run(stack: str) -> set[str]:
+    """The checks the matrix breaks on `stack` in the full profile: each must pass when healthy."""
+    return {
+        check_id
+        for fault, checks in FAULT_BREAKS.items()
+        if FAULTS[fault].stack == stack and fault not in FAULT_PROFILE
+        for check_id in checks
+    }
 
 
 def test_healthy_platform_passes(tmp_path: Path) -> None:
@@ -72,12 +90,7 @@ def test_healthy_platform_passes(tmp_path: Path) -> None:
     assert code == 0 and summary["verdict"] == "pass", output[-2000:]
     passed = {_base(c["id"]) for c in summary["checks"] if c["status"] == "passed"}
     # Every platform check the matrix relies on ran and passed here, not merely "did not fail".
-    platform_checks = {
-        check_id
-        for fault, checks in FAULT_BREAKS.items()
-        if FAULTS[fault].stack == "platform"
-        for check_id in checks
-    }
+    platform_checks = _proven_in_full_run("platform")
     assert platform_checks <= passed, platform_checks - passed
     assert "Traceback" not in output
 
@@ -86,8 +99,9 @@ def test_healthy_platform_passes(tmp_path: Path) -> None:
 def test_fault_breaks_its_checks(fault: str, tmp_path: Path) -> None:
     stack = FAULTS[fault].stack
     timeout = TIMEOUT_S.get(fault, DEFAULT_TIMEOUT_S)
+    command = "smoke" if FAULT_PROFILE.get(fault) == "smoke" else "run"
     code, summary, output = run_verify(
-        tmp_path, f"--sandbox-stack={stack}", f"--fault={fault}", f"--timeout={timeout}"
+        tmp_path, f"--sandbox-stack={stack}", f"--fault={fault}", f"--timeout={timeout}", command=command
     )
     assert "Traceback" not in output, output[-3000:]
     statuses: dict[str, list[dict[str, Any]]] = {}
@@ -106,6 +120,15 @@ def test_fault_breaks_its_checks(fault: str, tmp_path: Path) -> None:
         for check in failed:
             message = check["message"].lower()
             assert "expected" in message and ("got" in message or "not seen" in message), check["message"]
+            assert MESSAGE_FRAGMENT.get(fault, "") in check["message"], check["message"]
+    # Nothing beyond the claim and its declared knock-ons: a fault that breaks more hides what it proves.
+    allowed = set(expected) | set(KNOCK_ONS.get(fault, ()))
+    beyond = [
+        (c["id"], c["status"], c["message"][:160])
+        for c in summary["checks"]
+        if c["status"] in ("failed", "error") and _base(c["id"]) not in allowed
+    ]
+    assert beyond == [], f"fault {fault} breaks more than the matrix says: {beyond}"
     breaks_blocking = any(
         c["status"] == "failed" and c["severity"] == "blocking"
         for check_id in expected

@@ -307,3 +307,16 @@ def test_a_recorded_pid_now_used_by_a_stranger_is_left_alone(tmp_path: Path) -> 
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_output_faults_bend_only_their_stacks_key() -> None:
+    from verify.sandbox.manager import OUTPUT_FAULTS, bend_outputs
+
+    pipeline = StackParts(name="pipeline", outputs={"QueryLogGroupName": "/aws/lambda/q", "VpcId": "vpc-1"})
+    platform = StackParts(name="platform", outputs={"VpcId": "vpc-0abc12345678", "QueryLogGroupName": "x"})
+    bend_outputs([pipeline, platform], ["output_placeholder", "output_malformed", "pitr_disabled"])
+    assert pipeline.outputs == {"QueryLogGroupName": "unknown", "VpcId": "vpc-1"}
+    assert platform.outputs == {"VpcId": "10.0.0.0/16", "QueryLogGroupName": "x"}
+    assert {name: FAULTS[name].stack for name in OUTPUT_FAULTS} == {
+        name: stack for name, (stack, _key, _value) in OUTPUT_FAULTS.items()
+    }

@@ -6,6 +6,7 @@ fault, and expects two different, named answers: a fault that changed nothing fa
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -154,6 +155,109 @@ def processing_speed(stack: Stack) -> str:
     return "fast" if time.monotonic() - start < 2.9 else "slow but processed"
 
 
+def subscriptions(stack: Stack) -> int:
+    sns = stack.client("sns")
+    return len(sns.list_subscriptions_by_topic(TopicArn=stack.outputs["AlertTopicArn"])["Subscriptions"])
+
+
+def topic_kms(stack: Stack) -> bool:
+    attributes = stack.client("sns").get_topic_attributes(TopicArn=stack.outputs["AlertTopicArn"])
+    return bool(attributes["Attributes"].get("KmsMasterKeyId"))
+
+
+def topic_exists(stack: Stack) -> bool:
+    topics = stack.client("sns").list_topics()["Topics"]
+    return stack.outputs["AlertTopicArn"] in {t["TopicArn"] for t in topics}
+
+
+def _config(stack: Stack, key: str) -> dict[str, Any]:
+    answer: dict[str, Any] = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs[key]
+    )
+    return answer
+
+
+def query_reserved_concurrency(stack: Stack) -> Any:
+    concurrency = stack.client("lambda").get_function_concurrency(
+        FunctionName=stack.outputs["QueryFunctionName"]
+    )
+    return concurrency.get("ReservedConcurrentExecutions")
+
+
+def ingest_dead_letter(stack: Stack) -> bool:
+    return bool(_config(stack, "IngestFunctionName").get("DeadLetterConfig", {}).get("TargetArn"))
+
+
+def mapping_and_processing(stack: Stack) -> tuple[str, bool]:
+    mappings = stack.client("lambda").list_event_source_mappings(
+        FunctionName=stack.outputs["ProcessorFunctionName"]
+    )["EventSourceMappings"]
+    return mappings[0]["State"], processing(stack)
+
+
+def query_method(stack: Stack) -> tuple[str, int]:
+    apigw = stack.client("apigateway")
+    items = apigw.get_resources(restApiId=stack.outputs["ApiId"], embed=["methods"])["items"]
+    query = next(i for i in items if i["path"] == "/query")
+    auth = query["resourceMethods"]["GET"]["authorizationType"]
+    unsigned = stack.http.get(stack.api + "query", params={"sensorId": reading()["sensorId"]})
+    return auth, unsigned.status_code
+
+
+def _stage(stack: Stack) -> dict[str, Any]:
+    stage: dict[str, Any] = stack.client("apigateway").get_stage(
+        restApiId=stack.outputs["ApiId"], stageName=stack.outputs["ApiStageName"]
+    )
+    return stage
+
+
+def stage_and_ingest(stack: Stack) -> tuple[list[str], int]:
+    stages = stack.client("apigateway").get_stages(restApiId=stack.outputs["ApiId"])["item"]
+    return [s["stageName"] for s in stages], stack.ingest(reading()).status_code
+
+
+def visibility(stack: Stack) -> str:
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.outputs["IngestionQueueUrl"], AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]
+    return str(attributes["VisibilityTimeout"])
+
+
+def token_parameter_exists(stack: Stack) -> bool:
+    name = stack.outputs["AlertWebhookTokenParameterName"]
+    return bool(
+        stack.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])[
+            "Parameters"
+        ]
+    )
+
+
+def errors_alarm(stack: Stack) -> str:
+    alarms = stack.client("cloudwatch").describe_alarms(
+        AlarmNames=[stack.outputs["ProcessorErrorsAlarmName"]]
+    )
+    return str(alarms["MetricAlarms"][0]["StateValue"])
+
+
+def api_log_group_exists(stack: Stack) -> bool:
+    name = stack.outputs["ApiLogGroupName"]
+    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return name in {g["logGroupName"] for g in groups}
+
+
+def processed_long_ago(stack: Stack) -> bool:
+    items = stack.client("dynamodb").scan(TableName=stack.outputs["ProcessedDataTableName"])["Items"]
+    return any(_older_than_a_day(i) for i in items)
+
+
+def _older_than_a_day(item: dict[str, Any]) -> bool:
+    stamp = item.get("processedAt", {}).get("S")
+    if not stamp:
+        return False
+    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return dt.datetime.now(dt.UTC) - when > dt.timedelta(days=1)
+
+
 # fault -> (observation, healthy answer, faulty answer)
 CASES: dict[str, tuple[Observe, Any, Any]] = {
     "processor_down": (processing, True, False),
@@ -173,6 +277,27 @@ CASES: dict[str, tuple[Observe, Any, Any]] = {
     "log_retention_missing": (retention, {30}, {None}),
     "tracing_disabled": (tracing, ("Active", True, True), ("PassThrough", False, False)),
     "slow_processor": (processing_speed, "fast", "slow but processed"),
+    "no_subscribers": (subscriptions, 1, 0),
+    "topic_unencrypted": (topic_kms, True, False),
+    "topic_missing": (topic_exists, True, False),
+    "no_reserved_concurrency": (query_reserved_concurrency, 100, None),
+    "no_failure_destination": (ingest_dead_letter, True, False),
+    "deprecated_runtime": (lambda s: _config(s, "QueryFunctionName")["Runtime"], "python3.11", "python3.8"),
+    "esm_disabled": (mapping_and_processing, ("Enabled", True), ("Disabled", False)),
+    "lambda_update_failed": (
+        lambda s: _config(s, "QueryFunctionName").get("LastUpdateStatus", "Successful"),
+        "Successful",
+        "Failed",
+    ),
+    "method_open": (query_method, ("AWS_IAM", 403), ("NONE", 200)),
+    "throttling_off": (lambda s: "*/*" in (_stage(s).get("methodSettings") or {}), True, False),
+    "stage_missing": (stage_and_ingest, (None, 200), ([], 403)),
+    "short_visibility": (visibility, "30", "10"),
+    "parameter_missing": (token_parameter_exists, True, False),
+    "alarm_firing": (errors_alarm, "OK", "ALARM"),
+    "log_group_missing": (api_log_group_exists, True, False),
+    "output_placeholder": (lambda s: s.outputs["QueryLogGroupName"] == "unknown", False, True),
+    "stale_processed_data": (processed_long_ago, False, True),
 }
 
 
@@ -183,7 +308,10 @@ def test_every_pipeline_fault_has_a_row() -> None:
 @pytest.mark.parametrize("fault", sorted(CASES))
 def test_fault_changes_what_it_claims(fault: str, healthy: Stack, tmp_path: Path) -> None:
     observe, healthy_answer, faulty_answer = CASES[fault]
-    assert observe(healthy) == healthy_answer
+    seen = observe(healthy)
+    if fault == "stage_missing":  # the stage is named after the sandbox's own suffix
+        seen = (None, seen[1]) if seen[0] == [healthy.outputs["ApiStageName"]] else seen
+    assert seen == healthy_answer
     with start_stack(tmp_path, faults=(fault,)) as handle:
         faulty = Stack(handle)
         assert observe(faulty) == faulty_answer

@@ -311,6 +311,29 @@ def _cache_down(p: Platform) -> bool:
         return redis.Redis(host=host, port=int(port), socket_timeout=2).ping() is not True
     except redis.ConnectionError:
         return True
+    except redis.ResponseError:
+        return False  # it answers, if only to refuse (cache_misconf)
+
+
+def _cache_refuses_ping(p: Platform) -> bool:
+    if not HAS_REDIS:
+        return True  # nothing to refuse with: the fault needs a server
+    host, port = p.out["RedisEndpoint"].split(":")
+    try:
+        redis.Redis(host=host, port=int(port), socket_timeout=2).ping()
+    except redis.ResponseError as error:
+        return str(error).startswith("MISCONF")
+    except redis.ConnectionError:
+        return False  # nothing answers at all: that is cache_down
+    return False
+
+
+def _missing(call: Callable[[], Any]) -> bool:
+    try:
+        call()
+    except ClientError:
+        return True
+    return False
 
 
 def _stream_refuses_writes(p: Platform) -> bool:
@@ -341,9 +364,52 @@ BROKEN: dict[str, Callable[[Platform], bool]] = {
         ]
     ),
     "rotation_disabled": lambda p: p.secret().get("RotationEnabled") is not True,
+    "single_az": lambda p: (
+        len(
+            {
+                s["AvailabilityZone"]
+                for s in p.client("ec2").describe_subnets(SubnetIds=p.out["PublicSubnetIds"].split(","))[
+                    "Subnets"
+                ]
+            }
+        )
+        < 2
+    ),
+    "subnet_missing": lambda p: _missing(
+        lambda: p.client("ec2").describe_subnets(SubnetIds=[p.out["PublicSubnetIds"].split(",")[-1]])
+    ),
+    "sg_missing": lambda p: _missing(
+        lambda: p.client("ec2").describe_security_groups(GroupIds=[p.out["SecurityGroupId"]])
+    ),
+    "efs_failed": lambda p: (
+        p.client("efs").describe_file_systems(FileSystemId=p.out["EfsFileSystemId"])["FileSystems"][0][
+            "LifeCycleState"
+        ]
+        != "available"
+    ),
+    "efs_no_mount_targets": lambda p: (
+        not p.client("efs").describe_mount_targets(FileSystemId=p.out["EfsFileSystemId"])["MountTargets"]
+    ),
+    "cache_transit_unencrypted": lambda p: not p.cache_group().get("TransitEncryptionEnabled"),
+    "cache_misconf": _cache_refuses_ping,
+    "ecs_cluster_inactive": lambda p: (
+        p.client("ecs").describe_clusters(clusters=[p.out["EcsClusterName"]])["clusters"][0]["status"]
+        != "ACTIVE"
+    ),
+    "stream_short_retention": lambda p: p.stream()["RetentionPeriodHours"] <= 24,
+    "rds_unencrypted": lambda p: not p.db_instance()["StorageEncrypted"],
+    "rds_single_az": lambda p: not p.db_instance()["MultiAZ"],
+    "rds_no_backups": lambda p: p.db_instance()["BackupRetentionPeriod"] == 0,
+    "rds_unprotected": lambda p: not p.db_instance()["DeletionProtection"],
+    "secret_deleted": lambda p: "DeletedDate" in p.secret(),
 }
-# A stopped database cannot be reached either: that overlap is what AWS would show too.
-ALSO_BREAKS = {"rds_stopped": {"rds_unreachable"}}
+# A stopped database cannot be reached either: that overlap is what AWS would show too. A deleted
+# cluster's service is gone with it. A subnet that no longer exists is in no zone.
+ALSO_BREAKS = {
+    "rds_stopped": {"rds_unreachable"},
+    "ecs_cluster_inactive": {"ecs_not_running"},
+    "subnet_missing": {"single_az"},
+}
 
 
 def _probe_applies(probe: str, platform: Platform) -> bool:

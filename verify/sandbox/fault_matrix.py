@@ -1,8 +1,15 @@
 """Which checks each sandbox fault must break: the proof that every shipped check can fail.
 
-One table, used by the fault-matrix test (`tests/faults/`) and by the checks catalogue. A check id
-here is the id in summary.json without its parameters (`suites/<module>::<test>`); the fault must make
-at least one parametrization of it `failed`, with a message that says what was expected and seen.
+Used by the fault-matrix test (`tests/faults/`) and by the checks catalogue. A check id here is the
+id in summary.json without its parameters (`suites/<module>::<test>`).
+
+- `FAULT_BREAKS`: what the fault is about. It must make at least one parametrization of each of these
+  checks `failed`, with a message that says what was expected and seen.
+- `KNOCK_ONS`: the honest consequences beyond that claim (a missing topic has no subscriptions
+  either; a flow step after a failed one cannot be observed). These may fail or be "could not
+  verify"; any other check that does not pass is a fault breaking more than it says.
+- `FAULT_PROFILE`: the profile a fault is proven in, when not the full one.
+- `PROVEN_ELSEWHERE`: checks no sandbox fault can honestly break, and the test that proves each fails.
 """
 
 from __future__ import annotations
@@ -20,6 +27,31 @@ CACHE = "suites/test_elasticache.py::"
 ECS = "suites/test_ecs.py::"
 EFS = "suites/test_efs.py::"
 SECRETS = "suites/test_secretsmanager.py::"
+SNS = "suites/test_sns.py::"
+SSM = "suites/test_ssm.py::"
+NETWORK = "suites/test_network.py::"
+OUTPUTS = "suites/test_outputs.py::"
+
+# The flow steps after ingest: "could not verify" once ingest fails.
+_AFTER_INGEST = tuple(
+    FLOW + step
+    for step in (
+        "test_raw_item_written",
+        "test_processor_ran",
+        "test_processed_item_enriched",
+        "test_queue_hop",
+        "test_query_returns_reading",
+        "test_trace_spans_hops",
+        "test_logs_carry_marker",
+    )
+)
+# What a processor that never runs leaves unseen downstream.
+_AFTER_PROCESSOR = (
+    FLOW + "test_processed_item_enriched",
+    FLOW + "test_query_returns_reading",
+    FLOW + "test_trace_spans_hops",
+    FLOW + "test_logs_carry_marker",
+)
 
 FAULT_BREAKS: dict[str, tuple[str, ...]] = {
     "processor_down": (FLOW + "test_processor_ran", FLOW + "test_queue_hop"),
@@ -28,18 +60,20 @@ FAULT_BREAKS: dict[str, tuple[str, ...]] = {
         FLOW + "test_wrong_secret_rejected",
         SMOKE + "test_api_rejects_unsigned_get",
     ),
-    "query_broken": (FLOW + "test_query_returns_reading",),
+    # The smoke check GETs /query too (a safe path by default): a 500 there is the API failing.
+    "query_broken": (FLOW + "test_query_returns_reading", SMOKE + "test_api_answers_signed_get"),
     "raw_not_written": (FLOW + "test_raw_item_written",),
     "lost_enrichment": (FLOW + "test_processed_item_enriched",),
     "accepts_garbage": (FLOW + "test_malformed_rejected_and_not_stored",),
     "no_traces": (FLOW + "test_trace_spans_hops",),
     "no_logs": (FLOW + "test_logs_carry_marker",),
     "pitr_disabled": (DDB + "test_pitr",),
-    "sse_disabled": (DDB + "test_sse",),
+    "sse_disabled": (DDB + "test_sse", SQS + "test_encryption"),
     "no_dlq": (SQS + "test_redrive_policy",),
     "dlq_backlog": (SQS + "test_dlq_empty",),
     "table_missing": (DDB + "test_table_active", DDB + "test_key_schema"),
-    "queue_missing": (SQS + "test_queue_reachable",),
+    # ingest queues every reading: without the queue it answers 502.
+    "queue_missing": (SQS + "test_queue_reachable", FLOW + "test_ingest_accepted"),
     "log_retention_missing": (CW + "test_log_group_retention",),
     # With tracing off no trace is recorded either, so the flow's trace step breaks too.
     "tracing_disabled": (
@@ -48,6 +82,33 @@ FAULT_BREAKS: dict[str, tuple[str, ...]] = {
         FLOW + "test_trace_spans_hops",
     ),
     "slow_processor": (),  # healthy, just slow: must pass
+    "no_subscribers": (SNS + "test_topic_has_subscriptions",),
+    "topic_unencrypted": (SNS + "test_topic_encryption",),
+    "topic_missing": (SNS + "test_topic_exists",),
+    "no_reserved_concurrency": (LAMBDA + "test_reserved_concurrency",),
+    "no_failure_destination": (LAMBDA + "test_failure_destination",),
+    "deprecated_runtime": (LAMBDA + "test_runtime_supported",),
+    "lambda_update_failed": (LAMBDA + "test_function_active",),
+    # A disabled mapping invokes nothing: the flow sees what processor_down shows.
+    "esm_disabled": (
+        LAMBDA + "test_event_sources_enabled",
+        FLOW + "test_processor_ran",
+        FLOW + "test_queue_hop",
+    ),
+    # Open for real, not only on paper: an unsigned GET /query is answered.
+    "method_open": (APIGW + "test_methods_use_iam", SMOKE + "test_api_rejects_unsigned_get"),
+    "throttling_off": (APIGW + "test_throttling",),
+    "stage_missing": (
+        APIGW + "test_stage_exists",
+        FLOW + "test_ingest_accepted",
+        SMOKE + "test_api_answers_signed_get",
+    ),
+    "short_visibility": (SQS + "test_visibility_timeout",),
+    "parameter_missing": (SSM + "test_parameter_readable",),
+    "alarm_firing": (CW + "test_alarm_not_firing",),
+    "log_group_missing": (CW + "test_log_group_exists",),
+    "output_placeholder": (OUTPUTS + "test_output_present",),
+    "stale_processed_data": (SMOKE + "test_latest_processed_record_recent",),
     # platform
     "stream_inactive": (KINESIS + "test_stream_active",),
     "stream_unencrypted": (KINESIS + "test_stream_encrypted",),
@@ -60,4 +121,70 @@ FAULT_BREAKS: dict[str, tuple[str, ...]] = {
     "ecs_not_running": (ECS + "test_service_steady",),
     "efs_unencrypted": (EFS + "test_file_system_encrypted",),
     "rotation_disabled": (SECRETS + "test_rotation_enabled",),
+    "output_malformed": (OUTPUTS + "test_output_well_formed", NETWORK + "test_vpc_exists"),
+    "single_az": (NETWORK + "test_subnets_span_azs",),
+    "subnet_missing": (NETWORK + "test_subnet_exists",),
+    "sg_missing": (NETWORK + "test_security_group_exists",),
+    "efs_failed": (EFS + "test_file_system_available",),
+    "efs_no_mount_targets": (EFS + "test_mount_targets_in_stack_subnets",),
+    "cache_transit_unencrypted": (CACHE + "test_cache_encrypted",),
+    "cache_misconf": (CACHE + "test_cache_ping",),
+    "ecs_cluster_inactive": (ECS + "test_cluster_active", ECS + "test_service_steady"),
+    "stream_short_retention": (KINESIS + "test_stream_retention",),
+    "rds_unencrypted": (RDS + "test_storage_encrypted",),
+    "rds_single_az": (RDS + "test_multi_az",),
+    "rds_no_backups": (RDS + "test_backup_retention",),
+    "rds_unprotected": (RDS + "test_deletion_protection",),
+    "secret_deleted": (SECRETS + "test_secret_exists",),
+}
+
+KNOCK_ONS: dict[str, tuple[str, ...]] = {
+    "processor_down": _AFTER_PROCESSOR,
+    "esm_disabled": _AFTER_PROCESSOR,
+    "auth_open": (),
+    "dlq_backlog": (CW + "test_alarm_not_firing",),  # the DLQ depth alarm fires, as it should
+    "table_missing": (
+        DDB + "test_pitr",
+        DDB + "test_sse",
+        *_AFTER_PROCESSOR,
+        FLOW + "test_processor_ran",
+        FLOW + "test_queue_hop",
+        # The processor's writes fail; after three receives the reading lands in the DLQ.
+        SQS + "test_dlq_empty",
+    ),
+    "queue_missing": (
+        *_AFTER_INGEST,
+        SQS + "test_redrive_policy",
+        SQS + "test_dlq_empty",
+        SQS + "test_encryption",
+        SQS + "test_visibility_timeout",
+    ),
+    "topic_missing": (SNS + "test_topic_has_subscriptions", SNS + "test_topic_encryption"),
+    "stage_missing": (APIGW + "test_throttling", APIGW + "test_stage_tracing", *_AFTER_INGEST),
+    "log_group_missing": (CW + "test_log_group_retention",),
+    # A stopped database or a failed cache has nothing listening behind its endpoint.
+    "rds_stopped": (RDS + "test_connectivity",),
+    "cache_down": (CACHE + "test_cache_ping",),
+    # A stream that is not ACTIVE refuses the tagged record: "could not verify".
+    "stream_inactive": (KINESIS + "test_tagged_record_read_back",),
+    "subnet_missing": (NETWORK + "test_subnets_span_azs",),
+    # The CIDR in VpcId is looked up as a VPC id, and nothing is "in" that VPC.
+    "output_malformed": (NETWORK + "test_subnet_exists", NETWORK + "test_security_group_exists"),
+    # The database credentials can no longer be read to connect with.
+    "secret_deleted": (RDS + "test_connectivity",),
+}
+
+FAULT_PROFILE: dict[str, str] = {
+    # Only the smoke profile judges the age of the newest processed record (the full one follows its
+    # own reading through the pipeline instead).
+    "stale_processed_data": "smoke",
+}
+
+PROVEN_ELSEWHERE: dict[str, str] = {
+    # Kinesis cannot be made to lose or alter a record it acknowledged; what a stack can break (a
+    # stream that is not ACTIVE, a disabled KMS key) makes PutRecord refuse, which is "could not
+    # verify" (see stream_inactive). The failure path is proven against moto with forged data.
+    KINESIS + "test_tagged_record_read_back": (
+        "tests/unit/test_probes_kinesis.py::test_other_data_at_the_sequence_number_fails"
+    ),
 }

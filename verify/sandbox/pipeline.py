@@ -7,6 +7,7 @@ Faults are applied while provisioning (posture) or handed to the running functio
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import secrets
@@ -14,17 +15,21 @@ import zipfile
 from functools import cache
 from typing import Any
 
-from verify.sandbox.api import SignedApiServer
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
-from verify.sandbox.emulator import AwsRequest
 from verify.sandbox.latency import Delays, Telemetry
-from verify.sandbox.processor import PipelineFunctions, PipelineNames, Processor
+from verify.sandbox.pipeline_patches import PipelineApiServer, open_routes, patch_function_configs
+from verify.sandbox.processor import PipelineFunctions, PipelineNames, Processor, to_dynamo
 
 LOG_RETENTION_DAYS = 30
 MAX_RECEIVE_COUNT = 3
 ALERT_THRESHOLD_C = "30"
 RESERVED_CONCURRENCY = 100
 DLQ_BACKLOG = 3
+FUNCTION_TIMEOUT_S = 30
+SHORT_VISIBILITY_S = 10
+RUNTIME = "python3.11"
+DEPRECATED_RUNTIME = "python3.8"
+STALE_AGE = dt.timedelta(days=2)
 
 
 @cache
@@ -81,7 +86,9 @@ def _queues(ctx: StackContext, sqs: Any) -> tuple[str, str, str]:
     )
     dlq_url = _aws_queue_url(ctx, f"sensor-ingestion-dlq-{ctx.suffix}")
     dlq_arn = f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:sensor-ingestion-dlq-{ctx.suffix}"
-    attributes = {**sse, "VisibilityTimeout": "30"}
+    # short_visibility: a message comes back while the processor (timeout 30 s) may still work on it.
+    visibility = SHORT_VISIBILITY_S if "short_visibility" in ctx.faults else FUNCTION_TIMEOUT_S
+    attributes = {**sse, "VisibilityTimeout": str(visibility)}
     if "no_dlq" not in ctx.faults:
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
         attributes["RedrivePolicy"] = json.dumps(redrive)
@@ -108,55 +115,41 @@ def _functions(ctx: StackContext, clients: dict[str, Any], names: PipelineNames,
     )["Role"]["Arn"]
     awslambda = clients["lambda"]
     mode = "PassThrough" if "tracing_disabled" in ctx.faults else "Active"
+    dead_lettered: set[str] = set()
     for function in (names.ingest_function, names.processor_function, names.query_function):
+        # Each function fault bends one function, so the others show what healthy looks like.
+        query, ingest = function == names.query_function, function == names.ingest_function
+        dead_letter = not (ingest and "no_failure_destination" in ctx.faults)
         awslambda.create_function(
             FunctionName=function,
-            Runtime="python3.11",
+            Runtime=DEPRECATED_RUNTIME if query and "deprecated_runtime" in ctx.faults else RUNTIME,
             Role=role_arn,
             Handler="handler.handler",
             Code={"ZipFile": _lambda_zip()},
-            Timeout=30,
+            Timeout=FUNCTION_TIMEOUT_S,
             MemorySize=256,
             TracingConfig={"Mode": mode},
-            DeadLetterConfig={"TargetArn": dlq_arn},
+            **({"DeadLetterConfig": {"TargetArn": dlq_arn}} if dead_letter else {}),
             Environment={"Variables": {"ENVIRONMENT": ctx.suffix, "POWERTOOLS_SERVICE_NAME": "iot-pipeline"}},
             Tags={"Environment": ctx.suffix},
         )
-        awslambda.put_function_concurrency(
-            FunctionName=function, ReservedConcurrentExecutions=RESERVED_CONCURRENCY
-        )
-    _record_dead_letter_config(
-        ctx, {names.ingest_function, names.processor_function, names.query_function}, dlq_arn
-    )
+        if dead_letter:
+            dead_lettered.add(function)
+        if not (query and "no_reserved_concurrency" in ctx.faults):
+            awslambda.put_function_concurrency(
+                FunctionName=function, ReservedConcurrentExecutions=RESERVED_CONCURRENCY
+            )
+    failed_update = names.query_function if "lambda_update_failed" in ctx.faults else None
+    patch_function_configs(ctx, dead_lettered, dlq_arn, failed_update)
     return role_arn
-
-
-def _record_dead_letter_config(ctx: StackContext, functions: set[str], dlq_arn: str) -> None:
-    """moto accepts DeadLetterConfig but never reports it back; add it to what GetFunction* answer."""
-
-    def add(config: dict[str, Any]) -> None:
-        if config.get("FunctionName") in functions:
-            config["DeadLetterConfig"] = {"TargetArn": dlq_arn}
-
-    def patch(_request: AwsRequest, body: bytes) -> bytes:
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            return body
-        if not isinstance(answer, dict):
-            return body
-        add(answer)
-        add(answer.get("Configuration") or {})
-        for config in answer.get("Functions") or []:
-            add(config)
-        return json.dumps(answer).encode()
-
-    ctx.emulator.middleware.patch("lambda", "GET /2015-03-31/functions*", patch)
 
 
 def _event_source(ctx: StackContext, awslambda: Any, queue_arn: str, function: str) -> None:
     awslambda.create_event_source_mapping(
-        EventSourceArn=queue_arn, FunctionName=function, BatchSize=10, Enabled=True
+        EventSourceArn=queue_arn,
+        FunctionName=function,
+        BatchSize=10,
+        Enabled="esm_disabled" not in ctx.faults,
     )
     # moto would "invoke" the function (through docker) on every SendMessage to a mapped queue; the
     # sandbox's own processor thread plays the function, so unhook moto's invoker and keep the mapping.
@@ -174,8 +167,12 @@ def _api(ctx: StackContext, apigw: Any, role_arn: str) -> str:
     root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
     for part, method in (("ingest", "POST"), ("query", "GET")):
         resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart=part)["id"]
+        opened = (method, f"/{part}") in open_routes(ctx.faults)
         apigw.put_method(
-            restApiId=api_id, resourceId=resource, httpMethod=method, authorizationType="AWS_IAM"
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod=method,
+            authorizationType="NONE" if opened else "AWS_IAM",
         )
         apigw.put_integration(
             restApiId=api_id,
@@ -187,23 +184,59 @@ def _api(ctx: StackContext, apigw: Any, role_arn: str) -> str:
             f"arn:aws:lambda:{ctx.region}:{ctx.account_id}:function:sensor-{part}-{ctx.suffix}/invocations",
             credentials=role_arn,
         )
+    if "stage_missing" in ctx.faults:
+        # A deployment that was never put on a stage: the URL's stage does not exist.
+        apigw.create_deployment(restApiId=api_id)
+        return api_id
     apigw.create_deployment(restApiId=api_id, stageName=ctx.suffix)
     tracing = "false" if "tracing_disabled" in ctx.faults else "true"
+    # throttling_off: no stage-wide method settings at all. Any `*/*` setting (even metrics alone)
+    # makes moto, like AWS, report default throttling limits there.
+    method_settings = [
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1000"},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2000"},
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+    ]
     apigw.update_stage(
         restApiId=api_id,
         stageName=ctx.suffix,
         patchOperations=[
             {"op": "replace", "path": "/tracingEnabled", "value": tracing},
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1000"},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2000"},
-            {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+            *([] if "throttling_off" in ctx.faults else method_settings),
         ],
     )
     return api_id
 
 
-def _log_groups(ctx: StackContext, logs: Any, groups: list[str]) -> None:
+def _topic(ctx: StackContext, sns: Any, kms_key_arn: str) -> str:
+    encryption = {} if "topic_unencrypted" in ctx.faults else {"KmsMasterKeyId": kms_key_arn}
+    topic_arn: str = sns.create_topic(Name=f"sensor-alerts-{ctx.suffix}", Attributes=encryption)["TopicArn"]
+    if "no_subscribers" not in ctx.faults:
+        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=f"iot-alerts+{ctx.suffix}@example.com")
+    return topic_arn
+
+
+def _stale_history(ctx: StackContext, ddb: Any, names: PipelineNames) -> None:
+    """Readings of a few devices, ingested and processed two days ago; none since."""
+    then = dt.datetime.now(dt.UTC) - STALE_AGE
+    for n in range(3):
+        stamp = (then + dt.timedelta(seconds=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        raw = {
+            "sensorId": f"device-{n + 1:04d}",
+            "timestamp": stamp,
+            "temperature": 20 + n,
+            "ingestedAt": stamp,
+        }
+        processed = {**raw, "processedAt": stamp, "temperatureF": 68 + n * 1.8, "alert": False}
+        ddb.put_item(TableName=names.raw_table, Item=to_dynamo(raw))
+        if "table_missing" not in ctx.faults:
+            ddb.put_item(TableName=names.processed_table, Item=to_dynamo(processed))
+
+
+def _log_groups(ctx: StackContext, logs: Any, groups: list[str], api_group: str) -> None:
     for group in groups:
+        if group == api_group and "log_group_missing" in ctx.faults:
+            continue
         logs.create_log_group(logGroupName=group, tags={"Environment": ctx.suffix})
         if "log_retention_missing" not in ctx.faults:
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
@@ -235,7 +268,10 @@ def _alarms(ctx: StackContext, cloudwatch: Any, topic_arn: str, names: PipelineN
         **{**common, "Statistic": "Sum"},
     )
     for alarm in (dlq_alarm, errors_alarm):
-        state = "ALARM" if alarm == dlq_alarm and "dlq_backlog" in ctx.faults else "OK"
+        firing = (alarm == dlq_alarm and "dlq_backlog" in ctx.faults) or (
+            alarm == errors_alarm and "alarm_firing" in ctx.faults
+        )
+        state = "ALARM" if firing else "OK"
         cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason="sandbox: initial state")
     return dlq_alarm, errors_alarm
 
@@ -272,10 +308,7 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         api_name=f"iot-pipeline-api-{s}",
     )
     _tables(ctx, clients["dynamodb"], kms_key_arn, names)
-    topic_arn: str = clients["sns"].create_topic(
-        Name=f"sensor-alerts-{s}", Attributes={"KmsMasterKeyId": kms_key_arn}
-    )["TopicArn"]
-    clients["sns"].subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=f"iot-alerts+{s}@example.com")
+    topic_arn = _topic(ctx, clients["sns"], kms_key_arn)
     role_arn = _functions(ctx, clients, names, dlq_arn)
     queue_arn = f"arn:aws:sqs:{ctx.region}:{ctx.account_id}:sensor-ingestion-{s}"
     _event_source(ctx, clients["lambda"], queue_arn, names.processor_function)
@@ -284,13 +317,20 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         names.log_group(f) for f in (names.ingest_function, names.processor_function, names.query_function)
     ]
     api_group = f"/aws/apigateway/{names.api_name}"
-    _log_groups(ctx, clients["logs"], [*function_groups, api_group])
+    _log_groups(ctx, clients["logs"], [*function_groups, api_group], api_group)
     dlq_alarm, errors_alarm = _alarms(ctx, clients["cloudwatch"], topic_arn, names)
     token_parameter = f"/iot-pipeline/{s}/alert-webhook-token"
     clients["ssm"].put_parameter(Name=names.threshold_parameter, Value=ALERT_THRESHOLD_C, Type="String")
-    clients["ssm"].put_parameter(Name=token_parameter, Value=secrets.token_urlsafe(24), Type="SecureString")
+    if "parameter_missing" not in ctx.faults:
+        clients["ssm"].put_parameter(
+            Name=token_parameter, Value=secrets.token_urlsafe(24), Type="SecureString"
+        )
     if "queue_missing" in ctx.faults:
         clients["sqs"].delete_queue(QueueUrl=queue_url)
+    if "topic_missing" in ctx.faults:
+        clients["sns"].delete_topic(TopicArn=topic_arn)
+    if "stale_processed_data" in ctx.faults:
+        _stale_history(ctx, clients["dynamodb"], names)
 
     delays = Delays(ctx.latency)
     tracing = not ({"no_traces", "tracing_disabled"} & ctx.faults)
@@ -302,18 +342,22 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         logs_on="no_logs" not in ctx.faults,
     )
     functions = PipelineFunctions(names=names, clients=clients, telemetry=telemetry, faults=ctx.faults)
-    server = SignedApiServer(
+    server = PipelineApiServer(
         region=ctx.region,
         stage=s,
-        routes=functions.routes(),
+        # An undeployed stage serves nothing: API Gateway refuses every call to it with 403.
+        routes={} if "stage_missing" in ctx.faults else functions.routes(),
         secret_for=_secret_for,
         require_auth=lambda: "auth_open" not in ctx.faults,
+        open_routes=open_routes(ctx.faults),
     )
     parts = StackParts(name="pipeline", outputs={})
     server.start()
     parts.stops.append(server.stop)
     parts.stops.append(delays.stop)  # runs before server.stop (reversed): no late write after the stop
-    if "processor_down" not in ctx.faults:
+    # A disabled event source mapping invokes nothing: the processor stays idle, as with processor_down.
+    idle = {"processor_down", "esm_disabled"} & ctx.faults
+    if not idle:
         processor = Processor(
             names=names, clients=clients, telemetry=telemetry, delays=delays, faults=ctx.faults
         )
@@ -321,9 +365,7 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         parts.stops.append(processor.stop)
     parts.services = {
         "api": server.url,
-        "processor": "stopped (fault processor_down)"
-        if "processor_down" in ctx.faults
-        else "running (thread)",
+        "processor": f"stopped (fault {', '.join(sorted(idle))})" if idle else "running (thread)",
     }
     parts.outputs = {
         "ApiEndpoint": server.url,

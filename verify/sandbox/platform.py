@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import free_port
-from verify.sandbox.platform_patches import ROTATION_DAYS, PlatformState, install_patchers
+from verify.sandbox.platform_patches import ROTATION_DAYS, PlatformState, break_persistence, install_patchers
 from verify.sandbox.postgres import PostgresServer, find_pg_bin, start_postgres
 from verify.sandbox.redis_server import RedisServer, find_redis_server, start_redis
 
@@ -91,6 +91,8 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
         if isinstance(outcome, BaseException):
             raise outcome
     _record_servers(ctx, [s for s in (pg, redis) if isinstance(s, PostgresServer | RedisServer)])
+    if isinstance(redis, RedisServer) and state.has("cache_misconf"):
+        parts.stops.append(break_persistence(redis))
     if isinstance(pg, PostgresServer):
         parts.services["postgres"] = f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, data in {pg.root})"
     elif find_pg_bin() is None:
@@ -147,11 +149,12 @@ def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) ->
         ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
         for i, az in enumerate(zones)
     ]
+    public_zones = [zones[0], zones[0]] if state.has("single_az") else zones
     public = [
         ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i + 10}.0/24", AvailabilityZone=az)["Subnet"][
             "SubnetId"
         ]
-        for i, az in enumerate(zones)
+        for i, az in enumerate(public_zones)
     ]
     sg_id = ec2.create_security_group(
         GroupName=f"iot-platform-sg-{sfx}", Description="IoT platform services", VpcId=vpc_id
@@ -165,7 +168,8 @@ def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) ->
     kinesis.create_stream(
         StreamName=state.stream, ShardCount=2, StreamModeDetails={"StreamMode": "PROVISIONED"}
     )
-    kinesis.increase_stream_retention_period(StreamName=state.stream, RetentionPeriodHours=48)
+    if not state.has("stream_short_retention"):
+        kinesis.increase_stream_retention_period(StreamName=state.stream, RetentionPeriodHours=48)
     if not state.has("stream_unencrypted"):
         kinesis.start_stream_encryption(StreamName=state.stream, EncryptionType="KMS", KeyId=key_arn)
     stream_arn = kinesis.describe_stream_summary(StreamName=state.stream)["StreamDescriptionSummary"][
@@ -213,11 +217,11 @@ def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) ->
         MasterUsername=DB_USER,
         MasterUserPassword=db_password,
         AllocatedStorage=20,
-        StorageEncrypted=True,
-        KmsKeyId=key_arn,
-        MultiAZ=True,
-        BackupRetentionPeriod=7,
-        DeletionProtection=True,
+        StorageEncrypted=not state.has("rds_unencrypted"),
+        **({} if state.has("rds_unencrypted") else {"KmsKeyId": key_arn}),
+        MultiAZ=not state.has("rds_single_az"),
+        BackupRetentionPeriod=0 if state.has("rds_no_backups") else 7,
+        DeletionProtection=not state.has("rds_unprotected"),
         DBSubnetGroupName=f"iot-platform-db-subnets-{sfx}",
         VpcSecurityGroupIds=[sg_id],
         Tags=tags,
@@ -240,7 +244,7 @@ def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) ->
         AutomaticFailoverEnabled=True,
         MultiAZEnabled=True,
         AtRestEncryptionEnabled=True,
-        TransitEncryptionEnabled=True,
+        TransitEncryptionEnabled=not state.has("cache_transit_unencrypted"),
         KmsKeyId=key_arn,
         CacheSubnetGroupName=f"iot-platform-cache-subnets-{sfx}",
         SecurityGroupIds=[sg_id],
@@ -255,10 +259,18 @@ def _provision_aws(ctx: StackContext, state: PlatformState, db_password: str) ->
         PerformanceMode="generalPurpose",
         Tags=[{"Key": "Name", "Value": f"iot-platform-efs-{sfx}"}],
     )["FileSystemId"]
-    for subnet in private:
+    state.fs_id = fs_id
+    for subnet in [] if state.has("efs_no_mount_targets") else private:
         efs.create_mount_target(FileSystemId=fs_id, SubnetId=subnet, SecurityGroups=[sg_id])
 
     secret_arn = _create_secret(ctx, state, db_password)
+    # Drift: what someone deleted by hand after the deploy, while the outputs still name it.
+    if state.has("subnet_missing"):
+        ec2.delete_subnet(SubnetId=public[-1])
+    if state.has("sg_missing"):
+        ec2.delete_security_group(GroupId=sg_id)
+    if state.has("secret_deleted"):
+        ctx.client("secretsmanager").delete_secret(SecretId=secret_arn, RecoveryWindowInDays=7)
     return {
         "VpcId": vpc_id,
         "PrivateSubnetIds": ",".join(private),

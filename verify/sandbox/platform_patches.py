@@ -8,7 +8,9 @@ inert once the stack is stopped (`PlatformState.active`).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 from verify.sandbox import engine_versions
 from verify.sandbox.base import StackContext
 from verify.sandbox.emulator import AwsRequest
+from verify.sandbox.redis_server import RedisServer
 
 ROTATION_DAYS = 30
 
@@ -34,6 +37,7 @@ class PlatformState:
     cluster: str
     service: str
     secret_name: str
+    fs_id: str = ""  # known once the file system is created
     active: bool = True
 
     def has(self, fault: str) -> bool:
@@ -119,9 +123,24 @@ def install_patchers(state: PlatformState) -> None:
     def ecs_clusters(data: dict[str, Any]) -> None:
         for cluster in data.get("clusters", []):
             if cluster.get("clusterName") == state.cluster:
-                cluster["runningTasksCount"] = 0 if state.has("ecs_not_running") else 2
+                running = 0 if {"ecs_not_running", "ecs_cluster_inactive"} & state.ctx.faults else 2
+                cluster["runningTasksCount"] = running
                 cluster["pendingTasksCount"] = 0
-                cluster["activeServicesCount"] = 1
+                cluster["activeServicesCount"] = 0 if state.has("ecs_cluster_inactive") else 1
+                if state.has("ecs_cluster_inactive"):
+                    cluster["status"] = "INACTIVE"
+
+    def ecs_deleted_service(data: dict[str, Any]) -> None:
+        # A cluster is deleted only after its services: a deleted service stays INACTIVE, scaled to 0.
+        for service in data.get("services", []):
+            if service.get("serviceName") == state.service:
+                service.update(status="INACTIVE", desiredCount=0, runningCount=0, pendingCount=0)
+                service["deployments"] = []
+
+    def efs_failed(data: dict[str, Any]) -> None:
+        for found in data.get("FileSystems", []):
+            if found.get("FileSystemId") == state.fs_id:
+                found["LifeCycleState"] = "error"
 
     def stream_status(data: dict[str, Any]) -> None:
         for key in ("StreamDescription", "StreamDescriptionSummary"):
@@ -155,6 +174,10 @@ def install_patchers(state: PlatformState) -> None:
     middleware.patch("ecs", "DescribeServices", json_patcher(ecs_services))
     middleware.patch("ecs", "DescribeClusters", json_patcher(ecs_clusters))
     middleware.patch("secretsmanager", "DescribeSecret", json_patcher(secret_rotation))
+    if state.has("ecs_cluster_inactive"):
+        middleware.patch("ecs", "DescribeServices", json_patcher(ecs_deleted_service))
+    if state.has("efs_failed"):
+        middleware.patch("elasticfilesystem", "GET /2015-02-01/file-systems", json_patcher(efs_failed))
     if state.has("stream_inactive"):
         middleware.patch("kinesis", "DescribeStream", json_patcher(stream_status))
         middleware.patch("kinesis", "DescribeStreamSummary", json_patcher(stream_status))
@@ -169,3 +192,34 @@ def _stream_refusal(state: PlatformState, req: AwsRequest) -> tuple[int, dict[st
     message = f"Stream {state.stream} under account {state.ctx.account_id} is not ACTIVE (DELETING)."
     body = json.dumps({"__type": "ResourceInUseException", "message": message}).encode()
     return 400, {"Content-Type": "application/x-amz-json-1.1"}, body
+
+
+def break_persistence(server: RedisServer, timeout_s: float = 5.0) -> Callable[[], None]:
+    """Fault cache_misconf: a snapshot that cannot be written (its target is a directory, as a full
+    or read-only disk would fail it), so Redis refuses writes and PING with MISCONF, as it does in
+    ElastiCache. Returns the stop step that lets the server shut down without saving."""
+    import redis
+
+    client = redis.Redis(host=server.host, port=server.port, protocol=2, socket_timeout=2)
+    (server.workdir / "dump.rdb").mkdir(exist_ok=True)
+    client.config_set("save", "3600 1")
+    client.bgsave()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        persistence = client.info("persistence")
+        if (
+            not persistence.get("rdb_bgsave_in_progress")
+            and persistence.get("rdb_last_bgsave_status") == "err"
+        ):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"redis on port {server.port} did not fail its snapshot within {timeout_s} s")
+        time.sleep(0.05)
+
+    def restore() -> None:
+        # With a save point set and a failing disk, Redis refuses to exit on SIGTERM.
+        with contextlib.suppress(redis.RedisError):
+            client.config_set("save", "")
+        client.close()
+
+    return restore
