@@ -4,8 +4,10 @@ marker -> POST {api}/ingest (signed) -> raw table -> queue -> processor -> proce
 -> GET {api}/query -> X-Ray trace of the ingest call -> CloudWatch log lines with the marker.
 
 The marker is the run id, placed in the raw table's partition key, so every read is a key lookup
-(never a scan) and clean-up deletes exactly what this run wrote. Queues are never received from:
-the processed record is the evidence that the message hop happened.
+(never a scan) and clean-up deletes exactly what this run wrote. Where the raw table has TTL enabled
+the reading also carries that attribute (an hour ahead), so even a run killed before its clean-up
+leaves nothing behind for long. Queues are never received from: the processed record is the
+evidence that the message hop happened.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import urljoin
 
 from verify.aws import Aws, aws_errors
 from verify.config import Config
-from verify.errors import CheckFailed, NotApplicable, VerifyError
+from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
 from verify.http import HttpResult, SignedHttp
 from verify.inventory import Inventory, Resource
 from verify.payload import KeySchema, default_payload, render_template
@@ -29,6 +31,7 @@ from verify.polling import NotYet, Polled, eventually
 
 Waiter = Callable[..., Polled[Any]]
 _EVIDENCE_CHARS = 600
+TTL_AHEAD_S = 3600
 
 
 @dataclass
@@ -137,6 +140,7 @@ class Flow:
         self._sent_epoch_ms = 0
         self._schemas: dict[str, KeySchema] = {}
         self._markers_written = {self.marker}
+        self._sent = False  # nothing reached the API yet: nothing of ours can be in a table
         self.processed: dict[str, Any] = {}
         self.raw: dict[str, Any] = {}
 
@@ -201,9 +205,29 @@ class Flow:
     def build_payload(self) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC)
         if self.config.flow.payload:
-            return render_template(self.config.flow.payload, self.marker, now)
-        schema = self.schema(self.targets.raw_table) if self.targets.raw_table else None
-        return default_payload(schema, self.marker, now, self.config.flow.value_field)
+            payload = render_template(self.config.flow.payload, self.marker, now)
+        else:
+            schema = self.schema(self.targets.raw_table) if self.targets.raw_table else None
+            payload = default_payload(schema, self.marker, now, self.config.flow.value_field)
+        ttl = self.ttl_attribute()
+        if ttl is not None:
+            payload.setdefault(ttl, int(now.timestamp()) + TTL_AHEAD_S)
+        return payload
+
+    def ttl_attribute(self) -> str | None:
+        """The raw table's TTL attribute when TTL is enabled on it; None when it is not (or unknown)."""
+        table = self.targets.raw_table
+        if table is None:
+            return None
+        try:
+            with aws_errors("dynamodb", "DescribeTimeToLive", table.name):
+                described = self.aws.client("dynamodb").describe_time_to_live(TableName=table.name)
+        except (AwsAccessError, CheckFailed):
+            return None  # no permission to ask, or no table: the reading goes without, clean-up still runs
+        ttl = described.get("TimeToLiveDescription", {})
+        if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName"):
+            return str(ttl["AttributeName"])
+        return None
 
     # ---------------------------------------------------------------- the steps
 
@@ -214,9 +238,21 @@ class Flow:
             url = self._url(self.config.flow.ingest_path)
             self._sent_at = time.monotonic()
             self._sent_epoch_ms = int(time.time() * 1000)
+            self._sent = True
             response = self.http.request(self.config.flow.method, url, json_body=self.payload)
             self.ingest_response = response
             evidence.update(request=response.evidence(), payload=_trim(self.payload))
+            if 200 <= response.status < 300 and "html" in response.content_type.lower():
+                # A sign-in portal or proxy page answering 200 is not the API accepting a reading.
+                snippet = " ".join(response.text[:120].split())
+                raise CheckFailed(
+                    f"{self.config.flow.method} {url}: expected the API's own answer, got an HTML page "
+                    f"(HTTP {response.status}, {response.content_type}): {snippet!r}",
+                    resource=url,
+                    expected="a JSON (or empty) 2xx answer",
+                    actual=response.content_type,
+                    evidence=evidence,
+                )
             if not 200 <= response.status < 300:
                 raise CheckFailed(
                     f"{self.config.flow.method} {url}: expected 2xx for a signed, valid reading, got HTTP "
@@ -398,6 +434,7 @@ class Flow:
         marker = f"{self.marker}-{how}"
         self._markers_written.add(marker)
         body = {**(self.payload or self.build_payload()), **self._partition(marker)}
+        self._sent = True
         if how == "unsigned":
             response = self.http.request(self.config.flow.method, url, json_body=body, sign=False)
         else:
@@ -425,6 +462,7 @@ class Flow:
         # and a value of the wrong type.
         body = {**self._partition(self.malformed_marker), self.config.flow.value_field: "not-a-number"}
         self._markers_written.add(self.malformed_marker)
+        self._sent = True
         response = self.http.request(self.config.flow.method, url, json_body=body)
         evidence: dict[str, Any] = {"response": response.evidence()}
         stored = self._items(self.targets.raw_table, self.malformed_marker) if self.targets.raw_table else []
@@ -460,6 +498,8 @@ class Flow:
     def cleanup(self) -> list[str]:
         """Delete every item this run wrote (by its markers) from the flow's tables; return what went."""
         removed: list[str] = []
+        if not self._sent:
+            return removed  # e.g. the run could not even read the table's keys: nothing was written
         for table in (self.targets.raw_table, self.targets.processed_table):
             if table is None:
                 continue

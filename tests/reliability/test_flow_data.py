@@ -1,0 +1,109 @@
+"""The flow's test data: tagged with the run id, given a TTL where the raw table has TTL on, cleaned
+up by marker only; and a flow that never sent anything touches no table at clean-up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.credentials import Credentials
+from moto import mock_aws
+
+from verify.aws import Aws
+from verify.config import Config
+from verify.flow import TTL_AHEAD_S, Flow
+from verify.http import SignedHttp
+from verify.inventory import build_inventory
+from verify.outputs import parse_outputs
+
+REGION = "us-east-1"
+API = "https://abc123.execute-api.us-east-1.amazonaws.com/dev/"
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        for table in ("raw-data", "processed-data"):
+            ddb.create_table(
+                TableName=table,
+                KeySchema=[
+                    {"AttributeName": "sensorId", "KeyType": "HASH"},
+                    {"AttributeName": "timestamp", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "sensorId", "AttributeType": "S"},
+                    {"AttributeName": "timestamp", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield Aws(REGION)
+
+
+def _flow(aws: Aws, run_id: str = "vfy-test-run") -> Flow:
+    outputs = parse_outputs(
+        {"ApiEndpoint": API, "RawSensorTableName": "raw-data", "ProcessedDataTableName": "processed-data"},
+        "test.json",
+    )
+    http = SignedHttp(Credentials("testing", "testing"), REGION)
+    return Flow(
+        aws=aws, http=http, inventory=build_inventory(outputs), config=Config(), run_id=run_id, timeout=1
+    )
+
+
+def _put(table: str, sensor: str, stamp: str = "2025-01-01T00:00:00Z") -> None:
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=table, Item={"sensorId": {"S": sensor}, "timestamp": {"S": stamp}}
+    )
+
+
+def _sensors(table: str) -> list[str]:
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=table)["Items"]
+    return sorted(item["sensorId"]["S"] for item in items)
+
+
+def test_payload_carries_the_run_id_and_no_ttl_where_the_table_has_none(moto: Aws) -> None:
+    payload = _flow(moto).build_payload()
+    assert payload["sensorId"] == "vfy-test-run"
+    assert not any("ttl" in key.lower() or "expire" in key.lower() for key in payload), payload
+
+
+def test_payload_gets_the_tables_ttl_attribute_an_hour_ahead(moto: Aws) -> None:
+    boto3.client("dynamodb", region_name=REGION).update_time_to_live(
+        TableName="raw-data", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
+    )
+    payload: dict[str, Any] = _flow(moto).build_payload()
+    now = time.time()
+    assert now + TTL_AHEAD_S - 60 <= payload["expiresAt"] <= now + TTL_AHEAD_S + 60
+    assert isinstance(payload["expiresAt"], int)  # TTL wants epoch seconds as a Number
+
+
+def test_cleanup_removes_only_this_runs_items(moto: Aws) -> None:
+    flow = _flow(moto, run_id="vfy-mine")
+    for table in ("raw-data", "processed-data"):
+        _put(table, "vfy-mine")
+        _put(table, "vfy-mine-malformed")
+        _put(table, "vfy-other-run")  # a concurrent run's reading
+        _put(table, "device-42")  # the stack's own data
+    flow._markers_written.add(flow.malformed_marker)
+    flow._sent = True
+    removed = flow.cleanup()
+    assert len(removed) == 4
+    for table in ("raw-data", "processed-data"):
+        assert _sensors(table) == ["device-42", "vfy-other-run"]
+
+
+def test_cleanup_of_a_flow_that_sent_nothing_asks_aws_nothing(moto: Aws) -> None:
+    flow = _flow(moto, run_id="vfy-mine")
+    _put("raw-data", "vfy-mine")  # not ours to judge: this flow never sent a reading
+    before = moto.call_count()
+    assert flow.cleanup() == []
+    assert moto.call_count() == before
+    assert _sensors("raw-data") == ["vfy-mine"]
