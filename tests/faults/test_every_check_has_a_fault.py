@@ -72,3 +72,15 @@ def test_proven_elsewhere_is_minimal_and_points_at_real_tests() -> None:
 def test_each_fault_breaks_something_or_is_benign() -> None:
     for name, fault in FAULTS.items():
         assert bool(FAULT_BREAKS.get(name)) == (fault.category != "benign"), name
+
+
+def test_docs_sandbox_md_lists_every_fault_as_the_catalogue_says() -> None:
+    from verify.sandbox.fault_matrix import fault_table_markdown
+
+    docs = (ROOT / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    table = docs.split("<!-- fault table: generated -->\n", 1)[-1].split("<!-- /fault table -->", 1)[0]
+    assert table == fault_table_markdown(), (
+        "docs/sandbox.md's fault table is stale: paste verify.sandbox.fault_matrix.fault_table_markdown()"
+    )
+    for name in FAULTS:
+        assert f"| `{name}` |" in table

@@ -188,3 +188,22 @@ PROVEN_ELSEWHERE: dict[str, str] = {
         "tests/unit/test_probes_kinesis.py::test_other_data_at_the_sequence_number_fails"
     ),
 }
+
+
+def fault_table_markdown() -> str:
+    """The fault table of docs/sandbox.md: the catalogue, with the checks each fault must break."""
+    from verify.sandbox.faults import FAULTS
+
+    lines = [
+        "| Fault | Stack | Category | What it breaks | Checks it must fail |",
+        "|---|---|---|---|---|",
+    ]
+    for stack in ("pipeline", "platform"):
+        for fault in (f for f in FAULTS.values() if f.stack == stack):
+            checks = ", ".join(f"`{c.removeprefix('suites/')}`" for c in FAULT_BREAKS.get(fault.name, ()))
+            profile = f" (in `verify {FAULT_PROFILE[fault.name]}`)" if fault.name in FAULT_PROFILE else ""
+            lines.append(
+                f"| `{fault.name}` | {fault.stack} | {fault.category} | {fault.breaks} | "
+                f"{checks or 'none: it must pass'}{profile} |"
+            )
+    return "\n".join(lines) + "\n"
