@@ -34,6 +34,8 @@ class AwsRequest:
     operation: str  # X-Amz-Target suffix or the query protocol's Action
     body: bytes
     params: dict[str, str]  # JSON body (json protocols) or form/query parameters (query protocol)
+    # Tells the harness's calls (`verify/<version>` in it) from the sandbox's own (its processor's).
+    user_agent: str = ""
 
 
 def free_port() -> int:
@@ -67,7 +69,13 @@ def _parse(environ: dict[str, Any], body: bytes) -> AwsRequest:
         if not operation:
             # REST-style services (lambda, apigateway, efs, xray, ...): method + path names the call.
             operation = f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
-    return AwsRequest(service=service, operation=operation, body=body, params=params)
+    return AwsRequest(
+        service=service,
+        operation=operation,
+        body=body,
+        params=params,
+        user_agent=environ.get("HTTP_USER_AGENT", ""),
+    )
 
 
 class FaultMiddleware:

@@ -278,6 +278,25 @@ FAULTS: dict[str, Fault] = _catalogue(
 )
 
 
+# AWS-level faults (implemented in aws_faults.py): the stack stays healthy while AWS or the network
+# misbehaves, so checks must say they could not verify (`error`), never fail. They are kept out of
+# FAULTS, whose every entry the fault matrix expects to fail checks; tests/reliability/ proves them.
+AWS_FAULTS: dict[str, Fault] = _catalogue(
+    Fault("aws_access_denied", "pipeline", "DynamoDB DescribeTable answers AccessDeniedException.", "aws"),
+    Fault(
+        "aws_throttling",
+        "pipeline",
+        "Each service's first tries are throttled; botocore's retries absorb it.",
+        "aws",
+    ),
+    Fault("aws_5xx", "pipeline", "Every SNS call answers HTTP 500.", "aws"),
+    Fault("aws_hang", "pipeline", "Lambda GetFunctionConfiguration never answers.", "aws"),
+    Fault("aws_expired_token", "pipeline", "Every AWS call answers ExpiredTokenException.", "aws"),
+    Fault("api_html", "pipeline", "Where the API would answer 2xx, it answers an HTML sign-in page.", "aws"),
+    Fault("api_huge_body", "pipeline", "Where the API would answer a GET with 2xx, the body is 5 MB.", "aws"),
+)
+
+
 def validate_faults(names: Iterable[str], stacks: Iterable[str]) -> frozenset[str]:
     """The faults asked for, checked against the catalogue and the stacks that will start."""
     started = set(stacks)
@@ -286,10 +305,10 @@ def validate_faults(names: Iterable[str], stacks: Iterable[str]) -> frozenset[st
         raise UsageError(f"Unknown sandbox stack {unknown_stacks[0]!r}; valid stacks: {', '.join(STACKS)}.")
     chosen = frozenset(names)
     for name in sorted(chosen):
-        fault = FAULTS.get(name)
+        fault = FAULTS.get(name) or AWS_FAULTS.get(name)
         if fault is None:
             raise UsageError(
-                f"Unknown sandbox fault {name!r}; valid faults: {', '.join(sorted(FAULTS))} "
+                f"Unknown sandbox fault {name!r}; valid faults: {', '.join(sorted({**FAULTS, **AWS_FAULTS}))} "
                 "(see `verify sandbox faults`)."
             )
         if fault.stack not in started:

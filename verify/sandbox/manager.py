@@ -318,6 +318,9 @@ def start_sandbox(
         )
         for stack in chosen_stacks:
             started.append(_provision(stack, ctx))
+        from verify.sandbox.aws_faults import install_aws_faults
+
+        install_aws_faults(emulator, started, chosen)  # after provisioning, which must work
         bend_outputs(started, chosen)
         rendered = render_outputs(started, outputs_format, suffix)
         write_atomically(outputs_path, json.dumps(rendered, indent=2) + "\n")
