@@ -299,10 +299,14 @@ def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | N
 def cmd_run(args: argparse.Namespace) -> int:
     if args.fault and not args.sandbox:
         raise UsageError("--fault only makes sense with --sandbox")
-    if args.sandbox:
-        return _run_with_sandbox(args)
-    _validate_inputs(args, args.outputs)
-    return _run_pytest(args, args.outputs)
+    from verify.signals import stop_signals_interrupt
+
+    # SIGTERM ends a run like Ctrl-C: test data removed, partial reports written, exit 130.
+    with stop_signals_interrupt():
+        if args.sandbox:
+            return _run_with_sandbox(args)
+        _validate_inputs(args, args.outputs)
+        return _run_pytest(args, args.outputs)
 
 
 def _run_with_sandbox(args: argparse.Namespace) -> int:

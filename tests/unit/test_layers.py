@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "model": 1,
     "polling": 2,
     "sharding": 2,
+    "signals": 2,
     "outputs": 3,
     "output_values": 3,
     "live_stack": 3,

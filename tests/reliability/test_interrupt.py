@@ -1,0 +1,155 @@
+"""Interruption: SIGINT or SIGTERM in the middle of a run (the flow waiting on a processor that never
+runs) still removes the run's test data, writes partial reports that say the run was interrupted,
+exits 130, and leaves no process behind: not the sandbox child, not its PostgreSQL or Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.helpers import (
+    alive,
+    clean_env,
+    cmdline,
+    descendants,
+    items,
+    summary,
+    verify_command,
+    wait_for,
+)
+from verify.sandbox.manager import SandboxHandle, read_state, spawn_sandbox
+
+pytestmark = pytest.mark.sandbox
+
+LONG_WAIT = "120"  # the flow would wait this long for the processed reading: we never let it
+
+
+@pytest.fixture(scope="module")
+def stuck_pipeline(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SandboxHandle, dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("stuck")
+    handle = spawn_sandbox(
+        stacks=("pipeline",),
+        faults=("processor_down",),
+        outputs_path=root / "flat.json",
+        state_dir=root / "state",
+    )
+    try:
+        yield handle, json.loads((root / "flat.json").read_text(encoding="utf-8"))
+    finally:
+        handle.stop()
+
+
+def _run_items(env: dict[str, str], table: str) -> list[str]:
+    return [i["sensorId"]["S"] for i in items(env, table) if i["sensorId"]["S"].startswith("vfy-")]
+
+
+def _start(tmp_path: Path, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log = (tmp_path / "console.log").open("wb")
+    # Its own session: the signal is ours to send, not a terminal's to broadcast.
+    return subprocess.Popen(
+        verify_command(*args),
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _interrupt(proc: subprocess.Popen[bytes], signum: int) -> tuple[int, float]:
+    time.sleep(1.0)  # well inside the wait for the processed reading
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return code, time.monotonic() - sent
+
+
+def _assert_interrupted_reports(tmp_path: Path) -> dict[str, Any]:
+    result = summary(tmp_path / "reports")
+    assert result["interrupted"] is True
+    assert any("interrupted" in note for note in result.get("notes", [])), result.get("notes")
+    assert result["verdict"] != "pass"
+    # What did run is there, with its own verdict: the ingest had been accepted.
+    ingest = [c for c in result["checks"] if c["id"].endswith("test_ingest_accepted")]
+    assert ingest and ingest[0]["status"] == "passed"
+    assert (tmp_path / "reports" / "summary.md").is_file()
+    console = (tmp_path / "console.log").read_text(errors="replace")
+    assert "Traceback" not in console, console[-3000:]
+    return result
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_removes_its_data_and_reports(
+    stuck_pipeline: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path, signum: int
+) -> None:
+    handle, outputs = stuck_pipeline
+    env = clean_env(handle.env)
+    raw = outputs["RawSensorTableName"]
+    before = set(_run_items(env, raw))
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
+    args = ["run", "--outputs=outputs.json", "--report-dir=reports", f"--timeout={LONG_WAIT}"]
+    proc = _start(tmp_path, args, env)
+    try:
+        ours = wait_for(lambda: set(_run_items(env, raw)) - before, "the run's reading in the raw table")
+        code, took = _interrupt(proc, signum)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130, (tmp_path / "console.log").read_text(errors="replace")[-2000:]
+    assert took < 20, took  # clean-up and reports, not the 120 s wait
+    result = _assert_interrupted_reports(tmp_path)
+    assert any(marker.startswith(result["run_id"]) for marker in ours)
+    left = [m for m in _run_items(env, raw) if m.startswith(result["run_id"])]
+    assert left == [], f"the interrupted run left its readings behind: {left}"
+
+
+def test_sigterm_with_the_embedded_sandbox_leaves_no_process_behind(tmp_path: Path) -> None:
+    args = [
+        "run",
+        "--sandbox",
+        "--sandbox-stack=both",  # the platform brings real PostgreSQL and Redis servers
+        "--fault=processor_down",
+        "--report-dir=reports",
+        f"--timeout={LONG_WAIT}",
+    ]
+    proc = _start(tmp_path, args, clean_env())
+    try:
+        child = wait_for(
+            lambda: next((p for p in descendants(proc.pid) if "verify.sandbox.serve" in cmdline(p)), None),
+            "the sandbox child",
+        )
+        command = cmdline(child)
+        state_dir = Path(command[command.index("--state-dir") + 1])
+        state = wait_for(lambda: read_state(state_dir), "the sandbox's state file", timeout=90)
+        env = clean_env(state["env"])
+        raw = json.loads(Path(state["outputs_path"]).read_text(encoding="utf-8"))["RawSensorTableName"]
+        wait_for(lambda: _run_items(env, raw), "the run's reading in the raw table", timeout=90)
+        tree = descendants(proc.pid)
+        servers = [
+            p for p in tree if any(name in " ".join(cmdline(p)) for name in ("postgres", "redis-server"))
+        ]
+        code, took = _interrupt(proc, signal.SIGTERM)
+        # Test data is gone before the sandbox is: the child stops only after pytest's teardown.
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130
+    assert took < 30, took
+    assert servers, "expected the platform's PostgreSQL/Redis among the run's processes"
+    wait_for(lambda: not [p for p in tree if alive(p)], "every process of the run to end", timeout=15)
+    assert not state_dir.exists() or not any(state_dir.iterdir())
+    _assert_interrupted_reports(tmp_path)
