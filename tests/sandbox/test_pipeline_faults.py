@@ -326,3 +326,26 @@ def test_faults_combine(healthy: Stack, tmp_path: Path) -> None:
         assert unsigned_ingest_status(faulty) == 200
         assert ingest_log_line(faulty) is False
         assert query_status(faulty) == 200  # what no fault touched still works
+
+
+def test_new_faults_combine_with_those_they_touch(tmp_path: Path) -> None:
+    faults = (
+        "stage_missing",
+        "method_open",
+        "esm_disabled",
+        "processor_down",
+        "table_missing",
+        "stale_processed_data",
+        "topic_missing",
+        "no_subscribers",
+        "topic_unencrypted",
+        "output_placeholder",
+        "throttling_off",
+    )
+    with start_stack(tmp_path, faults=faults) as handle:
+        faulty = Stack(handle)
+        assert stage_and_ingest(faulty) == ([], 403)
+        assert topic_exists(faulty) is False
+        assert processed_table_exists(faulty) is False
+        assert faulty.outputs["QueryLogGroupName"] == "unknown"
+        assert visibility(faulty) == "30"  # what no fault touched is as healthy

@@ -444,3 +444,29 @@ def test_fault_breaks_what_it_claims_and_only_that(emulator: Emulator, fault: st
                 assert not probe(platform), f"{fault} also broke {other}"
     finally:
         assert platform.stop() == [], "a server outlived the platform's stop()"
+
+
+def test_platform_faults_combine(emulator: Emulator) -> None:
+    faults = frozenset(
+        {
+            "rds_unencrypted",
+            "rds_single_az",
+            "rds_no_backups",
+            "rds_unprotected",
+            "single_az",
+            "sg_missing",
+            "efs_failed",
+            "efs_no_mount_targets",
+            "cache_transit_unencrypted",
+            "ecs_cluster_inactive",
+            "stream_short_retention",
+            "secret_deleted",
+        }
+    )
+    platform = Platform(emulator, suffix="combined", faults=faults, with_postgres=False)
+    try:
+        for fault in sorted(faults):
+            assert BROKEN[fault](platform), f"{fault} did not break what it claims alongside the others"
+        assert not BROKEN["stream_unencrypted"](platform)  # what no fault touched is as healthy
+    finally:
+        assert platform.stop() == []
