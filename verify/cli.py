@@ -191,7 +191,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     rows = [("KEY", "KIND", "ROLE", "NAME")]
     for r in inventory.resources:
         shown = r.to_json()
-        rows.append((r.key, r.kind, r.role or "-", str(shown["name"])))
+        rows.append((_printable(r.key), r.kind, r.role or "-", _printable(str(shown["name"]))))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print(f"region: {inventory.region or 'unknown (pass --region)'}   source: {inventory.source}")
     for row in rows:
@@ -199,6 +199,15 @@ def cmd_discover(args: argparse.Namespace) -> int:
     for output in inventory.missing:
         print(f"missing: {output.key} is a placeholder ({json.dumps(output.value)}): nothing to verify there")
     return EXIT_PASS
+
+
+def _printable(text: str) -> str:
+    """Control and bidi-format characters of a key shown escaped: they must not rewrite the terminal."""
+    import unicodedata
+
+    return "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -289,8 +298,19 @@ def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | N
     paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
     outputs, _ = load_stacks(paths or [config.outputs_path or DEFAULT_OUTPUTS_PATH], stack=args.stack)
     inventory = build_inventory(outputs, overrides=config.aliases, region=args.region)
-    if not inventory.resources and not inventory.missing:
-        raise UsageError(f"{outputs.source} names no resources: nothing to verify")
+    # Settings (region, environment) and names of no known kind are nothing a check could verify:
+    # a run on them alone would be all skips and errors, never a verdict about a stack.
+    if not any(r.kind not in ("scalar", "unknown") for r in inventory.resources):
+        if inventory.missing:
+            keys = ", ".join(o.key for o in inventory.missing[:5])
+            raise UsageError(
+                f"{outputs.source} names nothing to verify: its resource outputs are placeholders ({keys}); "
+                "deploy the stack, then write its outputs again"
+            )
+        raise UsageError(
+            f"{outputs.source} names no resources: nothing to verify (see `verify discover` for how its keys "
+            "were read; name them in [aliases] if they are resources)"
+        )
     for suite in args.suite:
         if not Path(suite).exists():
             raise UsageError(f"--suite {suite}: no such file or directory")
