@@ -26,8 +26,7 @@ pytestmark = pytest.mark.sandbox
 TIMEOUT_S = {"slow_processor": "15"}
 DEFAULT_TIMEOUT_S = "4"
 # Where the generic "expected ... got" could also match another failure of the same check: the
-# words only this fault's failure carries (the healthy sandbox's processed table is empty, which the
-# freshness check also fails, but not for being old).
+# words only this fault's failure carries.
 MESSAGE_FRAGMENT = {"stale_processed_data": " s old"}
 
 

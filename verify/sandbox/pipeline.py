@@ -30,6 +30,7 @@ SHORT_VISIBILITY_S = 10
 RUNTIME = "python3.11"
 DEPRECATED_RUNTIME = "python3.8"
 STALE_AGE = dt.timedelta(days=2)
+RECENT_AGE = dt.timedelta(minutes=1)
 
 
 @cache
@@ -216,9 +217,13 @@ def _topic(ctx: StackContext, sns: Any, kms_key_arn: str) -> str:
     return topic_arn
 
 
-def _stale_history(ctx: StackContext, ddb: Any, names: PipelineNames) -> None:
-    """Readings of a few devices, ingested and processed two days ago; none since."""
-    then = dt.datetime.now(dt.UTC) - STALE_AGE
+def _device_history(ctx: StackContext, ddb: Any, names: PipelineNames, age: dt.timedelta) -> None:
+    """Readings of a few devices, ingested and processed `age` ago: a deployed pipeline has traffic.
+
+    Healthy: a minute old, so on-call's freshness check has something recent to find. With the
+    stale_processed_data fault: two days old, and none since.
+    """
+    then = dt.datetime.now(dt.UTC) - age
     for n in range(3):
         stamp = (then + dt.timedelta(seconds=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         raw = {
@@ -329,8 +334,8 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         clients["sqs"].delete_queue(QueueUrl=queue_url)
     if "topic_missing" in ctx.faults:
         clients["sns"].delete_topic(TopicArn=topic_arn)
-    if "stale_processed_data" in ctx.faults:
-        _stale_history(ctx, clients["dynamodb"], names)
+    history_age = STALE_AGE if "stale_processed_data" in ctx.faults else RECENT_AGE
+    _device_history(ctx, clients["dynamodb"], names, history_age)
 
     delays = Delays(ctx.latency)
     tracing = not ({"no_traces", "tracing_disabled"} & ctx.faults)
