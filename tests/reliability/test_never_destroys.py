@@ -82,3 +82,22 @@ def test_streams_are_read_only_at_the_runs_own_record() -> None:
                 iterators.append((path.name, ast.literal_eval(kinds[0]) if kinds else None))
     assert iterators, "expected the Kinesis probe's read-back"
     assert {kind for _, kind in iterators} == {"AT_SEQUENCE_NUMBER"}, iterators
+
+
+def test_no_destructive_operation_is_named_in_code() -> None:
+    """Also no low-level route to them (`_make_api_call("PurgeQueue", ...)`, an operation-name table):
+    the operation names appear in no string of the code except in docstrings and messages."""
+    names = {
+        "ReceiveMessage",
+        "PurgeQueue",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "DeleteQueue",
+        "DeleteTable",
+    }
+    found = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append((path.relative_to(ROOT).as_posix(), node.value))
+    assert found == []
