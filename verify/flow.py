@@ -147,12 +147,20 @@ class Flow:
     # ---------------------------------------------------------------- step bookkeeping
 
     @contextmanager
-    def step(self, name: str, *requires: str) -> Iterator[dict[str, Any]]:
-        """Run one step: refuse (could not verify) when a step it depends on did not pass."""
+    def step(self, name: str, *requires: str, after: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+        """Run one step: refuse (could not verify) when a step it depends on did not pass.
+
+        `after` names steps whose signal this one is downstream of when they apply: if one of them
+        ran and failed, waiting out a full timeout for a signal that cannot come would only delay
+        the verdict (with a 90 s budget, a stopped processor would cost minutes per later step).
+        """
         for needed in requires:
             if not self.passed.get(needed):
                 state = "failed" if needed in self.passed else "did not run"
                 raise VerifyError(f"the {needed} step {state}, so the {name} step cannot be observed")
+        for upstream in after:
+            if self.passed.get(upstream) is False:
+                raise VerifyError(f"the {upstream} step failed, so the {name} step cannot be observed")
         evidence: dict[str, Any] = {}
         self.passed[name] = False
         yield evidence
@@ -341,7 +349,7 @@ class Flow:
         return int(attributes.get("ApproximateNumberOfMessages", 0))
 
     def query(self) -> dict[str, Any]:
-        with self.step("query", "ingest") as evidence:
+        with self.step("query", "ingest", after=("processed",)) as evidence:
             param = self.config.flow.query_param or self._query_param()
             url = self._url(self.config.flow.query_path)
             last: dict[str, HttpResult] = {}
@@ -373,7 +381,7 @@ class Flow:
         return self.schema(table).partition.name if table else "sensorId"
 
     def trace(self) -> dict[str, Any]:
-        with self.step("trace", "ingest") as evidence:
+        with self.step("trace", "ingest", after=("processed",)) as evidence:
             trace_id = self.ingest_response.trace_id if self.ingest_response else None
             if not trace_id:
                 raise CheckFailed(
@@ -405,7 +413,7 @@ class Flow:
             raise NotApplicable(
                 "not applicable: the outputs name no ingest or processor function to read logs of"
             )
-        with self.step("logs", "ingest") as evidence:
+        with self.step("logs", "ingest", after=("processed",)) as evidence:
             for role, group in sorted(self.targets.log_groups.items()):
 
                 def lines(group: str = group) -> list[str]:
