@@ -7,6 +7,7 @@ the file and line, and exit 2 -- a typo in a policy must never silently loosen a
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,6 +182,8 @@ class _Validator:
             table, key = key.split(".", 1)[0], key.rsplit(".", 1)[-1]
         line = self.line_of(key, table)
         where = f"{self.path}, line {line}" if line else str(self.path)
+        # TOML allows any character in a quoted key, a newline included: the error stays one line.
+        problem = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", problem)
         return ConfigError(f"{where}: {problem}")
 
     def check_type(self, dotted: str, value: Any, types: tuple[type, ...]) -> None:
