@@ -136,6 +136,33 @@ def ensure_not_running(state_dir: Path) -> None:
         )
 
 
+def _checked_request(
+    *,
+    stacks: str | Iterable[str],
+    faults: Iterable[str],
+    latency: str | None,
+    region: str,
+    suffix: str,
+    outputs_path: Path,
+    outputs_format: str,
+    state_dir: Path,
+) -> tuple[tuple[str, ...], frozenset[str], Path, Path]:
+    """What start_sandbox and spawn_sandbox were asked for, normalized: (stacks, faults, outputs path,
+    state dir). One place, so both refuse the same input with the same message before anything starts."""
+    chosen_stacks = normalize_stacks(stacks)
+    chosen = check_arguments(
+        stacks=chosen_stacks,
+        faults=faults,
+        latency=latency,
+        region=region,
+        suffix=suffix,
+        outputs_format=outputs_format,
+    )
+    state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
+    ensure_not_running(state_dir)
+    return chosen_stacks, chosen, outputs_path, state_dir
+
+
 def _snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
@@ -274,17 +301,16 @@ def start_sandbox(
     state_dir: Path = DEFAULT_STATE_DIR,
 ) -> SandboxHandle:
     """Starts the emulator and the stacks in this process (threads); ready when it returns."""
-    chosen_stacks = normalize_stacks(stacks)
-    chosen = check_arguments(
-        stacks=chosen_stacks,
+    chosen_stacks, chosen, outputs_path, state_dir = _checked_request(
+        stacks=stacks,
         faults=faults,
         latency=latency,
         region=region,
         suffix=suffix,
+        outputs_path=outputs_path,
         outputs_format=outputs_format,
+        state_dir=state_dir,
     )
-    state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
-    ensure_not_running(state_dir)
     check_profile_environment()
     with _LIVE_LOCK:
         if (region, suffix) in _LIVE:
@@ -410,17 +436,16 @@ def spawn_sandbox(
     """Starts the sandbox as a child process (`python -m verify.sandbox.serve`), ready when it returns."""
     from verify.sandbox.serve import spawn
 
-    chosen_stacks = normalize_stacks(stacks)
-    chosen = check_arguments(
-        stacks=chosen_stacks,
+    chosen_stacks, chosen, outputs_path, state_dir = _checked_request(
+        stacks=stacks,
         faults=faults,
         latency=latency,
         region=region,
         suffix=suffix,
+        outputs_path=outputs_path,
         outputs_format=outputs_format,
+        state_dir=state_dir,
     )
-    state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
-    ensure_not_running(state_dir)
     args = [
         "--region",
         region,
