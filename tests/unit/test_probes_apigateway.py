@@ -3,12 +3,10 @@ tracing checks against moto."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, NotApplicable
 from verify.inventory import Inventory, classify
@@ -61,14 +59,8 @@ def test_lambda_function_url_is_not_api_gateway() -> None:
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield boto3.client("apigateway", region_name=REGION)
+def client(moto_client: Callable[[str], Any]) -> Any:
+    return moto_client("apigateway")
 
 
 def make_api(client: Any, *, ingest_auth: str = "AWS_IAM", configured: bool = True) -> str:

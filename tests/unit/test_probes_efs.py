@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed
 from verify.polling import NotYet
 from verify.probes import efs
 
-REGION = "us-east-1"
-
 
 @pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield {name: boto3.client(name, region_name=REGION) for name in ("efs", "ec2")}
+def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {name: moto_client(name) for name in ("efs", "ec2")}
 
 
 def _subnets(ec2: Any) -> tuple[str, list[str]]:

@@ -5,28 +5,19 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, VerifyError
 from verify.polling import NotYet
 from verify.probes import elasticache
 
-REGION = "us-east-1"
-
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("elasticache", region_name=REGION)
+def client(moto_client: Callable[[str], Any]) -> Any:
+    return moto_client("elasticache")
 
 
 def _group(client: Any, group_id: str, encrypted: bool) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, NotApplicable
 from verify.inventory import Inventory, classify
@@ -19,15 +17,10 @@ STREAM = "iot-sensor-stream-dev"
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        made = boto3.client("kinesis", region_name=REGION)
-        made.create_stream(StreamName=STREAM, ShardCount=2)
-        yield made
+def client(moto_client: Callable[[str], Any]) -> Any:
+    made = moto_client("kinesis")
+    made.create_stream(StreamName=STREAM, ShardCount=2)
+    return made
 
 
 def test_active_stream_reports_its_facts(client: Any) -> None:
@@ -55,12 +48,14 @@ def test_transitional_status_waits_and_deleting_fails() -> None:
         kinesis.stream_status(_Summary("DELETING"), STREAM)
 
 
-def test_encryption_fails_without_kms_and_passes_with_it(client: Any) -> None:
+def test_encryption_fails_without_kms_and_passes_with_it(
+    client: Any, moto_client: Callable[[str], Any]
+) -> None:
     with pytest.raises(
         CheckFailed, match="expected server-side encryption with KMS, got EncryptionType NONE"
     ):
         kinesis.check_encryption(client, STREAM)
-    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    key = moto_client("kms").create_key()["KeyMetadata"]["Arn"]
     client.start_stream_encryption(StreamName=STREAM, EncryptionType="KMS", KeyId=key)
     assert kinesis.check_encryption(client, STREAM) == {"encryption": "KMS", "kms_key": key}
 

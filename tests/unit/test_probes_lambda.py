@@ -6,12 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, NotApplicable
 from verify.polling import NotYet
@@ -22,14 +20,8 @@ FUNCTION = "sensor-processor-dev"
 
 
 @pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield {name: boto3.client(name, region_name=REGION) for name in ("lambda", "iam", "sqs")}
+def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {name: moto_client(name) for name in ("lambda", "iam", "sqs")}
 
 
 def make_function(clients: dict[str, Any], *, runtime: str = "python3.12", tracing: str = "Active") -> None:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed
 from verify.probes import logs
 
-REGION = "us-east-1"
 GROUP = "/aws/lambda/sensor-ingest-dev"
 
 
 @pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield {name: boto3.client(name, region_name=REGION) for name in ("logs", "cloudwatch")}
+def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {name: moto_client(name) for name in ("logs", "cloudwatch")}
 
 
 def test_log_group_with_retention_passes(clients: dict[str, Any]) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
 from verify.inventory import Inventory, classify
@@ -23,13 +21,8 @@ DB = "iot-platform-db-dev"
 
 
 @pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield {name: boto3.client(name, region_name=REGION) for name in ("rds", "secretsmanager")}
+def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {name: moto_client(name) for name in ("rds", "secretsmanager")}
 
 
 def make_instance(client: Any, **overrides: Any) -> dict[str, Any]:

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, VerifyError
 from verify.probes import secretsmanager
 
-REGION = "us-east-1"
 NAME = "iot-platform/dev/db-credentials"
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        made = boto3.client("secretsmanager", region_name=REGION)
-        made.create_secret(Name=NAME, SecretString='{"username": "u", "password": "p"}')
-        yield made
+def client(moto_client: Callable[[str], Any]) -> Any:
+    made = moto_client("secretsmanager")
+    made.create_secret(Name=NAME, SecretString='{"username": "u", "password": "p"}')
+    return made
 
 
 def _rotate(client: Any, days: int = 30) -> None:

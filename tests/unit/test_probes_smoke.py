@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, VerifyError
 from verify.probes import smoke
@@ -17,20 +15,15 @@ NOW = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="processed",
-            KeySchema=[{"AttributeName": "sensorId", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "sensorId", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
+def ddb(moto_client: Callable[[str], Any]) -> Any:
+    client = moto_client("dynamodb")
+    client.create_table(
+        TableName="processed",
+        KeySchema=[{"AttributeName": "sensorId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sensorId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
 
 
 def _put(client: Any, sensor: str, **attributes: dict[str, str]) -> None:

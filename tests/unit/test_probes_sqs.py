@@ -5,12 +5,10 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from verify.errors import CheckFailed, NotApplicable
 from verify.inventory import classify
@@ -21,14 +19,8 @@ ACCOUNT = "123456789012"
 
 
 @pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield {name: boto3.client(name, region_name=REGION) for name in ("sqs", "lambda", "iam")}
+def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+    return {name: moto_client(name) for name in ("sqs", "lambda", "iam")}
 
 
 def arn(name: str) -> str:
