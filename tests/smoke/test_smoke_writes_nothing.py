@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.credentials import Credentials
 
+from tests.reliability.helpers import client, snapshot
 from verify.http import SignedHttp
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
@@ -63,14 +63,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxH
 
 
 def _client(handle: SandboxHandle, service: str) -> Any:
-    env = handle.env
-    return boto3.client(
-        service,
-        region_name=env["AWS_REGION"],
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+    return client(handle.env, service)
 
 
 def _play_traffic(handle: SandboxHandle, outputs: dict[str, Any]) -> None:
@@ -95,30 +88,7 @@ def _play_traffic(handle: SandboxHandle, outputs: dict[str, Any]) -> None:
 
 
 def _snapshot(handle: SandboxHandle) -> dict[str, Any]:
-    ddb, sqs, kinesis = (_client(handle, s) for s in ("dynamodb", "sqs", "kinesis"))
-    tables: dict[str, list[str]] = {}
-    for name in ddb.list_tables()["TableNames"]:
-        items = [i for page in ddb.get_paginator("scan").paginate(TableName=name) for i in page["Items"]]
-        tables[name] = sorted(json.dumps(i, sort_keys=True) for i in items)
-    queues: dict[str, dict[str, str]] = {}
-    for url in sqs.list_queues().get("QueueUrls", []):
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        queues[url] = {k: v for k, v in attributes.items() if k.startswith("ApproximateNumberOfMessages")}
-    streams: dict[str, list[tuple[str, str, bytes]]] = {}
-    for name in kinesis.list_streams()["StreamNames"]:
-        records: list[tuple[str, str, bytes]] = []
-        for shard in kinesis.list_shards(StreamName=name)["Shards"]:
-            iterator = kinesis.get_shard_iterator(
-                StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            for _ in range(20):  # bounded: the sandbox's shards hold a handful of records
-                page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-                records += [(shard["ShardId"], r["SequenceNumber"], r["Data"]) for r in page["Records"]]
-                if not page["Records"] or not page.get("NextShardIterator"):
-                    break
-                iterator = page["NextShardIterator"]
-        streams[name] = records
-    return {"tables": tables, "queues": queues, "streams": streams}
+    return snapshot(handle.env)
 
 
 def test_smoke_writes_nothing_and_refuses_writes_loudly(
