@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
 import urllib.parse
 import uuid
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from verify.sandbox.emulator import free_port
+from verify.sandbox.emulator import ServedInThread, free_port
 
 log = logging.getLogger(__name__)
 
@@ -104,27 +103,16 @@ class SignedApiServer:
         self.require_auth = require_auth
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/{stage}/"
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServedInThread()
 
     def start(self) -> None:
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        # A short poll interval keeps stop() quick; the idle wake-ups cost nothing measurable.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-api", daemon=True
-        )
-        self._thread.start()
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        server.daemon_threads = True
+        self._serving.serve(server, "sandbox-api")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._serving.stop()
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes

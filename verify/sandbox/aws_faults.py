@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from verify.sandbox.base import StackParts
-from verify.sandbox.emulator import AwsRequest, Emulator, Interceptor, Response, free_port
+from verify.sandbox.emulator import AwsRequest, Emulator, Interceptor, Response, ServedInThread, free_port
 from verify.sandbox.faults import AWS_FAULTS
 
 log = logging.getLogger(__name__)
@@ -173,22 +173,15 @@ class ApiFaultProxy:
         self.port = free_port()
         # Same stage path as the real API, so the outputs only change their port.
         self.url = urllib.parse.urlunsplit((parsed.scheme, f"127.0.0.1:{self.port}", parsed.path, "", ""))
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _proxy_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="api-fault-proxy",
-            daemon=True,
-        )
+        self._proxy = ThreadingHTTPServer(("127.0.0.1", self.port), _proxy_handler(self))
+        self._proxy.daemon_threads = True
+        self._serving = ServedInThread()
 
     def start(self) -> None:
-        self._thread.start()
+        self._serving.serve(self._proxy, "api-fault-proxy")
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serving.stop()
 
     def forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes

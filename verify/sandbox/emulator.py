@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import socket
+import socketserver
 import threading
 import urllib.parse
 import zlib
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 # An interceptor sees the parsed request and either returns None (let moto answer) or a full
 # response (status, headers, body) that replaces moto's.
@@ -42,6 +43,31 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class ServedInThread:
+    """A socket server served from a daemon thread, with a quick stop (shared by moto and the API)."""
+
+    def __init__(self) -> None:
+        self._server: socketserver.BaseServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def serve(self, server: socketserver.BaseServer, name: str) -> None:
+        self._server = server
+        # serve_forever's default 0.5 s poll interval is what shutdown() waits; keep stop() quick.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
 
 
 def _parse(environ: dict[str, Any], body: bytes) -> AwsRequest:
@@ -147,8 +173,7 @@ class Emulator:
 
         self.port = port or free_port()
         self.middleware = FaultMiddleware(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServedInThread()
 
     @property
     def endpoint_url(self) -> str:
@@ -157,18 +182,7 @@ class Emulator:
     def start(self) -> None:
         # werkzeug logs every request line to stderr; a verifier's console is no place for that.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = make_server("127.0.0.1", self.port, self.middleware, threaded=True)
-        # serve_forever's default 0.5 s poll interval is what shutdown() waits; keep stop() quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="moto", daemon=True
-        )
-        self._thread.start()
+        self._serving.serve(make_server("127.0.0.1", self.port, self.middleware, threaded=True), "moto")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._serving.stop()
