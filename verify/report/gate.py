@@ -49,7 +49,8 @@ def apply_gate(
         if check.status is Status.FAILED:
             reasons.append(f"blocking check {check.id} failed: {_line(check.message)}")
         elif check.status is Status.ERROR:
-            reasons.append(f"blocking check {check.id} could not be verified: {_line(check.message)}")
+            detail = _line(check.message).removeprefix("could not verify: ")
+            reasons.append(f"blocking check {check.id} could not be verified: {detail}")
     for check in checks:
         if check.status not in (Status.FAILED, Status.ERROR):
             continue
