@@ -280,6 +280,12 @@ def test_down_after_a_kill_ends_the_servers_a_stack_recorded(tmp_path: Path) -> 
     server_dir.mkdir()
     # A stand-in server whose command line names its directory, as postgres -D <dir>/data does.
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(server_dir)])
+    # Right after fork the child still shows the parent's command line; a recorded server has long
+    # since exec'd. Wait for the exec, or the clean-up rightly takes the pid for a stranger's.
+    cmdline = Path(f"/proc/{server.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while str(server_dir).encode() not in cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     record = [{"pid": server.pid, "signal": "SIGTERM", "dir": str(server_dir), "port": 1}]
     (workdir / "platform-servers.json").write_text(json.dumps(record))
     try:
