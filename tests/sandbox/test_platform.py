@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ import requests
 from botocore.exceptions import ClientError
 from requests_aws4auth import AWS4Auth
 
+from tests.reliability.helpers import processes_mentioning
 from verify.sandbox import platform as platform_module
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import Emulator
@@ -32,21 +32,6 @@ pytestmark = pytest.mark.sandbox
 HAS_PG = find_pg_bin() is not None
 HAS_REDIS = find_redis_server() is not None
 REGION = "eu-west-1"
-
-
-def processes_mentioning(text: str) -> list[str]:
-    """Command lines of live processes that contain `text` (a /proc scan: no psutil needed)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(cmdline)
-    return found
 
 
 @pytest.fixture(scope="module")

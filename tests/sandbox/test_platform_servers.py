@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.reliability.helpers import processes_mentioning
 from verify.sandbox import platform as platform_module
 from verify.sandbox import postgres as postgres_module
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext
@@ -25,20 +25,6 @@ from verify.sandbox.redis_server import find_redis_server, start_redis
 pytestmark = pytest.mark.sandbox
 needs_pg = pytest.mark.skipif(find_pg_bin() is None, reason="PostgreSQL binaries not installed")
 needs_redis = pytest.mark.skipif(find_redis_server() is None, reason="redis-server not installed")
-
-
-def processes_mentioning(text: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(cmdline)
-    return found
 
 
 def record_private_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
