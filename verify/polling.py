@@ -16,6 +16,7 @@ a stop callable that reads the injected clock instead.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,20 +24,45 @@ from typing import Any, Generic, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from verify.errors import CheckFailed
+from verify.errors import CheckFailed, VerifyError
 
 T = TypeVar("T")
 
 OBSERVED_MAX_CHARS = 200
 BACKOFF_FACTOR = 1.8
 # Each wait is drawn from [(1 - JITTER) * base, base]: with a factor of 1.8 the waits still grow
-# strictly until the cap (0.8 * 1.8 > 1), and at the cap a probe runs at most ~1.25 times a second.
+# strictly until the cap (0.8 * 1.8 > 1).
 JITTER = 0.2
+# The schedule has two phases. Near the expected arrival (the first NEAR_WINDOW_S of a wait, where a
+# pipeline's signals land: an item in well under a second, a trace or a log line in a few) the waits
+# stay at NEAR_WAIT_S, so a signal is seen at most ~0.3 s after it becomes visible while a probe runs
+# at most 1 / (0.8 * 0.3) ~ 4 times a second. Past the window the signal is late, and precision
+# matters less than the API's budget: the waits grow to MAX_WAIT_S (~1.25 calls a second at most).
+FIRST_WAIT_S = 0.15
+NEAR_WAIT_S = 0.3
+NEAR_WINDOW_S = 10.0
+MAX_WAIT_S = 1.0
 # Evidence keeps the first and the last attempts of a long wait; the report needs the shape, not 90 rows.
 EVIDENCE_HEAD = 5
 EVIDENCE_TAIL = 15
 
 _jitter_source = random.Random()
+# Set when the run is being stopped (Ctrl-C, SIGTERM): every wait, in any thread, ends at once.
+_cancelled = threading.Event()
+
+
+def cancel_waits() -> None:
+    """End every wait in progress, in every thread (the run is being interrupted)."""
+    _cancelled.set()
+
+
+def allow_waits() -> None:
+    """Undo `cancel_waits` (a new run in the same process, as the tests start them)."""
+    _cancelled.clear()
+
+
+def _interruptible_sleep(seconds: float) -> None:
+    _cancelled.wait(seconds)
 
 
 class NotYet(Exception):
@@ -80,9 +106,27 @@ def short_repr(value: object, limit: int = OBSERVED_MAX_CHARS) -> str:
     return text
 
 
-def backoff_wait(attempt_number: int, first_wait: float, max_wait: float, rand: random.Random) -> float:
-    """The wait after attempt `attempt_number` (1-based), before the deadline trims it."""
-    base = min(max_wait, first_wait * BACKOFF_FACTOR ** (attempt_number - 1))
+def backoff_wait(
+    attempt_number: int,
+    first_wait: float,
+    max_wait: float,
+    rand: random.Random,
+    *,
+    late_attempts: int = 0,
+    near_wait: float | None = None,
+) -> float:
+    """The wait after attempt `attempt_number` (1-based), before the deadline trims it.
+
+    `late_attempts` counts the attempts made after the near window ended (0 inside it); with a
+    `near_wait`, the waits inside the window grow from `first_wait` to `near_wait` only, and past
+    it they grow on from `near_wait` to `max_wait`.
+    """
+    if near_wait is None:
+        base = min(max_wait, first_wait * BACKOFF_FACTOR ** (attempt_number - 1))
+    elif late_attempts == 0:
+        base = min(near_wait, max_wait, first_wait * BACKOFF_FACTOR ** (attempt_number - 1))
+    else:
+        base = min(max_wait, max(near_wait, first_wait) * BACKOFF_FACTOR**late_attempts)
     return base * (1.0 - JITTER * rand.random())
 
 
@@ -93,18 +137,24 @@ def eventually(
     timeout: float,
     until: Callable[[T], bool] | None = None,
     resource: str = "",
-    first_wait: float = 0.05,
-    max_wait: float = 1.0,
+    first_wait: float = FIRST_WAIT_S,
+    max_wait: float = MAX_WAIT_S,
+    near_wait: float | None = NEAR_WAIT_S,
+    near_window: float = NEAR_WINDOW_S,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     on_attempt: Callable[[Attempt], None] | None = None,
 ) -> Polled[T]:
     """Call `probe` until it succeeds (and `until(value)` holds) or `timeout` seconds have passed.
 
     Returns the value with the attempt count, the elapsed time and the history of what was seen.
-    On timeout raises `CheckFailed` whose message shows the last observed value.
+    On timeout raises `CheckFailed` whose message shows the last observed value. When the run is
+    being stopped (`cancel_waits`), the wait ends at once with a `VerifyError`: a check running
+    ahead in a pool thread must not keep polling for a minute after Ctrl-C.
     """
     start = clock()
+    late = {"attempts": 0}
+    pause = sleep if sleep is not None else _interruptible_sleep
     deadline = start + timeout
     history: list[Attempt] = []
 
@@ -129,15 +179,31 @@ def eventually(
         return clock() >= deadline
 
     def wait(retry_state: RetryCallState) -> float:
+        now = clock()
+        if near_wait is not None and now - start >= near_window:
+            late["attempts"] += 1
         # Trimmed so the last attempt lands on the deadline instead of sleeping past it.
-        remaining = max(0.0, deadline - clock())
-        return min(backoff_wait(retry_state.attempt_number, first_wait, max_wait, _jitter_source), remaining)
+        remaining = max(0.0, deadline - now)
+        drawn = backoff_wait(
+            retry_state.attempt_number,
+            first_wait,
+            max_wait,
+            _jitter_source,
+            late_attempts=late["attempts"],
+            near_wait=near_wait,
+        )
+        return min(drawn, remaining)
+
+    def stop_or_past_deadline(state: RetryCallState) -> bool:
+        if _cancelled.is_set():
+            raise VerifyError(f"{what}: the run is being stopped, so the wait ended unfinished")
+        return past_deadline(state)
 
     retrying = Retrying(
-        stop=past_deadline,
+        stop=stop_or_past_deadline,
         wait=wait,
         retry=retry_if_exception_type(NotYet),
-        sleep=sleep,
+        sleep=pause,
         reraise=True,
     )
     try:

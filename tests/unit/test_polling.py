@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
 
-from verify.errors import AwsAccessError, CheckFailed
-from verify.polling import Attempt, NotYet, Polled, backoff_wait, eventually, short_repr
+from verify.errors import AwsAccessError, CheckFailed, VerifyError
+from verify.polling import (
+    FIRST_WAIT_S,
+    MAX_WAIT_S,
+    NEAR_WAIT_S,
+    NEAR_WINDOW_S,
+    Attempt,
+    NotYet,
+    Polled,
+    allow_waits,
+    backoff_wait,
+    cancel_waits,
+    eventually,
+    short_repr,
+)
 
 
 class FakeClock:
@@ -74,10 +89,18 @@ def test_until_rejects_values_and_retries() -> None:
     assert polled.attempts == 3
 
 
-def test_waits_grow_then_cap_at_max_wait() -> None:
+def test_waits_grow_then_cap_at_max_wait_without_a_near_window() -> None:
     clock = FakeClock()
     with pytest.raises(CheckFailed):
-        poll(clock, lambda: "x", until=lambda _: False, timeout=30.0, first_wait=0.05, max_wait=1.0)
+        poll(
+            clock,
+            lambda: "x",
+            until=lambda _: False,
+            timeout=30.0,
+            first_wait=0.05,
+            max_wait=1.0,
+            near_wait=None,
+        )
     waits = clock.sleeps[:-1]  # the last one is trimmed to the deadline
     assert waits[0] <= 0.05
     capped_from = next(i for i, w in enumerate(waits) if w > 0.75)
@@ -87,6 +110,23 @@ def test_waits_grow_then_cap_at_max_wait() -> None:
     assert all(b / a <= 2.25 + 1e-9 for a, b in itertools.pairwise(growing)), growing
     assert max(waits) <= 1.0
     assert all(0.8 <= w <= 1.0 for w in waits[capped_from + 1 :])
+
+
+def test_near_the_expected_arrival_waits_stay_short_then_grow_to_the_cap() -> None:
+    clock = FakeClock()
+    seen: list[Attempt] = []
+    with pytest.raises(CheckFailed):
+        poll(clock, lambda: "x", until=lambda _: False, timeout=30.0, on_attempt=seen.append)
+    gaps = [(a.at_s, b.at_s - a.at_s) for a, b in itertools.pairwise(seen)]
+    near = [gap for at, gap in gaps if at < NEAR_WINDOW_S - NEAR_WAIT_S]
+    late = [gap for at, gap in gaps[:-1] if at >= NEAR_WINDOW_S + 5]
+    # A signal appearing in the window is seen at most NEAR_WAIT_S later...
+    assert max(near) <= NEAR_WAIT_S + 1e-9
+    # ...and, once the first short waits are over, a probe runs no more than ~4 times a second.
+    assert all(gap >= 0.8 * NEAR_WAIT_S - 1e-9 for gap in near[2:]), near
+    assert near[0] <= FIRST_WAIT_S
+    # Past the window the signal is late: the waits grow to the 1 s cap, never beyond it.
+    assert late and all(0.8 * MAX_WAIT_S <= gap <= MAX_WAIT_S + 1e-9 for gap in late), late
 
 
 def test_jitter_varies_waits_within_bounds() -> None:
@@ -233,3 +273,29 @@ def test_not_yet_carries_observed() -> None:
     assert err.what == "absent"
     assert err.observed == [1, 2]
     assert str(err) == "absent"
+
+
+def test_cancel_waits_ends_a_wait_running_in_another_thread_at_once() -> None:
+    outcome: dict[str, object] = {}
+
+    def waiting() -> None:
+        started = time.monotonic()
+        try:
+            eventually(lambda: None, what="a trace", timeout=30.0, until=lambda _: False)
+        except VerifyError as exc:
+            outcome["error"] = exc
+        outcome["took"] = time.monotonic() - started
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        cancel_waits()
+        thread.join(timeout=5)
+    finally:
+        allow_waits()
+    assert not thread.is_alive()
+    assert "the run is being stopped" in str(outcome["error"])
+    assert isinstance(outcome["took"], float) and outcome["took"] < 3.0
+    # Cleared again: a later wait in the same process polls normally.
+    assert eventually(lambda: "ok", what="x", timeout=1.0).value == "ok"
