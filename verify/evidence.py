@@ -1,8 +1,9 @@
 """What one check observed, gathered while it runs: its own records, polling attempts, every AWS call
 and every HTTP exchange, with timing and request ids.
 
-The plugin makes one `CheckRecorder` current per test (pytest runs one test at a time per process);
-the AWS session's event hooks and the observed HTTP session write into whichever is current, so a
+The plugin makes one `CheckRecorder` current per check, per thread: checks run ahead concurrently
+(verify.ahead), each in its own thread, and botocore's event hooks and the observed HTTP session run
+in the thread that makes the call, so each writes into the recorder of the check that made it. A
 probe needs no extra parameter to leave evidence. Everything is redacted on the way in.
 """
 
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -123,25 +125,23 @@ class CheckRecorder:
         return data
 
 
-_current: CheckRecorder | None = None
-_current_lock = threading.Lock()
+# A new thread starts with an empty context, so a check running ahead in a pool thread never sees
+# (or writes into) the recorder of the check pytest is reporting in the main thread.
+_current_var: ContextVar[CheckRecorder | None] = ContextVar("verify_current_recorder", default=None)
 
 
 def current() -> CheckRecorder | None:
-    return _current
+    return _current_var.get()
 
 
 @contextmanager
 def recording(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
-    """Make `recorder` the one AWS and HTTP observations go to, for the duration of one check."""
-    global _current
-    with _current_lock:
-        previous, _current = _current, recorder
+    """Make `recorder` the one this thread's AWS and HTTP observations go to, for one check."""
+    token = _current_var.set(recorder)
     try:
         yield recorder
     finally:
-        with _current_lock:
-            _current = previous
+        _current_var.reset(token)
 
 
 def observe_aws(session: boto3.session.Session) -> None:
@@ -155,7 +155,7 @@ def observe_aws(session: boto3.session.Session) -> None:
 
 
 def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    if _current is None:
+    if _current_var.get() is None:
         return
     picked = {k: params[k] for k in RESOURCE_PARAMS if k in params and _small(params[k])}
     context[_PARAMS] = picked
@@ -195,7 +195,7 @@ def _after_call(
     if isinstance(parsed, dict):
         # First, and whichever check (or none) is current: from now on the value is known and masked.
         _register_secret_values(model.service_model.service_name, model.name, parsed)
-    recorder = _current
+    recorder = _current_var.get()
     if recorder is None:
         return
     meta = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
@@ -211,7 +211,7 @@ def _after_call(
 def _after_call_error(context: dict[str, Any], exception: Exception, event_name: str = "", **_: Any) -> None:
     # botocore passes no operation model with this event (only its name says what was called):
     # requiring one turned every unreachable endpoint into a TypeError instead of its own reason.
-    recorder = _current
+    recorder = _current_var.get()
     if recorder is None:
         return
     parts = event_name.split(".")
@@ -240,7 +240,7 @@ def observed_http(http_cls: type[Any]) -> type[Any]:
     class ObservedHttp(http_cls):  # type: ignore[misc]
         def request(self, *args: Any, **kwargs: Any) -> Any:
             result = super().request(*args, **kwargs)
-            recorder = _current
+            recorder = _current_var.get()
             if recorder is not None:
                 recorder.add_http(result)
             return result
