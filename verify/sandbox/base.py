@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.sandbox.emulator import Emulator
+from verify.sandbox.visibility import VisibilityLog
 
 # One boto3 session for every sandbox client: a session per client re-reads botocore's endpoint and
 # service models each time (~0.1 s a client). Creating clients from one session is not thread-safe.
@@ -29,6 +30,8 @@ class StackContext:
     workdir: Path  # private temporary directory of this sandbox; removed on stop
     latency: str | None = None  # None (fast) or "aws" (realistic delays)
     account_id: str = ACCOUNT_ID
+    grow: int | None = None  # the pipeline names this many resources in all (benchmarks' stack sizes)
+    visibility: VisibilityLog | None = None  # when each signal became readable, if asked for
 
     def client(self, service: str) -> Any:
         """A boto3 client aimed at the emulator, with the sandbox's fixed test credentials."""

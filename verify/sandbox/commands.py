@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from verify.errors import VerifyError
 from verify.sandbox.faults import FAULTS
+from verify.sandbox.growth import BASE_RESOURCES
 from verify.sandbox.manager import (
     DEFAULT_OUTPUTS,
     DEFAULT_STATE_DIR,
@@ -49,6 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--format", choices=FORMATS, default="flat", dest="outputs_format")
     up.add_argument("--detach", action="store_true", help="run in the background; stop with `down`")
     up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a detached start")
+    up.add_argument(
+        "--grow",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grow the pipeline stack to N resources in all, as `verify discover` counts them (at least "
+        f"{BASE_RESOURCES}, its own): healthy tables, queues with DLQs, topics, parameters, log groups "
+        "and alarms, for benchmarks",
+    )
+    up.add_argument(
+        "--visibility-log",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="append a JSON line to PATH each time a reading's signal (raw, processed, query, trace, "
+        "log) becomes readable through the AWS API, with its time.time()",
+    )
     commands.add_parser("down", help="stop the sandbox and remove its data")
     commands.add_parser("status", help="say what runs where").add_argument("--json", action="store_true")
     commands.add_parser("faults", help="list the faults and what each breaks").add_argument(
@@ -84,6 +102,8 @@ def _up(options: argparse.Namespace) -> int:
         "outputs_path": options.outputs,
         "outputs_format": options.outputs_format,
         "state_dir": options.state_dir,
+        "grow": options.grow,
+        "visibility_log": options.visibility_log,
     }
     if options.detach:
         handle = spawn_sandbox(**common, timeout_s=options.timeout, detach=True)
@@ -134,6 +154,10 @@ def _status(options: argparse.Namespace) -> int:
         ("stacks", ", ".join(status.get("stacks", []))),
         ("faults", ", ".join(status.get("faults", [])) or "none"),
     ]
+    if status.get("grow") is not None:
+        rows.append(("grown to", f"{status['grow']} pipeline resources"))
+    if status.get("visibility_log"):
+        rows.append(("visibility log", str(status["visibility_log"])))
     rows += sorted(status.get("services", {}).items())
     rows += [("outputs", str(status.get("outputs_path")))] + [("note", n) for n in status.get("notes", [])]
     _rows(rows)

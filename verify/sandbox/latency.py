@@ -14,7 +14,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from verify.sandbox.visibility import VisibilityLog
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +82,22 @@ def _quietly(fn: Callable[[], None]) -> None:
 class Telemetry:
     """Writes X-Ray segments and CloudWatch log lines for the sandbox functions."""
 
-    def __init__(self, *, xray: Any, logs: Any, delays: Delays, traces: bool, logs_on: bool) -> None:
+    def __init__(
+        self,
+        *,
+        xray: Any,
+        logs: Any,
+        delays: Delays,
+        traces: bool,
+        logs_on: bool,
+        visibility: VisibilityLog | None = None,
+    ) -> None:
         self._xray = xray
         self._logs = logs
         self._delays = delays
         self.traces = traces
         self.logs_on = logs_on
+        self.visibility = visibility  # None unless `--visibility-log`: then the functions report to it
         self._streams: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -98,8 +111,12 @@ class Telemetry:
         annotations: dict[str, str] | None = None,
         parent_id: str | None = None,
         error: bool = False,
+        on_visible: Callable[[], None] | None = None,
     ) -> str:
-        """Records one segment (unless tracing is off) and returns its id for child segments."""
+        """Records one segment (unless tracing is off) and returns its id for child segments.
+
+        `on_visible` runs right after the put returns (on the delay's timer with latency "aws").
+        """
         segment_id = secrets.token_hex(8)
         if not self.traces:
             return segment_id
@@ -117,15 +134,28 @@ class Telemetry:
         if error:
             document["error"] = True
         text = json.dumps(document)
-        self._delays.run_later("trace", lambda: self._xray.put_trace_segments(TraceSegmentDocuments=[text]))
+
+        def put() -> None:
+            self._xray.put_trace_segments(TraceSegmentDocuments=[text])
+            if on_visible is not None:
+                on_visible()
+
+        self._delays.run_later("trace", put)
         return segment_id
 
-    def log_lines(self, group: str, lines: list[str]) -> None:
+    def log_lines(self, group: str, lines: list[str], on_visible: Callable[[], None] | None = None) -> None:
+        """Puts the lines (unless logs are off); `on_visible` runs right after the put returns."""
         if not self.logs_on:
             return
         stamp = int(time.time() * 1000)
         events = [{"timestamp": stamp, "message": line} for line in lines]
-        self._delays.run_later("log", lambda: self._put(group, events))
+
+        def put() -> None:
+            self._put(group, events)
+            if on_visible is not None:
+                on_visible()
+
+        self._delays.run_later("log", put)
 
     def _put(self, group: str, events: list[dict[str, Any]]) -> None:
         with self._lock:

@@ -26,8 +26,10 @@ from verify.errors import UsageError, VerifyError
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import Emulator
 from verify.sandbox.faults import STACKS, validate_faults
+from verify.sandbox.growth import check_grow
 from verify.sandbox.latency import LATENCY_MODELS
 from verify.sandbox.serve import end_recorded_servers, pid_alive
+from verify.sandbox.visibility import VisibilityLog
 
 FORMATS = ("flat", "cdk", "terraform")
 STATE_FILE = "state.json"
@@ -146,6 +148,7 @@ def _checked_request(
     outputs_path: Path,
     outputs_format: str,
     state_dir: Path,
+    grow: int | None = None,
 ) -> tuple[tuple[str, ...], frozenset[str], Path, Path]:
     """What start_sandbox and spawn_sandbox were asked for, normalized: (stacks, faults, outputs path,
     state dir). One place, so both refuse the same input with the same message before anything starts."""
@@ -158,6 +161,7 @@ def _checked_request(
         suffix=suffix,
         outputs_format=outputs_format,
     )
+    check_grow(grow, chosen_stacks)
     state_dir, outputs_path = Path(state_dir).absolute(), Path(outputs_path).absolute()
     ensure_not_running(state_dir)
     return chosen_stacks, chosen, outputs_path, state_dir
@@ -299,8 +303,14 @@ def start_sandbox(
     outputs_path: Path = DEFAULT_OUTPUTS,
     outputs_format: str = "flat",
     state_dir: Path = DEFAULT_STATE_DIR,
+    grow: int | None = None,
+    visibility_log: Path | None = None,
 ) -> SandboxHandle:
-    """Starts the emulator and the stacks in this process (threads); ready when it returns."""
+    """Starts the emulator and the stacks in this process (threads); ready when it returns.
+
+    `grow`: the pipeline's outputs name this many resources in all (docs/sandbox.md, "Growth").
+    `visibility_log`: a JSON line per signal when it became readable (`verify.sandbox.visibility`).
+    """
     chosen_stacks, chosen, outputs_path, state_dir = _checked_request(
         stacks=stacks,
         faults=faults,
@@ -310,12 +320,14 @@ def start_sandbox(
         outputs_path=outputs_path,
         outputs_format=outputs_format,
         state_dir=state_dir,
+        grow=grow,
     )
     check_profile_environment()
     with _LIVE_LOCK:
         if (region, suffix) in _LIVE:
             raise UsageError(f"A sandbox for suffix {suffix!r} in {region} already runs in this process.")
         _LIVE.add((region, suffix))
+    visibility: VisibilityLog | None = None
     emulator = Emulator()
     workdir = Path(tempfile.mkdtemp(prefix="verify-sandbox-"))
     started: list[StackParts] = []
@@ -331,6 +343,8 @@ def start_sandbox(
             with contextlib.suppress(Exception):
                 parts.stop()
         emulator.stop()
+        if visibility is not None:
+            visibility.close()  # the user's file: kept, like an outputs file that existed before
         cleanup_files(state, state_dir)
         with _LIVE_LOCK:
             _LIVE.discard((region, suffix))
@@ -338,9 +352,17 @@ def start_sandbox(
                 _reset_moto()
 
     try:
+        visibility = VisibilityLog(visibility_log) if visibility_log is not None else None
         emulator.start()
         ctx = StackContext(
-            emulator=emulator, region=region, suffix=suffix, faults=chosen, workdir=workdir, latency=latency
+            emulator=emulator,
+            region=region,
+            suffix=suffix,
+            faults=chosen,
+            workdir=workdir,
+            latency=latency,
+            grow=grow,
+            visibility=visibility,
         )
         for stack in chosen_stacks:
             started.append(_provision(stack, ctx))
@@ -365,6 +387,8 @@ def start_sandbox(
             stacks=list(chosen_stacks),
             faults=sorted(chosen),
             latency=latency,
+            grow=grow,
+            visibility_log=str(visibility.path) if visibility else None,
             outputs_format=outputs_format,
             api_url=api_url,
             services=services,
@@ -432,6 +456,8 @@ def spawn_sandbox(
     state_dir: Path = DEFAULT_STATE_DIR,
     timeout_s: float = 30,
     detach: bool = False,
+    grow: int | None = None,
+    visibility_log: Path | None = None,
 ) -> SandboxHandle:
     """Starts the sandbox as a child process (`python -m verify.sandbox.serve`), ready when it returns."""
     from verify.sandbox.serve import spawn
@@ -445,6 +471,7 @@ def spawn_sandbox(
         outputs_path=outputs_path,
         outputs_format=outputs_format,
         state_dir=state_dir,
+        grow=grow,
     )
     args = [
         "--region",
@@ -460,6 +487,10 @@ def spawn_sandbox(
     args += [a for f in sorted(chosen) for a in ("--fault", f)]
     if latency:
         args += ["--latency", latency]
+    if grow is not None:
+        args += ["--grow", str(grow)]
+    if visibility_log is not None:
+        args += ["--visibility-log", str(Path(visibility_log).absolute())]
     pid, state, stop = spawn(args, state_dir=state_dir, timeout_s=timeout_s, detach=detach)
     return SandboxHandle(
         endpoint_url=state["endpoint_url"],

@@ -345,6 +345,7 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         delays=delays,
         traces=tracing,
         logs_on="no_logs" not in ctx.faults,
+        visibility=ctx.visibility,
     )
     functions = PipelineFunctions(names=names, clients=clients, telemetry=telemetry, faults=ctx.faults)
     server = PipelineApiServer(
@@ -356,23 +357,7 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         require_auth=lambda: "auth_open" not in ctx.faults,
         open_routes=open_routes(ctx.faults),
     )
-    parts = StackParts(name="pipeline", outputs={})
-    server.start()
-    parts.stops.append(server.stop)
-    parts.stops.append(delays.stop)  # runs before server.stop (reversed): no late write after the stop
-    # A disabled event source mapping invokes nothing: the processor stays idle, as with processor_down.
-    idle = {"processor_down", "esm_disabled"} & ctx.faults
-    if not idle:
-        processor = Processor(
-            names=names, clients=clients, telemetry=telemetry, delays=delays, faults=ctx.faults
-        )
-        processor.start()
-        parts.stops.append(processor.stop)
-    parts.services = {
-        "api": server.url,
-        "processor": f"stopped (fault {', '.join(sorted(idle))})" if idle else "running (thread)",
-    }
-    parts.outputs = {
+    outputs: dict[str, Any] = {
         "ApiEndpoint": server.url,
         "ApiId": api_id,
         "ApiStageName": s,
@@ -396,5 +381,25 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         "KmsKeyArn": kms_key_arn,
         "Region": ctx.region,
         "Environment": s,
+    }
+    if ctx.grow is not None:  # before anything runs: a failed growth leaves no server behind
+        from verify.sandbox.growth import grow_pipeline
+
+        outputs.update(grow_pipeline(ctx, clients, outputs))
+    parts = StackParts(name="pipeline", outputs=outputs)
+    server.start()
+    parts.stops.append(server.stop)
+    parts.stops.append(delays.stop)  # runs before server.stop (reversed): no late write after the stop
+    # A disabled event source mapping invokes nothing: the processor stays idle, as with processor_down.
+    idle = {"processor_down", "esm_disabled"} & ctx.faults
+    if not idle:
+        processor = Processor(
+            names=names, clients=clients, telemetry=telemetry, delays=delays, faults=ctx.faults
+        )
+        processor.start()
+        parts.stops.append(processor.stop)
+    parts.services = {
+        "api": server.url,
+        "processor": f"stopped (fault {', '.join(sorted(idle))})" if idle else "running (thread)",
     }
     return parts

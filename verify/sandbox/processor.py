@@ -15,6 +15,7 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -140,15 +141,20 @@ class PipelineFunctions:
             payload = json.loads(req.body or b"null", parse_float=Decimal)
         except ValueError:
             payload = None
+        # Only a valid reading's marker is known; a stored malformed payload is no signal anyone awaits.
+        seen = self.telemetry.visibility
         try:
             item = validate_reading(payload)
         except InvalidReading as exc:
             if "accepts_garbage" not in self.faults:
                 return json_response(400, {"message": f"Invalid reading: {exc}"})
-            item = _garbage_item(req.body, payload)
+            item, seen = _garbage_item(req.body, payload), None
         item["ingestedAt"] = _now_iso()
+        marker = str(item["sensorId"])
         if "raw_not_written" not in self.faults:
             self.ddb.put_item(TableName=self.names.raw_table, Item=to_dynamo(item))
+            if seen is not None:
+                seen.record("raw", marker)
         parent = self._api_segment(req, start)
         self.sqs.send_message(
             QueueUrl=self.names.queue_url,
@@ -164,8 +170,18 @@ class PipelineFunctions:
             start=start,
             parent_id=parent,
             annotations={"sensorId": item["sensorId"], "readingTimestamp": item["timestamp"]},
+            on_visible=seen.on_trace(req.trace_id, marker, "ingest") if seen else None,
         )
-        self._log(self.names.ingest_function, request_id, req.trace_id, "reading ingested", ids)
+        group = PipelineNames.log_group(self.names.ingest_function)
+        _log_invocation(
+            self.telemetry,
+            self.names.ingest_function,
+            request_id,
+            req.trace_id,
+            "reading ingested",
+            ids,
+            on_visible=seen.on_log(marker, group) if seen else None,
+        )
         return json_response(200, {"ok": True, "sensorId": item["sensorId"], "timestamp": item["timestamp"]})
 
     def query(self, req: ApiRequest) -> tuple[int, dict[str, str], bytes]:
@@ -189,23 +205,32 @@ class PipelineFunctions:
             parent_id=parent,
             annotations={"sensorId": sensor},
         )
-        self._log(
-            self.names.query_function, request_id, req.trace_id, "readings queried", {"sensorId": sensor}
+        _log_invocation(
+            self.telemetry,
+            self.names.query_function,
+            request_id,
+            req.trace_id,
+            "readings queried",
+            {"sensorId": sensor},
         )
         body = json.dumps({"items": items}, default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
         return 200, {"Content-Type": "application/json"}, body.encode()
 
-    def _log(self, function: str, request_id: str, trace_id: str, message: str, ids: dict[str, Any]) -> None:
-        _log_invocation(self.telemetry, function, request_id, trace_id, message, ids)
-
 
 def _log_invocation(
-    telemetry: Telemetry, function: str, request_id: str, trace_id: str, message: str, ids: dict[str, Any]
+    telemetry: Telemetry,
+    function: str,
+    request_id: str,
+    trace_id: str,
+    message: str,
+    ids: dict[str, Any],
+    on_visible: Callable[[], None] | None = None,
 ) -> None:
     line = _dumps({"level": "INFO", "message": message, "requestId": request_id, "traceId": trace_id, **ids})
     telemetry.log_lines(
         PipelineNames.log_group(function),
         [f"START RequestId: {request_id} Version: $LATEST", line, f"END RequestId: {request_id}"],
+        on_visible=on_visible,
     )
 
 
@@ -295,6 +320,7 @@ class Processor:
         try:
             item = self.enrich(json.loads(message["Body"], parse_float=Decimal))
             self.ddb.put_item(TableName=self.names.processed_table, Item=to_dynamo(item))
+            self._seen_processed(item)
             self.sqs.delete_message(QueueUrl=self.names.queue_url, ReceiptHandle=message["ReceiptHandle"])
         except Exception as exc:
             self._record(trace_id, start, request_id, {"error": type(exc).__name__}, failed=True)
@@ -305,11 +331,26 @@ class Processor:
                 VisibilityTimeout=RETRY_VISIBILITY_S,
             )
             return
-        self._record(trace_id, start, request_id, _ids(item), failed=False)
+        self._record(trace_id, start, request_id, _ids(item), failed=False, marker=str(item["sensorId"]))
+
+    def _seen_processed(self, item: dict[str, Any]) -> None:
+        seen = self.telemetry.visibility
+        if seen is not None:
+            # GET /query reads the processed table: it answers with the item from this moment on.
+            now, marker = time.time(), str(item["sensorId"])
+            seen.record("processed", marker, t=now)
+            seen.record("query", marker, t=now)
 
     def _record(
-        self, trace_id: str, start: float, request_id: str, ids: dict[str, Any], failed: bool
+        self,
+        trace_id: str,
+        start: float,
+        request_id: str,
+        ids: dict[str, Any],
+        failed: bool,
+        marker: str | None = None,
     ) -> None:
+        seen = self.telemetry.visibility if marker is not None else None
         if trace_id:
             annotations = {k: str(v) for k, v in ids.items() if k in ("sensorId", "timestamp")}
             if "timestamp" in annotations:
@@ -320,9 +361,19 @@ class Processor:
                 start=start,
                 annotations=annotations,
                 error=failed,
+                on_visible=seen.on_trace(trace_id, marker, "processor") if seen and marker else None,
             )
         message = "reading processing failed" if failed else "reading processed"
-        _log_invocation(self.telemetry, self.names.processor_function, request_id, trace_id, message, ids)
+        group = PipelineNames.log_group(self.names.processor_function)
+        _log_invocation(
+            self.telemetry,
+            self.names.processor_function,
+            request_id,
+            trace_id,
+            message,
+            ids,
+            on_visible=seen.on_log(marker, group) if seen and marker else None,
+        )
 
     def threshold(self) -> Decimal:
         if self._threshold is None:

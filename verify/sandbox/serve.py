@@ -225,6 +225,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default="flat")
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--parent-pid", type=int, default=0)
+    parser.add_argument("--grow", type=int, default=None)
+    parser.add_argument("--visibility-log", type=Path, default=None)
     return parser
 
 
@@ -243,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             outputs_path=options.outputs,
             outputs_format=options.format,
             state_dir=options.state_dir,
+            grow=options.grow,
+            visibility_log=options.visibility_log,
         )
     except VerifyError as exc:
         print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
