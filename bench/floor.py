@@ -52,7 +52,10 @@ class Floor:
         self.mode = clients
         self.session = boto3.session.Session()
         # Resolved here, in one thread: the session's credential chain is not safe to walk concurrently.
-        self.credentials = self.session.get_credentials()
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise ValueError("no AWS credentials found (source the sandbox's env, or set a profile)")
+        self.credentials = credentials
         self.config = Config(max_pool_connections=workers)
         self.clients: dict[str, Any] = {}
         self.failures: list[str] = []
@@ -151,7 +154,11 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    floor = Floor(calls, workers, mode)
+    try:
+        floor = Floor(calls, workers, mode)
+    except ValueError as error:
+        print(f"floor: {error}", file=sys.stderr)
+        return 2
     began = time.perf_counter()
     floor.run()
     ended = time.perf_counter()

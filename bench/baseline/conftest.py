@@ -69,6 +69,7 @@ def signed(session: boto3.session.Session) -> Iterator[SignedCall]:
     """requests with a SigV4 signature for execute-api, as the snippets in the AWS docs do it."""
     http = requests.Session()
     credentials = session.get_credentials()
+    assert credentials is not None, "no AWS credentials: source the sandbox's env or set a profile"
     region = session.region_name
 
     def call(method: str, url: str, body: str | None = None, sign: bool = True) -> requests.Response:

@@ -26,17 +26,16 @@ T = TypeVar("T")
 SignedCall = Callable[..., Any]  # the `signed` fixture of conftest.py
 
 
-def wait_for(check: Callable[[], T], what: str) -> T:
+def wait_for(check: Callable[[], T | None], what: str) -> T:
     """Poll `check` every POLL_S seconds until it returns something truthy; fail at the deadline."""
     deadline = time.monotonic() + DEADLINE_S
     while True:
         result = check()
         if result:
-            break
+            return result
         if time.monotonic() > deadline:
             pytest.fail(f"gave up after {DEADLINE_S:g}s waiting for {what}; last saw {result!r}")
         time.sleep(POLL_S)
-    return result
 
 
 def _get_item(dynamodb: Any, table: str, payload: dict[str, Any]) -> dict[str, Any] | None:
