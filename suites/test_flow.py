@@ -1,14 +1,16 @@
 """The end-to-end flow: one tagged reading through ingest, raw, queue, processor, processed, query,
 X-Ray and logs -- each hop its own check, with its time since ingest -- and the negative paths.
 
-Steps run in file order on one worker (xdist_group), share one `Flow`, and a step whose prerequisite
-failed is "could not verify", never a pass. Every item written is removed at the end, also when a
-step failed or the run was interrupted.
+The checks share the run's one `Flow` (the plugin's `flow` fixture). In a single-process run they
+run ahead, concurrently: each step waits for the steps it needs (its `flow_step` mark says which
+step it is), so the waits for the raw item, the processed item, the query answer, the trace and the
+log lines overlap. With --workers they stay together on one worker (xdist_group) and run in file
+order. A step whose prerequisite failed is "could not verify", never a pass. Every item written is
+removed at the end of the run, also when a step failed or the run was interrupted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,64 +20,54 @@ from verify import Flow
 pytestmark = [pytest.mark.writes, pytest.mark.xdist_group("flow")]
 
 
-@pytest.fixture(scope="module")
-def flow(
-    aws: Any, signed_http: Any, inventory: Any, verify_config: Any, run_id: str, verify_run: Any
-) -> Iterator[Flow]:
-    scenario = Flow(
-        aws=aws,
-        http=signed_http,
-        inventory=inventory,
-        config=verify_config,
-        run_id=run_id,
-        timeout=verify_run.timeout,
-    )
-    try:
-        yield scenario
-    finally:
-        scenario.cleanup()
-
-
 def _record(check: Any, evidence: dict[str, Any]) -> None:
     for key, value in evidence.items():
         check.record(key, value)
 
 
+@pytest.mark.flow_step("ingest")
 @pytest.mark.check("flow", title="signed POST /ingest accepts a tagged reading")
 def test_ingest_accepted(flow: Flow, check: Any) -> None:
     _record(check, flow.ingest())
 
 
+@pytest.mark.flow_step("raw")
 @pytest.mark.check("flow", title="the raw table holds the reading")
 def test_raw_item_written(flow: Flow, check: Any) -> None:
     _record(check, flow.raw_item())
 
 
+@pytest.mark.flow_step("processed")
 @pytest.mark.check("flow", title="the processor wrote the processed reading")
 def test_processor_ran(flow: Flow, check: Any) -> None:
     _record(check, flow.processed_item())
 
 
+@pytest.mark.flow_step("enriched")
 @pytest.mark.check("flow", title="the processed reading is enriched")
 def test_processed_item_enriched(flow: Flow, check: Any) -> None:
     _record(check, flow.enriched())
 
 
+@pytest.mark.flow_step("queue")
 @pytest.mark.check("flow", title="the queue hop happened and the DLQ did not grow")
 def test_queue_hop(flow: Flow, check: Any) -> None:
     _record(check, flow.queue_hop())
 
 
+@pytest.mark.flow_step("query")
 @pytest.mark.check("flow", title="signed GET /query returns the reading")
 def test_query_returns_reading(flow: Flow, check: Any) -> None:
     _record(check, flow.query())
 
 
+@pytest.mark.flow_step("trace")
 @pytest.mark.check("flow", title="X-Ray traces the reading through ingest and processor")
 def test_trace_spans_hops(flow: Flow, check: Any) -> None:
     _record(check, flow.trace())
 
 
+@pytest.mark.flow_step("logs")
 @pytest.mark.check("flow", title="CloudWatch logs of ingest and processor carry the reading's marker")
 def test_logs_carry_marker(flow: Flow, check: Any) -> None:
     _record(check, flow.logs())

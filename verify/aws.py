@@ -165,6 +165,9 @@ class Aws:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             user_agent_extra=f"verify/{_version()}",
+            # Checks run ahead on up to 32 threads sharing one client per service: botocore's default
+            # pool of 10 would make the others open (and throw away) a connection per call.
+            max_pool_connections=32,
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()

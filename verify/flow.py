@@ -3,6 +3,11 @@
 marker -> POST {api}/ingest (signed) -> raw table -> queue -> processor -> processed table (enriched)
 -> GET {api}/query -> X-Ray trace of the ingest call -> CloudWatch log lines with the marker.
 
+Steps may run one after another (pytest order) or all at once (checks running ahead, each in its own
+thread): a step waits for the steps it needs only when they are `schedule`d to run, so the waits for
+the raw item, the processed item, the query answer, the trace and the log lines overlap, and a
+step nobody scheduled is "did not run" at once, as before.
+
 The marker is the run id, placed in the raw table's partition key, so every read is a key lookup
 (never a scan) and clean-up deletes exactly what this run wrote. Where the raw table has TTL enabled
 the reading also carries that attribute (an hour ahead), so even a run killed before its clean-up
@@ -13,7 +18,9 @@ evidence that the message hop happened.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,11 +34,31 @@ from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyErro
 from verify.http import HttpResult, SignedHttp
 from verify.inventory import Inventory, Resource
 from verify.payload import KeySchema, default_payload, render_template
-from verify.polling import NotYet, Polled, eventually
+from verify.polling import NotYet, Polled, eventually, waits_cancelled
 
 Waiter = Callable[..., Polled[Any]]
 _EVIDENCE_CHARS = 600
 TTL_AHEAD_S = 3600
+# The steps other steps can depend on, in the order they happen.
+STEPS = ("ingest", "raw", "processed", "enriched", "queue", "query", "trace", "logs")
+Step = Callable[..., dict[str, Any]]
+
+
+def _ends(name: str) -> Callable[[Step], Step]:
+    """Mark step `name` finished whenever its method returns or raises (NotApplicable included),
+    so a concurrent step waiting on it never waits for a step that already gave its answer."""
+
+    def wrap(method: Step) -> Step:
+        @functools.wraps(method)
+        def run(self: Flow, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._done[name].set()
+
+        return run
+
+    return wrap
 
 
 @dataclass
@@ -143,6 +170,32 @@ class Flow:
         self._sent = False  # nothing reached the API yet: nothing of ours can be in a table
         self.processed: dict[str, Any] = {}
         self.raw: dict[str, Any] = {}
+        self._done = {name: threading.Event() for name in STEPS}
+        self._scheduled: frozenset[str] = frozenset()
+
+    def schedule(self, steps: Iterator[str] | set[str] | frozenset[str] | list[str]) -> None:
+        """Say which steps will run concurrently: a step then waits for these before judging."""
+        unknown = set(steps) - set(STEPS)
+        if unknown:
+            raise VerifyError(f"[flow] unknown step(s) {sorted(unknown)}; the steps are {', '.join(STEPS)}")
+        self._scheduled = frozenset(steps)
+
+    def _await(self, name: str) -> None:
+        """Wait until a scheduled step has its answer (bounded: it has its own deadline)."""
+        if name not in self._scheduled:
+            return
+        bound = time.monotonic() + 2 * self.timeout + 60
+        while not self._done[name].wait(0.05):
+            if waits_cancelled() or time.monotonic() > bound:
+                raise VerifyError(f"the {name} step did not finish, so this step cannot be observed")
+
+    def _upstream_failed(self, after: tuple[str, ...]) -> str | None:
+        for upstream in after:
+            if self.passed.get(upstream) is False and (
+                upstream not in self._scheduled or self._done[upstream].is_set()
+            ):
+                return upstream
+        return None
 
     # ---------------------------------------------------------------- step bookkeeping
 
@@ -155,12 +208,13 @@ class Flow:
         the verdict (with a 90 s budget, a stopped processor would cost minutes per later step).
         """
         for needed in requires:
+            self._await(needed)
             if not self.passed.get(needed):
                 state = "failed" if needed in self.passed else "did not run"
                 raise VerifyError(f"the {needed} step {state}, so the {name} step cannot be observed")
-        for upstream in after:
-            if self.passed.get(upstream) is False:
-                raise VerifyError(f"the {upstream} step failed, so the {name} step cannot be observed")
+        failed = self._upstream_failed(after)
+        if failed:
+            raise VerifyError(f"the {failed} step failed, so the {name} step cannot be observed")
         evidence: dict[str, Any] = {}
         self.passed[name] = False
         yield evidence
@@ -169,8 +223,33 @@ class Flow:
             self.timeline[name] = time.monotonic() - self._sent_at
             evidence["at_s"] = round(self.timeline[name], 3)
 
-    def _wait(self, probe: Callable[[], Any], what: str, resource: str) -> Any:
-        return self.waiter(probe, what=what, timeout=self.timeout, resource=resource).value
+    def _wait(
+        self,
+        probe: Callable[[], Any],
+        what: str,
+        resource: str,
+        evidence: dict[str, Any],
+        after: tuple[str, ...] = (),
+    ) -> Any:
+        """Poll for a signal; record when it was seen (epoch) and how many calls the wait took.
+
+        `after` names upstream steps running concurrently: once one of them fails, the signal cannot
+        come, so the wait ends there ("could not verify") instead of running out its deadline.
+        """
+
+        def guarded() -> Any:
+            failed = self._upstream_failed(after)
+            if failed:
+                raise VerifyError(f"the {failed} step failed, so {what} cannot be observed")
+            return probe()
+
+        polled = self.waiter(guarded, what=what, timeout=self.timeout, resource=resource)
+        evidence["wait"] = {
+            "attempts": polled.attempts,
+            "waited_s": round(polled.elapsed_s, 3),
+            "seen_at": round(time.time(), 3),
+        }
+        return polled.value
 
     # ---------------------------------------------------------------- helpers
 
@@ -239,6 +318,7 @@ class Flow:
 
     # ---------------------------------------------------------------- the steps
 
+    @_ends("ingest")
     def ingest(self) -> dict[str, Any]:
         with self.step("ingest") as evidence:
             self.payload = self.build_payload()
@@ -246,6 +326,7 @@ class Flow:
             url = self._url(self.config.flow.ingest_path)
             self._sent_at = time.monotonic()
             self._sent_epoch_ms = int(time.time() * 1000)
+            evidence["sent_at"] = round(self._sent_epoch_ms / 1000, 3)
             self._sent = True
             response = self.http.request(self.config.flow.method, url, json_body=self.payload)
             self.ingest_response = response
@@ -272,6 +353,7 @@ class Flow:
                 )
         return evidence
 
+    @_ends("raw")
     def raw_item(self) -> dict[str, Any]:
         table = self._require_table(self.targets.raw_table, "raw")
         with self.step("raw", "ingest") as evidence:
@@ -279,14 +361,17 @@ class Flow:
                 lambda: self._items(table, self.marker) or _not_yet("no item"),
                 f"reading {self.marker} in raw table {table.name}",
                 table.key,
+                evidence,
             )
             self.raw = items[0]
             evidence["item"] = _trim(items[0])
         return evidence
 
+    @_ends("processed")
     def processed_item(self) -> dict[str, Any]:
         table = self._require_table(self.targets.processed_table, "processed")
         schema = self.schema(table)
+        self._await("ingest")  # the reading must exist before asking whether it carries the key
         if schema.partition.name not in self.payload and self.payload:
             raise NotApplicable(
                 f"not applicable: processed table {table.name} is keyed by {schema.partition.name}, which the "
@@ -297,11 +382,13 @@ class Flow:
                 lambda: self._items(table, self.marker) or _not_yet("no item"),
                 f"processed reading {self.marker} in table {table.name}",
                 table.key,
+                evidence,
             )
             self.processed = items[0]
             evidence["item"] = _trim(items[0])
         return evidence
 
+    @_ends("enriched")
     def enriched(self) -> dict[str, Any]:
         with self.step("enriched", "processed") as evidence:
             # Enrichment is what the processor added: beyond the payload and beyond what the ingest
@@ -317,7 +404,9 @@ class Flow:
                 )
         return evidence
 
+    @_ends("queue")
     def queue_hop(self) -> dict[str, Any]:
+        self._await("processed")  # its answer is the evidence of the hop
         with self.step("queue", "ingest") as evidence:
             if not self.passed.get("processed"):
                 depth = self._queue_depth()
@@ -348,6 +437,7 @@ class Flow:
             )["Attributes"]
         return int(attributes.get("ApproximateNumberOfMessages", 0))
 
+    @_ends("query")
     def query(self) -> dict[str, Any]:
         with self.step("query", "ingest", after=("processed",)) as evidence:
             param = self.config.flow.query_param or self._query_param()
@@ -372,7 +462,7 @@ class Flow:
                     )
                 return response
 
-            answer = self._wait(ask, f"reading {self.marker} in GET {url}", url)
+            answer = self._wait(ask, f"reading {self.marker} in GET {url}", url, evidence, ("processed",))
             evidence["response"] = answer.evidence()
         return evidence
 
@@ -380,6 +470,7 @@ class Flow:
         table = self.targets.processed_table or self.targets.raw_table
         return self.schema(table).partition.name if table else "sensorId"
 
+    @_ends("trace")
     def trace(self) -> dict[str, Any]:
         with self.step("trace", "ingest", after=("processed",)) as evidence:
             trace_id = self.ingest_response.trace_id if self.ingest_response else None
@@ -404,10 +495,11 @@ class Flow:
                 return names
 
             evidence["segments"] = self._wait(
-                segments, f"X-Ray trace {trace_id} with segments {wanted}", trace_id
+                segments, f"X-Ray trace {trace_id} with segments {wanted}", trace_id, evidence, ("processed",)
             )
         return evidence
 
+    @_ends("logs")
     def logs(self) -> dict[str, Any]:
         if not self.targets.log_groups:
             raise NotApplicable(
@@ -431,8 +523,11 @@ class Flow:
                         raise NotYet("no log line", f"no line with {self.marker} in {group}")
                     return [str(e.get("message", ""))[:200] for e in events]
 
-                found = self._wait(lines, f"log line with {self.marker} in {group}", group)
-                evidence[role] = {"group": group, "lines": len(found), "first": found[0]}
+                waited: dict[str, Any] = {}
+                found = self._wait(
+                    lines, f"log line with {self.marker} in {group}", group, waited, ("processed",)
+                )
+                evidence[role] = {"group": group, "lines": len(found), "first": found[0], **waited}
         return evidence
 
     # ---------------------------------------------------------------- negative steps

@@ -8,6 +8,7 @@ from the metadata each check leaves in `report.user_properties`, which xdist car
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import uuid
@@ -18,16 +19,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from verify.ahead import AheadRunner
 from verify.config import Config, load_config
-from verify.errors import CheckFailed, UsageError, VerifyError
+from verify.errors import NotApplicable, UsageError, VerifyError
 from verify.evidence import CheckRecorder, recording
 from verify.model import RunSummary, Verdict
+from verify.plugin_ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, make_waiter, replay
 from verify.results import annotate, check_id, result_from_report
 from verify.session import VerifySession, build_summary
 from verify.sharding import parse_shard, shard_of
 
 if TYPE_CHECKING:
     from verify.aws import Aws
+    from verify.flow import Flow
     from verify.http import SignedHttp
     from verify.inventory import Inventory, Resource
     from verify.outputs import Outputs
@@ -73,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(service, category='functional', title=''): a verify check")
     config.addinivalue_line("markers", "resources(*kinds, role=None): parametrize by inventory resources")
     config.addinivalue_line("markers", "writes: writes tagged test data (not run in the smoke profile)")
+    config.addinivalue_line(
+        "markers", "flow_step(name): the flow step a check observes (see verify.flow.STEPS)"
+    )
     if not _enabled(config):
         return
     if _is_worker(config):
@@ -133,6 +140,8 @@ class _VerifyHooks:
 
     def __init__(self, session: VerifySession) -> None:
         self.session = session
+        self.ahead: AheadRunner | None = None
+        self.reported: set[str] = set()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -175,11 +184,46 @@ class _VerifyHooks:
             if item.get_closest_marker("writes"):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # Start every eligible check's work now; pytest's own loop then reports them in order.
+        config = session.config
+        if config.option.collectonly or _is_worker(config) or not session.items:
+            return
+        runner = AheadRunner()
+        jobs = ahead_jobs(session.items, config, self.session)
+        steps = {
+            str(marker.args[0])
+            for item in session.items
+            if item.nodeid in jobs and (marker := item.get_closest_marker("flow_step"))
+        }
+        if steps:
+            flow = flow_of(config, self.session)
+            if not isinstance(flow, BaseException):
+                flow.schedule(steps)
+        self.ahead = runner
+        config.stash[AHEAD_KEY] = runner
+        runner.start(list(jobs.values()))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        runner = self.ahead
+        if runner is None or not runner.has(pyfuncitem.nodeid):
+            return None
+        outcome = runner.outcome(pyfuncitem.nodeid)
+        pyfuncitem._verify_ahead_s = outcome.duration_s  # type: ignore[attr-defined]
+        if outcome.error is not None:
+            raise outcome.error
+        return True
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
-        # One recorder per check, current for its setup, call and teardown: AWS and HTTP hooks write there.
-        recorder = CheckRecorder()
-        item._verify_recorder = recorder  # type: ignore[attr-defined]
+        # One recorder per check, current for its setup, call and teardown: AWS and HTTP hooks write
+        # there. A check running ahead already has one, which its thread has been writing into.
+        recorder: CheckRecorder | None = getattr(item, "_verify_recorder", None)
+        if recorder is None:
+            recorder = CheckRecorder()
+            item._verify_recorder = recorder  # type: ignore[attr-defined]
         with recording(recorder):
             yield
 
@@ -189,6 +233,9 @@ class _VerifyHooks:
     ) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
+        ahead_s = getattr(item, "_verify_ahead_s", None)
+        if report.when == "call" and ahead_s is not None:
+            report.duration = ahead_s  # the check's own work, not the wait for its thread's answer
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             annotate(item, call, report, stack_of=self.session.stack_of, region=self._region())
         if report.failed:
@@ -196,9 +243,26 @@ class _VerifyHooks:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on workers too (harmless: only the controller writes files, in sessionfinish).
+        self.reported.add(report.nodeid)
         result = result_from_report(report, self.session.policy)
         if result is not None:
             self.session.results.append(result)
+
+    def _report_finished_ahead(self, session: pytest.Session) -> None:
+        """An interrupted run's report still holds every check that had its answer, also those
+        pytest's loop had not reached yet (they ran ahead)."""
+        runner = self.ahead
+        if runner is None:
+            return
+        for item in session.items:
+            if item.nodeid in self.reported or not runner.finished(item.nodeid):
+                continue
+            call = pytest.CallInfo.from_call(functools.partial(replay, runner.outcome(item.nodeid)), "call")
+            report = pytest.TestReport.from_item_and_call(item, call)
+            annotate(item, call, report, stack_of=self.session.stack_of, region=self._region(), allure=False)
+            result = result_from_report(report, self.session.policy)
+            if result is not None:
+                self.session.results.append(result)
 
     def _region(self) -> str | None:
         try:
@@ -211,6 +275,11 @@ class _VerifyHooks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        try:
+            # -x or Ctrl-C: nothing may keep polling after the run, and what the flow wrote goes.
+            finish_flow(session.config)
+        except Exception as exc:
+            self.session.notes.append(f"clean-up of the flow's test data failed: {exc}")
         if _is_worker(session.config) or session.config.option.collectonly:
             return  # nothing ran, so there is nothing to judge (and `verify checks list` only collects)
         from verify.report import write_reports
@@ -218,6 +287,8 @@ class _VerifyHooks:
         from verify.report.gate import apply_gate
 
         interrupted = self.session.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        if interrupted:
+            self._report_finished_ahead(session)
         summary = build_summary(self.session, interrupted=interrupted)
         summary = apply_gate(summary, self.session.policy, self.session.policy_source)
         _redact_report_files(session.config)
@@ -353,21 +424,30 @@ def check(request: pytest.FixtureRequest) -> Iterator[CheckRecorder]:
 @pytest.fixture
 def eventually(verify_run: VerifySession, check: CheckRecorder) -> Callable[..., Polled[Any]]:
     """`polling.eventually` with the run's timeout, recording attempts on the current check."""
-    from verify.polling import eventually as _eventually
+    return make_waiter(verify_run, check)
 
-    def wait(probe: Callable[[], T], *, what: str, **kwargs: Any) -> Polled[T]:
-        kwargs.setdefault("timeout", verify_run.timeout)
-        kwargs.setdefault("on_attempt", lambda attempt: check.add_poll(what, attempt))
-        try:
-            polled = _eventually(probe, what=what, **kwargs)
-        except CheckFailed as exc:
-            check.attempts += exc.attempts
-            raise
-        check.attempts += polled.attempts
-        check.record(f"wait: {what}", {"attempts": polled.attempts, "elapsed_s": round(polled.elapsed_s, 3)})
-        return polled
 
-    return wait
+@pytest.fixture(scope="session")
+def flow(pytestconfig: pytest.Config, verify_run: VerifySession) -> Iterator[Flow]:
+    """The run's one tagged reading, followed through the stack; every item it wrote is removed at
+    the end of the run -- also when a step failed or the run was interrupted."""
+    scenario = flow_of(pytestconfig, verify_run)
+    if isinstance(scenario, BaseException):
+        raise scenario
+    try:
+        yield scenario
+    finally:
+        finish_flow(pytestconfig)  # stops the steps still running ahead first
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """A check that finds itself not applicable is a skip with its reason. Raised as pytest's own
+    skip here, pytest never renders a traceback for it (~30 ms each) only to have it replaced."""
+    try:
+        return (yield)
+    except NotApplicable as exc:
+        raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

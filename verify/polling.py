@@ -61,6 +61,10 @@ def allow_waits() -> None:
     _cancelled.clear()
 
 
+def waits_cancelled() -> bool:
+    return _cancelled.is_set()
+
+
 def _interruptible_sleep(seconds: float) -> None:
     _cancelled.wait(seconds)
 

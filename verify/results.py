@@ -116,8 +116,11 @@ def annotate(
     *,
     stack_of: dict[str, str] | None = None,
     region: str | None = None,
+    allure: bool = True,
 ) -> None:
-    """Turn the check's outcome into our status vocabulary, on the process that ran it."""
+    """Turn the check's outcome into our status vocabulary, on the process that ran it.
+
+    `allure=False` outside pytest's protocol for the item (allure has no test open to label)."""
     from verify.redact import REDACTOR
 
     meta = check_meta(item, stack_of)
@@ -143,7 +146,8 @@ def annotate(
         "evidence": REDACTOR.redact_obj(evidence),
     }
     report.user_properties.append((META, json.dumps(payload, default=str)))
-    _to_allure(item, payload, region)
+    if allure:
+        _to_allure(item, payload, region)
 
 
 def _with_asked(evidence: dict[str, Any], item: pytest.Item, meta: dict[str, Any]) -> dict[str, Any]:

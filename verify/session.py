@@ -43,6 +43,7 @@ class VerifySession:
     policy_file: str | None = None
     shard: tuple[int, int] | None = None
     stack_of: dict[str, str] = field(default_factory=dict)  # output key -> stack, for several stacks
+    notes: list[str] = field(default_factory=list)  # said in the report beside the run's own notes
     _policy: Policy | None = None
     _outputs: Outputs | None = None
     _inventory: Inventory | None = None
@@ -176,7 +177,7 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         source=source,
         region=region,
         checks=list(session.results),
-        notes=notes,
+        notes=notes + session.notes,
         interrupted=interrupted,
     )
 

@@ -1,0 +1,108 @@
+"""Checks run ahead: when the run starts, every eligible check's body starts at once in a thread
+pool; pytest then reports the checks in its own order, each waiting only for its own answer.
+
+Why: a run's time is spent waiting -- on AWS round trips (hundreds of them) and on the stack's
+eventual consistency (seconds per signal). One after another these add up; concurrently, a run
+takes about as long as its longest wait. pytest stays the runner of record: collection, skips,
+markers, -k, -x, hooks and reports behave as before; only the work of the call phase moves to a
+thread, and its outcome (a value or the very exception) is handed back to pytest's call phase.
+
+Which checks are eligible is the plugin's decision (it knows its fixtures); this module only runs
+and hands over. Stopping cancels what has not started and ends every wait of what has
+(`polling.cancel_waits`), so Ctrl-C and `-x` never leave threads polling for a minute.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from verify.evidence import CheckRecorder, recording
+from verify.polling import allow_waits, cancel_waits
+
+# Enough threads that the flow's waits (a handful, each blocked for seconds) never starve the quick
+# describe calls; few enough that a real account's API rate limits are not the bottleneck
+# (botocore retries throttling itself).
+DEFAULT_THREADS = 8
+MAX_THREADS = 32
+
+
+@dataclass
+class Outcome:
+    """What a check's body did in its thread: returned `value`, or raised `error`."""
+
+    value: object = None
+    error: BaseException | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str  # the pytest node id
+    call: Callable[[], object]
+    recorder: CheckRecorder
+    waits: bool = False  # it polls for seconds: started first, and given its own thread
+
+
+class AheadRunner:
+    """Runs jobs concurrently from `start`; `outcome(key)` blocks until that one's answer is in."""
+
+    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future[Outcome]] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def start(self, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        waiting = [job for job in jobs if job.waits]
+        quick = [job for job in jobs if not job.waits]
+        threads = min(MAX_THREADS, self._threads + len(waiting))
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="verify-check")
+        for job in waiting + quick:  # the long waits first: they set the run's length
+            self._futures[job.key] = self._pool.submit(_run, job)
+
+    def has(self, key: str) -> bool:
+        return key in self._futures
+
+    def outcome(self, key: str) -> Outcome:
+        return self._futures[key].result()
+
+    def finished(self, key: str) -> bool:
+        future = self._futures.get(key)
+        return future is not None and future.done() and not future.cancelled()
+
+    @property
+    def count(self) -> int:
+        return len(self._futures)
+
+    def stop(self) -> None:
+        """Cancel what has not started, end the waits of what has, and wait for the threads."""
+        with self._lock:
+            if self._stopped or self._pool is None:
+                self._stopped = True
+                return
+            self._stopped = True
+        unfinished = any(not f.done() for f in self._futures.values())
+        if unfinished:
+            cancel_waits()
+        try:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if unfinished:
+                allow_waits()
+
+
+def _run(job: Job) -> Outcome:
+    started = time.monotonic()
+    with recording(job.recorder):
+        try:
+            value = job.call()
+        except BaseException as exc:
+            return Outcome(error=exc, duration_s=time.monotonic() - started)
+    return Outcome(value=value, duration_s=time.monotonic() - started)
