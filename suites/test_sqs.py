@@ -5,16 +5,37 @@ Read-only by construction: attributes and Lambda mappings only, never a receive 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from verify import Aws, Config, Inventory, NotApplicable, Resource, probes
 
+# Which queue redrives where, read once per run: asked per check, a stack of N queues cost N^2
+# GetQueueAttributes calls. Keyed by the run's inventory (held, so an id is never reused).
+_redrives: dict[int, tuple[Inventory, dict[str, set[str]]]] = {}
+_redrives_lock = threading.Lock()
+
+
+def _redrive_targets_by_queue(aws: Aws, inventory: Inventory) -> dict[str, set[str]]:
+    with _redrives_lock:
+        cached = _redrives.get(id(inventory))
+    if cached is not None and cached[0] is inventory:
+        return cached[1]
+    client = aws.client("sqs")
+    found = {q.key: probes.sqs.redrive_targets(client, [q]) for q in inventory.of_kind("sqs_queue")}
+    with _redrives_lock:
+        _redrives[id(inventory)] = (inventory, found)
+    return found
+
 
 def _is_dlq(resource: Resource, facts: Any, aws: Aws, inventory: Inventory) -> bool:
-    others = [q for q in inventory.of_kind("sqs_queue") if q is not resource]
-    return bool(probes.sqs.is_dlq(resource, facts, probes.sqs.redrive_targets(aws.client("sqs"), others)))
+    if resource.role == "dlq":
+        return True
+    by_queue = _redrive_targets_by_queue(aws, inventory)
+    others = set().union(*(targets for key, targets in by_queue.items() if key != resource.key))
+    return bool(probes.sqs.is_dlq(resource, facts, others))
 
 
 @pytest.mark.check("sqs", title="SQS queue {name} is reachable")
