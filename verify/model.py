@@ -151,6 +151,9 @@ class RunSummary:
     gate: Gate | None = None
     environment: dict[str, str] = field(default_factory=dict)  # versions, profile, shard: for reports
     shard: str = ""  # "I/N" when this run verified one shard of the checks
+    # AWS API calls the run made, keyed like IAM actions (`sqs:GetQueueAttributes`): what it costs a
+    # stack's API budget, and how that grows with the stack.
+    aws_calls: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return count_statuses(self.checks)
@@ -191,6 +194,8 @@ class RunSummary:
             data["shard"] = self.shard
         if self.environment:
             data["environment"] = dict(self.environment)
+        if self.aws_calls:
+            data["aws_calls"] = {"total": sum(self.aws_calls.values()), "by_operation": dict(self.aws_calls)}
         return data
 
     @classmethod
@@ -210,4 +215,7 @@ class RunSummary:
             gate=Gate.from_dict(data["gate"]) if isinstance(data.get("gate"), dict) else None,
             environment={str(k): str(v) for k, v in (data.get("environment") or {}).items()},
             shard=str(data.get("shard", "")),
+            aws_calls={
+                str(k): int(v) for k, v in ((data.get("aws_calls") or {}).get("by_operation") or {}).items()
+            },
         )

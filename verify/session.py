@@ -178,6 +178,7 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         region=region,
         checks=list(session.results),
         notes=notes + session.notes,
+        aws_calls=session._aws.calls_by_operation() if session._aws is not None else {},
         interrupted=interrupted,
     )
 

@@ -48,3 +48,7 @@ def test_flow_waits_overlap_and_every_check_keeps_its_evidence(tmp_path: Path) -
             if check_id.startswith("test_table_active"):
                 assert call["service"] == "dynamodb", (check_id, call)
     assert summary["verdict"] == "pass"
+    # The run says what it cost the stack's API budget, counted where the calls were made.
+    calls = summary["aws_calls"]
+    assert calls["total"] == sum(calls["by_operation"].values())
+    assert calls["by_operation"]["xray:BatchGetTraces"] == trace["attempts"]

@@ -150,3 +150,23 @@ def test_from_dict_fills_defaults_for_optional_fields() -> None:
 def test_from_dict_rejects_an_unknown_status() -> None:
     with pytest.raises(ValueError, match="'green'"):
         RunSummary.from_dict({"verdict": "pass", "checks": [{"id": "x", "status": "green"}]})
+
+
+def test_aws_calls_are_reported_with_their_total_and_survive_a_round_trip() -> None:
+    calls = {"sqs:GetQueueAttributes": 4, "dynamodb:DescribeTable": 2}
+    summary = RunSummary(Verdict.PASS, "smoke", "r", "t", 1.0, "s", None, checks=[result(P)], aws_calls=calls)
+    data = summary.to_dict()
+    assert data["aws_calls"] == {"total": 6, "by_operation": calls}
+    assert RunSummary.from_dict(json.loads(json.dumps(data))).aws_calls == calls
+    bare = RunSummary(Verdict.PASS, "smoke", "r", "t", 1.0, "s", None, checks=[result(P)]).to_dict()
+    assert "aws_calls" not in bare
+
+
+def test_merged_shards_add_their_aws_calls() -> None:
+    from verify.report.merge import merge_summaries
+
+    one = RunSummary(Verdict.PASS, "full", "r", "t", 1.0, "s", None, checks=[result(P)], aws_calls={"a:X": 2})
+    two = RunSummary(
+        Verdict.PASS, "full", "r", "t", 1.0, "s", None, checks=[result(P)], aws_calls={"a:X": 1, "b:Y": 5}
+    )
+    assert merge_summaries([one, two], ["1", "2"]).aws_calls == {"a:X": 3, "b:Y": 5}

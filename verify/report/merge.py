@@ -34,6 +34,10 @@ def merge_summaries(summaries: list[RunSummary], labels: list[str]) -> RunSummar
         notes += [n for n in summary.notes if n not in notes]
     notes += _missing_shards(summaries)
     environment = dict(summaries[0].environment)
+    aws_calls: dict[str, int] = {}
+    for summary in summaries:
+        for operation, count in summary.aws_calls.items():
+            aws_calls[operation] = aws_calls.get(operation, 0) + count
     profiles = {s.profile for s in summaries}
     return RunSummary(
         verdict=Verdict.ERROR,  # judged by the gate below
@@ -47,6 +51,7 @@ def merge_summaries(summaries: list[RunSummary], labels: list[str]) -> RunSummar
         notes=notes,
         interrupted=any(s.interrupted for s in summaries),
         environment=environment,
+        aws_calls=aws_calls,
     )
 
 
