@@ -57,6 +57,23 @@ _PATTERNS: tuple[_Sub, ...] = (
     (re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1" + MASK),
 )
 
+# For each pattern, words (lower case) of which at least one occurs in any text it can match. Most
+# text a run redacts is short and names no secret at all: one lower() and a few substring tests then
+# replace eleven regex scans (redaction was ~10% of a smoke run's time).
+_TRIGGERS: tuple[tuple[str, ...], ...] = (
+    ("authorization",),
+    ("credential=",),
+    ("signature=",),
+    ("x-amz-",),
+    ("x-amz-security-token",),
+    ("session_token", "secret_access_key", "security_token"),
+    ("akia", "asia"),
+    ("password", "passwd", "secret", "api", "token"),
+    ("password=", "passwd=", "pwd=", "client_secret=", "api_key="),
+    ("://",),
+    ("bearer",),
+)
+
 # A dict key whose name ends like one of these holds a secret, whatever its value looks like.
 _SECRET_KEY_SUFFIXES = (
     "password",
@@ -109,8 +126,11 @@ class Redactor:
         compiled = self._compiled
         if compiled is not None:
             text = compiled.sub(MASK, text)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        for (pattern, replacement), triggers in zip(_PATTERNS, _TRIGGERS, strict=True):
+            if any(word in lowered for word in triggers):
+                text = pattern.sub(replacement, text)
+                lowered = text.lower()
         return text
 
     def redact_obj(self, obj: object) -> object:

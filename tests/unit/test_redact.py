@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from verify.redact import MASK, REDACTOR, Redactor, is_secret_key
 
@@ -154,3 +156,38 @@ def test_is_secret_key(key: str, secret: bool) -> None:
 def test_process_wide_instance_is_a_redactor() -> None:
     assert isinstance(REDACTOR, Redactor)
     assert ACCESS_KEY not in REDACTOR.redact(ACCESS_KEY)
+
+
+_FRAGMENTS = [
+    "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/sqs/aws4_request",
+    "Signature=0123abcdef",
+    "X-Amz-Security-Token=FQoGZXIvYXdzE",
+    '"x-amz-security-token": "tok"',
+    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI",
+    "aws_session_token = IQoJb3JpZ2lu",
+    "ASIAIOSFODNN7EXAMPL2",
+    '"client_secret": "shh"',
+    '"apiKey": "k-123"',
+    "password=hunter22",
+    "pwd=abc;",
+    "postgres://app:s3cret@db:5432/x",
+    "Bearer eyJhbGciOi.x.y",
+    "plain words",
+    " ",
+    "TableName",
+    "https://example.com/path",
+    "PASSWORD=",
+    "Bearer",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=6), st.sampled_from(["", " ", "\n", "&", ",", "'"]))
+def test_trigger_words_never_skip_a_pattern_that_would_match(parts: list[str], joiner: str) -> None:
+    # The reference: every pattern applied, no shortcut.
+    from verify import redact
+
+    text = joiner.join(parts)
+    expected = text
+    for pattern, replacement in redact._PATTERNS:
+        expected = pattern.sub(replacement, expected)
+    assert Redactor().redact(text) == expected
