@@ -330,7 +330,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.sandbox:
             return _run_with_sandbox(args)
         _validate_inputs(args, args.outputs)
-        return _run_pytest(args, args.outputs)
+        return _run_checks(args, args.outputs)
 
 
 def _run_with_sandbox(args: argparse.Namespace) -> int:
@@ -355,7 +355,7 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
             for note in handle.notes:
                 print(f"verify: sandbox: {note}", file=sys.stderr)
             _validate_inputs(args, str(outputs_path))
-            return _run_pytest(args, str(outputs_path))
+            return _run_checks(args, str(outputs_path))
         finally:
             handle.stop()
             for key, value in saved.items():
@@ -363,6 +363,58 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def _direct_eligible(args: argparse.Namespace) -> bool:
+    """Smoke over the shipped suites in one process runs without pytest (verify.direct): the on-call
+    answer in about the time its calls take. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
+    profile = "smoke" if args.command == "smoke" else args.profile
+    return (
+        profile == "smoke"
+        and not args.suite
+        and not (args.workers and args.workers > 1)
+        and not getattr(args, "shard", None)
+        and os.environ.get("VERIFY_VIA_PYTEST", "") in ("", "0")
+    )
+
+
+def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
+    if not _direct_eligible(args):
+        return _run_pytest(args, outputs_path)
+    from verify.direct import NeedsPytest, exit_code, plan, run_direct, session_for
+
+    paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
+    session = session_for(
+        config_path=args.config,
+        profile="smoke",
+        region=args.region,
+        outputs_paths=paths,
+        stack=args.stack,
+        policy=getattr(args, "policy", None),
+        report_dir=args.report_dir,
+        timeout=args.timeout,
+        run_id=getattr(args, "run_id", None),
+    )
+    try:
+        planned = plan(session, args.keyword)
+    except NeedsPytest:
+        return _run_pytest(args, outputs_path)
+    if not planned:
+        print("verify: no check was collected: nothing was verified", file=sys.stderr)
+        return EXIT_ERROR
+    run = run_direct(session, planned, out=sys.stderr if args.json else sys.stdout)
+    _after_run(args)
+    return EXIT_INTERRUPTED if run.interrupted else exit_code(run)
+
+
+def _after_run(args: argparse.Namespace) -> None:
+    summary = Path(args.report_dir) / "summary.json"
+    if args.json and summary.is_file():
+        print(summary.read_text(encoding="utf-8"))
+    elif args.command == "smoke" and summary.is_file():
+        from verify.probes.smoke import on_call_table
+
+        print("\n" + on_call_table(json.loads(summary.read_text(encoding="utf-8"))))
 
 
 class _InternalErrorWatch:
@@ -402,13 +454,7 @@ def _run_pytest(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("verify: no check was collected: nothing was verified", file=sys.stderr)
         return EXIT_ERROR
-    summary = Path(args.report_dir) / "summary.json"
-    if args.json and summary.is_file():
-        print(summary.read_text(encoding="utf-8"))
-    elif args.command == "smoke" and summary.is_file():
-        from verify.probes.smoke import on_call_table
-
-        print("\n" + on_call_table(json.loads(summary.read_text(encoding="utf-8"))))
+    _after_run(args)
     return code
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,16 +23,16 @@ from verify.config import Config, load_config
 from verify.errors import NotApplicable, UsageError, VerifyError
 from verify.evidence import CheckRecorder, recording
 from verify.model import RunSummary, Verdict
-from verify.plugin_ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, make_waiter, replay
+from verify.plugin_ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, make_waiter, replay, resource_ids
 from verify.results import annotate, check_id, result_from_report
-from verify.session import VerifySession, build_summary
+from verify.session import VerifySession, build_summary, new_run_id
 from verify.sharding import parse_shard, shard_of
 
 if TYPE_CHECKING:
     from verify.aws import Aws
     from verify.flow import Flow
     from verify.http import SignedHttp
-    from verify.inventory import Inventory, Resource
+    from verify.inventory import Inventory
     from verify.outputs import Outputs
     from verify.polling import Polled
 
@@ -86,7 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id = config.workerinput["verify_run_id"]  # type: ignore[attr-defined]
         started_at = config.workerinput["verify_started_at"]  # type: ignore[attr-defined]
     else:
-        run_id = config.getoption("--verify-run-id") or _new_run_id()
+        run_id = config.getoption("--verify-run-id") or new_run_id()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
     shard_text = config.getoption("--verify-shard")
     try:
@@ -113,11 +112,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = session
     config.pluginmanager.register(_VerifyHooks(session), "verify-hooks")
-
-
-def _new_run_id() -> str:
-    # Short, sortable by time, unique across concurrent runs: it becomes the marker on test data.
-    return f"vfy-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
 def verify_session(config: pytest.Config) -> VerifySession:
@@ -166,7 +160,7 @@ class _VerifyHooks:
                 "resource", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["none"]
             )
             return
-        ids = _resource_ids(found)
+        ids = resource_ids(found)
         metafunc.parametrize("resource", found, ids=ids)
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -354,21 +348,6 @@ def _redact_report_files(config: pytest.Config) -> None:
         masked = REDACTOR.redact(text)
         if masked != text:
             path.write_text(masked, encoding="utf-8")
-
-
-def _resource_ids(resources: list[Resource]) -> list[str]:
-    counts: dict[str, int] = {}
-    for r in resources:
-        counts[r.key] = counts.get(r.key, 0) + 1
-    seen: dict[str, int] = {}
-    ids = []
-    for r in resources:
-        if counts[r.key] == 1:
-            ids.append(r.key)
-        else:
-            ids.append(f"{r.key}-{seen.get(r.key, 0)}")
-            seen[r.key] = seen.get(r.key, 0) + 1
-    return ids
 
 
 # ---------------------------------------------------------------- fixtures

@@ -26,6 +26,7 @@ from verify.results import suites_dir
 
 if TYPE_CHECKING:
     from verify.flow import Flow
+    from verify.inventory import Resource
     from verify.polling import Polled
     from verify.session import VerifySession
 
@@ -200,3 +201,18 @@ def ahead_jobs(items: list[pytest.Item], config: pytest.Config, session: VerifyS
             waits=bool(_WAITING & set(item.fixturenames)),
         )
     return jobs
+
+
+def resource_ids(resources: list[Resource]) -> list[str]:
+    counts: dict[str, int] = {}
+    for r in resources:
+        counts[r.key] = counts.get(r.key, 0) + 1
+    seen: dict[str, int] = {}
+    ids = []
+    for r in resources:
+        if counts[r.key] == 1:
+            ids.append(r.key)
+        else:
+            ids.append(f"{r.key}-{seen.get(r.key, 0)}")
+            seen[r.key] = seen.get(r.key, 0) + 1
+    return ids

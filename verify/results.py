@@ -48,13 +48,19 @@ def subject_of(item: pytest.Item) -> Any:
 
 
 def check_meta(item: pytest.Item, stack_of: dict[str, str] | None = None) -> dict[str, Any]:
-    marker = item.get_closest_marker("check")
+    params: dict[str, Any] = item.callspec.params if hasattr(item, "callspec") else {}
+    return meta_of(item.get_closest_marker("check"), item.name, params, stack_of)
+
+
+def meta_of(
+    marker: pytest.Mark | None, name: str, params: dict[str, Any], stack_of: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A check's service, category and title (formatted with its resource), from its `check` mark."""
     kwargs = dict(marker.kwargs) if marker else {}
     if marker and marker.args:
         kwargs.setdefault("service", marker.args[0])
-    params: dict[str, Any] = item.callspec.params if hasattr(item, "callspec") else {}
-    subject = subject_of(item)
-    title = str(kwargs.get("title") or item.name)
+    subject = params.get("resource") or params.get("output")
+    title = str(kwargs.get("title") or name)
     key = getattr(subject, "key", "")
     if subject is not None:
         with contextlib.suppress(AttributeError, IndexError, KeyError):
@@ -72,6 +78,37 @@ def check_meta(item: pytest.Item, stack_of: dict[str, str] | None = None) -> dic
     }
 
 
+def status_of(
+    exc: BaseException, evidence: dict[str, Any], *, setup: bool = False
+) -> tuple[Status, str, int]:
+    """What an exception out of a check means in our vocabulary: (status, message, attempts);
+    a `CheckFailed`'s evidence, expected and actual go into `evidence`."""
+    attempts = 0
+    typename = type(exc).__name__
+    if isinstance(exc, NotApplicable):
+        # A check that found itself not applicable is a skip with its reason, as pytest.skip would be.
+        status, message = Status.SKIPPED, str(exc)
+    elif isinstance(exc, CheckFailed):
+        status, message = Status.FAILED, str(exc)
+        attempts = exc.attempts
+        evidence.update(exc.evidence)
+        if exc.expected is not None:
+            evidence.setdefault("expected", exc.expected)
+        if exc.actual is not None:
+            evidence.setdefault("actual", exc.actual)
+    elif isinstance(exc, AssertionError):
+        status, message = Status.FAILED, str(exc).split("\n", 1)[0] or "assertion failed"
+    elif isinstance(exc, VerifyError):
+        status, message = Status.ERROR, f"could not verify: {exc}"
+    elif typename == "Skipped":
+        status, message = Status.SKIPPED, str(exc)
+    else:
+        status, message = Status.ERROR, f"could not verify: {typename}: {exc}"
+    if setup and status is Status.FAILED:
+        status = Status.ERROR  # a fixture that could not build is not a verdict on the stack
+    return status, message, attempts
+
+
 def _status_and_message(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, evidence: dict[str, Any]
 ) -> tuple[Status, str, int]:
@@ -82,28 +119,9 @@ def _status_and_message(
     if excinfo is not None:
         exc = excinfo.value
         if isinstance(exc, NotApplicable):
-            # A check that found itself not applicable is a skip with its reason, as pytest.skip would be.
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {exc}")
-            status, message = Status.SKIPPED, str(exc)
-        elif isinstance(exc, CheckFailed):
-            status, message = Status.FAILED, str(exc)
-            attempts = exc.attempts
-            evidence.update(exc.evidence)
-            if exc.expected is not None:
-                evidence.setdefault("expected", exc.expected)
-            if exc.actual is not None:
-                evidence.setdefault("actual", exc.actual)
-        elif isinstance(exc, AssertionError):
-            status, message = Status.FAILED, str(exc).split("\n", 1)[0] or "assertion failed"
-        elif isinstance(exc, VerifyError):
-            status, message = Status.ERROR, f"could not verify: {exc}"
-        elif excinfo.typename == "Skipped":
-            status, message = Status.SKIPPED, str(exc)
-        else:
-            status, message = Status.ERROR, f"could not verify: {excinfo.typename}: {exc}"
-        if report.when == "setup" and status is Status.FAILED:
-            status = Status.ERROR  # a fixture that could not build is not a verdict on the stack
+        status, message, attempts = status_of(exc, evidence, setup=report.when == "setup")
     elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
     return status, message, attempts
@@ -151,8 +169,11 @@ def annotate(
 
 
 def _with_asked(evidence: dict[str, Any], item: pytest.Item, meta: dict[str, Any]) -> dict[str, Any]:
+    return with_asked(evidence, subject_of(item), meta)
+
+
+def with_asked(evidence: dict[str, Any], subject: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """Every check's evidence starts with what was asked: which service, about which resource."""
-    subject = subject_of(item)
     if subject is None or not hasattr(subject, "kind"):
         return evidence
     asked = {

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -149,6 +151,11 @@ def _register_credentials(aws: Aws) -> None:
         REDACTOR.add(frozen.secret_key)
     if frozen.token:
         REDACTOR.add(frozen.token)
+
+
+def new_run_id() -> str:
+    # Short, sortable by time, unique across concurrent runs: it becomes the marker on test data.
+    return f"vfy-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
 def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSummary:

@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "ahead": 4,
     "plugin": 5,
     "plugin_ahead": 5,
+    "direct": 5,
     "results": 5,
     "catalogue": 5,
     "report": 5,

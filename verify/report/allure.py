@@ -1,4 +1,5 @@
-"""The finishing touches on allure-pytest's results: our statuses, environment, categories.
+"""Allure results: the finishing touches on allure-pytest's (our statuses, environment, categories),
+and, for runs that do not go through pytest (verify.direct), the results written from the summary.
 
 allure-pytest decides a test's status from the exception it saw, so a check that found itself not
 applicable (`NotApplicable`) reads "broken" there while summary.json says `skipped`. Each result
@@ -8,11 +9,14 @@ counts what summary.json counts.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
-from verify.model import RunSummary
+from verify.model import CheckResult, RunSummary
 from verify.redact import REDACTOR
 
 # Allure's vocabulary: a product defect is "failed", a test defect (could not verify) is "broken".
@@ -76,3 +80,77 @@ def write_allure_extras(allure_dir: Path, summary: RunSummary) -> None:
 def _escape(value: str) -> str:
     # java.util.Properties: a backslash escapes, and a line break would start a new key.
     return value.replace("\\", "\\\\").replace("\n", " ").replace("\r", " ")
+
+
+def write_allure_results(
+    allure_dir: Path, summary: RunSummary, links: dict[str, list[tuple[str, str]]]
+) -> int:
+    """One Allure result per check (as allure-pytest would write it: labels, title, console links,
+    one step per AWS call, the evidence as a JSON attachment), plus the extras; the number written.
+    `links` maps a check id to its (name, url) links. The directory is emptied first, like
+    `--clean-alluredir`."""
+    allure_dir.mkdir(parents=True, exist_ok=True)
+    for old in allure_dir.iterdir():
+        if old.is_file():
+            old.unlink()
+    now_ms = int(time.time() * 1000)
+    for check in summary.checks:
+        result, attachment = _allure_result(check, links.get(check.id, []), now_ms)
+        (allure_dir / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")
+        if attachment is not None:
+            name, text = attachment
+            (allure_dir / name).write_text(text, encoding="utf-8")
+    write_allure_extras(allure_dir, summary)
+    return len(summary.checks)
+
+
+def _allure_result(
+    check: CheckResult, links: list[tuple[str, str]], stop_ms: int
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    digest = hashlib.md5(check.id.encode(), usedforsecurity=False).hexdigest()
+    labels = [
+        {"name": "service", "value": check.service},
+        {"name": "category", "value": str(check.category)},
+        {"name": "verify_status", "value": str(check.status)},
+        {"name": "tag", "value": check.service},
+        {"name": "tag", "value": str(check.category)},
+        {"name": "parentSuite", "value": check.stack or "verify"},
+        {"name": "suite", "value": check.service},
+        {"name": "framework", "value": "verify"},
+    ]
+    if check.stack:
+        labels.append({"name": "stack", "value": check.stack})
+    evidence = check.evidence or {}
+    steps = [
+        {
+            "name": f"{c.get('service')} {c.get('operation')} -> {c.get('http_status', '?')}",
+            "status": "passed",
+        }
+        for c in evidence.get("aws_calls", [])
+    ] + [
+        {"name": f"HTTP {x.get('request')} -> {x.get('status')}", "status": "passed"}
+        for x in evidence.get("http", [])
+    ]
+    result: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "historyId": digest,
+        "testCaseId": digest,
+        "fullName": check.id,
+        "name": check.title,
+        "status": ALLURE_STATUS.get(str(check.status), "broken"),
+        "stage": "finished",
+        "labels": labels,
+        "links": [{"type": "link", "name": name, "url": url} for name, url in links],
+        "steps": [{**step, "stage": "finished"} for step in steps],
+        "start": stop_ms - int(check.duration_s * 1000),
+        "stop": stop_ms,
+    }
+    if check.message:
+        result["statusDetails"] = {"message": REDACTOR.redact(check.message)}
+        result["description"] = REDACTOR.redact(check.message)
+    attachment = None
+    if evidence:
+        source = f"{uuid.uuid4()}-attachment.json"
+        result["attachments"] = [{"name": "evidence", "source": source, "type": "application/json"}]
+        attachment = (source, REDACTOR.redact(json.dumps(evidence, indent=2, default=str)))
+    return result, attachment

@@ -1,0 +1,119 @@
+"""Smoke without pytest (verify.direct) says exactly what the pytest path says: the same checks, ids,
+titles, statuses, severities and messages, on a healthy stack and on a broken one; -k selects the
+same checks; the Allure results count what summary.json counts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.helpers import clean_env, verify_command
+from tests.sandbox.conftest import start_stack
+from verify.sandbox.manager import SandboxHandle
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.xdist_group("direct")]
+
+_COMPARED = ("id", "title", "service", "resource", "category", "severity", "status", "message")
+
+
+def smoke(
+    tmp: Path, handle: SandboxHandle, name: str, *extra: str, via_pytest: bool = False
+) -> dict[str, Any]:
+    env = clean_env(handle.env)
+    if via_pytest:
+        env["VERIFY_VIA_PYTEST"] = "1"
+    done = subprocess.run(
+        verify_command("smoke", f"--outputs={handle.outputs_path}", f"--report-dir={name}", *extra),
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    summary: dict[str, Any] = json.loads((tmp / name / "summary.json").read_text(encoding="utf-8"))
+    summary["_exit"] = done.returncode
+    summary["_stdout"] = done.stdout
+    return summary
+
+
+def comparable(summary: dict[str, Any]) -> list[tuple[Any, ...]]:
+    # Numbers in messages are ages and times, which differ between two runs a second apart.
+    return sorted(
+        tuple(re.sub(r"\d+", "N", str(c.get(k))) if k == "message" else c.get(k) for k in _COMPARED)
+        for c in summary["checks"]
+    )
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, SandboxHandle]]:
+    # Smoke-visible faults: a stale processed table and an API that accepts unsigned calls.
+    tmp = tmp_path_factory.mktemp("direct-broken")
+    with start_stack(tmp / "sandbox", faults=("stale_processed_data", "auth_open")) as handle:
+        yield tmp, handle
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, SandboxHandle]]:
+    tmp = tmp_path_factory.mktemp("direct-healthy")
+    with start_stack(tmp / "sandbox") as handle:
+        yield tmp, handle
+
+
+def test_healthy_smoke_says_what_pytest_says(healthy: tuple[Path, SandboxHandle]) -> None:
+    tmp, handle = healthy
+    direct, via_pytest = smoke(tmp, handle, "d"), smoke(tmp, handle, "p", via_pytest=True)
+    assert direct["_exit"] == via_pytest["_exit"] == 0
+    assert comparable(direct) == comparable(via_pytest)
+    assert direct["counts"] == via_pytest["counts"]
+    assert direct["counts"]["passed"] > 50
+    # The direct run went without pytest: none of its output is pytest's.
+    assert "passed" in direct["_stdout"] and "warnings summary" not in direct["_stdout"]
+    # Allure gets one result per check, with our status vocabulary mapped to Allure's.
+    results = [json.loads(p.read_text()) for p in (tmp / "d" / "allure-results").glob("*-result.json")]
+    assert len(results) == len(direct["checks"])
+    statuses = sorted(r["status"] for r in results)
+    assert statuses.count("passed") == direct["counts"]["passed"]
+    assert statuses.count("skipped") == direct["counts"]["skipped"]
+    assert (tmp / "d" / "allure-results" / "environment.properties").is_file()
+
+
+def test_broken_smoke_fails_the_same_checks_as_pytest(broken: tuple[Path, SandboxHandle]) -> None:
+    tmp, handle = broken
+    direct, via_pytest = smoke(tmp, handle, "d"), smoke(tmp, handle, "p", via_pytest=True)
+    assert direct["_exit"] == via_pytest["_exit"] == 1
+    failed = {c["id"] for c in direct["checks"] if c["status"] == "failed"}
+    assert any("test_api_rejects_unsigned_get" in i for i in failed), failed
+    assert any("test_latest_processed_record_recent" in i for i in failed), failed
+    assert comparable(direct) == comparable(via_pytest)
+    assert "FAILED suites/test_smoke.py::" in direct["_stdout"]
+
+
+def test_keyword_selects_the_same_checks(healthy: tuple[Path, SandboxHandle]) -> None:
+    tmp, handle = healthy
+    for expression in ("sqs", "dynamodb and not pitr", "DeadLetter"):
+        direct = smoke(tmp, handle, "dk", "-k", expression)
+        via_pytest = smoke(tmp, handle, "pk", "-k", expression, via_pytest=True)
+        assert [c["id"] for c in direct["checks"]], expression
+        assert sorted(c["id"] for c in direct["checks"]) == sorted(c["id"] for c in via_pytest["checks"]), (
+            expression
+        )
+
+
+def test_a_bad_keyword_expression_is_one_sentence_and_exit_2(healthy: tuple[Path, SandboxHandle]) -> None:
+    tmp, handle = healthy
+    done = subprocess.run(
+        verify_command("smoke", f"--outputs={handle.outputs_path}", "--report-dir=bad", "-k", "sqs and ("),
+        cwd=tmp,
+        env=clean_env(handle.env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "-k 'sqs and ('" in done.stderr and "Traceback" not in done.stderr
