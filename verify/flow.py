@@ -243,7 +243,17 @@ class Flow:
                 raise VerifyError(f"the {failed} step failed, so {what} cannot be observed")
             return probe()
 
-        polled = self.waiter(guarded, what=what, timeout=self.timeout, resource=resource)
+        try:
+            polled = self.waiter(guarded, what=what, timeout=self.timeout, resource=resource)
+        except CheckFailed:
+            # Waiting side by side, an upstream step may run out its deadline at the same moment: if
+            # it failed, this signal could never come, and that is "could not verify", not a failure.
+            for upstream in after:
+                self._await(upstream)
+            failed = self._upstream_failed(after)
+            if failed:
+                raise VerifyError(f"the {failed} step failed, so {what} cannot be observed") from None
+            raise
         evidence["wait"] = {
             "attempts": polled.attempts,
             "waited_s": round(polled.elapsed_s, 3),
