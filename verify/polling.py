@@ -35,11 +35,12 @@ BACKOFF_FACTOR = 1.8
 JITTER = 0.2
 # The schedule has two phases. Near the expected arrival (the first NEAR_WINDOW_S of a wait, where a
 # pipeline's signals land: an item in well under a second, a trace or a log line in a few) the waits
-# stay at NEAR_WAIT_S, so a signal is seen at most ~0.3 s after it becomes visible while a probe runs
-# at most 1 / (0.8 * 0.3) ~ 4 times a second. Past the window the signal is late, and precision
-# matters less than the API's budget: the waits grow to MAX_WAIT_S (~1.25 calls a second at most).
-FIRST_WAIT_S = 0.15
-NEAR_WAIT_S = 0.3
+# stay at NEAR_WAIT_S, so a signal is seen at most ~0.33 s after it becomes visible while a probe runs
+# at most 1 / (0.8 * 0.33) ~ 3.8 times a second (the first wait, 0.25 s, keeps that bound too).
+# Past the window the signal is late, and precision matters less than the API's budget: the waits
+# grow to MAX_WAIT_S (~1.25 calls a second at most).
+FIRST_WAIT_S = 0.25
+NEAR_WAIT_S = 0.33
 NEAR_WINDOW_S = 10.0
 MAX_WAIT_S = 1.0
 # Evidence keeps the first and the last attempts of a long wait; the report needs the shape, not 90 rows.
