@@ -366,12 +366,10 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
 
 
 def _direct_eligible(args: argparse.Namespace) -> bool:
-    """Smoke over the shipped suites in one process runs without pytest (verify.direct): the on-call
-    answer in about the time its calls take. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
-    profile = "smoke" if args.command == "smoke" else args.profile
+    """A run of the shipped suites in one process goes without pytest (verify.direct): the answer in
+    about the time its calls and waits take. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
     return (
-        profile == "smoke"
-        and not args.suite
+        not args.suite
         and not (args.workers and args.workers > 1)
         and not getattr(args, "shard", None)
         and os.environ.get("VERIFY_VIA_PYTEST", "") in ("", "0")
@@ -386,7 +384,7 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
     session = session_for(
         config_path=args.config,
-        profile="smoke",
+        profile="smoke" if args.command == "smoke" else args.profile,
         region=args.region,
         outputs_paths=paths,
         stack=args.stack,
@@ -399,11 +397,11 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         planned = plan(session, args.keyword)
     except NeedsPytest:
         return _run_pytest(args, outputs_path)
-    if not planned:
-        print("verify: no check was collected: nothing was verified", file=sys.stderr)
-        return EXIT_ERROR
     run = run_direct(session, planned, out=sys.stderr if args.json else sys.stdout)
     _after_run(args)
+    if not planned:  # the reports say so too: verdict error, "no check ran"
+        print("verify: no check was collected: nothing was verified", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_INTERRUPTED if run.interrupted else exit_code(run)
 
 

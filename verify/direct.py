@@ -1,15 +1,17 @@
-"""The direct runner: the shipped suites' checks without pytest, for the read-only smoke profile.
+"""The direct runner: the shipped suites' checks without pytest.
 
-Why: an on-call smoke check should answer in about the time its read calls take. pytest's start-up,
-collection and per-check protocol (hooks, allure-pytest's files) cost over a second on a 2-core
-machine: several times the calls themselves (bench/RESULTS.md). The shipped checks are plain
-functions with marks and the plugin's fixtures, so they are planned here exactly as the plugin
-parametrizes them -- same ids, titles, statuses, evidence, skips and reports -- and run
-concurrently on the AheadRunner.
+Why: an on-call smoke check should answer in about the time its read calls take, and a full run in
+about the time its slowest signal takes. pytest's start-up, collection and per-check protocol
+(hooks, allure-pytest's files) cost over a second on a 2-core machine: several times a smoke run's
+calls, and a fifth of a full run (bench/RESULTS.md). The shipped checks are plain functions with
+marks and the plugin's fixtures, so they are planned here exactly as the plugin parametrizes them --
+same ids, titles, statuses, evidence, skips and reports -- and run concurrently on the AheadRunner;
+the flow's steps wait for each other through `Flow.schedule`, and its data is removed at the end,
+also when the run is interrupted.
 
-`verify smoke` (and `run --profile smoke`) use it when only the shipped suites run in one process;
-with --suite, --workers or --shard the run goes through pytest as before, and so does any shipped
-check asking for a fixture this runner does not give (`NeedsPytest`).
+`verify run` and `verify smoke` use it when only the shipped suites run in one process; with
+--suite, --workers or --shard the run goes through pytest as before, and so does any shipped check
+asking for a fixture this runner does not give (`NeedsPytest`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,16 @@ if TYPE_CHECKING:
 
 SMOKE_SKIP = "not applicable: writes test data, and the smoke profile is read-only"
 _STATUS_CHAR = {Status.PASSED: ".", Status.SKIPPED: "s", Status.FAILED: "F", Status.ERROR: "E"}
-_SESSION_FIXTURES = ("verify_run", "verify_config", "run_id", "outputs", "inventory", "aws", "signed_http")
+_SESSION_FIXTURES = (
+    "verify_run",
+    "verify_config",
+    "run_id",
+    "outputs",
+    "inventory",
+    "aws",
+    "signed_http",
+    "flow",
+)
 
 
 class NeedsPytest(Exception):
@@ -143,7 +154,12 @@ class DirectRun:
 def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys.stdout) -> DirectRun:
     """Run the planned checks concurrently, print progress as pytest -q would, write every report."""
     started = time.monotonic()
-    values, broken = _session_values(session)
+    values, broken = _session_values(session, needs_flow=any(_uses(i, "flow") for i in planned if not i.skip))
+    flow = values.get("flow")
+    if flow is not None:
+        flow.schedule(  # type: ignore[attr-defined]
+            {str(i.marks["flow_step"].args[0]) for i in planned if "flow_step" in i.marks and not i.skip}
+        )
     runner = AheadRunner()
     jobs: dict[str, Job] = {}
     recorders: dict[str, CheckRecorder] = {}
@@ -158,30 +174,82 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
             setup_errors[item.id] = failed
             continue
         kwargs = _arguments(item, values, session, recorder)
-        waits = "eventually" in kwargs
+        waits = "eventually" in kwargs or "flow" in kwargs
         jobs[item.id] = Job(
             key=item.id, call=functools.partial(item.func, **kwargs), recorder=recorder, waits=waits
         )
     runner.start(list(jobs.values()))
     interrupted = False
+    reported: set[str] = set()
     try:
         for item in planned:
             outcome = runner.outcome(item.id) if item.id in jobs else None
             result = _result(session, item, outcome, setup_errors.get(item.id), recorders.get(item.id))
             session.results.append(result)
+            reported.add(item.id)
             out.write(_STATUS_CHAR[result.status])
             out.flush()
     except KeyboardInterrupt:
         interrupted = True
+        # The report still holds every check that had its answer, wherever it was in the order.
+        for item in planned:
+            done = item.id not in jobs or runner.finished(item.id)
+            if item.id not in reported and done:
+                outcome = runner.outcome(item.id) if item.id in jobs else None
+                result = _result(session, item, outcome, setup_errors.get(item.id), recorders.get(item.id))
+                session.results.append(result)
     finally:
         runner.stop()
+        if flow is not None:
+            _clean_up(session, flow, planned)
     out.write("\n")
     summary = _finish(session, planned, interrupted)
     _print_summary(summary, session, time.monotonic() - started, out)
     return DirectRun(summary=summary, interrupted=interrupted)
 
 
-def _session_values(session: VerifySession) -> tuple[dict[str, object], dict[str, BaseException]]:
+def _uses(item: Planned, fixture: str) -> bool:
+    return fixture in inspect.signature(item.func).parameters
+
+
+def _flow(session: VerifySession) -> object:
+    from verify.flow import Flow
+
+    return Flow(
+        aws=session.aws(),
+        http=session.http(),
+        inventory=session.inventory(),
+        config=session.config,
+        run_id=session.run_id,
+        timeout=session.timeout,
+    )
+
+
+def _clean_up(session: VerifySession, flow: Any, planned: list[Planned]) -> None:
+    """Remove what the flow wrote; a failure is an error result of its own, as pytest's teardown gives."""
+    from verify.redact import REDACTOR
+
+    try:
+        flow.cleanup()
+    except Exception as exc:
+        last = next((i.id for i in reversed(planned) if _uses(i, "flow")), "suites/test_flow.py")
+        session.results.append(
+            CheckResult(
+                id=f"{last}::teardown",
+                title=f"clean-up after {last}",
+                service="harness",
+                resource="",
+                category=Category.FUNCTIONAL,
+                severity=session.policy.severity(last, "harness", "functional"),
+                status=Status.ERROR,
+                message=f"could not clean up: {REDACTOR.redact(f'{type(exc).__name__}: {exc}')}",
+            )
+        )
+
+
+def _session_values(
+    session: VerifySession, *, needs_flow: bool = False
+) -> tuple[dict[str, object], dict[str, BaseException]]:
     factories: dict[str, Callable[[], object]] = {
         "verify_run": lambda: session,
         "verify_config": lambda: session.config,
@@ -191,6 +259,8 @@ def _session_values(session: VerifySession) -> tuple[dict[str, object], dict[str
         "aws": session.aws,
         "signed_http": session.http,
     }
+    if needs_flow:
+        factories["flow"] = lambda: _flow(session)
     values: dict[str, object] = {}
     broken: dict[str, BaseException] = {}
     for name, factory in factories.items():

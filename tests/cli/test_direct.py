@@ -1,6 +1,7 @@
-"""Smoke without pytest (verify.direct) says exactly what the pytest path says: the same checks, ids,
-titles, statuses, severities and messages, on a healthy stack and on a broken one; -k selects the
-same checks; the Allure results count what summary.json counts."""
+"""Runs without pytest (verify.direct) say exactly what the pytest path says: the same checks, ids,
+titles, statuses, severities and messages, smoke and full, on a healthy stack and on a broken one;
+-k selects the same checks; the Allure results count what summary.json counts; the flow's data is
+removed either way."""
 
 from __future__ import annotations
 
@@ -25,11 +26,17 @@ _COMPARED = ("id", "title", "service", "resource", "category", "severity", "stat
 def smoke(
     tmp: Path, handle: SandboxHandle, name: str, *extra: str, via_pytest: bool = False
 ) -> dict[str, Any]:
+    return verify_json(tmp, handle, "smoke", name, *extra, via_pytest=via_pytest)
+
+
+def verify_json(
+    tmp: Path, handle: SandboxHandle, command: str, name: str, *extra: str, via_pytest: bool = False
+) -> dict[str, Any]:
     env = clean_env(handle.env)
     if via_pytest:
         env["VERIFY_VIA_PYTEST"] = "1"
     done = subprocess.run(
-        verify_command("smoke", f"--outputs={handle.outputs_path}", f"--report-dir={name}", *extra),
+        verify_command(command, f"--outputs={handle.outputs_path}", f"--report-dir={name}", *extra),
         cwd=tmp,
         env=env,
         capture_output=True,
@@ -43,9 +50,14 @@ def smoke(
 
 
 def comparable(summary: dict[str, Any]) -> list[tuple[Any, ...]]:
-    # Numbers in messages are ages and times, which differ between two runs a second apart.
+    # Numbers and hex ids in messages (ages, times, trace ids) differ between two runs a second apart.
     return sorted(
-        tuple(re.sub(r"\d+", "N", str(c.get(k))) if k == "message" else c.get(k) for k in _COMPARED)
+        tuple(
+            re.sub(r"[0-9a-f]*\d[0-9a-f]*", "N", str(c.get(k)).replace(summary["run_id"], "RUN"))
+            if k == "message"
+            else c.get(k)
+            for k in _COMPARED
+        )
         for c in summary["checks"]
     )
 
@@ -117,3 +129,45 @@ def test_a_bad_keyword_expression_is_one_sentence_and_exit_2(healthy: tuple[Path
     )
     assert done.returncode == 2
     assert "-k 'sqs and ('" in done.stderr and "Traceback" not in done.stderr
+
+
+def _raw_items(handle: SandboxHandle, run_id: str) -> list[str]:
+    import boto3
+
+    outputs = json.loads(handle.outputs_path.read_text(encoding="utf-8"))
+    env = clean_env(handle.env)
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    items = client.scan(TableName=outputs["RawSensorTableName"])["Items"]
+    return [str(i["sensorId"]["S"]) for i in items if str(i["sensorId"]["S"]).startswith(run_id)]
+
+
+def test_full_run_says_what_pytest_says_and_removes_its_reading(healthy: tuple[Path, SandboxHandle]) -> None:
+    tmp, handle = healthy
+    direct = verify_json(tmp, handle, "run", "fd")
+    via_pytest = verify_json(tmp, handle, "run", "fp", via_pytest=True)
+    assert direct["_exit"] == via_pytest["_exit"] == 0
+    assert comparable(direct) == comparable(via_pytest)
+    flow = [c for c in direct["checks"] if c["id"].startswith("suites/test_flow.py::")]
+    assert len(flow) == 11 and all(c["status"] == "passed" for c in flow)
+    assert _raw_items(handle, direct["run_id"]) == []
+
+
+def test_a_stopped_processor_fails_and_blocks_the_same_steps_either_way(
+    tmp_path: Path,
+) -> None:
+    with start_stack(tmp_path / "sandbox", faults=("processor_down",)) as handle:
+        direct = verify_json(tmp_path, handle, "run", "fd", "--timeout=4", "-k", "flow")
+        via_pytest = verify_json(tmp_path, handle, "run", "fp", "--timeout=4", "-k", "flow", via_pytest=True)
+        left = _raw_items(handle, direct["run_id"])
+    assert direct["_exit"] == via_pytest["_exit"] == 1
+    statuses = {c["id"].split("::")[1]: c["status"] for c in direct["checks"]}
+    assert statuses["test_processor_ran"] == "failed"
+    assert statuses["test_trace_spans_hops"] == "error"  # cannot be observed, never a pass
+    assert comparable(direct) == comparable(via_pytest)
+    assert left == []
