@@ -21,6 +21,8 @@ with an optional "expect_error" (the error code the run got, so the same answer 
 - Pagination tokens are not recorded: each recorded page is replayed as a first page.
 - Not replayed, with a note: writes (the floor is a read floor; a smoke run makes none), calls that
   never got an answer (transport errors), HTTP other than GET/HEAD, and URLs with a redacted part.
+- Calls marked `cached` (a smoke run asks each question once: verify/snapshot.py) went to no AWS
+  endpoint and are not replayed: the floor makes the calls the run made.
 - Signed or not: the HTTP evidence does not say. A "signed" field is used when present; otherwise a
   check whose id says "unsigned" sent it unsigned and every other one signed. The recorded status
   goes along, and the floor fails a reply with another status, so a wrong guess cannot pass.
@@ -196,6 +198,8 @@ def replay_from_summary(summary: dict[str, Any]) -> Replay:
         recorded = list(evidence.get("aws_calls") or [])
         hidden = int(evidence.get("aws_calls_not_shown") or 0)
         for call, filler in _with_hidden(recorded, hidden):
+            if call.get("cached"):
+                continue  # answered by the run's snapshot (verify.snapshot): no call went to AWS
             replayed = _aws_call(call, models, replay, check_id)
             if replayed is not None:
                 if filler:

@@ -50,6 +50,7 @@ from botocore.exceptions import (
 
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
 from verify.redact import REDACTOR
+from verify.snapshot import ReadSnapshot
 
 READ_PREFIXES = (
     "Describe",
@@ -173,6 +174,8 @@ class Aws:
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
         self.breaker = Breaker()
+        # A read-only run (smoke) asks each question once: see verify.snapshot.
+        self.snapshot: ReadSnapshot | None = ReadSnapshot() if read_only else None
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A cached boto3 client for `service` in `region` (default: the run's region)."""
@@ -192,6 +195,8 @@ class Aws:
             endpoint = str(client.meta.endpoint_url)
             events.register("before-send", functools.partial(self.breaker.before_send, endpoint))
             events.register("response-received", functools.partial(self.breaker.observe, endpoint))
+            if self.snapshot is not None:
+                self.snapshot.register(events)
             self._clients[key] = client
             return client
 

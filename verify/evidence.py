@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from verify.redact import REDACTOR
+from verify.snapshot import CACHED as SNAPSHOT_HIT
 
 if TYPE_CHECKING:
     import boto3
@@ -200,6 +201,8 @@ def _after_call(
         return
     meta = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
     call = _call(model, context)
+    if context.get(SNAPSHOT_HIT):
+        call["cached"] = True  # the run's snapshot answered: no call went to AWS
     call["http_status"] = meta.get("HTTPStatusCode", getattr(http_response, "status_code", None))
     call["request_id"] = meta.get("RequestId") or None
     error = parsed.get("Error") if isinstance(parsed, dict) else None

@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -60,6 +61,15 @@ def cancel_waits() -> None:
 def allow_waits() -> None:
     """Undo `cancel_waits` (a new run in the same process, as the tests start them)."""
     _cancelled.clear()
+
+
+# True while a probe runs inside a wait, in that thread: what it reads is expected to change, so
+# verify.snapshot never answers it from an earlier read.
+_in_wait: ContextVar[bool] = ContextVar("verify_in_wait", default=False)
+
+
+def in_wait() -> bool:
+    return _in_wait.get()
 
 
 def waits_cancelled() -> bool:
@@ -170,11 +180,14 @@ def eventually(
             on_attempt(attempt)
 
     def attempt_once() -> T:
+        token = _in_wait.set(True)
         try:
             value = probe()
         except NotYet as not_yet:
             record(not_yet.observed if not_yet.observed is not None else not_yet.what)
             raise
+        finally:
+            _in_wait.reset(token)
         record(value)
         if until is not None and not until(value):
             raise _Unsatisfied(value)

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "key_rules": 3,
     "config": 3,
     "aws": 3,
+    "snapshot": 3,
     "http": 3,
     "redact": 3,
     "stacks": 3,

@@ -1,0 +1,99 @@
+"""A read-only run asks each question once (verify.snapshot): repeated reads are answered from the
+first answer, never inside a wait, never for errors, never in a run that writes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import MOTO_REGION
+from verify.aws import Aws
+from verify.evidence import CheckRecorder, observe_aws, recording
+from verify.polling import eventually
+
+
+def _table(moto_client: Callable[[str], Any], name: str = "readings") -> None:
+    moto_client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_a_repeated_read_is_sent_once_and_answered_with_a_copy(moto_client: Callable[[str], Any]) -> None:
+    _table(moto_client)
+    aws = Aws(MOTO_REGION, read_only=True)
+    observe_aws(aws.session)  # as the run's session does: evidence for every call
+    client = aws.client("dynamodb")
+    first = client.describe_table(TableName="readings")
+    first["Table"]["TableStatus"] = "ALTERED BY A CHECK"
+    recorder = CheckRecorder()
+    with recording(recorder):
+        second = client.describe_table(TableName="readings")
+    assert aws.call_count() == 1
+    assert second["Table"]["TableStatus"] == "ACTIVE"  # no check sees what another did to its answer
+    assert recorder.aws_calls[0]["cached"] is True  # the evidence says no call went to AWS
+    # A different question is a different call.
+    client.describe_continuous_backups(TableName="readings")
+    assert aws.call_count() == 2
+
+
+def test_a_run_that_writes_never_caches(moto_client: Callable[[str], Any]) -> None:
+    _table(moto_client)
+    aws = Aws(MOTO_REGION)
+    client = aws.client("dynamodb")
+    client.describe_table(TableName="readings")
+    client.describe_table(TableName="readings")
+    assert aws.call_count() == 2
+    assert aws.snapshot is None
+
+
+def test_reads_inside_a_wait_are_always_sent(moto_client: Callable[[str], Any]) -> None:
+    _table(moto_client)
+    aws = Aws(MOTO_REGION, read_only=True)
+    client = aws.client("dynamodb")
+    client.describe_table(TableName="readings")
+    seen = {"n": 0}
+
+    def probe() -> str:
+        seen["n"] += 1
+        return str(client.describe_table(TableName="readings")["Table"]["TableStatus"])
+
+    eventually(probe, what="table status", timeout=5.0, until=lambda _: seen["n"] >= 3)
+    assert aws.call_count() == 4  # one before the wait, three in it
+
+
+def test_errors_are_not_cached(moto_client: Callable[[str], Any]) -> None:
+    aws = Aws(MOTO_REGION, read_only=True)
+    client = aws.client("dynamodb")
+    for _ in range(2):
+        with pytest.raises(ClientError):
+            client.describe_table(TableName="missing")
+    assert aws.call_count() == 2
+    _table(moto_client, "missing")
+    assert client.describe_table(TableName="missing")["Table"]["TableName"] == "missing"
+
+
+def test_concurrent_askers_share_one_call(moto_client: Callable[[str], Any]) -> None:
+    _table(moto_client)
+    aws = Aws(MOTO_REGION, read_only=True)
+    client = aws.client("dynamodb")
+    start = threading.Barrier(8)
+    answers: list[str] = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(client.describe_table(TableName="readings")["Table"]["TableName"])
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert answers == ["readings"] * 8
+    assert aws.call_count() == 1

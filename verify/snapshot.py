@@ -1,0 +1,98 @@
+"""A read-only run's snapshot: each distinct read call is sent once, and every check asking the same
+question (same operation, same parameters) gets that one answer.
+
+Why: the checks about one resource ask AWS the same thing -- five SQS checks each read the queue's
+attributes, four DynamoDB checks each describe the table -- so a smoke run on a stack of N resources
+sent ~3.7 N calls, and a grown stack's smoke time grew with them. Answered once, the checks also
+judge one consistent view of the stack instead of views a few milliseconds apart.
+
+Only for the smoke profile, which writes nothing: a full run observes the stack change (the DLQ
+depth before and after its reading), so it never caches. Reads made inside an `eventually` wait are
+never cached either (the wait is for a change). Concurrent askers of the same question wait for the
+first one's answer instead of all sending it (single flight). Errors are not cached: each asker
+sends its own call and gets its own error. Hits are deep copies, so no check can alter another's answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from typing import Any
+
+from verify.polling import in_wait
+
+KEY = "verify_snapshot_key"
+CACHED = "verify_snapshot_hit"  # set in a call's context when its answer came from the snapshot
+_OWNER = "verify_snapshot_owner"
+# How long a second asker waits for the first one's answer before sending its own call.
+_FOLLOWER_WAIT_S = 30.0
+
+
+class ReadSnapshot:
+    """botocore event handlers that answer repeated read calls from the first answer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._pending: dict[str, threading.Event] = {}
+        self.hits = 0
+
+    def register(self, events: Any) -> None:
+        events.register("before-parameter-build", self._key)
+        # First, ahead of call counting and the breaker: a hit is no call to AWS.
+        events.register_first("before-call", self._answer)
+        events.register("after-call", self._store)
+        events.register("after-call-error", self._release)
+
+    def _key(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if in_wait():
+            return
+        try:
+            body = json.dumps(params, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return  # not a question we can recognise again: sent as is
+        context[KEY] = f"{model.service_model.service_name}:{model.name}:{body}"
+
+    def _answer(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        key = context.get(KEY)
+        if key is None:
+            return None
+        while True:
+            with self._lock:
+                answer = self._answers.get(key)
+                if answer is not None:
+                    self.hits += 1
+                    context[CACHED] = True
+                    return answer[0], copy.deepcopy(answer[1])
+                pending = self._pending.get(key)
+                if pending is None:
+                    self._pending[key] = threading.Event()
+                    context[_OWNER] = True
+                    return None  # ours to send
+            if not pending.wait(_FOLLOWER_WAIT_S):
+                return None  # the first asker is stuck: ask for ourselves
+            with self._lock:
+                if key not in self._answers:
+                    return None  # the first asker got an error: ours may differ, so we ask too
+
+    def _store(self, http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
+        key = context.get(KEY)
+        if key is None or not context.get(_OWNER):
+            return
+        with self._lock:
+            ok = isinstance(parsed, dict) and "Error" not in parsed
+            if ok and int(getattr(http_response, "status_code", 200)) < 300:
+                self._answers[key] = (http_response, copy.deepcopy(parsed))
+            event = self._pending.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def _release(self, context: dict[str, Any], **_: Any) -> None:
+        key = context.get(KEY)
+        if key is None or not context.get(_OWNER):
+            return
+        with self._lock:
+            event = self._pending.pop(key, None)
+        if event is not None:
+            event.set()
