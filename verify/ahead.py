@@ -28,6 +28,9 @@ from verify.polling import allow_waits, cancel_waits
 # (botocore retries throttling itself).
 DEFAULT_THREADS = 8
 MAX_THREADS = 32
+# The longest quick checks wait for a held start (the flow's ingest): bounded, so a slow or broken
+# ingest never delays them for long.
+HOLD_S = 1.0
 
 
 @dataclass
@@ -57,15 +60,21 @@ class AheadRunner:
         self._lock = threading.Lock()
         self._stopped = False
 
-    def start(self, jobs: list[Job]) -> None:
+    def start(self, jobs: list[Job], *, hold_quick: threading.Event | None = None) -> None:
+        """Start every job; with `hold_quick`, the quick ones wait for it (at most HOLD_S) first.
+
+        A full run's verdict waits for its slowest signal, which starts with the flow's ingest: the
+        ingest goes first, on an idle process, and the ~100 describe calls run during the waits."""
         if not jobs:
             return
         waiting = [job for job in jobs if job.waits]
         quick = [job for job in jobs if not job.waits]
         threads = min(MAX_THREADS, self._threads + len(waiting))
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="verify-check")
-        for job in waiting + quick:  # the long waits first: they set the run's length
+        for job in waiting:  # the long waits first: they set the run's length
             self._futures[job.key] = self._pool.submit(_run, job)
+        for job in quick:
+            self._futures[job.key] = self._pool.submit(_run, job, hold_quick)
 
     def has(self, key: str) -> bool:
         return key in self._futures
@@ -98,7 +107,9 @@ class AheadRunner:
                 allow_waits()
 
 
-def _run(job: Job) -> Outcome:
+def _run(job: Job, hold: threading.Event | None = None) -> Outcome:
+    if hold is not None:
+        hold.wait(HOLD_S)
     started = time.monotonic()
     with recording(job.recorder):
         try:

@@ -178,7 +178,8 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
         jobs[item.id] = Job(
             key=item.id, call=functools.partial(item.func, **kwargs), recorder=recorder, waits=waits
         )
-    runner.start(list(jobs.values()))
+    hold = flow.ingested if flow is not None and any(_step(i) == "ingest" for i in planned) else None  # type: ignore[attr-defined]
+    runner.start(list(jobs.values()), hold_quick=hold)
     interrupted = False
     reported: set[str] = set()
     try:
@@ -206,6 +207,11 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
     summary = _finish(session, planned, interrupted)
     _print_summary(summary, session, time.monotonic() - started, out)
     return DirectRun(summary=summary, interrupted=interrupted)
+
+
+def _step(item: Planned) -> str | None:
+    mark = item.marks.get("flow_step")
+    return str(mark.args[0]) if mark is not None and not item.skip else None
 
 
 def _uses(item: Planned, fixture: str) -> bool:

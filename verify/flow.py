@@ -180,6 +180,11 @@ class Flow:
             raise VerifyError(f"[flow] unknown step(s) {sorted(unknown)}; the steps are {', '.join(STEPS)}")
         self._scheduled = frozenset(steps)
 
+    @property
+    def ingested(self) -> threading.Event:
+        """Set once the ingest step has its answer (sent or refused)."""
+        return self._done["ingest"]
+
     def _await(self, name: str) -> None:
         """Wait until a scheduled step has its answer (bounded: it has its own deadline)."""
         if name not in self._scheduled:

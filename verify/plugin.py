@@ -191,13 +191,15 @@ class _VerifyHooks:
             for item in session.items
             if item.nodeid in jobs and (marker := item.get_closest_marker("flow_step"))
         }
+        hold = None
         if steps:
             flow = flow_of(config, self.session)
             if not isinstance(flow, BaseException):
                 flow.schedule(steps)
+                hold = flow.ingested if "ingest" in steps else None
         self.ahead = runner
         config.stash[AHEAD_KEY] = runner
-        runner.start(list(jobs.values()))
+        runner.start(list(jobs.values()), hold_quick=hold)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:

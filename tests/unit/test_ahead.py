@@ -98,3 +98,24 @@ def test_an_empty_start_and_a_second_stop_are_harmless() -> None:
     assert runner.count == 0
     with pytest.raises(KeyError):
         runner.outcome("nothing")
+
+
+def test_quick_jobs_wait_for_the_hold_while_waiting_jobs_start_at_once() -> None:
+    hold = threading.Event()
+    order: list[str] = []
+    runner = AheadRunner()
+    runner.start(
+        [
+            _job("quick", lambda: order.append("quick")),
+            _job("ingest", lambda: order.append("wait"), waits=True),
+        ],
+        hold_quick=hold,
+    )
+    try:
+        assert runner.outcome("ingest").error is None
+        assert order == ["wait"]  # the quick job is still held
+        hold.set()
+        assert runner.outcome("quick").error is None
+        assert order == ["wait", "quick"]
+    finally:
+        runner.stop()
