@@ -31,6 +31,7 @@ from verify.errors import UsageError, VerifyError
 from verify.evidence import CheckRecorder
 from verify.model import Category, CheckResult, RunSummary, Status, Verdict
 from verify.plugin_ahead import make_waiter, resource_ids
+from verify.report.allure import AllureWriter
 from verify.results import meta_of, status_of, suites_dir, with_asked
 
 if TYPE_CHECKING:
@@ -180,6 +181,8 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
         )
     hold = flow.ingested if flow is not None and any(_step(i) == "ingest" for i in planned) else None  # type: ignore[attr-defined]
     runner.start(list(jobs.values()), hold_quick=hold)
+    allure = AllureWriter(session.report_dir / "allure-results")
+    region = _region(session)
     interrupted = False
     reported: set[str] = set()
     try:
@@ -190,6 +193,8 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
             reported.add(item.id)
             out.write(_STATUS_CHAR[result.status])
             out.flush()
+            # Written now, while the slower checks still run (see AllureWriter).
+            allure.add(result, _links(item, result, region))
     except KeyboardInterrupt:
         interrupted = True
         # The report still holds every check that had its answer, wherever it was in the order.
@@ -199,12 +204,13 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
                 outcome = runner.outcome(item.id) if item.id in jobs else None
                 result = _result(session, item, outcome, setup_errors.get(item.id), recorders.get(item.id))
                 session.results.append(result)
+                allure.add(result, _links(item, result, region))
     finally:
         runner.stop()
         if flow is not None:
             _clean_up(session, flow, planned)
     out.write("\n")
-    summary = _finish(session, planned, interrupted)
+    summary = _finish(session, allure, interrupted)
     _print_summary(summary, session, time.monotonic() - started, out)
     return DirectRun(summary=summary, interrupted=interrupted)
 
@@ -339,50 +345,46 @@ def _result(
     )
 
 
-def _finish(session: VerifySession, planned: list[Planned], interrupted: bool) -> RunSummary:
+def _finish(session: VerifySession, allure: AllureWriter, interrupted: bool) -> RunSummary:
     from verify.report import write_reports
-    from verify.report.allure import write_allure_results
     from verify.report.gate import apply_gate
     from verify.session import build_summary
 
     summary = build_summary(session, interrupted=interrupted)
     summary = apply_gate(summary, session.policy, session.policy_source)
     write_reports(summary, session.report_dir)
-    write_allure_results(session.report_dir / "allure-results", summary, _links(session, planned, summary))
+    allure.finish(summary)
     return summary
 
 
-def _links(
-    session: VerifySession, planned: list[Planned], summary: RunSummary
-) -> dict[str, list[tuple[str, str]]]:
+def _region(session: VerifySession) -> str | None:
+    try:
+        return session.region()
+    except VerifyError:
+        return session.region_option
+
+
+def _links(item: Planned, result: CheckResult, region: str | None) -> list[tuple[str, str]]:
+    """The check's AWS console link (never for a sensitive output) and its X-Ray trace link."""
     from verify.report.console import console_url, trace_url
 
-    try:
-        region = session.region()
-    except VerifyError:
-        region = session.region_option
-    evidence = {c.id: c.evidence or {} for c in summary.checks}
-    links: dict[str, list[tuple[str, str]]] = {}
-    for item in planned:
-        subject = item.params.get("resource") or item.params.get("output")
-        found: list[tuple[str, str]] = []
-        if subject is not None and hasattr(subject, "kind") and not getattr(subject, "sensitive", False):
-            url = console_url(
-                subject.kind,
-                subject.name,
-                subject.region or region,
-                value=subject.value,
-                arn=subject.arn,
-                url=subject.url,
-            )
-            if url:
-                found.append((f"AWS console: {subject.key}", url))
-        trace = evidence.get(item.id, {}).get("trace_id")
-        if isinstance(trace, str) and trace:
-            found.append(("X-Ray trace", trace_url(trace, region)))
-        if found:
-            links[item.id] = found
-    return links
+    subject = item.params.get("resource") or item.params.get("output")
+    found: list[tuple[str, str]] = []
+    if subject is not None and hasattr(subject, "kind") and not getattr(subject, "sensitive", False):
+        url = console_url(
+            subject.kind,
+            subject.name,
+            subject.region or region,
+            value=subject.value,
+            arn=subject.arn,
+            url=subject.url,
+        )
+        if url:
+            found.append((f"AWS console: {subject.key}", url))
+    trace = (result.evidence or {}).get("trace_id")
+    if isinstance(trace, str) and trace:
+        found.append(("X-Ray trace", trace_url(trace, region)))
+    return found
 
 
 def _print_summary(summary: RunSummary, session: VerifySession, took: float, out: TextIO) -> None:

@@ -82,26 +82,33 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", " ").replace("\r", " ")
 
 
-def write_allure_results(
-    allure_dir: Path, summary: RunSummary, links: dict[str, list[tuple[str, str]]]
-) -> int:
-    """One Allure result per check (as allure-pytest would write it: labels, title, console links,
-    one step per AWS call, the evidence as a JSON attachment), plus the extras; the number written.
-    `links` maps a check id to its (name, url) links. The directory is emptied first, like
-    `--clean-alluredir`."""
-    allure_dir.mkdir(parents=True, exist_ok=True)
-    for old in allure_dir.iterdir():
-        if old.is_file():
-            old.unlink()
-    now_ms = int(time.time() * 1000)
-    for check in summary.checks:
-        result, attachment = _allure_result(check, links.get(check.id, []), now_ms)
-        (allure_dir / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")
+class AllureWriter:
+    """Allure results for runs that do not go through pytest (verify.direct), written as each check
+    gets its verdict: one result per check as allure-pytest would write it (labels, title, console
+    links, one step per AWS call, the evidence as a JSON attachment), and the extras at the end.
+
+    Written as they come, the files (two per check: ~1 700 at 200 resources, each a file creation)
+    are made while the slower checks still run, not between the last answer and the verdict."""
+
+    def __init__(self, allure_dir: Path) -> None:
+        self.dir = allure_dir
+        self.written = 0
+        allure_dir.mkdir(parents=True, exist_ok=True)
+        for old in allure_dir.iterdir():  # like allure-pytest's --clean-alluredir
+            if old.is_file():
+                old.unlink()
+
+    def add(self, check: CheckResult, links: list[tuple[str, str]]) -> None:
+        result, attachment = _allure_result(check, links, int(time.time() * 1000))
+        (self.dir / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")
         if attachment is not None:
             name, text = attachment
-            (allure_dir / name).write_text(text, encoding="utf-8")
-    write_allure_extras(allure_dir, summary)
-    return len(summary.checks)
+            (self.dir / name).write_text(text, encoding="utf-8")
+        self.written += 1
+
+    def finish(self, summary: RunSummary) -> int:
+        write_allure_extras(self.dir, summary)
+        return self.written
 
 
 def _allure_result(
@@ -152,5 +159,7 @@ def _allure_result(
     if evidence:
         source = f"{uuid.uuid4()}-attachment.json"
         result["attachments"] = [{"name": "evidence", "source": source, "type": "application/json"}]
-        attachment = (source, REDACTOR.redact(json.dumps(evidence, indent=2, default=str)))
+        # Compact: json's C encoder (an indent falls back to the pure-Python one, ~10x slower, which
+        # showed at hundreds of checks); Allure's viewer formats JSON attachments itself.
+        attachment = (source, REDACTOR.redact(json.dumps(evidence, default=str)))
     return result, attachment
