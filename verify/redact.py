@@ -68,7 +68,7 @@ _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("x-amz-security-token",),
     ("session_token", "secret_access_key", "security_token"),
     ("akia", "asia"),
-    ("password", "passwd", "secret", "api", "token"),
+    ("password", "passwd", "secret", "apikey", "api_key", "api-key", "token"),
     ("password=", "passwd=", "pwd=", "client_secret=", "api_key="),
     ("://",),
     ("bearer",),
