@@ -65,6 +65,12 @@ class Planned:
     skip: str = ""  # a reason: planned, never run
 
 
+@functools.cache
+def _parameters(func: Callable[..., object]) -> tuple[str, ...]:
+    # Asked several times per planned check (hundreds at 200 resources): inspect is not cheap.
+    return tuple(inspect.signature(func).parameters)
+
+
 def _marks_of(obj: object) -> list[Any]:
     raw = getattr(obj, "pytestmark", [])
     return [getattr(m, "mark", m) for m in (raw if isinstance(raw, list) else [raw])]
@@ -94,7 +100,7 @@ def plan(session: VerifySession, keyword: str | None = None) -> list[Planned]:
 def _parametrize(
     session: VerifySession, module: str, name: str, func: Callable[..., object], marks: dict[str, Any]
 ) -> list[Planned]:
-    wanted = set(inspect.signature(func).parameters)
+    wanted = set(_parameters(func))
     skip = SMOKE_SKIP if session.profile == "smoke" and "writes" in marks else ""
     unknown = wanted - {"resource", "output", "check", "eventually", *_SESSION_FIXTURES}
     if (unknown and not skip) or {"skip", "skipif", "xfail", "usefixtures"} & set(marks):
@@ -170,7 +176,7 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
             continue
         recorder = CheckRecorder()
         recorders[item.id] = recorder
-        failed = next((broken[n] for n in inspect.signature(item.func).parameters if n in broken), None)
+        failed = next((broken[n] for n in _parameters(item.func) if n in broken), None)
         if failed is not None:
             setup_errors[item.id] = failed
             continue
@@ -221,7 +227,7 @@ def _step(item: Planned) -> str | None:
 
 
 def _uses(item: Planned, fixture: str) -> bool:
-    return fixture in inspect.signature(item.func).parameters
+    return fixture in _parameters(item.func)
 
 
 def _flow(session: VerifySession) -> object:
@@ -287,7 +293,7 @@ def _arguments(
     item: Planned, values: dict[str, object], session: VerifySession, recorder: CheckRecorder
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
-    for name in inspect.signature(item.func).parameters:
+    for name in _parameters(item.func):
         if name in item.params:
             kwargs[name] = item.params[name]
         elif name == "check":

@@ -74,6 +74,8 @@ _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("bearer",),
 )
 
+_ANY_TRIGGER = re.compile("|".join(re.escape(word) for words in _TRIGGERS for word in words))
+
 # A dict key whose name ends like one of these holds a secret, whatever its value looks like.
 _SECRET_KEY_SUFFIXES = (
     "password",
@@ -127,6 +129,8 @@ class Redactor:
         if compiled is not None:
             text = compiled.sub(MASK, text)
         lowered = text.lower()
+        if _ANY_TRIGGER.search(lowered) is None:
+            return text  # the common case: one scan, no secret shape can match
         for (pattern, replacement), triggers in zip(_PATTERNS, _TRIGGERS, strict=True):
             if any(word in lowered for word in triggers):
                 text = pattern.sub(replacement, text)
