@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -121,3 +122,39 @@ def test_refused_ping_is_could_not_verify() -> None:
     with pytest.raises(VerifyError, match="unreachable from this network") as caught:
         elasticache.ping("127.0.0.1", port)
     assert not isinstance(caught.value, CheckFailed)
+
+
+@pytest.fixture
+def plain_only_silent_to_tls() -> Iterator[int]:
+    """A plain Redis stand-in that, like a real one, never answers a TLS ClientHello (it waits for
+    a RESP command that never comes), so a TLS attempt hangs until its timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            while data := connection.recv(65536):
+                if data[:1] == b"\x16":  # a TLS handshake record: say nothing
+                    continue
+                connection.sendall(_replies(data))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def test_ping_tries_both_transports_at_once(plain_only_silent_to_tls: int) -> None:
+    # One after the other, the hanging TLS attempt would cost its whole 3 s timeout first.
+    started = time.monotonic()
+    answer = elasticache.ping("127.0.0.1", plain_only_silent_to_tls, tls_first=True, timeout_s=3.0)
+    assert answer == {"transport": "plain", "answer": "PONG"}
+    assert time.monotonic() - started < 2.0
