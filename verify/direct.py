@@ -30,7 +30,7 @@ from verify.ahead import AheadRunner, Job, Outcome
 from verify.errors import UsageError, VerifyError
 from verify.evidence import CheckRecorder
 from verify.model import Category, CheckResult, RunSummary, Status, Verdict
-from verify.plugin_ahead import make_waiter, resource_ids
+from verify.plugin_ahead import make_flow, make_waiter, resource_ids, session_factories
 from verify.report.allure import AllureWriter
 from verify.results import meta_of, status_of, suites_dir, with_asked
 
@@ -164,9 +164,7 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
     values, broken = _session_values(session, needs_flow=any(_uses(i, "flow") for i in planned if not i.skip))
     flow = values.get("flow")
     if flow is not None:
-        flow.schedule(  # type: ignore[attr-defined]
-            {str(i.marks["flow_step"].args[0]) for i in planned if "flow_step" in i.marks and not i.skip}
-        )
+        flow.schedule({step for i in planned if (step := _step(i))})  # type: ignore[attr-defined]
     runner = AheadRunner()
     jobs: dict[str, Job] = {}
     recorders: dict[str, CheckRecorder] = {}
@@ -230,19 +228,6 @@ def _uses(item: Planned, fixture: str) -> bool:
     return fixture in _parameters(item.func)
 
 
-def _flow(session: VerifySession) -> object:
-    from verify.flow import Flow
-
-    return Flow(
-        aws=session.aws(),
-        http=session.http(),
-        inventory=session.inventory(),
-        config=session.config,
-        run_id=session.run_id,
-        timeout=session.timeout,
-    )
-
-
 def _clean_up(session: VerifySession, flow: Any, planned: list[Planned]) -> None:
     """Remove what the flow wrote; a failure is an error result of its own, as pytest's teardown gives."""
     from verify.redact import REDACTOR
@@ -268,17 +253,9 @@ def _clean_up(session: VerifySession, flow: Any, planned: list[Planned]) -> None
 def _session_values(
     session: VerifySession, *, needs_flow: bool = False
 ) -> tuple[dict[str, object], dict[str, BaseException]]:
-    factories: dict[str, Callable[[], object]] = {
-        "verify_run": lambda: session,
-        "verify_config": lambda: session.config,
-        "run_id": lambda: session.run_id,
-        "outputs": session.outputs,
-        "inventory": session.inventory,
-        "aws": session.aws,
-        "signed_http": session.http,
-    }
+    factories = session_factories(session)
     if needs_flow:
-        factories["flow"] = lambda: _flow(session)
+        factories["flow"] = lambda: make_flow(session)
     values: dict[str, object] = {}
     broken: dict[str, BaseException] = {}
     for name, factory in factories.items():

@@ -69,22 +69,41 @@ def flow_of(config: pytest.Config, session: VerifySession) -> Flow | BaseExcepti
     found = config.stash.get(_FLOW_KEY, None)
     if found is not None:
         return found
-    from verify.flow import Flow
-
     made: Flow | BaseException
     try:
-        made = Flow(
-            aws=session.aws(),
-            http=session.http(),
-            inventory=session.inventory(),
-            config=session.config,
-            run_id=session.run_id,
-            timeout=session.timeout,
-        )
+        made = make_flow(session)
     except Exception as exc:
         made = exc
     config.stash[_FLOW_KEY] = made
     return made
+
+
+def make_flow(session: VerifySession) -> Flow:
+    """A Flow for the run: its reading, tagged with the run id, through the session's AWS and API."""
+    from verify.flow import Flow
+
+    return Flow(
+        aws=session.aws(),
+        http=session.http(),
+        inventory=session.inventory(),
+        config=session.config,
+        run_id=session.run_id,
+        timeout=session.timeout,
+    )
+
+
+def session_factories(session: VerifySession) -> dict[str, Callable[[], object]]:
+    """The plugin's session-wide fixtures by name, as zero-argument factories (the `flow` fixture
+    is each runner's own: the plugin keeps one per pytest session, the direct runner one per run)."""
+    return {
+        "verify_run": lambda: session,
+        "verify_config": lambda: session.config,
+        "run_id": lambda: session.run_id,
+        "outputs": session.outputs,
+        "inventory": session.inventory,
+        "aws": session.aws,
+        "signed_http": session.http,
+    }
 
 
 def stop_ahead(config: pytest.Config) -> None:
@@ -122,16 +141,7 @@ def _session_values(config: pytest.Config, session: VerifySession) -> dict[str, 
             raise made
         return made
 
-    return {
-        "verify_run": lambda: session,
-        "verify_config": lambda: session.config,
-        "run_id": lambda: session.run_id,
-        "outputs": session.outputs,
-        "inventory": session.inventory,
-        "aws": session.aws,
-        "signed_http": session.http,
-        "flow": flow,
-    }
+    return {**session_factories(session), "flow": flow}
 
 
 def _shipped(item: pytest.Function) -> bool:

@@ -81,17 +81,11 @@ def _replies(data: bytes) -> bytes:
     return answer
 
 
-@pytest.fixture
-def pong_server() -> Iterator[int]:
-    """A stand-in for a plain redis-server: answers RESP commands, knows nothing of TLS."""
+def _serve(answer: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A loopback server giving each connection to `answer` on a thread of its own; yields its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-
-    def answer(connection: socket.socket) -> None:
-        with connection, contextlib.suppress(OSError):  # the TLS attempt hangs up on our reply
-            while data := connection.recv(65536):
-                connection.sendall(_replies(data))
 
     def serve() -> None:
         while True:
@@ -104,6 +98,18 @@ def pong_server() -> Iterator[int]:
     threading.Thread(target=serve, daemon=True).start()
     yield int(listener.getsockname()[1])
     listener.close()
+
+
+@pytest.fixture
+def pong_server() -> Iterator[int]:
+    """A stand-in for a plain redis-server: answers RESP commands, knows nothing of TLS."""
+
+    def answer(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):  # the TLS attempt hangs up on our reply
+            while data := connection.recv(65536):
+                connection.sendall(_replies(data))
+
+    yield from _serve(answer)
 
 
 def test_ping_falls_back_to_plain_and_says_so(pong_server: int) -> None:
@@ -128,9 +134,6 @@ def test_refused_ping_is_could_not_verify() -> None:
 def plain_only_silent_to_tls() -> Iterator[int]:
     """A plain Redis stand-in that, like a real one, never answers a TLS ClientHello (it waits for
     a RESP command that never comes), so a TLS attempt hangs until its timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
 
     def answer(connection: socket.socket) -> None:
         with connection, contextlib.suppress(OSError):
@@ -139,17 +142,7 @@ def plain_only_silent_to_tls() -> Iterator[int]:
                     continue
                 connection.sendall(_replies(data))
 
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=answer, args=(connection,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield int(listener.getsockname()[1])
-    listener.close()
+    yield from _serve(answer)
 
 
 def test_ping_tries_both_transports_at_once(plain_only_silent_to_tls: int) -> None:
