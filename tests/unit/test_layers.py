@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "stacks": 3,
     "probes": 4,
     "flow": 4,
+    "flow_targets": 4,
     "payload": 4,
     "initfile": 4,
     "evidence": 4,

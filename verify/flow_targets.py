@@ -1,0 +1,84 @@
+"""Where the flow sends its reading and looks for it: the API, the raw and processed tables, the queue
+and its DLQ, and the ingest and processor functions with their log groups, found in the inventory
+(or named in the config's [flow] table when the outputs' names do not say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from verify.config import Config
+from verify.errors import NotApplicable, VerifyError
+from verify.inventory import Inventory, Resource
+
+__all__ = ["FlowTargets", "find_targets"]
+
+
+@dataclass
+class FlowTargets:
+    api_url: str
+    raw_table: Resource | None
+    processed_table: Resource | None
+    queue: Resource | None
+    dlq: Resource | None
+    ingest_function: str | None
+    processor_function: str | None
+    log_groups: dict[str, str] = field(default_factory=dict)  # role ("ingest"/"processor") -> group
+
+
+def _api_url(inventory: Inventory) -> str | None:
+    for resource in inventory.of_kind("api"):
+        if resource.value.startswith(("http://", "https://")):
+            return resource.value if resource.value.endswith("/") else resource.value + "/"
+    return None
+
+
+def _table(inventory: Inventory, config_key: str | None, role: str) -> Resource | None:
+    if config_key:
+        for resource in inventory.of_kind("dynamodb_table"):
+            if resource.key == config_key:
+                return resource
+        raise VerifyError(
+            f"[flow] {role}_table names output `{config_key}`, which is not a DynamoDB table here"
+        )
+    return inventory.one("dynamodb_table", role)
+
+
+def _function(inventory: Inventory, *words: str) -> str | None:
+    for resource in inventory.of_kind("lambda_function"):
+        if any(word in resource.name.lower() for word in words):
+            return resource.name
+    return None
+
+
+def find_targets(inventory: Inventory, config: Config) -> FlowTargets:
+    api_url = _api_url(inventory)
+    if api_url is None:
+        raise NotApplicable("not applicable: the outputs name no API URL to send a reading to")
+    raw_table = _table(inventory, config.flow.raw_table, "raw")
+    processed_table = _table(inventory, config.flow.processed_table, "processed")
+    if raw_table is None and processed_table is None:
+        # An API alone (a platform's health API, say) is no data pipeline: nothing to follow.
+        raise NotApplicable(
+            "not applicable: the outputs name an API but no raw or processed table to follow a reading "
+            "into (name them in [flow] raw_table / processed_table if they exist)"
+        )
+    queues = inventory.of_kind("sqs_queue")
+    ingest = _function(inventory, "ingest", "ingestion", "receive")
+    processor = _function(inventory, "process", "enrich", "transform", "consumer")
+    groups = {r.name for r in inventory.of_kind("log_group")}
+    log_groups: dict[str, str] = {}
+    for role, function in (("ingest", ingest), ("processor", processor)):
+        if function:
+            named = next((g for g in groups if g.endswith("/" + function) or g.endswith(function)), None)
+            log_groups[role] = named or f"/aws/lambda/{function}"
+    return FlowTargets(
+        api_url=api_url,
+        raw_table=raw_table,
+        processed_table=processed_table,
+        queue=next((q for q in queues if q.role != "dlq"), None),
+        dlq=next((q for q in queues if q.role == "dlq"), None),
+        ingest_function=ingest,
+        processor_function=processor,
+        log_groups=log_groups,
+    )
