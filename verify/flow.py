@@ -335,6 +335,9 @@ class Flow:
 
     @_ends("enriched")
     def enriched(self) -> dict[str, Any]:
+        # What the ingest stored itself (in the raw item) is no enrichment: judged before the raw
+        # step has its item, ingest timestamps would pass for derived fields.
+        self._await("raw")
         with self.step("enriched", "processed") as evidence:
             # Enrichment is what the processor added: beyond the payload and beyond what the ingest
             # step stored itself (ingest timestamps are not enrichment).

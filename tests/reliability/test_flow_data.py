@@ -107,3 +107,37 @@ def test_cleanup_of_a_flow_that_sent_nothing_asks_aws_nothing(moto: Aws) -> None
     assert flow.cleanup() == []
     assert moto.call_count() == before
     assert _sensors("raw-data") == ["vfy-mine"]
+
+
+def test_enrichment_is_judged_only_once_the_raw_item_is_known(moto: Aws) -> None:
+    # Steps running side by side: the processed item is in, the raw step is still waiting. Its
+    # only attribute beyond the payload, ingestedAt, was stored by the ingest (it is in the raw
+    # item too), so it is no enrichment -- which can only be known once the raw step has its item.
+    import threading
+
+    from verify.errors import CheckFailed
+
+    flow = _flow(moto)
+    flow.schedule({"ingest", "raw", "processed", "enriched"})
+    flow.payload = {"sensorId": "vfy-test-run", "timestamp": "t", "temperature": 21}
+    for step in ("ingest", "processed"):
+        flow.passed[step] = True
+        flow._done[step].set()
+    flow.processed = {**flow.payload, "ingestedAt": "t1"}
+    outcome: dict[str, object] = {}
+
+    def judge() -> None:
+        try:
+            outcome["value"] = flow.enriched()
+        except CheckFailed as exc:
+            outcome["failed"] = exc
+
+    thread = threading.Thread(target=judge)
+    thread.start()
+    thread.join(timeout=0.3)
+    assert thread.is_alive(), "the enrichment step judged before the raw step had its item"
+    flow.raw = {**flow.payload, "ingestedAt": "t1"}
+    flow.passed["raw"] = True
+    flow._done["raw"].set()
+    thread.join(timeout=5)
+    assert "failed" in outcome, outcome
