@@ -192,6 +192,7 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     # allure's API is untyped: held as Any rather than sprinkling ignores over every call.
     allure: Any = importlib.import_module("allure")
 
+    from verify.report.allure import worth_attaching
     from verify.report.console import console_url, trace_url
 
     allure.dynamic.title(payload["title"])
@@ -227,7 +228,7 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     for exchange in evidence.get("http", []):
         with allure.step(f"HTTP {exchange.get('request')} -> {exchange.get('status')}"):
             pass
-    if evidence:
+    if worth_attaching(evidence):
         allure.attach(
             json.dumps(evidence, indent=2, default=str),
             name="evidence",

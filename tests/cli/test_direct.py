@@ -93,6 +93,13 @@ def test_healthy_smoke_says_what_pytest_says(healthy: tuple[Path, SandboxHandle]
     assert statuses.count("passed") == direct["counts"]["passed"]
     assert statuses.count("skipped") == direct["counts"]["skipped"]
     assert (tmp / "d" / "allure-results" / "environment.properties").is_file()
+    # Evidence is attached where it says more than what was asked (a skip says nothing more).
+    telling = [c for c in direct["checks"] if set(c.get("evidence", {})) - {"asked"}]
+    attached = [r for r in results if r.get("attachments")]
+    assert len(attached) == len(telling) < len(results)
+    attachments = list((tmp / "d" / "allure-results").glob("*-attachment.json"))
+    assert len(attachments) == len(attached)
+    assert all(set(json.loads(p.read_text())) - {"asked"} for p in attachments)
 
 
 def test_broken_smoke_fails_the_same_checks_as_pytest(broken: tuple[Path, SandboxHandle]) -> None:

@@ -82,6 +82,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", " ").replace("\r", " ")
 
 
+def worth_attaching(evidence: dict[str, Any]) -> bool:
+    """An evidence attachment only when it holds more than what was asked (service, resource, kind,
+    name): the labels and title already say that, and a skipped check has nothing else. Each
+    attachment is a file to create; a third of a smoke run's checks are skips."""
+    return bool(set(evidence) - {"asked"})
+
+
 class AllureWriter:
     """Allure results for runs that do not go through pytest (verify.direct), written as each check
     gets its verdict: one result per check as allure-pytest would write it (labels, title, console
@@ -156,7 +163,7 @@ def _allure_result(
         result["statusDetails"] = {"message": REDACTOR.redact(check.message)}
         result["description"] = REDACTOR.redact(check.message)
     attachment = None
-    if evidence:
+    if worth_attaching(evidence):
         source = f"{uuid.uuid4()}-attachment.json"
         result["attachments"] = [{"name": "evidence", "source": source, "type": "application/json"}]
         # Compact: json's C encoder (an indent falls back to the pure-Python one, ~10x slower, which
