@@ -97,3 +97,27 @@ def test_missing_alarm_is_not_found(clients: dict[str, Any]) -> None:
     with pytest.raises(CheckFailed) as failed:
         logs.alarm(clients["cloudwatch"], "sensor-dlq-depth-dev")
     assert str(failed.value) == "CloudWatch alarm `sensor-dlq-depth-dev`: expected it to exist, got not found"
+
+
+def test_a_batch_finds_its_own_alarm_among_the_others_in_one_call(clients: dict[str, Any]) -> None:
+    cloudwatch = clients["cloudwatch"]
+    names = [f"site-{n:03d}-depth" for n in range(3)]
+    for name in names:
+        make_alarm(cloudwatch, name)
+    seen: list[str] = []
+    cloudwatch.meta.events.register("before-call.cloudwatch.*", lambda model, **_: seen.append(model.name))
+    found = logs.alarm(cloudwatch, names[1], batch=names)
+    assert found["AlarmName"] == names[1]
+    assert seen == ["DescribeAlarms"]
+    with pytest.raises(CheckFailed, match="expected it to exist, got not found"):
+        logs.alarm(cloudwatch, "site-999-missing", batch=names)
+
+
+def test_batches_are_fixed_chunks_of_the_sorted_names() -> None:
+    from verify.probes.batching import batch_with
+
+    names = [f"n{i:03d}" for i in range(25)]
+    # Any name of a chunk asks with the same chunk, so identical calls can be answered once.
+    assert batch_with("n003", names, 10) == batch_with("n009", list(reversed(names)), 10) == names[:10]
+    assert batch_with("n024", names, 10) == names[20:]
+    assert batch_with("extra", [], 10) == ["extra"]

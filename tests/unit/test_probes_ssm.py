@@ -41,3 +41,38 @@ def test_missing_parameter_is_not_found(client: Any) -> None:
         "SSM parameter `/iot-pipeline/dev/alert-threshold-celsius`: expected it to exist, got not found "
         "(GetParameter)"
     )
+
+
+def _count_calls(client: Any) -> list[str]:
+    seen: list[str] = []
+    client.meta.events.register("before-call.ssm.*", lambda model, **_: seen.append(model.name))
+    return seen
+
+
+def test_a_batch_reads_its_parameter_with_one_get_parameters(client: Any) -> None:
+    names = [f"/site/{n:02d}/threshold" for n in range(12)]
+    for name in names:
+        client.put_parameter(Name=name, Value=name[-12:], Type="String")
+    calls = _count_calls(client)
+    facts = ssm.check_readable(client, names[11], batch=names)
+    assert facts == {"type": "String", "version": 1, "value": names[11][-12:]}
+    assert calls == ["GetParameters"]
+
+
+def test_a_batch_missing_its_parameter_still_says_not_found(client: Any) -> None:
+    client.put_parameter(Name="/site/present", Value="1", Type="String")
+    with pytest.raises(CheckFailed, match="expected it to exist, got not found"):
+        ssm.check_readable(client, "/site/absent", batch=["/site/present", "/site/absent"])
+
+
+def test_a_batch_the_caller_may_not_read_falls_back_to_the_parameter_alone(client: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    client.put_parameter(Name="/site/mine", Value="7", Type="String")
+
+    def deny(model: Any, **_: Any) -> None:
+        if model.name == "GetParameters":
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetParameters")
+
+    client.meta.events.register("before-call.ssm.GetParameters", deny)
+    assert ssm.check_readable(client, "/site/mine", batch=["/site/mine", "/site/theirs"])["value"] == "7"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from verify.aws import aws_errors
-from verify.errors import CheckFailed
+from verify.errors import AwsAccessError, CheckFailed
+from verify.probes.batching import batch_with
 
 
 def log_group(client: Any, name: str) -> dict[str, Any]:
@@ -47,12 +49,31 @@ def check_retention(group: dict[str, Any], expected_days: int | None) -> int:
     return int(days)
 
 
-def alarm(client: Any, name: str) -> dict[str, Any]:
-    """The metric or composite alarm named `name`; `CheckFailed` when there is none."""
+# DescribeAlarms takes up to 100 names.
+ALARMS_PER_CALL = 100
+
+
+def alarm(client: Any, name: str, *, batch: Sequence[str] = ()) -> dict[str, Any]:
+    """The metric or composite alarm named `name`; `CheckFailed` when there is none.
+
+    `batch`: the other alarm names this run asks about. They are asked in the same call (the run's
+    snapshot then answers every alarm check from it: one call per 100 alarms, not one per alarm).
+    A batch the caller may not read whole (resource-level IAM) falls back to asking for `name` alone.
+    """
     __tracebackhide__ = True
-    with aws_errors("cloudwatch", "DescribeAlarms", name):
-        answer = client.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-    found = [*answer.get("MetricAlarms", []), *answer.get("CompositeAlarms", [])]
+    names = batch_with(name, batch, ALARMS_PER_CALL)
+    try:
+        with aws_errors("cloudwatch", "DescribeAlarms", name):
+            answer = client.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    except AwsAccessError:
+        if names == [name]:
+            raise
+        return alarm(client, name)
+    found = [
+        a
+        for a in (*answer.get("MetricAlarms", []), *answer.get("CompositeAlarms", []))
+        if a.get("AlarmName") == name
+    ]
     if not found:
         raise CheckFailed(
             f"CloudWatch alarm `{name}`: expected it to exist, got not found",
