@@ -198,3 +198,21 @@ def test_console_links(kind: str, name: str, extra: dict[str, str], expected: st
     else:
         assert url is not None
         assert url.endswith(expected)
+
+
+def test_summary_json_parses_back_exactly_with_one_check_per_line() -> None:
+    import json
+
+    from verify.report import summary_json
+
+    data = {
+        "schema": 1,
+        "verdict": "pass",
+        "notes": ['a note quoting "checks": [] verbatim'],
+        "checks": [{"id": "a::b", "evidence": {"x": [1, 2]}}, {"id": "c::d", "message": "line\nbreak"}],
+    }
+    text = summary_json(data)
+    assert json.loads(text) == data
+    lines = text.splitlines()
+    assert sum(1 for line in lines if line.lstrip().startswith('{"id": ')) == 2
+    assert json.loads(summary_json({**data, "checks": []}))["checks"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from verify.errors import UsageError
 from verify.model import RunSummary
@@ -20,7 +21,7 @@ def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) 
     """summary.json, summary.md, report.html and junit.xml (each atomically), and the step summary
     of GitHub Actions when set. Every file passes the redactor last, whatever the caller forgot."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(report_dir / "summary.json", json.dumps(summary.to_dict(), indent=2, default=str) + "\n")
+    _atomic_write(report_dir / "summary.json", summary_json(summary.to_dict()))
     markdown = REDACTOR.redact(render_markdown(summary))
     _atomic_write(report_dir / "summary.md", markdown)
     _atomic_write(report_dir / "report.html", render_html(summary))
@@ -30,6 +31,20 @@ def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) 
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
+
+
+def summary_json(data: dict[str, Any]) -> str:
+    """summary.json's text: the run's fields indented, then one check per line.
+
+    json.dumps with an indent runs the pure-Python encoder: at 855 checks with their evidence it took
+    ~0.15 s of a 1.6 s smoke run. Each check is encoded by the C encoder on a line of its own, which
+    reads as well in a diff or a pager, and parses the same."""
+    checks = data.get("checks", [])
+    head = json.dumps({**data, "checks": []}, indent=2, default=str)
+    if not checks:
+        return head + "\n"
+    lines = ",\n".join("    " + json.dumps(check, default=str) for check in checks)
+    return head.replace('"checks": []', '"checks": [\n' + lines + "\n  ]", 1) + "\n"
 
 
 def read_summary(path: Path) -> RunSummary:
