@@ -349,25 +349,10 @@ def _region(session: VerifySession) -> str | None:
 
 def _links(item: Planned, result: CheckResult, region: str | None) -> list[tuple[str, str]]:
     """The check's AWS console link (never for a sensitive output) and its X-Ray trace link."""
-    from verify.report.console import console_url, trace_url
+    from verify.report.console import check_links
 
     subject = item.params.get("resource") or item.params.get("output")
-    found: list[tuple[str, str]] = []
-    if subject is not None and hasattr(subject, "kind") and not getattr(subject, "sensitive", False):
-        url = console_url(
-            subject.kind,
-            subject.name,
-            subject.region or region,
-            value=subject.value,
-            arn=subject.arn,
-            url=subject.url,
-        )
-        if url:
-            found.append((f"AWS console: {subject.key}", url))
-    trace = (result.evidence or {}).get("trace_id")
-    if isinstance(trace, str) and trace:
-        found.append(("X-Ray trace", trace_url(trace, region)))
-    return found
+    return check_links(subject, result.evidence or {}, region)
 
 
 def _print_summary(summary: RunSummary, session: VerifySession, took: float, out: TextIO) -> None:

@@ -193,7 +193,7 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     allure: Any = importlib.import_module("allure")
 
     from verify.report.allure import worth_attaching
-    from verify.report.console import console_url, trace_url
+    from verify.report.console import check_links
 
     allure.dynamic.title(payload["title"])
     allure.dynamic.label("service", payload["service"])
@@ -206,22 +206,9 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     allure.dynamic.suite(payload["service"])
     if payload["message"]:
         allure.dynamic.description(payload["message"])
-    subject = subject_of(item)
-    if subject is not None and hasattr(subject, "kind") and not getattr(subject, "sensitive", False):
-        url = console_url(
-            subject.kind,
-            subject.name,
-            subject.region or region,
-            value=subject.value,
-            arn=subject.arn,
-            url=subject.url,
-        )
-        if url:
-            allure.dynamic.link(url, name=f"AWS console: {subject.key}")
     evidence: dict[str, Any] = payload["evidence"]
-    trace = evidence.get("trace_id")
-    if isinstance(trace, str) and trace:
-        allure.dynamic.link(trace_url(trace, region), name="X-Ray trace")
+    for name, url in check_links(subject_of(item), evidence, region):
+        allure.dynamic.link(url, name=name)
     for call in evidence.get("aws_calls", []):
         with allure.step(f"{call.get('service')} {call.get('operation')} -> {call.get('http_status', '?')}"):
             pass

@@ -7,6 +7,7 @@ the plugin call this without knowing about inventories or boto3.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 
@@ -71,3 +72,24 @@ def console_url(
 def trace_url(trace_id: str, region: str | None) -> str:
     r = region or "us-east-1"
     return f"https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#xray:traces/{_q(trace_id)}"
+
+
+def check_links(subject: Any, evidence: dict[str, Any], region: str | None) -> list[tuple[str, str]]:
+    """A check's (name, url) links: the console page of the resource it was about (never for a
+    sensitive output) and the X-Ray trace its evidence names. One rule for both report paths."""
+    found: list[tuple[str, str]] = []
+    if subject is not None and hasattr(subject, "kind") and not getattr(subject, "sensitive", False):
+        url = console_url(
+            subject.kind,
+            subject.name,
+            subject.region or region,
+            value=subject.value,
+            arn=subject.arn,
+            url=subject.url,
+        )
+        if url:
+            found.append((f"AWS console: {subject.key}", url))
+    trace = evidence.get("trace_id")
+    if isinstance(trace, str) and trace:
+        found.append(("X-Ray trace", trace_url(trace, region)))
+    return found
