@@ -19,15 +19,16 @@ _redrives_lock = threading.Lock()
 
 
 def _redrive_targets_by_queue(aws: Aws, inventory: Inventory) -> dict[str, set[str]]:
+    # Read under the lock: checks run concurrently, and twenty SQS checks that all missed the cache
+    # at once each read all twenty queues (N^2 again, ~0.15 s of CPU at 200 resources).
     with _redrives_lock:
         cached = _redrives.get(id(inventory))
-    if cached is not None and cached[0] is inventory:
-        return cached[1]
-    client = aws.client("sqs")
-    found = {q.key: probes.sqs.redrive_targets(client, [q]) for q in inventory.of_kind("sqs_queue")}
-    with _redrives_lock:
+        if cached is not None and cached[0] is inventory:
+            return cached[1]
+        client = aws.client("sqs")
+        found = {q.key: probes.sqs.redrive_targets(client, [q]) for q in inventory.of_kind("sqs_queue")}
         _redrives[id(inventory)] = (inventory, found)
-    return found
+        return found
 
 
 def _is_dlq(resource: Resource, facts: Any, aws: Aws, inventory: Inventory) -> bool:

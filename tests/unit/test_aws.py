@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import (
@@ -139,6 +140,39 @@ def test_clients_are_cached_per_service_and_region(moto_aws: Aws) -> None:
     assert moto_aws.client("dynamodb", "us-east-1") is not moto_aws.client("dynamodb")
     assert moto_aws.client("dynamodb", "us-east-1").meta.region_name == "us-east-1"
     assert moto_aws.client("sqs") is not moto_aws.client("dynamodb")
+
+
+def test_paginators_of_a_client_load_once_when_threads_ask_together(
+    fake_creds: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's loader lists every service directory it ships to find a paginator model, and its
+    cache is not single-flight: 30 checks reaching their first get_paginator at once listed ~420
+    directories each (strace, 200 resources). The client comes with its paginators loaded."""
+    import os
+    import threading
+
+    aws = Aws(REGION)
+    client = aws.client("logs")
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: Any = ".") -> list[str]:
+        listed.append(str(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    start = threading.Barrier(16)
+
+    def ask() -> None:
+        start.wait()
+        client.get_paginator("describe_log_groups")
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert listed == []
 
 
 def test_client_config_retries_timeouts_and_user_agent(fake_creds: pytest.MonkeyPatch) -> None:
