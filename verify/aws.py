@@ -50,7 +50,7 @@ from botocore.exceptions import (
 
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
 from verify.redact import REDACTOR
-from verify.snapshot import ReadSnapshot
+from verify.snapshot import ReadSnapshot, answer_early
 
 READ_PREFIXES = (
     "Describe",
@@ -197,6 +197,7 @@ class Aws:
             events.register("response-received", functools.partial(self.breaker.observe, endpoint))
             if self.snapshot is not None:
                 self.snapshot.register(events)
+                answer_early(client, self.snapshot)
             _load_paginators(client)
             self._clients[key] = client
             return client

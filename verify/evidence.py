@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from verify.redact import REDACTOR
 from verify.snapshot import CACHED as SNAPSHOT_HIT
+from verify.snapshot import ReadSnapshot
 
 if TYPE_CHECKING:
     import boto3
@@ -145,8 +146,11 @@ def recording(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
         _current_var.reset(token)
 
 
-def observe_aws(session: boto3.session.Session) -> None:
-    """Hook a boto3 session so every client made from it afterwards reports its calls to the current check."""
+def observe_aws(session: boto3.session.Session, snapshot: ReadSnapshot | None = None) -> None:
+    """Hook a boto3 session so every client made from it afterwards reports its calls to the current
+    check, including the calls a read-only run's `snapshot` answers before botocore sees them."""
+    if snapshot is not None:
+        snapshot.on_hit(_answered_early)
     events = session.events
     # The after-call hook also registers secret values a call returns, so it runs even between checks.
     events.register("before-parameter-build", _before_parameter_build, unique_id="verify-evidence-params")
@@ -209,6 +213,29 @@ def _after_call(
     if isinstance(error, dict) and error.get("Code"):
         call["error"] = REDACTOR.redact(str(error["Code"]))
     recorder.add_call(call)
+
+
+def _answered_early(
+    service: str, operation: str, params: dict[str, Any], http_response: Any, parsed: dict[str, Any]
+) -> None:
+    # The same record as a snapshot hit on botocore's path (_after_call): no call went to AWS.
+    _register_secret_values(service, operation, parsed)
+    recorder = _current_var.get()
+    if recorder is None:
+        return
+    meta = parsed.get("ResponseMetadata", {})
+    picked = {k: params[k] for k in RESOURCE_PARAMS if k in params and _small(params[k])}
+    recorder.add_call(
+        {
+            "service": service,
+            "operation": operation,
+            "params": REDACTOR.redact_obj(picked),
+            "duration_ms": None,
+            "cached": True,
+            "http_status": meta.get("HTTPStatusCode", getattr(http_response, "status_code", None)),
+            "request_id": meta.get("RequestId") or None,
+        }
+    )
 
 
 def _after_call_error(context: dict[str, Any], exception: Exception, event_name: str = "", **_: Any) -> None:

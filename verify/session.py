@@ -122,7 +122,7 @@ class VerifySession:
             # must not hold a check for botocore's default read timeout on every retry.
             aws = Aws(self.region(), read_only=self.read_only, read_timeout=self.call_timeout)
             # Before any client exists: clients copy the session's event hooks when they are made.
-            observe_aws(aws.session)
+            observe_aws(aws.session, aws.snapshot)
             _register_credentials(aws)
             self._aws = aws
         return self._aws

@@ -28,7 +28,7 @@ def _table(moto_client: Callable[[str], Any], name: str = "readings") -> None:
 def test_a_repeated_read_is_sent_once_and_answered_with_a_copy(moto_client: Callable[[str], Any]) -> None:
     _table(moto_client)
     aws = Aws(MOTO_REGION, read_only=True)
-    observe_aws(aws.session)  # as the run's session does: evidence for every call
+    observe_aws(aws.session, aws.snapshot)  # as the run's session does: evidence for every call
     client = aws.client("dynamodb")
     first = client.describe_table(TableName="readings")
     first["Table"]["TableStatus"] = "ALTERED BY A CHECK"
@@ -96,4 +96,49 @@ def test_concurrent_askers_share_one_call(moto_client: Callable[[str], Any]) -> 
     for thread in threads:
         thread.join(timeout=30)
     assert answers == ["readings"] * 8
+    assert aws.call_count() == 1
+
+
+def test_a_stored_answer_is_handed_out_before_botocore_prepares_a_request(
+    moto_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The early answer (verify.snapshot.answer_early) skips botocore's endpoint resolution,
+    validation, serialisation and user agent; its evidence is what the slower event path records."""
+    _table(moto_client)
+    aws = Aws(MOTO_REGION, read_only=True)
+    observe_aws(aws.session, aws.snapshot)
+    client = aws.client("dynamodb")
+    client.describe_table(TableName="readings")
+
+    # The slower path (the client's own _make_api_call, answered at before-call) records this:
+    slow = CheckRecorder()
+    early_path = client._make_api_call
+    del client._make_api_call
+    with recording(slow):
+        slow_answer = client.describe_table(TableName="readings")
+    client._make_api_call = early_path
+
+    def no_request(*_: Any, **__: Any) -> None:
+        raise AssertionError("botocore prepared a request for an answered question")
+
+    monkeypatch.setattr(client, "_convert_to_request_dict", no_request)
+    early = CheckRecorder()
+    with recording(early):
+        answer = client.describe_table(TableName="readings")
+    assert answer == slow_answer
+    assert early.aws_calls == slow.aws_calls
+    assert early.aws_calls[0]["cached"] is True and early.aws_calls[0]["params"] == {"TableName": "readings"}
+    assert aws.call_count() == 1
+
+
+def test_paginated_reads_are_answered_early_too(
+    moto_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _table(moto_client)
+    aws = Aws(MOTO_REGION, read_only=True)
+    client = aws.client("dynamodb")
+    first = [page["TableNames"] for page in client.get_paginator("list_tables").paginate()]
+    monkeypatch.setattr(client, "_convert_to_request_dict", lambda *_, **__: pytest.fail("request built"))
+    again = [page["TableNames"] for page in client.get_paginator("list_tables").paginate()]
+    assert again == first == [["readings"]]
     assert aws.call_count() == 1
