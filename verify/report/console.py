@@ -7,6 +7,8 @@ the plugin call this without knowing about inventories or boto3.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -37,36 +39,52 @@ def console_url(
         return None
     r = region or "us-east-1"
     base = f"https://{r}.console.aws.amazon.com"
-    pages: dict[str, str | None] = {
-        "dynamodb_table": f"{base}/dynamodbv2/home?region={r}#table?name={_q(name)}",
-        "sqs_queue": f"{base}/sqs/v3/home?region={r}#/queues/{_q(url or value)}",
-        "sns_topic": f"{base}/sns/v3/home?region={r}#/topic/{_q(arn or value)}",
-        "kinesis_stream": f"{base}/kinesis/home?region={r}#/streams/details/{_q(name)}/monitoring",
-        "rds_instance": f"{base}/rds/home?region={r}#database:id={_q(name)};is-cluster=false",
-        "rds_cluster": f"{base}/rds/home?region={r}#database:id={_q(name)};is-cluster=true",
-        "lambda_function": f"{base}/lambda/home?region={r}#/functions/{_q(name)}",
-        # The logs console double-encodes the group name inside its fragment.
-        "log_group": f"{base}/cloudwatch/home?region={r}#logsV2:log-groups/log-group/"
-        + _q(name).replace("%", "$25"),
-        "secret": f"{base}/secretsmanager/secret?name={_q(name)}&region={r}",
-        "ssm_parameter": f"{base}/systems-manager/parameters/{_q(name.lstrip('/'))}/description?region={r}",
-        "s3_bucket": f"https://s3.console.aws.amazon.com/s3/buckets/{_q(name)}?region={r}",
-        "ecs_cluster": f"{base}/ecs/v2/clusters/{_q(name)}?region={r}",
-        "elasticache": f"{base}/elasticache/home?region={r}#/redis/{_q(name)}",
-        "efs_filesystem": f"{base}/efs/home?region={r}#/file-systems/{_q(name)}",
-        "vpc": f"{base}/vpcconsole/home?region={r}#VpcDetails:VpcId={_q(name)}",
-        "subnet": f"{base}/vpcconsole/home?region={r}#SubnetDetails:subnetId={_q(name)}",
-        "security_group": f"{base}/ec2/home?region={r}#SecurityGroup:groupId={_q(name)}",
-        "kms_key": f"{base}/kms/home?region={r}#/kms/keys/{_q(name)}",
-        "alarm": f"{base}/cloudwatch/home?region={r}#alarmsV2:alarm/{_q(name)}",
-        "state_machine": f"{base}/states/home?region={r}#/statemachines/view/{_q(arn or value)}",
-        "event_bus": f"{base}/events/home?region={r}#/eventbus/{_q(name)}",
-        "iam_role": f"https://console.aws.amazon.com/iam/home#/roles/details/{_q(name)}",
-    }
     if kind == "api":
         api_id = _api_id(url or value, name)
         return f"{base}/apigateway/main/apis/{api_id}/resources?api={api_id}&region={r}" if api_id else None
-    return pages.get(kind)
+    page = _PAGES.get(kind)
+    return page(base, r, _Subject(name, value, arn, url)) if page else None
+
+
+@dataclass(frozen=True)
+class _Subject:
+    name: str
+    value: str
+    arn: str | None
+    url: str | None
+
+
+# Per kind, built only when asked: every check of a run asks for one link (939 at 200 resources), and
+# building every kind's page to pick one cost ~15 000 quote() calls.
+_PAGES: dict[str, Callable[[str, str, _Subject], str]] = {
+    "dynamodb_table": lambda b, r, s: f"{b}/dynamodbv2/home?region={r}#table?name={_q(s.name)}",
+    "sqs_queue": lambda b, r, s: f"{b}/sqs/v3/home?region={r}#/queues/{_q(s.url or s.value)}",
+    "sns_topic": lambda b, r, s: f"{b}/sns/v3/home?region={r}#/topic/{_q(s.arn or s.value)}",
+    "kinesis_stream": lambda b, r, s: f"{b}/kinesis/home?region={r}#/streams/details/{_q(s.name)}/monitoring",
+    "rds_instance": lambda b, r, s: f"{b}/rds/home?region={r}#database:id={_q(s.name)};is-cluster=false",
+    "rds_cluster": lambda b, r, s: f"{b}/rds/home?region={r}#database:id={_q(s.name)};is-cluster=true",
+    "lambda_function": lambda b, r, s: f"{b}/lambda/home?region={r}#/functions/{_q(s.name)}",
+    # The logs console double-encodes the group name inside its fragment.
+    "log_group": lambda b, r, s: (
+        f"{b}/cloudwatch/home?region={r}#logsV2:log-groups/log-group/" + _q(s.name).replace("%", "$25")
+    ),
+    "secret": lambda b, r, s: f"{b}/secretsmanager/secret?name={_q(s.name)}&region={r}",
+    "ssm_parameter": lambda b, r, s: (
+        f"{b}/systems-manager/parameters/{_q(s.name.lstrip('/'))}/description?region={r}"
+    ),
+    "s3_bucket": lambda b, r, s: f"https://s3.console.aws.amazon.com/s3/buckets/{_q(s.name)}?region={r}",
+    "ecs_cluster": lambda b, r, s: f"{b}/ecs/v2/clusters/{_q(s.name)}?region={r}",
+    "elasticache": lambda b, r, s: f"{b}/elasticache/home?region={r}#/redis/{_q(s.name)}",
+    "efs_filesystem": lambda b, r, s: f"{b}/efs/home?region={r}#/file-systems/{_q(s.name)}",
+    "vpc": lambda b, r, s: f"{b}/vpcconsole/home?region={r}#VpcDetails:VpcId={_q(s.name)}",
+    "subnet": lambda b, r, s: f"{b}/vpcconsole/home?region={r}#SubnetDetails:subnetId={_q(s.name)}",
+    "security_group": lambda b, r, s: f"{b}/ec2/home?region={r}#SecurityGroup:groupId={_q(s.name)}",
+    "kms_key": lambda b, r, s: f"{b}/kms/home?region={r}#/kms/keys/{_q(s.name)}",
+    "alarm": lambda b, r, s: f"{b}/cloudwatch/home?region={r}#alarmsV2:alarm/{_q(s.name)}",
+    "state_machine": lambda b, r, s: f"{b}/states/home?region={r}#/statemachines/view/{_q(s.arn or s.value)}",
+    "event_bus": lambda b, r, s: f"{b}/events/home?region={r}#/eventbus/{_q(s.name)}",
+    "iam_role": lambda b, r, s: f"https://console.aws.amazon.com/iam/home#/roles/details/{_q(s.name)}",
+}
 
 
 def trace_url(trace_id: str, region: str | None) -> str:
