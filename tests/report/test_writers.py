@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xmlschema
+from hypothesis import given
+from hypothesis import strategies as st
 
 from verify.model import Category, CheckResult, Gate, RunSummary, Severity, Status, Verdict
 from verify.report import render_html, render_junit, render_markdown, write_reports
 from verify.report.allure import environment_properties, finish_allure_results
 from verify.report.console import console_url
 from verify.report.markdown import anchor
+from verify.report.text import readable_json
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
 HOSTILE = '<script>alert("x")</script> & \x07bell'
@@ -216,3 +220,24 @@ def test_summary_json_parses_back_exactly_with_one_check_per_line() -> None:
     lines = text.splitlines()
     assert sum(1 for line in lines if line.lstrip().startswith('{"id": ')) == 2
     assert json.loads(summary_json({**data, "checks": []}))["checks"] == []
+
+
+@given(
+    st.dictionaries(
+        st.one_of(st.text(max_size=5), st.integers(), st.booleans()),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+        max_size=5,
+    )
+)
+def test_readable_json_parses_to_what_json_dumps_gives(evidence: dict[Any, Any]) -> None:
+    """The evidence in report.html and junit.xml: laid out for a reader, the same JSON underneath."""
+    text = readable_json(evidence)
+    assert json.loads(text) == json.loads(json.dumps(evidence, default=str))
+    if any(isinstance(v, list) and v for v in evidence.values()):
+        assert "\n    " in text  # list items on lines of their own

@@ -7,11 +7,11 @@ never markup.
 
 from __future__ import annotations
 
-import json
 from html import escape
 
 from verify.model import CheckResult, RunSummary, Severity, Status
 from verify.report.markdown import anchor, first_problem
+from verify.report.text import readable_json
 from verify.report.timeline import flow_timeline
 
 _ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.PASSED: 3}
@@ -127,7 +127,7 @@ def _check(check: CheckResult) -> str:
         body.append(f"<p><em>waived: {_e(check.waiver)}</em></p>")
     if check.evidence:
         opened = " open" if check.status in (Status.FAILED, Status.ERROR) else ""
-        evidence = json.dumps(check.evidence, indent=2, default=str)
+        evidence = readable_json(check.evidence)
         body.append(f"<details{opened}><summary>evidence</summary><pre>{_e(evidence)}</pre></details>")
     body.append("</div>")
     return "\n".join(body)

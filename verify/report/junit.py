@@ -9,13 +9,13 @@ One `<testsuite>` per service (per stack and service when the run spans stacks).
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from verify.model import CheckResult, RunSummary, Severity, Status
+from verify.report.text import readable_json
 
 # XML 1.0 forbids most control characters, even escaped; a probe's output may hold any of them.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -59,7 +59,7 @@ def _system_out(check: CheckResult) -> str:
     if check.message:
         lines.append(f"message: {check.message}")
     if check.evidence:
-        lines += ["evidence:", json.dumps(check.evidence, indent=2, default=str)]
+        lines += ["evidence:", readable_json(check.evidence)]
     return "\n".join(lines)
 
 
