@@ -142,3 +142,22 @@ def test_paginated_reads_are_answered_early_too(
     again = [page["TableNames"] for page in client.get_paginator("list_tables").paginate()]
     assert again == first == [["readings"]]
     assert aws.call_count() == 1
+
+
+@pytest.mark.parametrize(
+    "parsed",
+    [
+        {"MetricAlarms": [{"AlarmName": "a", "Dimensions": [{"Name": "n"}]}]},
+        {"Body": threading.Lock(), "MetricAlarms": [{"AlarmName": "a"}]},  # pickle cannot take a lock
+    ],
+)
+def test_each_hit_gets_a_fresh_copy(parsed: dict[str, Any]) -> None:
+    from verify.snapshot import _frozen
+
+    thaw = _frozen(parsed)
+    first = thaw()
+    first["MetricAlarms"][0]["AlarmName"] = "changed by a check"
+    first["MetricAlarms"].append({})
+    second = thaw()
+    assert second["MetricAlarms"] == [{k: v for k, v in parsed["MetricAlarms"][0].items()}]
+    assert second["MetricAlarms"][0] is not parsed["MetricAlarms"][0]
