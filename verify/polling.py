@@ -63,8 +63,9 @@ def allow_waits() -> None:
     _cancelled.clear()
 
 
-# True while a probe runs inside a wait, in that thread: what it reads is expected to change, so
-# verify.snapshot never answers it from an earlier read.
+# True while a probe runs again inside a wait (a retry), in that thread: it is asking because what it
+# read has to change, so verify.snapshot never answers it from an earlier read. A wait's first attempt
+# is an ordinary read: at 200 resources, answering it too saved a DescribeTable per table.
 _in_wait: ContextVar[bool] = ContextVar("verify_in_wait", default=False)
 
 
@@ -180,7 +181,7 @@ def eventually(
             on_attempt(attempt)
 
     def attempt_once() -> T:
-        token = _in_wait.set(True)
+        token = _in_wait.set(bool(history))
         try:
             value = probe()
         except NotYet as not_yet:

@@ -7,10 +7,11 @@ sent ~3.7 N calls, and a grown stack's smoke time grew with them. Answered once,
 judge one consistent view of the stack instead of views a few milliseconds apart.
 
 Only for the smoke profile, which writes nothing: a full run observes the stack change (the DLQ
-depth before and after its reading), so it never caches. Reads made inside an `eventually` wait are
-never cached either (the wait is for a change). Concurrent askers of the same question wait for the
-first one's answer instead of all sending it (single flight). Errors are not cached: each asker
-sends its own call and gets its own error. Hits are deep copies (of the dicts and lists), so no check can alter another's answer.
+depth before and after its reading), so it never caches. The retries of an `eventually` wait are
+never answered from it either (the wait is for a change); its first attempt is an ordinary read.
+Concurrent askers of the same question wait for the first one's answer instead of all sending it
+(single flight). Errors are not cached: each asker sends its own call and gets its own error. Each
+hit is a fresh copy, so no check can alter another's answer.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def test_a_run_that_writes_never_caches(moto_client: Callable[[str], Any]) -> No
     assert aws.snapshot is None
 
 
-def test_reads_inside_a_wait_are_always_sent(moto_client: Callable[[str], Any]) -> None:
+def test_a_waits_retries_are_always_sent(moto_client: Callable[[str], Any]) -> None:
     _table(moto_client)
     aws = Aws(MOTO_REGION, read_only=True)
     client = aws.client("dynamodb")
@@ -64,8 +64,11 @@ def test_reads_inside_a_wait_are_always_sent(moto_client: Callable[[str], Any]) 
         seen["n"] += 1
         return str(client.describe_table(TableName="readings")["Table"]["TableStatus"])
 
-    eventually(probe, what="table status", timeout=5.0, until=lambda _: seen["n"] >= 3)
-    assert aws.call_count() == 4  # one before the wait, three in it
+    result = eventually(probe, what="table status", timeout=5.0, until=lambda _: seen["n"] >= 3)
+    assert result.attempts == 3
+    # One before the wait; the wait's first attempt is answered from it, its two retries are sent.
+    assert aws.call_count() == 3
+    assert aws.snapshot is not None and aws.snapshot.hits == 1
 
 
 def test_errors_are_not_cached(moto_client: Callable[[str], Any]) -> None:
