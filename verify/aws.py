@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import re
 import threading
 from collections import Counter
@@ -124,6 +125,14 @@ def is_read_operation(service: str, operation: str) -> bool:
     return False
 
 
+# The form botocore used before its component user agent (1.31): what AWS sees is the SDK, its
+# version and the language, and verify's own name and version (user_agent_extra).
+_USER_AGENT = (
+    f"Boto3/{boto3.__version__} Python/{platform.python_version()} {platform.system()}/{platform.release()} "
+    f"Botocore/{botocore.__version__}"
+)
+
+
 def _version() -> str:
     # Imported late: verify/__init__ may one day import this module, and __version__ lives there.
     from verify import __version__
@@ -165,6 +174,9 @@ class Aws:
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            # A fixed user agent: botocore otherwise renders its ~35 components, each through a
+            # sanitiser, twice per request (~0.3 ms: 8 % of a 200-resource smoke's CPU).
+            user_agent=_USER_AGENT,
             user_agent_extra=f"verify/{_version()}",
             # Checks run ahead on up to 32 threads sharing one client per service: botocore's default
             # pool of 10 would make the others open (and throw away) a connection per call.

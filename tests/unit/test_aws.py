@@ -184,6 +184,18 @@ def test_client_config_retries_timeouts_and_user_agent(fake_creds: pytest.Monkey
     assert config.user_agent_extra.startswith("verify/")
 
 
+def test_requests_carry_the_sdk_and_verify_in_their_user_agent(moto_aws: Aws) -> None:
+    sent: list[str] = []
+    client = moto_aws.client("sqs")
+    client.meta.events.register(
+        "before-send", lambda request, **_: sent.append(request.headers["User-Agent"])
+    )
+    client.list_queues()
+    agent = sent[0].decode() if isinstance(sent[0], bytes) else sent[0]
+    assert agent.startswith("Boto3/") and " Botocore/" in agent
+    assert agent.endswith(f" verify/{moto_aws.client('sqs').meta.config.user_agent_extra.split('/')[1]}")
+
+
 def test_read_only_refuses_writes_before_sending(moto_aws: Aws) -> None:
     moto_aws.read_only = True
     table = moto_aws.client("dynamodb")
