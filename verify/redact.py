@@ -68,11 +68,22 @@ _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("x-amz-security-token",),
     ("session_token", "secret_access_key", "security_token"),
     ("akia", "asia"),
-    ("password", "passwd", "secret", "apikey", "api_key", "api-key", "token"),
+    # The word is followed by the key's closing quote in every match: "token" alone is in too many
+    # texts (a whole report names Secrets Manager), and this pattern scans ~20 ms per MB.
+    tuple(
+        f"{word}{quote}"
+        for word in ("password", "passwd", "secret", "apikey", "api_key", "api-key", "token")
+        for quote in "\"'"
+    ),
     ("password=", "passwd=", "pwd=", "client_secret=", "api_key="),
     ("://",),
     ("bearer",),
 )
+
+# A search every match of the pattern implies, for patterns whose trigger words are too common: the
+# URL-password pattern tries a scheme at every word start (~15 ms per MB of report); this one looks
+# for a literal "://" first (~0.2 ms per MB).
+_PREFILTERS: dict[int, re.Pattern[str]] = {9: re.compile(r"://[^:/@\s]*:[^@/\s]+@")}
 
 _ANY_TRIGGER = re.compile("|".join(re.escape(word) for words in _TRIGGERS for word in words))
 
@@ -131,8 +142,11 @@ class Redactor:
         lowered = text.lower()
         if _ANY_TRIGGER.search(lowered) is None:
             return text  # the common case: one scan, no secret shape can match
-        for (pattern, replacement), triggers in zip(_PATTERNS, _TRIGGERS, strict=True):
+        for index, ((pattern, replacement), triggers) in enumerate(zip(_PATTERNS, _TRIGGERS, strict=True)):
             if any(word in lowered for word in triggers):
+                prefilter = _PREFILTERS.get(index)
+                if prefilter is not None and prefilter.search(text) is None:
+                    continue
                 text = pattern.sub(replacement, text)
                 lowered = text.lower()
         return text

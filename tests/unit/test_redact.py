@@ -178,6 +178,12 @@ _FRAGMENTS = [
     "https://example.com/path",
     "PASSWORD=",
     "Bearer",
+    '"client_secret" : "x"',
+    "'Token':'t'",
+    "redis://:pw@h",
+    "HTTPS://U:P@H/x",
+    "s3://bucket/key:v@x",
+    '"NextToken": null',
 ]
 
 
