@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from verify.ahead import AheadRunner, Job, Outcome
 from verify.errors import UsageError, VerifyError
-from verify.evidence import CheckRecorder
+from verify.evidence import REDACTED_ON_RECORD, CheckRecorder
 from verify.model import Category, CheckResult, RunSummary, Status, Verdict
 from verify.plugin_ahead import make_flow, make_waiter, resource_ids, session_factories
 from verify.report.allure import AllureWriter
@@ -322,7 +322,7 @@ def _result(
         duration_s=duration,
         attempts=attempts,
         message=REDACTOR.redact(message),
-        evidence=REDACTOR.redact_obj(evidence),  # type: ignore[arg-type]
+        evidence=REDACTOR.redact_obj(evidence, redacted_keys=REDACTED_ON_RECORD),  # type: ignore[arg-type]
         stack=meta["stack"],
         waiver=waiver.describe() if waiver else "",
     )

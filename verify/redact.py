@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from urllib.parse import quote
 
 MASK = "***"
@@ -151,14 +151,20 @@ class Redactor:
                 lowered = text.lower()
         return text
 
-    def redact_obj(self, obj: object) -> object:
-        """A deep copy of dicts/lists/tuples/strings with secrets masked; other values as they are."""
+    def redact_obj(self, obj: object, *, redacted_keys: Collection[str] = ()) -> object:
+        """A deep copy of dicts/lists/tuples/strings with secrets masked; other values as they are.
+
+        `redacted_keys`: keys of a top-level mapping whose values were redacted when they were
+        recorded, kept as they are (every report file still passes `redact` last)."""
         if isinstance(obj, str):
             return self.redact(obj)
         if isinstance(obj, bytes | bytearray):
             return self.redact(bytes(obj).decode("utf-8", errors="replace"))
         if isinstance(obj, Mapping):
-            return {key: self._redact_item(key, value) for key, value in obj.items()}
+            return {
+                key: value if key in redacted_keys else self._redact_item(key, value)
+                for key, value in obj.items()
+            }
         if isinstance(obj, list):
             return [self.redact_obj(item) for item in obj]
         if isinstance(obj, tuple):

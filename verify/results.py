@@ -139,6 +139,7 @@ def annotate(
     """Turn the check's outcome into our status vocabulary, on the process that ran it.
 
     `allure=False` outside pytest's protocol for the item (allure has no test open to label)."""
+    from verify.evidence import REDACTED_ON_RECORD
     from verify.redact import REDACTOR
 
     meta = check_meta(item, stack_of)
@@ -161,7 +162,7 @@ def annotate(
         "status": str(status),
         "message": REDACTOR.redact(message),
         "attempts": attempts,
-        "evidence": REDACTOR.redact_obj(evidence),
+        "evidence": REDACTOR.redact_obj(evidence, redacted_keys=REDACTED_ON_RECORD),
     }
     report.user_properties.append((META, json.dumps(payload, default=str)))
     if allure:

@@ -197,3 +197,13 @@ def test_trigger_words_never_skip_a_pattern_that_would_match(parts: list[str], j
     for pattern, replacement in redact._PATTERNS:
         expected = pattern.sub(replacement, expected)
     assert Redactor().redact(text) == expected
+
+
+def test_evidence_recorded_redacted_is_not_redacted_again_and_the_rest_is() -> None:
+    redactor = Redactor()
+    redactor.add("s3cr3t-value")
+    calls = [{"service": "sqs", "operation": "GetQueueAttributes", "params": {"QueueUrl": "u"}}]
+    evidence = {"db_password": "x", "seen": "s3cr3t-value", "aws_calls": calls}
+    out = redactor.redact_obj(evidence, redacted_keys=("aws_calls",))
+    assert out == {"db_password": "***", "seen": "***", "aws_calls": calls}
+    assert out["aws_calls"] is calls  # kept as recorded: no second pass
