@@ -184,15 +184,25 @@ _FRAGMENTS = [
     "HTTPS://U:P@H/x",
     "s3://bucket/key:v@x",
     '"NextToken": null',
+    '"/app/alert-webhook-token", ',
+    '"token"',
+    "'secret'\n\t :",
+    '"apiKey"' + " " * 70 + ': "k"',
 ]
 
 
-@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=6), st.sampled_from(["", " ", "\n", "&", ",", "'"]))
-def test_trigger_words_never_skip_a_pattern_that_would_match(parts: list[str], joiner: str) -> None:
+@given(
+    st.lists(st.sampled_from(_FRAGMENTS), max_size=6),
+    st.sampled_from(["", " ", "\n", "&", ",", "'"]),
+    st.sampled_from(["", "x" * 10_000]),  # a whole report takes the long-text path
+)
+def test_trigger_words_never_skip_a_pattern_that_would_match(
+    parts: list[str], joiner: str, padding: str
+) -> None:
     # The reference: every pattern applied, no shortcut.
     from verify import redact
 
-    text = joiner.join(parts)
+    text = joiner.join(parts) + padding
     expected = text
     for pattern, replacement in redact._PATTERNS:
         expected = pattern.sub(replacement, expected)
