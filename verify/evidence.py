@@ -168,8 +168,18 @@ def observe_aws(session: boto3.session.Session, snapshot: ReadSnapshot | None = 
 def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     if _current_var.get() is None:
         return
-    picked = {k: params[k] for k in RESOURCE_PARAMS if k in params and _small(params[k])}
-    context[_PARAMS] = picked
+    context[_PARAMS] = _picked(params)
+
+
+def _picked(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that say which resource a call is about: what the evidence keeps of them."""
+    return {k: params[k] for k in RESOURCE_PARAMS if k in params and _small(params[k])}
+
+
+def _add_response(call: dict[str, Any], http_response: Any, parsed: object) -> None:
+    meta = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
+    call["http_status"] = meta.get("HTTPStatusCode", getattr(http_response, "status_code", None))
+    call["request_id"] = meta.get("RequestId") or None
 
 
 def _before_call(context: dict[str, Any], **_: Any) -> None:
@@ -209,12 +219,10 @@ def _after_call(
     recorder = _current_var.get()
     if recorder is None:
         return
-    meta = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
     call = _call(model, context)
     if context.get(SNAPSHOT_HIT):
         call["cached"] = True  # the run's snapshot answered: no call went to AWS
-    call["http_status"] = meta.get("HTTPStatusCode", getattr(http_response, "status_code", None))
-    call["request_id"] = meta.get("RequestId") or None
+    _add_response(call, http_response, parsed)
     error = parsed.get("Error") if isinstance(parsed, dict) else None
     if isinstance(error, dict) and error.get("Code"):
         call["error"] = REDACTOR.redact(str(error["Code"]))
@@ -229,19 +237,15 @@ def _answered_early(
     recorder = _current_var.get()
     if recorder is None:
         return
-    meta = parsed.get("ResponseMetadata", {})
-    picked = {k: params[k] for k in RESOURCE_PARAMS if k in params and _small(params[k])}
-    recorder.add_call(
-        {
-            "service": service,
-            "operation": operation,
-            "params": REDACTOR.redact_obj(picked),
-            "duration_ms": None,
-            "cached": True,
-            "http_status": meta.get("HTTPStatusCode", getattr(http_response, "status_code", None)),
-            "request_id": meta.get("RequestId") or None,
-        }
-    )
+    call: dict[str, Any] = {
+        "service": service,
+        "operation": operation,
+        "params": REDACTOR.redact_obj(_picked(params)),
+        "duration_ms": None,
+        "cached": True,
+    }
+    _add_response(call, http_response, parsed)
+    recorder.add_call(call)
 
 
 def _after_call_error(context: dict[str, Any], exception: Exception, event_name: str = "", **_: Any) -> None:

@@ -20,7 +20,7 @@ import json
 import pickle
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from verify.polling import in_wait
 
@@ -73,7 +73,7 @@ class ReadSnapshot:
             if answer is None:
                 return None
             self.hits += 1
-        http_response, parsed = answer[0], dict(answer[1]())
+        http_response, parsed = answer[0], cast(dict[str, Any], answer[1]())
         for listener in self._listeners:
             listener(service, operation, params, http_response, parsed)
         return parsed
