@@ -122,7 +122,7 @@ def classify(key: str, value: str) -> Resource:
         if kind == "scalar"
         else key_rules.role_from(terms) or key_rules.role_from(key_rules.name_terms(facts.name))
     )
-    return Resource(
+    resource = Resource(
         key=key,
         value=value,
         kind=kind,
@@ -132,7 +132,15 @@ def classify(key: str, value: str) -> Resource:
         account=facts.account,
         arn=facts.arn,
         url=facts.url,
-        sensitive=is_secret_key(key, (value,)),
+    )
+    return as_sensitive_setting(resource) if is_secret_key(key, (value,)) else resource
+
+
+def as_sensitive_setting(resource: Resource) -> Resource:
+    """A secret's value is no resource identifier: a plain setting, masked, never sent to AWS as a
+    parameter (a `SecretId` lands in CloudTrail) nor formatted into a check's title."""
+    return replace(
+        resource, kind="scalar", role=None, region=None, account=None, arn=None, url=None, sensitive=True
     )
 
 
@@ -184,10 +192,10 @@ def build_inventory(
         override = _override_for(output.key, checked)
         for item in output.items:
             resource = classify(output.key, item)
-            if output.sensitive and not resource.sensitive:
-                resource = replace(resource, sensitive=True)
             if override:
                 resource = _apply_override(resource, override)
+            if output.sensitive or resource.sensitive:  # whatever an override says
+                resource = as_sensitive_setting(resource)
             resources.append(resource)
     return Inventory(
         region=region or infer_region(resources),

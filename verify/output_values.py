@@ -5,10 +5,12 @@ Kept apart from `verify.outputs` (file formats) because inventory reads keys the
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
+
+# The one rule for secret-looking keys lives with the redactor; outputs and inventory read it here.
+from verify.redact import is_secret_key as is_secret_key
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -54,13 +56,6 @@ REFERENCE_WORDS: frozenset[str] = frozenset(
     }
 )
 
-_SECRET_WORDS = frozenset({"password", "passwd", "pwd", "secret", "token", "passphrase", "credentials"})
-_SECRET_PAIRS = frozenset(
-    {("api", "key"), ("private", "key"), ("access", "key"), ("auth", "key"), ("connection", "string")}
-)
-
-_SECRET_HINT = re.compile(r"pass|pwd|secret|token|key|credential|string")
-
 _CDK_HASH = re.compile(r"(?<=[A-Za-z])[0-9A-F]{8}$")
 _CAMEL_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
@@ -96,30 +91,6 @@ def split_words(text: str) -> list[str]:
 def key_words(key: str) -> list[str]:
     """Words of an output key, without the CDK hash suffix."""
     return split_words(strip_cdk_hash(key))
-
-
-def _meaningful_tail(words: list[str]) -> str:
-    for word in reversed(words):
-        if word.isdigit() or word in ENV_WORDS or re.fullmatch(r"pr\d*", word):
-            continue
-        for env in ENV_WORDS:  # glued: `Namedev`
-            if word.endswith(env) and word[: -len(env)] in REFERENCE_WORDS:
-                return word[: -len(env)]
-        return word
-    return ""
-
-
-def is_secret_key(key: str, items: tuple[str, ...] = ()) -> bool:
-    """True when the key names a secret value (`db_password`, `ApiKey`), not a reference to one."""
-    if not _SECRET_HINT.search(key.lower()):
-        return False  # the common case, decided without splitting the key into words
-    words = key_words(key)
-    pairs = set(itertools.pairwise(words))
-    if not (_SECRET_WORDS.intersection(words) or _SECRET_PAIRS & pairs):
-        return False
-    if _meaningful_tail(words) in REFERENCE_WORDS:
-        return False
-    return not (items and all(item.startswith("arn:") for item in items))
 
 
 def normalize_items(value: object) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ Over-masking a harmless value is cheap; leaking one secret into a CI log is not.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Collection, Mapping
@@ -109,28 +110,109 @@ _PREFILTERS: dict[int, Callable[[str, str], bool]] = {
 _SHORT = 10_000
 _ANY_TRIGGER = re.compile("|".join(re.escape(word) for words in _TRIGGERS for word in words))
 
-# A dict key whose name ends like one of these holds a secret, whatever its value looks like.
-_SECRET_KEY_SUFFIXES = (
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "authorization",
-    "secretaccesskey",
-    "secretstring",
-    "secretbinary",
-    "apikey",
-    "privatekey",
-    "credentials",
-    "cookie",
-    "signature",
+# ----------------------------------------------------------------------- secret-looking keys
+#
+# One rule for every key verify reads: an output key (`DbPassword`, `AUTHTOKEN`), a dict key of an
+# AWS answer or an HTTP body (`SecretString`, `deviceToken`, `X-Amz-Security-Token`). It reads the
+# key's word parts case-insensitively, in any convention (camelCase, snake_case, kebab-case, all
+# caps, words glued together), and tells a secret *value* from a *reference* to one: `SecretArn`,
+# `SecretName`, `KmsKeyArn`, `KeyId` name a resource, and a secret's name or ARN is fine to print.
+
+# Terms that make a key secret wherever they occur in its glued words.
+_SECRET_TERMS = (
+    "password", "passwd", "passphrase", "passcode", "passkey", "pwd", "secret", "token", "credential",
+    "authorization", "cookie", "signature", "connectionstring", "connstr", "privatekey",
+)  # fmt: skip
+# `key` is a secret only after one of these (`ApiKey`, `SigningKey`); `KmsKey`, `KeySchema` are not.
+_KEY_MODIFIERS = (
+    "api", "access", "private", "signing", "sign", "secret", "auth", "session", "master", "client",
+    "shared", "hmac", "jwt", "ssh", "license", "app", "account", "admin", "root", "webhook",
+    "subscription", "consumer",
+)  # fmt: skip
+# Last words that make the key a reference to a secret rather than the secret itself.
+_REFERENCE_TAILS = (
+    "arn", "arns", "name", "names", "id", "ids", "identifier", "path", "url", "uri", "parameter",
+    "param", "ref", "location", "alias", "prefix",
+)  # fmt: skip
+# Last words that make the key name a resource (`AuthTokenTable`, `SecretRotationFunction`).
+_RESOURCE_TAILS = frozenset(
+    {
+        "table", "tables", "queue", "queues", "topic", "topics", "bucket", "buckets", "stream",
+        "streams", "function", "functions", "lambda", "fn", "role", "alarm", "alarms", "cluster",
+        "service", "bus", "machine", "loggroup", "rule",
+    }
+)  # fmt: skip
+# A lone `pass` is a password (`AdminPass`, `DBPASS`) unless it is one of these words.
+_NOT_PASS = ("bypass", "compass", "overpass", "underpass", "surpass", "trespass", "encompass")
+_ENV_TAILS = frozenset(
+    {"dev", "prod", "staging", "stage", "test", "qa", "uat", "sandbox", "sbx", "development", "production"}
 )
+_PR_ENV = re.compile(r"pr\d*")  # `...-pr123`: a pull request's environment
+_KEY_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth|cookie|signature|connstr|string")
+_KEY_CDK_HASH = re.compile(r"(?<=[A-Za-z])[0-9A-F]{8}$")
+_KEY_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_KEY_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+_SECRET_KEY_ALTERNATIVES = "|".join(
+    (
+        *_SECRET_TERMS,
+        *(f"{modifier}key" for modifier in _KEY_MODIFIERS),
+        # `pass`, but not in bypass/compass/passthrough/passage/passenger/passive/passport
+        "".join(f"(?<!{word[:-4]})" for word in _NOT_PASS) + "pass(?!thr|age|enger|ive|port)",
+    )
+)
+_SECRET_KEY_WORDS = re.compile(_SECRET_KEY_ALTERNATIVES)
+_SECRET_KEY_AT_END = re.compile(f"(?:{_SECRET_KEY_ALTERNATIVES})s?$")
 
 
-def is_secret_key(key: str) -> bool:
-    """Whether a mapping key names a secret: `DBPassword`, `aws_session_token`, `X-Amz-Security-Token`."""
-    normalized = re.sub(r"[^a-z0-9]", "", key.lower())
-    return normalized.endswith(_SECRET_KEY_SUFFIXES)
+def _key_words(key: str) -> list[str]:
+    """Lower-case word parts of a key, without a CDK hash suffix and environment/number tails."""
+    match = _KEY_CDK_HASH.search(key)
+    if match and len(key) > 8 and any(c.isdigit() for c in match.group()):
+        key = key[: match.start()]
+    words = [
+        part.lower() for chunk in _KEY_SEPARATORS.split(key) for part in _KEY_PARTS.findall(chunk) if part
+    ]
+    while len(words) > 1 and (words[-1].isdigit() or words[-1] in _ENV_TAILS or _PR_ENV.fullmatch(words[-1])):
+        words.pop()
+    if words:  # glued: `SecretNamedev`
+        for env in _ENV_TAILS:
+            if words[-1].endswith(env) and words[-1][: -len(env)] in _REFERENCE_TAILS:
+                words[-1] = words[-1][: -len(env)]
+                break
+    return words
+
+
+def _is_reference(last: str) -> bool:
+    if last in _REFERENCE_TAILS:
+        return True
+    # Glued words (`SECRETARN`, `dbpasswordname`): a reference tail right after a secret term.
+    return any(
+        last.endswith(tail) and _SECRET_KEY_AT_END.search(last[: -len(tail)]) is not None
+        for tail in _REFERENCE_TAILS
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _key_is_secret(key: str) -> bool:
+    if _KEY_HINT.search(key.lower()) is None:
+        return False  # the common case, decided without splitting the key into words
+    words = _key_words(key)
+    if not words:
+        return False
+    glued = "".join(words)
+    if _SECRET_KEY_WORDS.search(glued) is None and not (words[-1] == "auth" and len(words) > 1):
+        return False
+    return not (_is_reference(words[-1]) or words[-1] in _RESOURCE_TAILS)
+
+
+def is_secret_key(key: str, items: tuple[str, ...] = ()) -> bool:
+    """Whether a key names a secret *value*: `DBPassword`, `AUTHTOKEN`, `AdminPass`, `db_pwd`,
+    `SigningKey`, `aws_session_token`, `X-Amz-Security-Token`; not `SecretArn`, `KmsKeyArn`, `KeyId`.
+
+    `items`: the values under an output key; a key whose every value is an ARN names a resource."""
+    if not isinstance(key, str) or not _key_is_secret(key):
+        return False
+    return not (items and all(item.startswith("arn:") for item in items))
 
 
 class Redactor:
@@ -196,7 +278,8 @@ class Redactor:
         return obj
 
     def _redact_item(self, key: object, value: object) -> object:
-        if isinstance(key, str) and is_secret_key(key) and value is not None:
+        # A flag (`AuthTokenEnabled: true`) says whether there is a secret; it is never one.
+        if isinstance(key, str) and value is not None and not isinstance(value, bool) and is_secret_key(key):
             return MASK
         return self.redact_obj(value)
 
