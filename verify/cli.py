@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--shard", metavar="I/N", type=_shard, help="run only shard I of N (for parallel CI jobs)"
         )
-        cmd.add_argument("--run-id", metavar="ID", help="run id (default: generated); shards may share one")
+        cmd.add_argument("--run-id", metavar="ID", help="a label: the run id becomes vfy-ID-<random>")
 
     discover = sub.add_parser("discover", help="print what the outputs name, resource by resource")
     _add_stack_options(discover)
@@ -340,6 +340,10 @@ def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | N
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "run_id", None):
+        from verify.session import run_id_for
+
+        args.run_id = run_id_for(args.run_id)  # never a bare label: it tags (and deletes) test data
     if args.fault and not args.sandbox:
         raise UsageError("--fault only makes sense with --sandbox")
     from verify.signals import stop_signals_interrupt

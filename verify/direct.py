@@ -201,6 +201,7 @@ def run_direct(session: VerifySession, planned: list[Planned], out: TextIO = sys
             allure.add(result, _links(item, result, region))
     except KeyboardInterrupt:
         interrupted = True
+        session.interrupted = True  # the flow's clean-up then waits only briefly for readings in flight
         # The report still holds every check that had its answer, wherever it was in the order.
         for item in planned:
             done = item.id not in jobs or runner.finished(item.id)
@@ -365,6 +366,8 @@ def _print_summary(summary: RunSummary, session: VerifySession, took: float, out
         f"= verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['error']} error, {counts['skipped']} skipped; reports in {session.report_dir}/ =\n"
     )
+    for item in summary.left_behind:
+        out.write(f"LEFT BEHIND {item.line()}\n")
     shown = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     out.write(f"{shown or 'nothing ran'} in {took:.2f}s\n")
     out.flush()

@@ -8,11 +8,19 @@ thread): a step waits for the steps it needs only when they are `schedule`d to r
 the raw item, the processed item, the query answer, the trace and the log lines overlap, and a
 step nobody scheduled is "did not run" at once, as before.
 
-The marker is the run id, placed in the raw table's partition key, so every read is a key lookup
-(never a scan) and clean-up deletes exactly what this run wrote. Where the raw table has TTL enabled
-the reading also carries that attribute (an hour ahead), so even a run killed before its clean-up
-leaves nothing behind for long. Queues are never received from: the processed record is the
-evidence that the message hop happened.
+The marker is the run id (always `vfy-...-<random>`, see `session.run_id_for`), placed in the raw
+table's partition key, so every read is a key lookup (never a scan) and clean-up deletes exactly what
+this run wrote: each delete is conditional on the key still carrying the run id. Where a flow table
+has TTL enabled the reading also carries that attribute (an hour ahead), so even a run killed before
+its clean-up leaves nothing behind for long. Queues are never received from: the processed record is
+the evidence that the message hop happened.
+
+Clean-up that finishes: a reading the API accepted may still be queued when the run ends (a slow
+processor, `--timeout 1`, Ctrl-C), and the processor would then write it after the clean-up. So
+clean-up deletes what it finds, then waits -- bounded: until `IN_FLIGHT_GRACE_S` after the reading
+was sent, at least `MIN_GRACE_S`, only `INTERRUPTED_GRACE_S` when the run was interrupted -- for the
+processed copy of each reading still in flight, and sweeps again. What it could not remove, or may
+still arrive, is reported as left behind (`RunSummary.left_behind`), with its key.
 """
 
 from __future__ import annotations
@@ -33,12 +41,22 @@ from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyErro
 from verify.flow_targets import find_targets
 from verify.http import HttpResult, SignedHttp
 from verify.inventory import Inventory, Resource
+from verify.model import LeftBehind
 from verify.payload import KeySchema, default_payload, render_template
 from verify.polling import NotYet, Polled, eventually, waits_cancelled
+from verify.session import is_ours
 
 Waiter = Callable[..., Polled[Any]]
 _EVIDENCE_CHARS = 600
 TTL_AHEAD_S = 3600
+# Clean-up waits for readings in flight until this long after they were sent (a processor's pickup
+# and write take seconds on AWS; the sandbox's `slow_processor` takes ~3 s)...
+IN_FLIGHT_GRACE_S = 15.0
+# ...but at least this long after the first sweep, and only this long when the run was interrupted
+# (a stopped run must end within seconds).
+MIN_GRACE_S = 2.0
+INTERRUPTED_GRACE_S = 2.0
+SWEEP_EVERY_S = 0.5
 # The steps other steps can depend on, in the order they happen.
 STEPS = ("ingest", "raw", "processed", "enriched", "queue", "query", "trace", "logs")
 Step = Callable[..., dict[str, Any]]
@@ -79,6 +97,8 @@ class Flow:
         run_id: str,
         timeout: float,
         waiter: Waiter = eventually,
+        left_behind: list[LeftBehind] | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.aws = aws
         self.http = http
@@ -98,6 +118,12 @@ class Flow:
         self._schemas: dict[str, KeySchema] = {}
         self._markers_written = {self.marker}
         self._sent = False  # nothing reached the API yet: nothing of ours can be in a table
+        # Readings the API may have accepted (not refused with 4xx), by marker: when each was sent.
+        self._in_flight: dict[str, float] = {}
+        self._processed_seen: set[str] = set()  # markers whose processed copy clean-up found
+        self._malformed_status: int | None = None
+        self.left_behind: list[LeftBehind] = left_behind if left_behind is not None else []
+        self._stopping = stopping
         self.processed: dict[str, Any] = {}
         self.raw: dict[str, Any] = {}
         self._done = {name: threading.Event() for name in STEPS}
@@ -241,14 +267,24 @@ class Flow:
         else:
             schema = self.schema(self.targets.raw_table) if self.targets.raw_table else None
             payload = default_payload(schema, self.marker, now, self.config.flow.value_field)
-        ttl = self.ttl_attribute()
-        if ttl is not None:
-            payload.setdefault(ttl, int(now.timestamp()) + TTL_AHEAD_S)
+        for name, value in self._ttl_values(now).items():
+            payload.setdefault(name, value)
         return payload
 
-    def ttl_attribute(self) -> str | None:
-        """The raw table's TTL attribute when TTL is enabled on it; None when it is not (or unknown)."""
-        table = self.targets.raw_table
+    def _ttl_values(self, now: dt.datetime) -> dict[str, int]:
+        """The TTL attribute of each flow table that has TTL on, an hour ahead: a processor that copies
+        the reading's fields gives its copy the processed table's TTL too."""
+        values: dict[str, int] = {}
+        for table in (self.targets.raw_table, self.targets.processed_table):
+            name = self.ttl_attribute(table)
+            if name is not None:
+                values.setdefault(name, int(now.timestamp()) + TTL_AHEAD_S)
+        return values
+
+    def ttl_attribute(self, table: Resource | None = None) -> str | None:
+        """A table's (the raw one by default) TTL attribute when TTL is enabled on it; None when it is
+        not (or unknown)."""
+        table = table or self.targets.raw_table
         if table is None:
             return None
         try:
@@ -272,8 +308,9 @@ class Flow:
             self._sent_at = time.monotonic()
             self._sent_epoch_ms = int(time.time() * 1000)
             evidence["sent_at"] = round(self._sent_epoch_ms / 1000, 3)
-            self._sent = True
+            self._sending(self.marker)
             response = self.http.request(self.config.flow.method, url, json_body=self.payload)
+            self._answered(self.marker, response.status)
             self.ingest_response = response
             evidence.update(request=response.evidence(), payload=_trim(self.payload))
             if 200 <= response.status < 300 and "html" in response.content_type.lower():
@@ -485,7 +522,7 @@ class Flow:
         marker = f"{self.marker}-{how}"
         self._markers_written.add(marker)
         body = {**(self.payload or self.build_payload()), **self._partition(marker)}
-        self._sent = True
+        self._sending(marker)
         if how == "unsigned":
             response = self.http.request(self.config.flow.method, url, json_body=body, sign=False)
         else:
@@ -495,6 +532,7 @@ class Flow:
             response = self.http.request(
                 self.config.flow.method, url, json_body=body, credentials_override=wrong
             )
+        self._answered(marker, response.status)
         evidence = {"response": response.evidence()}
         if response.status not in (401, 403):
             raise CheckFailed(
@@ -511,10 +549,16 @@ class Flow:
         # Valid JSON that no sane handler accepts: the key (so a stack that stores it anyway stores it
         # under this run's marker, where the check finds it and clean-up removes it), no timestamp,
         # and a value of the wrong type.
-        body = {**self._partition(self.malformed_marker), self.config.flow.value_field: "not-a-number"}
+        body = {
+            **self._ttl_values(dt.datetime.now(dt.UTC)),
+            **self._partition(self.malformed_marker),
+            self.config.flow.value_field: "not-a-number",
+        }
         self._markers_written.add(self.malformed_marker)
-        self._sent = True
+        self._sending(self.malformed_marker)
         response = self.http.request(self.config.flow.method, url, json_body=body)
+        self._answered(self.malformed_marker, response.status)
+        self._malformed_status = response.status
         evidence: dict[str, Any] = {"response": response.evidence()}
         stored = self._items(self.targets.raw_table, self.malformed_marker) if self.targets.raw_table else []
         evidence["stored_items"] = len(stored)
@@ -535,6 +579,15 @@ class Flow:
             )
         return evidence
 
+    def _sending(self, marker: str) -> None:
+        """Before a reading goes out: from here on something of ours may be in the stack."""
+        self._sent = True
+        self._in_flight[marker] = time.monotonic()
+
+    def _answered(self, marker: str, status: int) -> None:
+        if 400 <= status < 500:
+            self._in_flight.pop(marker, None)  # refused: it never entered the pipeline
+
     def _partition(self, marker: str) -> dict[str, Any]:
         name = self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else "sensorId"
         return {name: marker}
@@ -547,10 +600,30 @@ class Flow:
     # ---------------------------------------------------------------- clean-up
 
     def cleanup(self) -> list[str]:
-        """Delete every item this run wrote (by its markers) from the flow's tables; return what went."""
+        """Delete every item this run wrote (by its markers) from the flow's tables, wait (bounded) for
+        its readings still in flight and sweep again; return what went. What stays is appended to
+        `left_behind` (see the module docstring)."""
         removed: list[str] = []
         if not self._sent:
             return removed  # e.g. the run could not even read the table's keys: nothing was written
+        if not is_ours(self.marker):
+            # Defensive: an id without verify's prefix could be a real item's key; delete nothing.
+            self._leave_in_flight(f"run id {self.marker!r} lacks verify's prefix, so nothing was deleted")
+            return removed
+        try:
+            removed += self._sweep()
+            deadline = self._grace_deadline()
+            while self._awaited() and time.monotonic() < deadline:
+                time.sleep(min(SWEEP_EVERY_S, max(0.0, deadline - time.monotonic())))
+                removed += self._sweep()
+        except (VerifyError, CheckFailed) as exc:
+            self._leave_in_flight(f"clean-up stopped: {exc}")
+            raise
+        self._leave_in_flight(None)
+        return removed
+
+    def _sweep(self) -> list[str]:
+        removed: list[str] = []
         for table in (self.targets.raw_table, self.targets.processed_table):
             if table is None:
                 continue
@@ -562,13 +635,110 @@ class Flow:
                 if not marker.startswith(self.marker):
                     continue  # defensive: only ever delete what carries this run's id
                 for item in self._items(table, marker):
-                    key = {schema.partition.name: item[schema.partition.name]}
-                    if schema.sort is not None:
-                        key[schema.sort.name] = item[schema.sort.name]
-                    with aws_errors("dynamodb", "DeleteItem", table.name):
-                        self.aws.client("dynamodb").delete_item(TableName=table.name, Key=key)
-                    removed.append(f"{table.name}:{marker}")
+                    if table is self.targets.processed_table:
+                        self._processed_seen.add(marker)
+                    if self._delete_ours(table, schema, item):
+                        removed.append(f"{table.name}:{marker}")
         return removed
+
+    def _delete_ours(self, table: Resource, schema: KeySchema, item: dict[str, Any]) -> bool:
+        """Delete one item -- only when its key carries this run's id, checked here and by DynamoDB
+        itself (a condition), so a real item can never go, not even one written in between."""
+        partition = schema.partition.name
+        value = item.get(partition, {}).get("S")
+        if not isinstance(value, str) or not value.startswith(self.marker) or not is_ours(value):
+            return False
+        key = {partition: item[partition]}
+        if schema.sort is not None:
+            key[schema.sort.name] = item[schema.sort.name]
+        try:
+            with aws_errors("dynamodb", "DeleteItem", table.name):
+                self.aws.client("dynamodb").delete_item(
+                    TableName=table.name,
+                    Key=key,
+                    ConditionExpression="begins_with(#pk, :run)",
+                    ExpressionAttributeNames={"#pk": partition},
+                    ExpressionAttributeValues={":run": {"S": self.marker}},
+                )
+        except CheckFailed as exc:
+            if "ConditionalCheckFailed" in str(exc) or "not found" in str(exc):
+                return False  # already gone, or no longer ours: nothing to delete
+            raise
+        return True
+
+    def _processed_lookup(self) -> Resource | None:
+        """The processed table, when this run's readings can be found in it by their marker."""
+        table = self.targets.processed_table
+        if table is None or self.targets.raw_table is None:
+            return None
+        try:
+            same_key = self.schema(table).partition.name == self.schema(self.targets.raw_table).partition.name
+        except CheckFailed:
+            return None
+        return table if same_key else None
+
+    def _awaited(self) -> list[str]:
+        """Readings still in flight whose processed copy may yet be written (and then removed)."""
+        if self._processed_lookup() is None:
+            return []
+        return [m for m in self._in_flight if m not in self._processed_seen]
+
+    def _grace_deadline(self) -> float:
+        now = time.monotonic()
+        if self._stopping():
+            return now + INTERRUPTED_GRACE_S
+        waiting = self._awaited()
+        if not waiting:
+            return now
+        first_sent = min(self._in_flight[m] for m in waiting)
+        return max(first_sent + IN_FLIGHT_GRACE_S, now + MIN_GRACE_S)
+
+    def _leave_in_flight(self, stopped: str | None) -> None:
+        """Say what may remain: readings accepted but never seen processed, and a malformed reading a
+        stack accepted (its place is the dead-letter queue; verify never receives from a stack's
+        queues, so it can only say so)."""
+        partition = (
+            self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else "sensorId"
+        )
+        processed = self._processed_lookup()
+        dlq = self.targets.dlq.name if self.targets.dlq else None
+        for marker in sorted(self._in_flight):
+            if marker in self._processed_seen:
+                continue
+            key = f"{partition}={marker}"
+            if marker == self.malformed_marker and self._malformed_status is not None:
+                place = f"SQS queue {dlq}" if dlq else "the stack's queue"
+                self.left_behind.append(
+                    LeftBehind(
+                        place=place,
+                        key=key,
+                        reason=(
+                            f"the malformed reading was accepted (HTTP {self._malformed_status}); a processor "
+                            "that rejects it leaves it in the dead-letter queue"
+                            + (" (the ingestion queue's redrive target)" if dlq else "")
+                            + "; verify never receives from a stack's queues: remove it there"
+                        ),
+                    )
+                )
+                if processed is None:
+                    continue
+            if processed is not None:
+                waited = time.monotonic() - self._in_flight[marker]
+                why = stopped or (
+                    f"accepted by the API but not seen in the processed table {waited:.0f} s after it was "
+                    "sent; if the stack still processes it, it is written there under this key"
+                )
+                self.left_behind.append(
+                    LeftBehind(place=f"DynamoDB table {processed.name}", key=key, reason=why)
+                )
+            elif self.targets.processed_table is not None:
+                self.left_behind.append(
+                    LeftBehind(
+                        place=f"DynamoDB table {self.targets.processed_table.name}",
+                        key=key,
+                        reason="its key differs from the raw table's, so verify cannot look this reading up there",
+                    )
+                )
 
 
 def _not_yet(observed: str) -> Any:

@@ -129,6 +129,29 @@ class Gate:
         )
 
 
+@dataclass(frozen=True)
+class LeftBehind:
+    """Test data the run wrote (or sent) and could not remove: where it may be, its key, and why.
+
+    Readings still in flight when clean-up ended, a malformed reading a stack accepted (it may sit
+    in the stack's dead-letter queue, which verify never receives from), an item a delete missed.
+    """
+
+    place: str  # "DynamoDB table processed-data", "SQS queue ingest-dlq"
+    key: str  # how to find it: "sensorId=vfy-20260101T000000-abcdef12-malformed"
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"place": self.place, "key": self.key, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LeftBehind:
+        return cls(place=str(data["place"]), key=str(data["key"]), reason=str(data.get("reason", "")))
+
+    def line(self) -> str:
+        return f"{self.place}: {self.key} ({self.reason})"
+
+
 def count_statuses(checks: list[CheckResult]) -> dict[str, int]:
     counts = {str(s): 0 for s in Status}
     for check in checks:
@@ -154,6 +177,8 @@ class RunSummary:
     # AWS API calls the run made, keyed like IAM actions (`sqs:GetQueueAttributes`): what it costs a
     # stack's API budget, and how that grows with the stack.
     aws_calls: dict[str, int] = field(default_factory=dict)
+    # Test data the run could not remove (summary.json `left_behind`, absent when nothing was left).
+    left_behind: list[LeftBehind] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return count_statuses(self.checks)
@@ -196,6 +221,8 @@ class RunSummary:
             data["environment"] = dict(self.environment)
         if self.aws_calls:
             data["aws_calls"] = {"total": sum(self.aws_calls.values()), "by_operation": dict(self.aws_calls)}
+        if self.left_behind:
+            data["left_behind"] = [item.to_dict() for item in self.left_behind]
         return data
 
     @classmethod
@@ -218,4 +245,5 @@ class RunSummary:
             aws_calls={
                 str(k): int(v) for k, v in ((data.get("aws_calls") or {}).get("by_operation") or {}).items()
             },
+            left_behind=[LeftBehind.from_dict(item) for item in data.get("left_behind") or []],
         )

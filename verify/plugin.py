@@ -25,7 +25,7 @@ from verify.evidence import CheckRecorder, recording
 from verify.model import RunSummary, Verdict
 from verify.plugin_ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, make_waiter, replay, resource_ids
 from verify.results import annotate, check_id, result_from_report
-from verify.session import VerifySession, build_summary, new_run_id
+from verify.session import RUN_ID_PREFIX, VerifySession, build_summary, is_ours, new_run_id
 from verify.sharding import parse_shard, shard_of
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ def pytest_configure(config: pytest.Config) -> None:
         started_at = config.workerinput["verify_started_at"]  # type: ignore[attr-defined]
     else:
         run_id = config.getoption("--verify-run-id") or new_run_id()
+        if not is_ours(run_id):  # it tags the flow's data, and clean-up deletes by it
+            raise pytest.UsageError(f"--verify-run-id {run_id!r}: a run id must start with {RUN_ID_PREFIX!r}")
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
     shard_text = config.getoption("--verify-shard")
     try:

@@ -89,6 +89,9 @@ def make_flow(session: VerifySession) -> Flow:
         config=session.config,
         run_id=session.run_id,
         timeout=session.timeout,
+        left_behind=session.left_behind,
+        # Interrupted: clean-up waits only briefly for readings in flight (the run must end in seconds).
+        stopping=lambda: session.interrupted,
     )
 
 

@@ -7,6 +7,7 @@ inventory, AWS access, the signed HTTP session) are made lazily, on first use.
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from verify.config import Config, Policy, load_policy
-from verify.errors import VerifyError
+from verify.errors import UsageError, VerifyError
 from verify.evidence import observe_aws, observed_http
-from verify.model import CheckResult, RunSummary, judge
+from verify.model import CheckResult, LeftBehind, RunSummary, judge
 
 if TYPE_CHECKING:
     from verify.aws import Aws
@@ -46,6 +47,7 @@ class VerifySession:
     shard: tuple[int, int] | None = None
     stack_of: dict[str, str] = field(default_factory=dict)  # output key -> stack, for several stacks
     notes: list[str] = field(default_factory=list)  # said in the report beside the run's own notes
+    left_behind: list[LeftBehind] = field(default_factory=list)  # test data clean-up could not remove
     _policy: Policy | None = None
     _outputs: Outputs | None = None
     _inventory: Inventory | None = None
@@ -155,7 +157,36 @@ def _register_credentials(aws: Aws) -> None:
 
 def new_run_id() -> str:
     # Short, sortable by time, unique across concurrent runs: it becomes the marker on test data.
-    return f"vfy-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    return f"{RUN_ID_PREFIX}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{_random_part()}"
+
+
+def _random_part() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def run_id_for(given: str | None) -> str:
+    """The run id for `--run-id GIVEN`: never the bare label, so it cannot name a real item.
+
+    The id is the partition key of the flow's readings, and clean-up deletes by it: `--run-id
+    device-0001` once deleted a team's own `device-0001` readings. A label becomes
+    `vfy-LABEL-<8 random hex>`; an id already of verify's own form (`vfy-...-<8 hex>`, e.g. one
+    generated id shared by the shards of one CI run) is kept as it is.
+    """
+    if not given:
+        return new_run_id()
+    if _RUN_ID_FORM.fullmatch(given):
+        return given
+    if not _RUN_ID_LABEL.fullmatch(given):
+        raise UsageError(
+            f"--run-id {given!r}: use 1 to 64 letters, digits, '.', '_' or '-' (verify adds its prefix "
+            "and a random part)"
+        )
+    return f"{RUN_ID_PREFIX}{given.removeprefix(RUN_ID_PREFIX)}-{_random_part()}"
+
+
+def is_ours(run_id: str) -> bool:
+    """A run id verify may tag (and so delete) data with: its prefix and something after it."""
+    return run_id.startswith(RUN_ID_PREFIX) and len(run_id) > len(RUN_ID_PREFIX)
 
 
 def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSummary:
@@ -176,6 +207,13 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
     return RunSummary(
         verdict=verdict,
         shard=f"{session.shard[0]}/{session.shard[1]}" if session.shard else "",
+# Every run id, and so every item the flow writes, starts with this: the tag that says "verify's".
+RUN_ID_PREFIX = "vfy-"
+# What verify itself generates (and what `--run-id` makes of a label): the prefix, then a random part.
+_RUN_ID_FORM = re.compile(r"vfy-[A-Za-z0-9._-]*-[0-9a-f]{8}")
+_RUN_ID_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
         environment=run_environment(session),
         profile=session.profile,
         run_id=session.run_id,
@@ -210,6 +248,7 @@ def run_environment(session: VerifySession) -> dict[str, str]:
         pass
     if os.environ.get("AWS_PROFILE"):
         env["aws_profile"] = os.environ["AWS_PROFILE"]
+        left_behind=list(session.left_behind),
     if session.stack_of:
         env["stacks"] = ", ".join(sorted(set(session.stack_of.values())))
     return env

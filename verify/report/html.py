@@ -51,6 +51,12 @@ def render_html(summary: RunSummary) -> str:
         f"{counts['skipped']} skipped</p>",
     ]
     parts += [f"<p><em>{_e(note)}</em></p>" for note in summary.notes]
+    if summary.left_behind:
+        parts.append(
+            f"<p><strong>Left behind</strong> ({len(summary.left_behind)}, remove by key):</p><ul>"
+            + "".join(f"<li>{_e(item.line())}</li>" for item in summary.left_behind)
+            + "</ul>"
+        )
     first = first_problem(summary)
     if first is not None:
         parts.append(

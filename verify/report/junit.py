@@ -39,6 +39,7 @@ def _run_properties(summary: RunSummary) -> list[tuple[str, str]]:
         props.append(("verify.gate.policy", summary.gate.policy))
         props += [(f"verify.gate.reason.{n}", r) for n, r in enumerate(summary.gate.reasons, start=1)]
     props += [(f"verify.env.{k}", v) for k, v in sorted(summary.environment.items())]
+    props += [(f"verify.left_behind.{n}", item.line()) for n, item in enumerate(summary.left_behind, start=1)]
     return props
 
 

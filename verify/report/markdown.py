@@ -48,6 +48,11 @@ def render_markdown(summary: RunSummary) -> str:
     lines.extend(f"> {note}" for note in summary.notes)
     if summary.notes:
         lines.append("")
+    if summary.left_behind:
+        # Test data the run could not remove: what a team must delete by hand, by key.
+        lines.append(f"**Left behind** ({len(summary.left_behind)}, remove by key):")
+        lines += [f"- {_cell(item.line())}" for item in summary.left_behind]
+        lines.append("")
     first = first_problem(summary)
     if first is not None:
         lines += [

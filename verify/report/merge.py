@@ -52,6 +52,7 @@ def merge_summaries(summaries: list[RunSummary], labels: list[str]) -> RunSummar
         interrupted=any(s.interrupted for s in summaries),
         environment=environment,
         aws_calls=aws_calls,
+        left_behind=[item for summary in summaries for item in summary.left_behind],
     )
 
 

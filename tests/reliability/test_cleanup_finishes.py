@@ -1,0 +1,261 @@
+"""Clean-up that finishes (issue 16, finding 3): a reading still in flight when the run ends -- a slow
+but healthy processor, `--timeout 1`, Ctrl-C -- is waited for (bounded) and removed when its processed
+copy lands; what may still arrive is reported as left behind, with its key; a malformed reading a stack
+accepted is reported with the dead-letter queue it may sit in; deletes are conditional on the run id.
+
+In-process against moto: a stand-in "API" writes the raw item at once and the processed copy a moment
+later, from a thread, as a queue-triggered processor would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.credentials import Credentials
+from moto import mock_aws
+
+import verify.flow as flow_module
+from verify.aws import Aws
+from verify.config import Config
+from verify.flow import Flow
+from verify.http import HttpResult, SignedHttp
+from verify.inventory import build_inventory
+from verify.model import Category, CheckResult, LeftBehind, RunSummary, Severity, Status, Verdict
+from verify.outputs import parse_outputs
+
+REGION = "us-east-1"
+API = "https://abc123.execute-api.us-east-1.amazonaws.com/dev/"
+RUN = "vfy-20260101T000000-abcdef12"
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        for table in ("raw-data", "processed-data"):
+            ddb.create_table(
+                TableName=table,
+                KeySchema=[
+                    {"AttributeName": "sensorId", "KeyType": "HASH"},
+                    {"AttributeName": "timestamp", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "sensorId", "AttributeType": "S"},
+                    {"AttributeName": "timestamp", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield Aws(REGION)
+
+
+def _put(table: str, sensor: str, stamp: str = "2025-01-01T00:00:00Z") -> None:
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=table, Item={"sensorId": {"S": sensor}, "timestamp": {"S": stamp}}
+    )
+
+
+def _sensors(table: str) -> list[str]:
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=table)["Items"]
+    return sorted(item["sensorId"]["S"] for item in items)
+
+
+class SlowPipeline(SignedHttp):
+    """POST writes the raw item now and the processed copy `delay` seconds later (never when None);
+    `status` is what the API answers."""
+
+    def __init__(self, delay: float | None, status: int = 200) -> None:
+        super().__init__(Credentials("testing", "testing"), REGION)
+        self.delay = delay
+        self.status = status
+        self.threads: list[threading.Thread] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> HttpResult:  # type: ignore[override]
+        body = kwargs.get("json_body") or {}
+        sensor = str(body.get("sensorId", ""))
+        if self.status < 400:
+            _put("raw-data", sensor)
+            if self.delay is not None:
+                timer = threading.Timer(self.delay, _put, args=("processed-data", sensor))
+                timer.start()
+                self.threads.append(timer)
+        return HttpResult(
+            method=method,
+            url=url,
+            status=self.status,
+            headers={"Content-Type": "application/json"},
+            body=b"{}",
+            text="{}",
+            elapsed_s=0.01,
+            trace_id=None,
+            request_id=None,
+            truncated=False,
+        )
+
+
+def _flow(aws: Aws, http: SignedHttp, *, stopping: bool = False, dlq: bool = False) -> Flow:
+    values = {
+        "ApiEndpoint": API,
+        "RawSensorTableName": "raw-data",
+        "ProcessedDataTableName": "processed-data",
+    }
+    if dlq:
+        values["DeadLetterQueueUrl"] = "https://sqs.us-east-1.amazonaws.com/123456789012/ingest-dlq"
+    inventory = build_inventory(parse_outputs(values, "test.json"))
+    return Flow(
+        aws=aws,
+        http=http,
+        inventory=inventory,
+        config=Config(),
+        run_id=RUN,
+        timeout=1,
+        left_behind=[],
+        stopping=lambda: stopping,
+    )
+
+
+@pytest.fixture
+def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flow_module, "IN_FLIGHT_GRACE_S", 0.6)
+    monkeypatch.setattr(flow_module, "MIN_GRACE_S", 0.1)
+    monkeypatch.setattr(flow_module, "INTERRUPTED_GRACE_S", 0.1)
+    monkeypatch.setattr(flow_module, "SWEEP_EVERY_S", 0.05)
+
+
+def test_a_reading_processed_after_the_first_sweep_is_waited_for_and_removed(
+    moto: Aws, short_grace: None
+) -> None:
+    http = SlowPipeline(delay=0.3)
+    flow = _flow(moto, http)
+    flow.ingest()  # the run ends here (--timeout 1, say): the processor has not written yet
+    assert _sensors("processed-data") == []
+    flow.cleanup()
+    for thread in http.threads:
+        thread.join()
+    assert _sensors("raw-data") == []
+    assert _sensors("processed-data") == [], "the processor's late copy outlived the clean-up"
+    assert flow.left_behind == []
+
+
+def test_a_reading_never_processed_within_the_grace_is_reported_left_behind_with_its_key(
+    moto: Aws, short_grace: None
+) -> None:
+    flow = _flow(moto, SlowPipeline(delay=None))
+    flow.ingest()
+    flow.cleanup()
+    assert _sensors("raw-data") == []
+    assert [(lb.place, lb.key) for lb in flow.left_behind] == [
+        ("DynamoDB table processed-data", f"sensorId={RUN}")
+    ]
+
+
+def test_an_interrupted_run_waits_only_briefly(moto: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setattr(flow_module, "INTERRUPTED_GRACE_S", 0.2)
+    flow = _flow(moto, SlowPipeline(delay=None), stopping=True)
+    flow.ingest()
+    started = time.monotonic()
+    flow.cleanup()
+    assert time.monotonic() - started < 2
+    assert [lb.key for lb in flow.left_behind] == [f"sensorId={RUN}"]
+
+
+def test_a_refused_reading_is_not_waited_for(moto: Aws, short_grace: None) -> None:
+    flow = _flow(moto, SlowPipeline(delay=None, status=400))
+    with pytest.raises(AssertionError):
+        flow.ingest()
+    flow.cleanup()
+    assert flow.left_behind == []
+
+
+def test_an_accepted_malformed_reading_is_reported_with_the_dead_letter_queue(
+    moto: Aws, short_grace: None
+) -> None:
+    flow = _flow(moto, SlowPipeline(delay=None), dlq=True)
+    with pytest.raises(AssertionError):
+        flow.malformed_not_stored()
+    flow.cleanup()
+    assert _sensors("raw-data") == []  # what the stack stored of it is removed
+    places = {lb.place: lb for lb in flow.left_behind}
+    assert "SQS queue ingest-dlq" in places, flow.left_behind
+    assert places["SQS queue ingest-dlq"].key == f"sensorId={RUN}-malformed"
+    assert "never receives" in places["SQS queue ingest-dlq"].reason
+
+
+def test_the_delete_is_conditional_on_the_run_id(moto: Aws, short_grace: None) -> None:
+    flow = _flow(moto, SlowPipeline(delay=None))
+    flow._sent = True
+    _put("raw-data", RUN)
+    calls: list[dict[str, Any]] = []
+    client = moto.client("dynamodb")
+    original = client.delete_item
+
+    def spy(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return original(**kwargs)
+
+    client.delete_item = spy  # type: ignore[method-assign]
+    flow.cleanup()
+    assert calls and all(c["ConditionExpression"] == "begins_with(#pk, :run)" for c in calls)
+    assert all(c["ExpressionAttributeValues"][":run"] == {"S": RUN} for c in calls)
+
+
+def test_left_behind_round_trips_through_summary_json_and_old_summaries_still_read() -> None:
+    summary = RunSummary(
+        verdict=Verdict.PASS,
+        profile="full",
+        run_id=RUN,
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        source="x.json",
+        region=REGION,
+        left_behind=[LeftBehind("DynamoDB table processed-data", f"sensorId={RUN}", "in flight")],
+    )
+    data = summary.to_dict()
+    assert data["left_behind"] == [
+        {"place": "DynamoDB table processed-data", "key": f"sensorId={RUN}", "reason": "in flight"}
+    ]
+    assert RunSummary.from_dict(data).left_behind == summary.left_behind
+    del data["left_behind"]
+    assert RunSummary.from_dict(data).left_behind == []
+    assert "left_behind" not in RunSummary.from_dict(data).to_dict()
+
+
+def test_every_report_names_what_was_left_behind(tmp_path: Any) -> None:
+    from verify.report import write_reports
+
+    item = LeftBehind("DynamoDB table processed-data", f"sensorId={RUN}", "in flight")
+    summary = RunSummary(
+        verdict=Verdict.PASS,
+        profile="full",
+        run_id=RUN,
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        source="x.json",
+        region=REGION,
+        checks=[
+            CheckResult(
+                id="suites/test_flow.py::test_ingest",
+                title="ingest",
+                service="flow",
+                resource="ApiEndpoint",
+                category=Category.FUNCTIONAL,
+                severity=Severity.BLOCKING,
+                status=Status.PASSED,
+            )
+        ],
+        left_behind=[item],
+    )
+    write_reports(summary, tmp_path)
+    for name in ("summary.json", "summary.md", "report.html", "junit.xml"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert f"sensorId={RUN}" in text and "processed-data" in text, name
+    assert "Left behind" in (tmp_path / "summary.md").read_text(encoding="utf-8")
