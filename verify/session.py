@@ -155,6 +155,13 @@ def _register_credentials(aws: Aws) -> None:
         REDACTOR.add(frozen.token)
 
 
+# Every run id, and so every item the flow writes, starts with this: the tag that says "verify's".
+RUN_ID_PREFIX = "vfy-"
+# What verify itself generates (and what `--run-id` makes of a label): the prefix, then a random part.
+_RUN_ID_FORM = re.compile(r"vfy-[A-Za-z0-9._-]*-[0-9a-f]{8}")
+_RUN_ID_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def new_run_id() -> str:
     # Short, sortable by time, unique across concurrent runs: it becomes the marker on test data.
     return f"{RUN_ID_PREFIX}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{_random_part()}"
@@ -207,13 +214,6 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
     return RunSummary(
         verdict=verdict,
         shard=f"{session.shard[0]}/{session.shard[1]}" if session.shard else "",
-# Every run id, and so every item the flow writes, starts with this: the tag that says "verify's".
-RUN_ID_PREFIX = "vfy-"
-# What verify itself generates (and what `--run-id` makes of a label): the prefix, then a random part.
-_RUN_ID_FORM = re.compile(r"vfy-[A-Za-z0-9._-]*-[0-9a-f]{8}")
-_RUN_ID_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
         environment=run_environment(session),
         profile=session.profile,
         run_id=session.run_id,
@@ -225,6 +225,7 @@ _RUN_ID_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
         notes=notes + session.notes,
         aws_calls=session._aws.calls_by_operation() if session._aws is not None else {},
         interrupted=interrupted,
+        left_behind=list(session.left_behind),
     )
 
 
@@ -248,7 +249,6 @@ def run_environment(session: VerifySession) -> dict[str, str]:
         pass
     if os.environ.get("AWS_PROFILE"):
         env["aws_profile"] = os.environ["AWS_PROFILE"]
-        left_behind=list(session.left_behind),
     if session.stack_of:
         env["stacks"] = ", ".join(sorted(set(session.stack_of.values())))
     return env
