@@ -10,18 +10,28 @@ thread, and its outcome (a value or the very exception) is handed back to pytest
 Which checks are eligible is the plugin's decision (it knows its fixtures); this module only runs
 and hands over. Stopping cancels what has not started and ends every wait of what has
 (`polling.cancel_waits`), so Ctrl-C and `-x` never leave threads polling for a minute.
+
+The threads are daemon threads of a small pool of our own, and nothing ever waits on them without a
+bound: a check blocked in a call no timeout cuts (an AWS answer trickling a byte at a time through a
+proxy keeps botocore's per-read timeout from ever firing) is abandoned at the run's deadline --
+its outcome is an error naming that deadline -- and a stop waits at most STOP_JOIN_S for the
+threads. concurrent.futures' pool would join every worker at interpreter exit, however stuck.
 """
 
 from __future__ import annotations
 
+import functools
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
+from verify.errors import VerifyError
 from verify.evidence import CheckRecorder, recording
-from verify.polling import allow_waits, cancel_waits
+from verify.polling import allow_waits, cancel_waits, run_deadline, run_deadline_message
 
 # Enough threads that the flow's waits (a handful, each blocked for seconds) never starve the quick
 # describe calls; few enough that a real account's API rate limits are not the bottleneck
@@ -31,6 +41,54 @@ MAX_THREADS = 32
 # The longest quick checks wait for a held start (the flow's ingest): bounded, so a slow or broken
 # ingest never delays them for long.
 HOLD_S = 1.0
+# How long a stop waits for the threads to notice it: their waits and HTTP requests end within
+# ~50 ms of `cancel_waits`; a thread blocked in botocore is left behind (a daemon, gone at exit).
+STOP_JOIN_S = 1.5
+
+
+class _DaemonPool:
+    """A fixed set of daemon threads taking (future, call) from one queue."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, call))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as error:
+                future.set_exception(error)
+
+    def shutdown(self, join_s: float) -> None:
+        """Cancel what has not started, then wait at most `join_s` for the threads to end."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+        until = time.monotonic() + join_s
+        for thread in self._threads:
+            thread.join(max(0.0, until - time.monotonic()))
 
 
 @dataclass
@@ -55,10 +113,11 @@ class AheadRunner:
 
     def __init__(self, threads: int = DEFAULT_THREADS) -> None:
         self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _DaemonPool | None = None
         self._futures: dict[str, Future[Outcome]] = {}
         self._lock = threading.Lock()
         self._stopped = False
+        self._started = time.monotonic()
 
     def start(self, jobs: list[Job], *, hold_quick: threading.Event | None = None) -> None:
         """Start every job; with `hold_quick`, the quick ones wait for it (at most HOLD_S) first.
@@ -70,17 +129,31 @@ class AheadRunner:
         waiting = [job for job in jobs if job.waits]
         quick = [job for job in jobs if not job.waits]
         threads = min(MAX_THREADS, self._threads + len(waiting))
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="verify-check")
+        self._pool = _DaemonPool(threads, "verify-check")
+        self._started = time.monotonic()
         for job in waiting:  # the long waits first: they set the run's length
-            self._futures[job.key] = self._pool.submit(_run, job)
+            self._futures[job.key] = self._pool.submit(functools.partial(_run, job))
         for job in quick:
-            self._futures[job.key] = self._pool.submit(_run, job, hold_quick)
+            self._futures[job.key] = self._pool.submit(functools.partial(_run, job, hold_quick))
 
     def has(self, key: str) -> bool:
         return key in self._futures
 
     def outcome(self, key: str) -> Outcome:
-        return self._futures[key].result()
+        """The job's outcome; at the run's deadline, an error saying the check was abandoned."""
+        future = self._futures[key]
+        at = run_deadline()
+        if at is None:
+            result: Outcome = future.result()
+            return result
+        try:
+            result = future.result(timeout=max(0.0, at - time.monotonic()))
+        except TimeoutError:
+            return Outcome(
+                error=VerifyError(run_deadline_message("this check")),
+                duration_s=time.monotonic() - self._started,
+            )
+        return result
 
     def finished(self, key: str) -> bool:
         future = self._futures.get(key)
@@ -101,7 +174,7 @@ class AheadRunner:
         if unfinished:
             cancel_waits()
         try:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(STOP_JOIN_S)
         finally:
             if unfinished:
                 allow_waits()

@@ -44,6 +44,13 @@ class Expectations:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    # Hosts (`host`, `host:port`, `*.domain`) that may receive the run's signed requests besides AWS's
+    # own API hosts and the hosts of AWS_ENDPOINT_URL*: see verify.http.SigningHosts.
+    allow_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SmokeConfig:
     safe_paths: tuple[str, ...] = ("query", "health")
 
@@ -112,6 +119,7 @@ class Config:
     expect: Expectations = field(default_factory=Expectations)
     smoke: SmokeConfig = field(default_factory=SmokeConfig)
     policy: Policy = field(default_factory=Policy)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
 
 # table -> key -> accepted python types
@@ -137,6 +145,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "processed_max_age_s": (int, float),
     },
     "smoke": {"safe_paths": (list,)},
+    "http": {"allow_hosts": (list,)},
     "policy": {
         "blocking_categories": (list,),
         "blocking_services": (list,),
@@ -290,8 +299,13 @@ def parse_config(data: Mapping[str, Any], validator: _Validator) -> Config:
         import json
 
         flow["payload"] = json.dumps(flow["payload"])
+    for name in ("ingest_path", "query_path"):
+        if name in flow:
+            _relative_path(flow[name], f"flow.{name}", validator)
     expect = dict(data.get("expect", {}))
     smoke = data.get("smoke", {})
+    for safe in _strings(smoke.get("safe_paths", []), "smoke.safe_paths", validator):
+        _relative_path(safe, "smoke.safe_paths", validator)
     return Config(
         path=str(validator.path),
         outputs_path=data.get("outputs", {}).get("path"),
@@ -304,7 +318,40 @@ def parse_config(data: Mapping[str, Any], validator: _Validator) -> Config:
             )
         ),
         policy=_parse_policy(data.get("policy", {}), validator),
+        http=HttpConfig(allow_hosts=_allow_hosts(data.get("http", {}), validator)),
     )
+
+
+def _relative_path(path: str, dotted: str, validator: _Validator) -> None:
+    """A path under the API's URL: an absolute URL (or `//host`) would send the run's signed
+    requests to whatever host it names."""
+    from urllib.parse import urlsplit
+
+    stripped = path.strip()
+    try:
+        parts = urlsplit(stripped)
+    except ValueError:
+        raise validator.error(dotted, f"`{dotted}` = {path!r} is not a path") from None
+    if parts.scheme or parts.netloc or stripped.startswith(("//", "\\\\")) or "\\" in stripped:
+        raise validator.error(
+            dotted,
+            f'`{dotted}` must be a path relative to the API\'s URL (like "ingest"), not {path!r}: '
+            "an absolute URL would send the run's signed requests to another host",
+        )
+
+
+def _allow_hosts(raw: Mapping[str, Any], validator: _Validator) -> tuple[str, ...]:
+    hosts = _strings(raw.get("allow_hosts", []), "http.allow_hosts", validator)
+    if hosts:
+        from verify.http import valid_allow_entry  # loads requests: only when there is something to read
+    for host in hosts:
+        if not valid_allow_entry(host):
+            raise validator.error(
+                "http.allow_hosts",
+                f"`http.allow_hosts` entry {host!r} is not a host name: write `api.example.com`, "
+                "`api.example.com:8443`, `*.example.com` or `127.0.0.1:8080` (no scheme, no path)",
+            )
+    return tuple(h.strip().lower() for h in hosts)
 
 
 def _strings(value: list[Any], dotted: str, validator: _Validator) -> list[str]:

@@ -8,17 +8,32 @@ request up in X-Ray even when the API does not echo the header. Bodies are strea
 verifier reports the status it got.
 
 Nothing here ever puts the Authorization header or the session token in a message or in evidence.
+
+Where requests may go (`SigningHosts`): a run's session only ever talks to AWS hosts -- execute-api
+and Lambda function URL hosts of the AWS partitions, over HTTPS -- the hosts of `AWS_ENDPOINT_URL` /
+`AWS_ENDPOINT_URL_<SERVICE>` (how an emulator or the sandbox is reached), a custom domain the
+account's API Gateway maps to an API, and the hosts the configuration allows (`[http] allow_hosts`).
+Any other host is refused before a byte is sent, signed or not: an outputs file is input a pull
+request controls, and a signature or a session token sent to its host is a credential handed over.
+
+Every request has one overall deadline (not one per read): the exchange runs in a helper thread and
+the caller stops waiting at the deadline, so an API trickling a byte a second cannot hold a check
+past it. The run's deadline (`verify.polling.run_deadline`) and a stop signal end it sooner.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import requests
 from botocore.credentials import Credentials, ReadOnlyCredentials
@@ -26,7 +41,8 @@ from botocore.exceptions import BotoCoreError
 from requests.structures import CaseInsensitiveDict
 from requests_aws4auth import AWS4Auth
 
-from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
+from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation, VerifyError
+from verify.polling import run_deadline, waits_cancelled
 from verify.redact import REDACTOR
 
 TEXT_LIMIT_CHARS = 4000
@@ -43,6 +59,156 @@ NO_CREDENTIALS = (
 )
 
 CredentialSource = Callable[[], Credentials] | Credentials
+
+# Hosts AWS itself serves APIs on, reached over HTTPS only: API Gateway's execute-api (regional,
+# edge and private `-vpce-` forms, both partitions' suffixes) and Lambda function URLs.
+_AWS_API_HOSTS = (
+    re.compile(r"^[a-z0-9-]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$"),
+    re.compile(r"^[a-z0-9]+\.lambda-url\.[a-z0-9-]+\.on\.aws$"),
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ALLOW_ENTRY = re.compile(
+    r"^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?$"
+)
+_IPV6_ENTRY = re.compile(r"^\[[0-9a-f:.]+\](?::\d{1,5})?$")
+
+
+class HostRefused(VerifyError):
+    """A request to a host that is not an AWS API host nor allowed: refused before it was sent."""
+
+
+def _host_port(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL; None when it is not one."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def valid_allow_entry(entry: str) -> bool:
+    """`host`, `host:port`, `*.domain` or `[v6]:port`: no scheme, path, user or bare wildcard."""
+    text = entry.strip().lower()
+    return bool(_ALLOW_ENTRY.match(text) or _IPV6_ENTRY.match(text))
+
+
+def endpoint_hosts(environ: Mapping[str, str] | None = None) -> frozenset[tuple[str, int]]:
+    """(host, port) of `AWS_ENDPOINT_URL` and every `AWS_ENDPOINT_URL_<SERVICE>`: where boto3 sends
+    the run's credentials already, so an API there (an emulator's, the sandbox's) may have them too."""
+    env = os.environ if environ is None else environ
+    found: set[tuple[str, int]] = set()
+    for name, value in env.items():
+        if name == "AWS_ENDPOINT_URL" or name.startswith("AWS_ENDPOINT_URL_"):
+            parsed = _host_port(value.strip())
+            if parsed is not None:
+                found.add((parsed[1], parsed[2]))
+    return frozenset(found)
+
+
+@dataclass
+class SigningHosts:
+    """Which hosts a run may send requests (and so credentials) to; see the module docstring.
+
+    `origins` maps `host:port` to the output key that named it, for the refusal's sentence;
+    `vouch(host)` asks the account's API Gateway whether a custom domain maps to an API (cached).
+    """
+
+    allow: tuple[str, ...] = ()
+    endpoints: frozenset[tuple[str, int]] = field(default_factory=endpoint_hosts)
+    origins: Mapping[str, str] = field(default_factory=dict)
+    vouch: Callable[[str], bool] | None = None
+    _vouched: dict[str, bool] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def allows(self, url: str) -> bool:
+        parsed = _host_port(url)
+        if parsed is None:
+            return False
+        scheme, host, port = parsed
+        if scheme == "https" and port == 443 and any(p.match(host) for p in _AWS_API_HOSTS):
+            return True
+        if (host, port) in self.endpoints:
+            return True
+        # An emulator serves execute-api hosts under its own name (`<id>.execute-api.localhost...`).
+        for endpoint_host, endpoint_port in self.endpoints:
+            if port == endpoint_port and re.fullmatch(
+                rf"[a-z0-9-]+\.execute-api\.{re.escape(endpoint_host)}", host
+            ):
+                return True
+        if any(_entry_matches(entry, host, port) for entry in self.allow):
+            return True
+        return self._vouched_for(host if port == _DEFAULT_PORTS[scheme] else f"{host}:{port}")
+
+    def _vouched_for(self, domain: str) -> bool:
+        if self.vouch is None:
+            return False
+        with self._lock:
+            known = self._vouched.get(domain)
+        if known is None:
+            try:
+                known = bool(self.vouch(domain))
+            except Exception:  # an answer we cannot read vouches for nothing
+                known = False
+            with self._lock:
+                self._vouched[domain] = known
+        return known
+
+    def check(self, method: str, url: str) -> None:
+        """Raise `HostRefused` (one sentence naming the output and the host) unless `url` is allowed."""
+        if self.allows(url):
+            return
+        parsed = _host_port(url)
+        host = f"{parsed[1]}:{parsed[2]}" if parsed else REDACTOR.redact(url)[:200]
+        key = self.origins.get(host)
+        named = f"output `{key}` names" if key else "the request goes to"
+        raise HostRefused(
+            f"refused {method} to {host}: {named} a host that is not an AWS API host (execute-api over "
+            "HTTPS), not the host of AWS_ENDPOINT_URL*, not a custom domain of the account's API Gateway "
+            "and not in [http] allow_hosts, so no request (and no credential) is sent there"
+        )
+
+    def origin(self, url: str, key: str) -> None:
+        """Remember that output `key` named `url` (for the refusal's sentence)."""
+        parsed = _host_port(url)
+        if parsed is not None and isinstance(self.origins, dict):
+            self.origins.setdefault(f"{parsed[1]}:{parsed[2]}", key)
+
+
+def _entry_matches(entry: str, host: str, port: int) -> bool:
+    text = entry.strip().lower()
+    wanted_port: int | None = None
+    if text.startswith("["):
+        name, _, rest = text.partition("]")
+        name += "]"
+        if rest.startswith(":"):
+            wanted_port = int(rest[1:])
+    elif text.count(":") == 1:
+        name, _, port_text = text.partition(":")
+        wanted_port = int(port_text)
+    else:
+        name = text
+    if wanted_port is not None and wanted_port != port:
+        return False
+    if name.startswith("*."):
+        return host.endswith(name[1:]) and host != name[2:]
+    return host == name
+
+
+def origins_of(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """`host:port` -> the first output key naming it, from (key, url) pairs."""
+    found: dict[str, str] = {}
+    for key, url in pairs:
+        parsed = _host_port(url)
+        if parsed is not None:
+            found.setdefault(f"{parsed[1]}:{parsed[2]}", key)
+    return found
 
 
 @dataclass(frozen=True)
@@ -109,8 +275,15 @@ class SignedHttp:
         timeout: tuple[float, float] = (5.0, 30.0),
         max_body_bytes: int = 1_000_000,
         allowed_methods: frozenset[str] | None = None,
+        hosts: SigningHosts | None = None,
+        deadline_s: float | None = None,
     ) -> None:
+        """`hosts`: where requests may go (None: anywhere, for tools and tests that build their own
+        session; a run always passes one). `deadline_s`: one request's whole budget, connect to last
+        byte (default: the connect and read timeouts added)."""
         self._credentials = credentials
+        self.hosts = hosts
+        self.deadline_s = deadline_s if deadline_s is not None else timeout[0] + timeout[1]
         self.region = region
         self.service = service
         self.timeout = timeout
@@ -150,25 +323,31 @@ class SignedHttp:
             body = data.encode() if isinstance(data, str) else data
         if _TRACE_HEADER not in request_headers:
             request_headers[_TRACE_HEADER] = f"Root={new_trace_root()}"
+        if self.hosts is not None:
+            self.hosts.check(method, url)  # before the credentials are even read
         auth = self._auth(credentials_override) if sign else None
 
         started = time.perf_counter()
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=dict(params) if params else None,
-                data=body,
-                headers=request_headers,
-                auth=auth,
-                timeout=self.timeout,
-                stream=True,
-                allow_redirects=False,
-            )
-            with response:
-                content, truncated = _read_limited(response, self.max_body_bytes)
-        except requests.RequestException as error:
-            raise AwsAccessError(_transport_message(method, shown_url, error, self.timeout)) from None
+        exchange = _Exchange(
+            self._session,
+            method,
+            url,
+            params=dict(params) if params else None,
+            data=body,
+            headers=request_headers,
+            auth=auth,
+            timeout=self.timeout,
+            max_body_bytes=self.max_body_bytes,
+        )
+        budget_at = time.monotonic() + self.deadline_s
+        if not exchange.run(budget_at):
+            raise AwsAccessError(self._cut_message(method, shown_url, budget_at))
+        if isinstance(exchange.error, requests.RequestException):
+            raise AwsAccessError(
+                _transport_message(method, shown_url, exchange.error, self.timeout)
+            ) from None
+        response, content, truncated = exchange.response, exchange.content, exchange.truncated
+        assert response is not None  # finished without an error: the answer is there
         elapsed = time.perf_counter() - started
 
         response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(dict(response.headers))
@@ -187,6 +366,21 @@ class SignedHttp:
             trace_id=trace_root,
             request_id=request_id,
             truncated=truncated,
+        )
+
+    def _cut_message(self, method: str, url: str, budget_at: float) -> str:
+        """Why an exchange was abandoned: a stop signal, the run's deadline or the request's own."""
+        if waits_cancelled():
+            return f"{method} {url}: abandoned unfinished because the run is being stopped"
+        run_at = run_deadline()
+        if run_at is not None and run_at < budget_at:
+            return (
+                f"{method} {url}: no whole answer before the run's deadline (derived from --timeout), "
+                "so the request was abandoned"
+            )
+        return (
+            f"{method} {url}: no whole answer within {self.deadline_s:g}s (the per-request deadline, "
+            "from --timeout), so the request was abandoned; the API answers too slowly"
         )
 
     def _auth(self, override: tuple[str, str, str | None] | None) -> AWS4Auth:
@@ -228,16 +422,80 @@ def _trace_root(header: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _read_limited(response: requests.Response, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(_CHUNK_BYTES):
-        if size + len(chunk) > limit:
-            chunks.append(chunk[: limit - size])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+class _Exchange:
+    """One request and its body, read in a daemon thread so the caller can stop waiting at a deadline.
+
+    requests' read timeout bounds each socket read, not the whole answer: a server that trickles a
+    byte a second (headers or body) never trips it. The caller waits on `done` in short slices
+    (a stop signal or the run's deadline ends the wait too) and then walks away; the thread stops
+    reading at the same deadline, or when its socket is closed under it.
+    """
+
+    def __init__(self, session: requests.Session, method: str, url: str, **kwargs: Any) -> None:
+        self.session, self.method, self.url = session, method, url
+        self.max_body_bytes: int = kwargs.pop("max_body_bytes")
+        self.kwargs = kwargs
+        self.done = threading.Event()
+        self.abandoned = threading.Event()
+        self.response: requests.Response | None = None
+        self.content = b""
+        self.truncated = False
+        self.error: BaseException | None = None
+        self.until = 0.0
+
+    def run(self, budget_at: float) -> bool:
+        """Whether the exchange finished (with an answer in `response`, or a transport `error`);
+        False when the deadline or a stop came first."""
+        run_at = run_deadline()
+        self.until = min(budget_at, run_at) if run_at is not None else budget_at
+        worker = threading.Thread(target=self._work, name="verify-http", daemon=True)
+        worker.start()
+        while not self.done.wait(min(0.05, max(0.0, self.until - time.monotonic()))):
+            if time.monotonic() >= self.until or waits_cancelled():
+                self._abandon()
+                return False
+        if self.abandoned.is_set():
+            return False
+        if self.error is not None and not isinstance(self.error, requests.RequestException):
+            raise self.error
+        return True
+
+    def _abandon(self) -> None:
+        self.abandoned.set()
+        response = self.response
+        if response is not None:
+            with contextlib.suppress(Exception):
+                response.close()  # the thread's blocked read fails at once
+
+    def _work(self) -> None:
+        try:
+            response = self.session.request(
+                self.method, self.url, stream=True, allow_redirects=False, **self.kwargs
+            )
+            self.response = response
+            with response:
+                self.content, self.truncated = self._read_body(response)
+        except BaseException as error:  # handed to the caller, who decides what it means
+            self.error = error
+        finally:
+            self.done.set()
+
+    def _read_body(self, response: requests.Response) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        raw = response.raw
+        while not self.abandoned.is_set() and time.monotonic() < self.until:
+            # read1: whatever one socket read brings, so the deadline is checked between trickles.
+            chunk = raw.read1(_CHUNK_BYTES, decode_content=True)
+            if not chunk:
+                return b"".join(chunks), False
+            if size + len(chunk) > self.max_body_bytes:
+                chunks.append(chunk[: self.max_body_bytes - size])
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+        self.abandoned.set()
+        return b"", False
 
 
 def _decode(content: bytes, content_type: str) -> str:

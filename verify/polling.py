@@ -53,6 +53,41 @@ _jitter_source = random.Random()
 _cancelled = threading.Event()
 
 
+# The whole run's deadline (time.monotonic()), set when a run starts (`run_budget_s`): every wait,
+# HTTP request and check running ahead ends there, whatever its own budget says.
+_run_deadline: float | None = None
+# After the deadline the run still removes its test data and writes its reports, within this.
+CLEANUP_GRACE_S = 30.0
+RUN_BUDGET_FACTOR = 2.0
+RUN_BUDGET_EXTRA_S = 60.0
+
+
+def run_budget_s(timeout: float) -> float:
+    """The whole run's budget for `--timeout T`: 2 x T + 60 s (the flow's chained waits overlap, so two
+    budgets cover the longest chain; 60 s for setup and the describe calls). Documented in
+    docs/reliability.md."""
+    return RUN_BUDGET_FACTOR * timeout + RUN_BUDGET_EXTRA_S
+
+
+def set_run_deadline(at: float | None) -> None:
+    global _run_deadline
+    _run_deadline = at
+
+
+def run_deadline() -> float | None:
+    return _run_deadline
+
+
+def past_run_deadline(clock: Callable[[], float] = time.monotonic) -> bool:
+    return _run_deadline is not None and clock() >= _run_deadline
+
+
+def run_deadline_message(what: str) -> str:
+    return (
+        f"{what}: not finished by the run's deadline (2 x --timeout + 60 s), so it was abandoned unfinished"
+    )
+
+
 def cancel_waits() -> None:
     """End every wait in progress, in every thread (the run is being interrupted)."""
     _cancelled.set()
@@ -203,6 +238,8 @@ def eventually(
             late["attempts"] += 1
         # Trimmed so the last attempt lands on the deadline instead of sleeping past it.
         remaining = max(0.0, deadline - now)
+        if _run_deadline is not None and sleep is None:
+            remaining = min(remaining, max(0.0, _run_deadline - time.monotonic()))
         drawn = backoff_wait(
             retry_state.attempt_number,
             first_wait,
@@ -216,6 +253,8 @@ def eventually(
     def stop_or_past_deadline(state: RetryCallState) -> bool:
         if _cancelled.is_set():
             raise VerifyError(f"{what}: the run is being stopped, so the wait ended unfinished")
+        if _run_deadline is not None and sleep is None and time.monotonic() >= _run_deadline:
+            raise VerifyError(run_deadline_message(what))
         return past_deadline(state)
 
     retrying = Retrying(

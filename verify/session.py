@@ -22,7 +22,7 @@ from verify.model import CheckResult, LeftBehind, RunSummary, judge
 
 if TYPE_CHECKING:
     from verify.aws import Aws
-    from verify.http import SignedHttp
+    from verify.http import SignedHttp, SigningHosts
     from verify.inventory import Inventory
     from verify.outputs import Outputs
 
@@ -136,9 +136,32 @@ class VerifySession:
             aws = self.aws()
             allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
             self._http = observed_http(SignedHttp)(
-                aws.credentials, aws.region, allowed_methods=allowed, timeout=(5.0, self.call_timeout)
+                aws.credentials,
+                aws.region,
+                allowed_methods=allowed,
+                timeout=(5.0, self.call_timeout),
+                hosts=self.signing_hosts(),
             )
         return self._http
+
+    def signing_hosts(self) -> SigningHosts:
+        """Where the run's HTTP may go (verify.http.SigningHosts): AWS API hosts, AWS_ENDPOINT_URL*,
+        [http] allow_hosts and custom domains the account's API Gateway maps to an API."""
+        from verify.http import SigningHosts, origins_of
+
+        try:
+            resources = self.inventory().resources
+        except VerifyError:
+            resources = ()
+        origins = origins_of((r.key, r.url or r.value) for r in resources if not r.sensitive)
+
+        def vouch(domain: str) -> bool:
+            from verify.probes.apigateway import custom_domain_maps_api
+
+            aws = self.aws()
+            return custom_domain_maps_api(aws.client("apigateway"), domain, aws.client("apigatewayv2"))
+
+        return SigningHosts(allow=self.config.http.allow_hosts, origins=origins, vouch=vouch)
 
 
 def _register_credentials(aws: Aws) -> None:

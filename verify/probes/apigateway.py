@@ -254,3 +254,27 @@ def check_tracing(api: ApiTarget, stage: dict[str, Any]) -> bool:
             actual=False,
         )
     return enabled
+
+
+def custom_domain_maps_api(client: Any, domain: str, v2_client: Any | None = None) -> bool:
+    """Whether the account's API Gateway serves `domain` as a custom domain mapped to an API.
+
+    Read-only (GetDomainName + GetBasePathMappings, or API Gateway v2's GetDomainName +
+    GetApiMappings): an outputs file can name any host, but only the account's own API Gateway can
+    say a custom domain is its, so the run's signed requests may go there (verify.http.SigningHosts).
+    Any error (not found, denied, unreachable) vouches for nothing.
+    """
+    try:
+        client.get_domain_name(domainName=domain)
+        mappings = client.get_base_path_mappings(domainName=domain).get("items") or []
+        if mappings:
+            return True
+    except Exception:  # not a v1 custom domain (or no answer): v2 may know it
+        pass
+    if v2_client is None:
+        return False
+    try:
+        v2_client.get_domain_name(DomainName=domain)
+        return bool(v2_client.get_api_mappings(DomainName=domain).get("Items"))
+    except Exception:
+        return False

@@ -110,6 +110,7 @@ class SignedApiServer:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         server.daemon_threads = True
         self._serving.serve(server, "sandbox-api")
+        map_custom_domain(f"127.0.0.1:{self.port}", self.stage)
 
     def stop(self) -> None:
         self._serving.stop()
@@ -205,3 +206,36 @@ def _make_handler(api: SignedApiServer) -> type[BaseHTTPRequestHandler]:
             log.debug("sandbox API: " + format, *args)
 
     return Handler
+
+
+def map_custom_domain(domain: str, stage: str) -> None:
+    """Register `domain` (`127.0.0.1:<port>`) as a custom domain of the emulator's API Gateway, mapped
+    to the newest REST API with `stage` (else the newest API), as a deployed stack's custom domain is.
+
+    The harness signs requests only for AWS hosts, AWS_ENDPOINT_URL* and custom domains API Gateway
+    maps to an API (verify.http.SigningHosts). The sandbox's APIs listen on loopback ports of their
+    own; this mapping is how they qualify -- and how any other local port does not. Best effort: the
+    emulator runs in this process (moto's backends), or nothing is registered.
+    """
+    try:
+        from moto.apigateway.models import apigateway_backends
+
+        from verify.sandbox.base import ACCOUNT_ID
+    except ImportError:
+        return
+    for backend in list(apigateway_backends[ACCOUNT_ID].values()):
+        apis = list(backend.apis.items())
+        if not apis:
+            continue
+        with_stage = [api_id for api_id, api in apis if stage in api.stages]
+        api_id = with_stage[-1] if with_stage else apis[-1][0]
+        try:
+            backend.create_domain_name(domain, "", [], "", "", "", "", "", "", None, "TLS_1_2")
+            backend.create_base_path_mapping(domain, api_id, "", stage if with_stage else "")
+            # moto looks a domain up by the request's still percent-encoded path (`%3A` for the
+            # port's colon), so the name is found under that spelling too.
+            quoted = urllib.parse.quote(domain, safe="")
+            backend.domain_names[quoted] = backend.domain_names[domain]
+            backend.base_path_mappings[quoted] = backend.base_path_mappings[domain]
+        except Exception:  # a moto without these calls: the API is refused, and the run says so
+            continue

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from verify.sandbox.api import map_custom_domain
 from verify.sandbox.base import StackParts
 from verify.sandbox.emulator import AwsRequest, Emulator, Interceptor, Response, ServedInThread, free_port
 from verify.sandbox.faults import AWS_FAULTS
@@ -266,6 +267,9 @@ def _proxy_api(started: list[StackParts], rewrite: Rewrite, fault: str) -> None:
             continue
         proxy = ApiFaultProxy(str(parts.outputs["ApiEndpoint"]), rewrite)
         proxy.start()
+        # The harness signs only for hosts API Gateway maps (see map_custom_domain): the proxy is one.
+        stage = next((s for s in urllib.parse.urlsplit(proxy.url).path.split("/") if s), "")
+        map_custom_domain(f"127.0.0.1:{proxy.port}", stage)
         parts.stops.append(proxy.stop)
         parts.outputs["ApiEndpoint"] = proxy.url
         parts.services[f"api ({fault})"] = proxy.url
