@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 SCHEMA_VERSION = 1
+# Every run id starts with this, and so does the key of every item the flow writes: verify's tag.
+RUN_ID_PREFIX = "vfy-"
 
 
 class Status(StrEnum):

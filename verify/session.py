@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from verify.config import Config, Policy, load_policy
 from verify.errors import UsageError, VerifyError
 from verify.evidence import observe_aws, observed_http
-from verify.model import CheckResult, LeftBehind, RunSummary, judge
+from verify.model import RUN_ID_PREFIX, CheckResult, LeftBehind, RunSummary, judge
 
 if TYPE_CHECKING:
     from verify.aws import Aws
@@ -178,8 +178,6 @@ def _register_credentials(aws: Aws) -> None:
         REDACTOR.add(frozen.token)
 
 
-# Every run id, and so every item the flow writes, starts with this: the tag that says "verify's".
-RUN_ID_PREFIX = "vfy-"
 # What verify itself generates (and what `--run-id` makes of a label): the prefix, then a random part.
 _RUN_ID_FORM = re.compile(r"vfy-[A-Za-z0-9._-]*-[0-9a-f]{8}")
 _RUN_ID_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")

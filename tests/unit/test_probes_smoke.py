@@ -108,3 +108,19 @@ def test_get_paths_keeps_literal_get_resources() -> None:
     ]
     assert smoke.get_paths(methods) == {"query"}
     assert smoke.api_url("http://h:1/dev", "/query") == "http://h:1/dev/query"
+
+
+def test_verifys_own_records_are_never_the_newest(ddb: Any) -> None:
+    # Issue 16, finding 5: a reading an interrupted run left behind turned a stale stack's smoke green.
+    _put(ddb, "device-7", processedAt={"S": (NOW - dt.timedelta(days=2)).isoformat()})
+    _put(ddb, "vfy-20260101T000000-abcdef12", processedAt={"S": (NOW - dt.timedelta(seconds=5)).isoformat()})
+    sample = smoke.sample_newest(ddb, "processed")
+    assert sample.items == 1 and sample.own == 1
+    with pytest.raises(CheckFailed, match="got newest 172800 s old"):
+        smoke.check_fresh(sample, "processed", 3600, now=NOW)
+
+
+def test_a_table_holding_only_verifys_records_is_empty(ddb: Any) -> None:
+    _put(ddb, "vfy-x-abcdef12", processedAt={"S": (NOW - dt.timedelta(seconds=5)).isoformat()})
+    with pytest.raises(CheckFailed, match="the table is empty but for 1 of verify's own"):
+        smoke.check_fresh(smoke.sample_newest(ddb, "processed"), "processed", 3600, now=NOW)

@@ -4,7 +4,9 @@ ones, and is the newest processed record recent?
 Freshness without a key: the processed table cannot be queried without knowing a partition key, so a
 bounded Scan (at most `MAX_PAGES` pages of `PAGE_SIZE` items, projecting only time-like attributes)
 samples it. Only a scan that saw the whole table may say "no recent record" (failed); an old sample
-of a larger table is "could not verify", never a verdict.
+of a larger table is "could not verify", never a verdict. verify's own records (a key starting with
+the run-id prefix `vfy-`, e.g. a reading an interrupted run left behind) are no sign of the stack's
+life: they are counted apart and never taken for the newest record.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import urljoin
 from verify.aws import aws_errors
 from verify.errors import CheckFailed, VerifyError
 from verify.http import HttpResult, SignedHttp
+from verify.model import RUN_ID_PREFIX
 
 TIME_ATTRIBUTES = (
     "processedAt",
@@ -80,6 +83,7 @@ class Sample:
     exhaustive: bool
     newest: dt.datetime | None
     attribute: str | None
+    own: int = 0  # verify's own records seen (not counted in `items`)
 
 
 def parse_time(value: dict[str, Any]) -> dt.datetime | None:
@@ -104,14 +108,14 @@ def parse_time(value: dict[str, Any]) -> dt.datetime | None:
 def sample_newest(
     client: Any, table: str, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES
 ) -> Sample:
-    names = {f"#t{i}": name for i, name in enumerate(TIME_ATTRIBUTES)}
-    request: dict[str, Any] = {
-        "TableName": table,
-        "Limit": page_size,
-        "ProjectionExpression": ", ".join(names),
-        "ExpressionAttributeNames": names,
-    }
+    keys = _key_names(client, table)
+    request: dict[str, Any] = {"TableName": table, "Limit": page_size}
+    if keys is not None:
+        # Only what the verdict needs: time-like attributes, and the keys that say whose record it is.
+        names = {f"#t{i}": name for i, name in enumerate(dict.fromkeys((*TIME_ATTRIBUTES, *keys)))}
+        request.update(ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
     items = 0
+    own = 0
     newest: tuple[dt.datetime, str] | None = None
     exhaustive = False
     for _ in range(max_pages):
@@ -119,7 +123,12 @@ def sample_newest(
             page = client.scan(**request)
         items += int(page.get("ScannedCount", len(page.get("Items", []))))
         for item in page.get("Items", []):
+            if _is_verifys(item, keys):
+                own += 1
+                continue
             for name, value in item.items():
+                if name not in TIME_ATTRIBUTES:
+                    continue
                 when = parse_time(value)
                 if when is not None and (newest is None or when > newest[0]):
                     newest = (when, name)
@@ -127,7 +136,25 @@ def sample_newest(
             exhaustive = True
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return Sample(items, exhaustive, newest[0] if newest else None, newest[1] if newest else None)
+    return Sample(
+        items - own, exhaustive, newest[0] if newest else None, newest[1] if newest else None, own=own
+    )
+
+
+def _key_names(client: Any, table: str) -> tuple[str, ...] | None:
+    """The table's key attributes; None when DescribeTable is not allowed (every attribute is read)."""
+    try:
+        with aws_errors("dynamodb", "DescribeTable", table):
+            described = client.describe_table(TableName=table)["Table"]
+    except VerifyError:
+        return None
+    return tuple(str(k["AttributeName"]) for k in described.get("KeySchema", []))
+
+
+def _is_verifys(item: dict[str, Any], keys: tuple[str, ...] | None) -> bool:
+    """A record verify wrote: a key (any string attribute, when the keys are unknown) carries its prefix."""
+    names = keys if keys is not None else tuple(item)
+    return any(str(item.get(name, {}).get("S", "")).startswith(RUN_ID_PREFIX) for name in names)
 
 
 def check_fresh(
@@ -138,10 +165,13 @@ def check_fresh(
     now = now or dt.datetime.now(dt.UTC)
     scope = "the whole table" if sample.exhaustive else f"a sample of {sample.items} items"
     evidence: dict[str, Any] = {"items_seen": sample.items, "whole_table": sample.exhaustive}
+    if sample.own:
+        evidence["verify_records_ignored"] = sample.own
     if sample.items == 0 and sample.exhaustive:
+        only_ours = f" but for {sample.own} of verify's own test records" if sample.own else ""
         raise CheckFailed(
             f"DynamoDB table `{table}`: expected a processed record younger than {max_age_s:g} s, got none: "
-            "the table is empty",
+            f"the table is empty{only_ours}",
             resource=table,
             expected=f"age <= {max_age_s:g} s",
             actual="no items",
