@@ -158,7 +158,7 @@ def _kind_and_facts(terms: list[str], value: str) -> tuple[str, ValueFacts]:
     kind = key_rules.kind_from_key(terms)
     if kind is not None:
         return kind, _named_as(kind, value)
-    if key_rules.mentions_url(terms) and url_host(value):
+    if key_rules.says_api(terms) and url_host(value):
         return "api", _named_as("api", value)
     if _AWS_LOG_PATH.match(value):
         return "log_group", ValueFacts("log_group", value)

@@ -86,8 +86,10 @@ CONTEXT_RULES: tuple[tuple[str, frozenset[str], str], ...] = (
 )
 CONTEXT_HEADS = frozenset(head for head, _, _ in CONTEXT_RULES)
 
-# Words that point at "some HTTP endpoint" without naming a service: an api only for http(s) values.
-URL_WORDS = frozenset({"endpoint", "url", "uri", "http", "https", "host", "address", "link", "invoke"})
+# Words that say a key names an API (an http(s) value with one of them is an `api`). A key that merely
+# holds a URL (`DashboardUrl`, `SlackWebhookUrl`, `DocsLink`) is no API: classed `api`, smoke would
+# sign GETs to it and the flow would post its reading there.
+API_WORDS = frozenset({"api", "endpoint", "invoke"})
 
 # A key whose head word is one of these holds a plain setting, whatever service it mentions.
 SCALAR_WORDS = frozenset(
@@ -189,8 +191,8 @@ def kind_from_key(terms: list[str]) -> str | None:
     return None
 
 
-def mentions_url(terms: list[str]) -> bool:
-    return bool(URL_WORDS.intersection(terms)) or "api" in terms
+def says_api(terms: list[str]) -> bool:
+    return bool(API_WORDS.intersection(terms))
 
 
 def role_from(terms: list[str]) -> str | None:

@@ -113,9 +113,7 @@ def test_endpoint_host_and_port_both_must_match() -> None:
 
 
 def test_allow_entries_match_host_port_and_subdomains() -> None:
-    hosts = SigningHosts(
-        allow=("api.example.com", "127.0.0.1:8080", "*.corp.example"), endpoints=frozenset()
-    )
+    hosts = SigningHosts(allow=("api.example.com", "127.0.0.1:8080", "*.corp.example"), endpoints=frozenset())
     assert hosts.allows("https://api.example.com/prod/")
     assert hosts.allows("https://api.example.com:8443/prod/")  # no port in the entry: any port
     assert hosts.allows("http://127.0.0.1:8080/prod/")
