@@ -484,5 +484,5 @@ def _from_client_error(
             f"{service} {operation} on {resource}: AWS returned HTTP {status} ({code}) after retries; "
             "retry later"
         )
-    message = REDACTOR.redact(re.sub(r"\s+", " ", str(info.get("Message", "")))[:300])
+    message = REDACTOR.cut(re.sub(r"\s+", " ", str(info.get("Message", ""))), 300)  # masked, then cut
     return AwsAccessError(f"{service} {operation} on {resource} was rejected: {code}: {message}")

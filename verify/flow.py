@@ -44,6 +44,7 @@ from verify.inventory import Inventory, Resource
 from verify.model import LeftBehind
 from verify.payload import KeySchema, default_payload, render_template
 from verify.polling import NotYet, Polled, eventually, waits_cancelled
+from verify.redact import REDACTOR
 from verify.session import is_ours
 
 Waiter = Callable[..., Polled[Any]]
@@ -80,8 +81,9 @@ def _ends(name: str) -> Callable[[Step], Step]:
 
 
 def _trim(value: Any) -> Any:
-    text = json.dumps(value, default=str)
-    return value if len(text) <= _EVIDENCE_CHARS else text[:_EVIDENCE_CHARS] + "…"
+    # Secret-named attributes (`deviceToken`, `apiKey`) masked in the item first: once it is cut into
+    # a string, no key says which part is a secret any more.
+    return REDACTOR.trimmed(value, _EVIDENCE_CHARS)
 
 
 class Flow:

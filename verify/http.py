@@ -240,7 +240,7 @@ class HttpResult:
         try:
             return json.loads(self.body)
         except ValueError:
-            snippet = REDACTOR.redact(" ".join(self.text[:120].split()))
+            snippet = " ".join(REDACTOR.cut(self.text, 120).split())  # masked, then cut
             raise CheckFailed(
                 f"{where}: expected a JSON body, got {self.content_type or 'no content type'} "
                 f"(HTTP {self.status}): {snippet!r}",
@@ -257,7 +257,7 @@ class HttpResult:
             "trace_id": self.trace_id,
             "request_id": self.request_id,
             "content_type": self.content_type,
-            "body": self.text[:EVIDENCE_BODY_CHARS],
+            "body": REDACTOR.cut(self.text, EVIDENCE_BODY_CHARS),  # masked, then cut
             "truncated": self.truncated,
         }
         return cast(dict[str, object], REDACTOR.redact_obj(raw))

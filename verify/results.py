@@ -63,16 +63,20 @@ def meta_of(
     title = str(kwargs.get("title") or name)
     key = getattr(subject, "key", "")
     if subject is not None:
-        with contextlib.suppress(AttributeError, IndexError, KeyError):
-            title = title.format(resource=subject, name=getattr(subject, "name", key), key=key)
+        # A sensitive subject's name is its value: the title (Allure's, the reports') says it masked.
+        shown = "***" if getattr(subject, "sensitive", False) else getattr(subject, "name", key)
+        with contextlib.suppress(AttributeError, IndexError, KeyError, ValueError):
+            title = title.format(resource=subject, name=shown, key=key)
     elif "resource" in params:
         # The not-applicable placeholder names nothing; a literal "{name}" in the report helps nobody.
         with contextlib.suppress(AttributeError, IndexError, KeyError):
             title = title.format(resource=None, name="(none)", key="(none)")
+    from verify.redact import REDACTOR
+
     return {
         "service": str(kwargs.get("service", "outputs")),
         "category": str(kwargs.get("category", "functional")),
-        "title": title,
+        "title": REDACTOR.redact(title),
         "resource": key or str(kwargs.get("resource", "")),
         "stack": (stack_of or {}).get(key, "") if key else "",
     }

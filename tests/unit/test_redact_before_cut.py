@@ -1,0 +1,92 @@
+"""Mask first, then cut (issue 16, findings 9 and 10): a secret cut before it was masked no longer
+matches it whole, so its first 830 characters reached every report; a DynamoDB item cut into a
+string no longer says which of its parts are `deviceToken` and `apiKey`."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+
+import pytest
+
+from verify import flow
+from verify.http import EVIDENCE_BODY_CHARS, HttpResult
+from verify.redact import FRAGMENT_CHARS, MASK, Redactor
+
+_RNG = random.Random(16)
+TOKEN = "".join(_RNG.choice(string.ascii_letters + string.digits + "/+=") for _ in range(900))
+
+
+def _fragments(secret: str, size: int = FRAGMENT_CHARS) -> set[str]:
+    return {secret[i : i + size] for i in range(len(secret) - size + 1)}
+
+
+def _leaks(secret: str, text: str) -> list[str]:
+    return [f for f in _fragments(secret) if f in text]
+
+
+@pytest.mark.parametrize("cut", [16, 17, 100, 830, 899])
+def test_a_registered_value_cut_first_is_still_masked(cut: int) -> None:
+    redactor = Redactor()
+    redactor.add(TOKEN)
+    head = f"HTTP 403: {{'message': 'bad token {TOKEN[:cut]}"  # the body's first characters
+    tail = f"{TOKEN[-cut:]}' at the end"  # a window over the body's end
+    assert _leaks(TOKEN, redactor.redact(head)) == []
+    assert _leaks(TOKEN, redactor.redact(tail)) == []
+    assert redactor.redact(head).endswith(f"bad token {MASK}")
+
+
+def test_cut_masks_first_then_cuts() -> None:
+    redactor = Redactor()
+    redactor.add(TOKEN)
+    body = f"echo: {TOKEN} and more"
+    assert redactor.cut(body, 120) == f"echo: {MASK} and more"
+    assert redactor.cut("x" * 50, 10, "…") == "x" * 9 + "…"
+
+
+def test_masking_keeps_the_rest_and_joins_overlapping_values() -> None:
+    redactor = Redactor()
+    redactor.add("abcdef-secret-one")
+    redactor.add("secret-one-and-two")
+    assert redactor.redact("[abcdef-secret-one-and-two]") == f"[{MASK}]"
+    assert redactor.redact("a abcdef-secret-one b abcdef-secret-one c") == f"a {MASK} b {MASK} c"
+
+
+def test_an_api_echoing_the_session_token_leaves_no_fragment_in_the_evidence() -> None:
+    from verify.redact import REDACTOR
+
+    REDACTOR.add(TOKEN)
+    detail = "The security token included in the request is invalid. " * 3
+    body = json.dumps({"message": f"{detail}Token: {TOKEN}"})  # the evidence's cut falls inside it
+    result = HttpResult(
+        method="POST",
+        url="https://abc.execute-api.us-east-1.amazonaws.com/prod/ingest",
+        status=403,
+        headers={"Content-Type": "application/json"},
+        body=body.encode(),
+        text=body,
+        elapsed_s=0.1,
+        trace_id=None,
+        request_id=None,
+        truncated=False,
+    )
+    shown = json.dumps(result.evidence())
+    assert len(body) > EVIDENCE_BODY_CHARS
+    assert _leaks(TOKEN, shown) == []
+    assert MASK in shown
+
+
+def test_a_large_item_is_masked_structurally_before_it_is_cut() -> None:
+    item = {
+        "deviceId": {"S": "device-0001"},
+        "deviceToken": {"S": "dt-CANARY-0123456789"},
+        "apiKey": {"S": "ak-CANARY-9876543210"},
+        "payload": {"S": "x" * 900},
+    }
+    trimmed = flow._trim(item)
+    assert isinstance(trimmed, str) and trimmed.endswith("…")
+    assert "CANARY" not in trimmed
+    assert '"deviceToken": "***"' in trimmed and '"apiKey": "***"' in trimmed
+    small = flow._trim({"deviceId": "d-1", "apiKey": "ak-CANARY-1"})
+    assert small == {"deviceId": "d-1", "apiKey": MASK}
