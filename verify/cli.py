@@ -340,12 +340,16 @@ def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | N
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.fault and not args.sandbox:
+        raise UsageError("--fault only makes sense with --sandbox")
     if getattr(args, "run_id", None):
         from verify.session import run_id_for
 
         args.run_id = run_id_for(args.run_id)  # never a bare label: it tags (and deletes) test data
-    if args.fault and not args.sandbox:
-        raise UsageError("--fault only makes sense with --sandbox")
+    from verify.report.files import check_report_dir
+
+    # Before anything is verified: an unusable report directory is the user's input error (exit 2).
+    check_report_dir(Path(args.report_dir))
     from verify.signals import stop_signals_interrupt
 
     # SIGTERM ends a run like Ctrl-C: test data removed, partial reports written, exit 130.

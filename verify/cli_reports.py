@@ -71,10 +71,14 @@ def _print_gate(summary: RunSummary) -> None:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from verify.report import read_summary, write_reports
+    from verify.report.files import check_report_dir
     from verify.report.gate import apply_gate
 
     path = Path(args.summary)
     summary = read_summary(path)
+    check_report_dir(
+        path.parent, "--summary's directory", allure=False
+    )  # the reports are rewritten beside it
     policy, source = _policy(args)
     judged = apply_gate(summary, policy, source)
     # Beside the summary it judged: summary.json/.md (and the reports rendered from them) now say why.

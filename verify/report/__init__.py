@@ -10,6 +10,7 @@ from typing import Any
 from verify.errors import UsageError
 from verify.model import RunSummary
 from verify.redact import REDACTOR
+from verify.report.files import write_text
 from verify.report.html import render_html
 from verify.report.junit import render_junit
 from verify.report.markdown import render_markdown
@@ -71,7 +72,6 @@ def read_summary(path: Path) -> RunSummary:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    # A reader (CI upload, a gate job) must never see half a report.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(REDACTOR.redact(text), encoding="utf-8")
-    tmp.replace(path)
+    # A reader (CI upload, a gate job) must never see half a report; a symlink planted at the name,
+    # or at a fixed temporary name, is never followed (verify.report.files).
+    write_text(path, REDACTOR.redact(text))

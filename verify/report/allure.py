@@ -18,6 +18,7 @@ from typing import Any
 
 from verify.model import CheckResult, RunSummary
 from verify.redact import REDACTOR
+from verify.report.files import real_dir, regular_files, reset_dir, write_text
 
 # Allure's vocabulary: a product defect is "failed", a test defect (could not verify) is "broken".
 ALLURE_STATUS = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped"}
@@ -40,7 +41,7 @@ CATEGORIES = [
 def finish_allure_results(allure_dir: Path, summary: RunSummary) -> int:
     """Align statuses, write environment.properties and categories.json; the number of results seen."""
     seen = 0
-    for path in sorted(allure_dir.glob("*-result.json")):
+    for path in regular_files(allure_dir, "*-result.json"):  # a planted link is never read or written
         try:
             result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -52,7 +53,7 @@ def finish_allure_results(allure_dir: Path, summary: RunSummary) -> int:
         wanted = ALLURE_STATUS.get(str(ours)) if ours else None
         if wanted and result.get("status") != wanted:
             result["status"] = wanted
-            path.write_text(json.dumps(result), encoding="utf-8")
+            write_text(path, json.dumps(result))
     write_allure_extras(allure_dir, summary)
     return seen
 
@@ -72,9 +73,9 @@ def environment_properties(summary: RunSummary) -> str:
 
 
 def write_allure_extras(allure_dir: Path, summary: RunSummary) -> None:
-    allure_dir.mkdir(parents=True, exist_ok=True)
-    (allure_dir / "environment.properties").write_text(environment_properties(summary), encoding="utf-8")
-    (allure_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+    real_dir(allure_dir)
+    write_text(allure_dir / "environment.properties", environment_properties(summary))
+    write_text(allure_dir / "categories.json", json.dumps(CATEGORIES, indent=2))
 
 
 def _escape(value: str) -> str:
@@ -100,22 +101,28 @@ class AllureWriter:
     def __init__(self, allure_dir: Path) -> None:
         self.dir = allure_dir
         self.written = 0
-        allure_dir.mkdir(parents=True, exist_ok=True)
-        for old in allure_dir.iterdir():  # like allure-pytest's --clean-alluredir
-            if old.is_file():
-                old.unlink()
+        # Like allure-pytest's --clean-alluredir, but a symlinked directory (a pull request can commit
+        # one) is replaced, never emptied through: its target's files are not ours.
+        reset_dir(allure_dir)
 
     def add(self, check: CheckResult, links: list[tuple[str, str]]) -> None:
         result, attachment = _allure_result(check, links, int(time.time() * 1000))
-        (self.dir / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")
+        _create(self.dir / f"{result['uuid']}-result.json", json.dumps(result))
         if attachment is not None:
             name, text = attachment
-            (self.dir / name).write_text(text, encoding="utf-8")
+            _create(self.dir / name, text)
         self.written += 1
 
     def finish(self, summary: RunSummary) -> int:
         write_allure_extras(self.dir, summary)
         return self.written
+
+
+def _create(path: Path, text: str) -> None:
+    # Fresh uuid names: exclusive creation ("x", O_EXCL) is one cheap call per file and never follows
+    # a link that happens to stand at the name.
+    with open(path, "x", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _allure_result(

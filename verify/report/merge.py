@@ -9,7 +9,6 @@ shard missing never merges into a green verdict.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 from verify.config import Policy
@@ -17,6 +16,7 @@ from verify.errors import UsageError
 from verify.model import RunSummary, Verdict
 from verify.report import read_summary, write_reports
 from verify.report.allure import write_allure_extras
+from verify.report.files import check_report_dir, real_dir, regular_files, write_bytes
 from verify.report.gate import apply_gate
 
 
@@ -86,7 +86,7 @@ def merge_reports(dirs: list[Path], into: Path, policy: Policy, policy_source: s
         verdict = Verdict.FAIL if judged.verdict is Verdict.FAIL else Verdict.ERROR
         gate = dataclasses.replace(judged.gate, verdict=verdict, reasons=[*judged.gate.reasons, *incomplete])
         judged = dataclasses.replace(judged, verdict=verdict, gate=gate)
-    into.mkdir(parents=True, exist_ok=True)
+    check_report_dir(into, "--into")
     _copy_allure(dirs, into / "allure-results")
     write_allure_extras(into / "allure-results", judged)
     write_reports(judged, into)
@@ -94,16 +94,16 @@ def merge_reports(dirs: list[Path], into: Path, policy: Policy, policy_source: s
 
 
 def _copy_allure(dirs: list[Path], target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
+    real_dir(target)
     for number, source_dir in enumerate(dirs, start=1):
         allure = source_dir / "allure-results"
-        if not allure.is_dir() or allure.resolve() == target.resolve():
-            continue
-        for path in sorted(allure.iterdir()):
-            if not path.is_file() or path.name in ("environment.properties", "categories.json"):
+        if allure.is_symlink() or not allure.is_dir() or allure.resolve() == target.resolve():
+            continue  # a linked results directory is not a run's own: never read through it
+        for path in regular_files(allure):
+            if path.name in ("environment.properties", "categories.json"):
                 continue
             destination = target / path.name
-            if destination.exists():
+            if destination.exists() or destination.is_symlink():
                 # uuid-named files never collide in practice; when they do, keep both.
                 destination = target / f"shard{number}-{path.name}"
-            shutil.copy2(path, destination)
+            write_bytes(destination, path.read_bytes())
