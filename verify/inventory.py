@@ -145,6 +145,10 @@ def as_sensitive_setting(resource: Resource) -> Resource:
 
 
 def _kind_and_facts(terms: list[str], value: str) -> tuple[str, ValueFacts]:
+    if value[:8].lower().startswith(("http://", "https://")) and url_host(value) is None:
+        # Looks like a URL but does not parse as one (`https://[TOKEN.12]...`): it names nothing
+        # a check could reach, and every URL reader downstream would choke on it.
+        return "unknown", ValueFacts("unknown", value)
     for parse in (parse_arn, parse_url, parse_host, parse_id):
         facts = parse(value)
         if facts is not None:

@@ -63,8 +63,25 @@ _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 _LIST_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@+=*-]*")
 
 
+# Values a deploy tool never resolved: CDK tokens (`${Token[TOKEN.12]}`, list tokens
+# `#{Token[TOKEN.12]}`, number tokens `-1.8881545897087626e+289`), CloudFormation/Terraform
+# interpolations (`${AWS::Region}`, `${aws_s3_bucket.b.id}`, `${var.env}`) and Terraform's plan-time
+# "(known after apply)". They name nothing yet: reported as missing, like "" or "N/A", never read as
+# a name (a host `${Token[TOKEN.12]}.execute-api...` used to end the run in a traceback).
+_UNRESOLVED = re.compile(
+    r"[$#]\{Token\[[^\]]*\]\}|\$\{[A-Za-z_][\w.:\[\]\"'*-]*\}|-1\.888154589708\d*e\+289|\(known after apply\)"
+)
+
+
+def is_unresolved(text: str) -> bool:
+    """True when `text` holds a token or interpolation its deploy tool never resolved."""
+    if "{" not in text and "e+289" not in text and "after apply" not in text:
+        return False  # the common case, decided without the pattern
+    return _UNRESOLVED.search(text) is not None
+
+
 def is_placeholder(text: str) -> bool:
-    return text.strip().casefold() in PLACEHOLDERS
+    return text.strip().casefold() in PLACEHOLDERS or is_unresolved(text)
 
 
 def strip_cdk_hash(key: str) -> str:
@@ -101,7 +118,8 @@ def normalize_items(value: object) -> tuple[str, ...]:
         return tuple(item for element in value for item in _element_items(element))
     if isinstance(value, str):
         return _string_items(value)
-    return (scalar_text(value),)
+    text = scalar_text(value)
+    return () if is_unresolved(text) else (text,)
 
 
 def _element_items(element: object) -> tuple[str, ...]:
@@ -110,12 +128,15 @@ def _element_items(element: object) -> tuple[str, ...]:
     if isinstance(element, str):
         text = element.strip()
         return () if is_placeholder(text) else (text,)
-    return (scalar_text(element),)
+    scalar = scalar_text(element)
+    return () if is_unresolved(scalar) else (scalar,)
 
 
 def _string_items(value: str) -> tuple[str, ...]:
     text = value.strip()
     if len(text) <= _LONGEST_PLACEHOLDER and text.casefold() in PLACEHOLDERS:
+        return ()
+    if is_unresolved(text):
         return ()
     if text[0] in "[{":
         decoded = _json_or_none(text)

@@ -30,6 +30,13 @@ class ApiTarget:
     source: str  # the output key that named the id
 
 
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # not a URL after all: it names no host
+        return ""
+
+
 def _is_id_output(resource: Resource) -> bool:
     return resource.url is None and (resource.arn is not None or bool(_API_ID.match(resource.name)))
 
@@ -45,7 +52,7 @@ def _common_prefix(a: str, b: str) -> int:
 
 def rest_api_id(resource: Resource, inventory: Inventory) -> str | None:
     """The REST API id the output names, directly or through a sibling id output; None if none."""
-    host = (urlsplit(resource.url).hostname or "") if resource.url else ""
+    host = _host(resource.url) if resource.url else ""
     if resource.url and _LAMBDA_URL.search(host):
         return None  # a Lambda function URL is not API Gateway
     if _EXECUTE_API.match(host) or _is_id_output(resource):
@@ -61,7 +68,10 @@ def rest_api_id(resource: Resource, inventory: Inventory) -> str | None:
 
 
 def _url_stage(url: str) -> str | None:
-    segments = [s for s in urlsplit(url).path.split("/") if s]
+    try:
+        segments = [s for s in urlsplit(url).path.split("/") if s]
+    except ValueError:  # not a URL after all (an unbalanced `[` in the host, say)
+        return None
     if "restapis" in segments:  # an emulator's .../restapis/{id}/{stage}/_user_request_/...
         index = segments.index("restapis")
         segments = segments[index + 2 : index + 3]
@@ -77,7 +87,7 @@ def stage_name(resource: Resource, inventory: Inventory) -> str | None:
     api_id = rest_api_id(resource, inventory)
     urls = [r for r in [resource, *inventory.of_kind("api")] if r.url and rest_api_id(r, inventory) == api_id]
     for candidate in urls:
-        host = urlsplit(candidate.url or "").hostname or ""
+        host = _host(candidate.url or "")
         if _EXECUTE_API.match(host) or "/restapis/" in (candidate.url or ""):
             return _url_stage(candidate.url or "")
     for scalar in inventory.of_kind("scalar"):

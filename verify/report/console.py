@@ -18,7 +18,10 @@ def _q(text: str) -> str:
 
 
 def _api_id(url: str | None, name: str) -> str | None:
-    host = urlsplit(url or name).hostname or ""
+    try:
+        host = urlsplit(url or name).hostname or ""
+    except ValueError:  # an output value that only looks like a URL (`https://[x/`): no API id in it
+        host = ""
     match = re.match(r"^([a-z0-9]{10})\.execute-api\.", host)
     if match:
         return match.group(1)
