@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from verify.errors import UsageError
 from verify.model import RunSummary
 from verify.redact import REDACTOR
 from verify.report.files import write_text
 from verify.report.html import render_html
 from verify.report.junit import render_junit
 from verify.report.markdown import render_markdown
+from verify.report.reading import read_summary
 
 __all__ = ["read_summary", "render_html", "render_junit", "render_markdown", "write_reports"]
 
@@ -46,29 +46,6 @@ def summary_json(data: dict[str, Any]) -> str:
         return head + "\n"
     lines = ",\n".join("    " + json.dumps(check, default=str) for check in checks)
     return head.replace('"checks": []', '"checks": [\n' + lines + "\n  ]", 1) + "\n"
-
-
-def read_summary(path: Path) -> RunSummary:
-    """A finished run's summary.json; `UsageError` (one sentence, exit 2) when it is missing or not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"summary {path} not found: pass the summary.json a `verify run` wrote") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"summary {path} cannot be read: {exc}") from None
-    except ValueError as exc:
-        raise UsageError(
-            f"summary {path} is not valid JSON ({exc}): pass an unmodified summary.json"
-        ) from None
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
-            raise KeyError("checks")
-        return RunSummary.from_dict(data)
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(
-            f"summary {path} is not a verify summary.json (bad or missing {exc}): pass the summary.json a "
-            "`verify run` wrote"
-        ) from None
 
 
 def _atomic_write(path: Path, text: str) -> None:
