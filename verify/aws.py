@@ -50,6 +50,7 @@ from botocore.exceptions import (
 )
 
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
+from verify.polling import main_aws_call, past_hard_deadline
 from verify.redact import REDACTOR
 from verify.snapshot import ReadSnapshot, answer_early
 
@@ -206,6 +207,8 @@ class Aws:
             events.register("before-call", self._count_call)
             endpoint = str(client.meta.endpoint_url)
             events.register("before-send", functools.partial(self.breaker.before_send, endpoint))
+            events.register("before-send", _deadline_guard)
+            events.register("response-received", _left_call)
             events.register("response-received", functools.partial(self.breaker.observe, endpoint))
             if self.snapshot is not None:
                 self.snapshot.register(events)
@@ -252,6 +255,20 @@ class Aws:
         name = f"{model.service_model.service_name}:{model.name}"
         with self._lock:
             self._calls[name] += 1
+
+
+def _deadline_guard(**_: Any) -> None:
+    """No AWS try starts once a stop's budget, or the run's deadline and its clean-up grace, is spent."""
+    why = past_hard_deadline()
+    if why is not None:
+        raise AwsAccessError(f"AWS call not sent: {why}")
+    if threading.current_thread() is threading.main_thread():
+        main_aws_call(True)
+
+
+def _left_call(**_: Any) -> None:
+    if threading.current_thread() is threading.main_thread():
+        main_aws_call(False)
 
 
 def _load_paginators(client: Any) -> None:

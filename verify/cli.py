@@ -353,7 +353,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from verify.signals import stop_signals_interrupt
 
     # SIGTERM ends a run like Ctrl-C: test data removed, partial reports written, exit 130.
-    with stop_signals_interrupt():
+    with stop_signals_interrupt(args.timeout):  # and the run's deadline, from --timeout
         if args.sandbox:
             return _run_with_sandbox(args)
         _validate_inputs(args, args.outputs)

@@ -42,7 +42,7 @@ from requests.structures import CaseInsensitiveDict
 from requests_aws4auth import AWS4Auth
 
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation, VerifyError
-from verify.polling import run_deadline, waits_cancelled
+from verify.polling import run_deadline, stop_deadline, waits_cancelled
 from verify.redact import REDACTOR
 
 TEXT_LIMIT_CHARS = 4000
@@ -370,7 +370,7 @@ class SignedHttp:
 
     def _cut_message(self, method: str, url: str, budget_at: float) -> str:
         """Why an exchange was abandoned: a stop signal, the run's deadline or the request's own."""
-        if waits_cancelled():
+        if waits_cancelled() or stop_deadline() is not None:
             return f"{method} {url}: abandoned unfinished because the run is being stopped"
         run_at = run_deadline()
         if run_at is not None and run_at < budget_at:
@@ -446,8 +446,8 @@ class _Exchange:
     def run(self, budget_at: float) -> bool:
         """Whether the exchange finished (with an answer in `response`, or a transport `error`);
         False when the deadline or a stop came first."""
-        run_at = run_deadline()
-        self.until = min(budget_at, run_at) if run_at is not None else budget_at
+        bounds = [at for at in (budget_at, run_deadline(), stop_deadline()) if at is not None]
+        self.until = min(bounds)
         worker = threading.Thread(target=self._work, name="verify-http", daemon=True)
         worker.start()
         while not self.done.wait(min(0.05, max(0.0, self.until - time.monotonic()))):

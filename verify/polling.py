@@ -88,6 +88,55 @@ def run_deadline_message(what: str) -> str:
     )
 
 
+# Set when a stop signal arrived (`begin_stop`): clean-up and reports must be done by then, so a
+# wait or an AWS try that would outlast it is not started.
+_stop_deadline: float | None = None
+
+
+def begin_stop(budget_s: float) -> None:
+    """A stop signal arrived: end every wait now, and give what follows `budget_s` seconds."""
+    global _stop_deadline
+    _stop_deadline = time.monotonic() + budget_s
+    _cancelled.set()
+
+
+def end_stop() -> None:
+    global _stop_deadline
+    _stop_deadline = None
+
+
+def stop_deadline() -> float | None:
+    return _stop_deadline
+
+
+def past_hard_deadline() -> str | None:
+    """Why nothing more may be sent (the stop budget, or the run's deadline and its clean-up grace
+    are spent), else None."""
+    now = time.monotonic()
+    if _stop_deadline is not None and now >= _stop_deadline:
+        return "the run was stopped and its time for clean-up is spent"
+    if _run_deadline is not None and now >= _run_deadline + CLEANUP_GRACE_S:
+        return "the run's deadline (2 x --timeout + 60 s, plus 30 s for clean-up) has passed"
+    return None
+
+
+# Set while the main thread is inside one AWS try (verify.aws's hooks): a stop's backstop
+# (verify.signals) may then cut that try short. botocore's read timeout bounds each socket read, not
+# the answer: an answer trickled through a proxy would otherwise hold the clean-up for minutes.
+_main_in_aws_call = threading.Event()
+
+
+def main_aws_call(inside: bool) -> None:
+    if inside:
+        _main_in_aws_call.set()
+    else:
+        _main_in_aws_call.clear()
+
+
+def main_thread_in_aws_call() -> bool:
+    return _main_in_aws_call.is_set()
+
+
 def cancel_waits() -> None:
     """End every wait in progress, in every thread (the run is being interrupted)."""
     _cancelled.set()
@@ -238,8 +287,10 @@ def eventually(
             late["attempts"] += 1
         # Trimmed so the last attempt lands on the deadline instead of sleeping past it.
         remaining = max(0.0, deadline - now)
-        if _run_deadline is not None and sleep is None:
-            remaining = min(remaining, max(0.0, _run_deadline - time.monotonic()))
+        if sleep is None:  # real time: the run's deadline and a stop's budget bound every wait
+            for bound in (_run_deadline, _stop_deadline):
+                if bound is not None:
+                    remaining = min(remaining, max(0.0, bound - time.monotonic()))
         drawn = backoff_wait(
             retry_state.attempt_number,
             first_wait,
@@ -251,7 +302,9 @@ def eventually(
         return min(drawn, remaining)
 
     def stop_or_past_deadline(state: RetryCallState) -> bool:
-        if _cancelled.is_set():
+        if _cancelled.is_set() or (
+            _stop_deadline is not None and sleep is None and time.monotonic() >= _stop_deadline
+        ):
             raise VerifyError(f"{what}: the run is being stopped, so the wait ended unfinished")
         if _run_deadline is not None and sleep is None and time.monotonic() >= _run_deadline:
             raise VerifyError(run_deadline_message(what))

@@ -1,12 +1,19 @@
-"""Stop signals during a run: SIGTERM (CI cancelling a job, `timeout`, `kill`) ends a run the way
-Ctrl-C does, so test data is still removed and partial reports are still written.
+"""Stop signals and the run's time bounds: SIGTERM (CI cancelling a job, `timeout`, `kill`) ends a
+run the way Ctrl-C does, so test data is still removed and partial reports are still written, and
+every run ends by its deadline whatever AWS or the API does.
 
 pytest turns a KeyboardInterrupt into an orderly end: fixtures are torn down (the flow's clean-up),
 `pytest_sessionfinish` writes the reports with `interrupted: true`, and the CLI exits 130. Python
 raises KeyboardInterrupt for SIGINT by itself; for SIGTERM the handler below does the same, in the
-main thread (where signal handlers run). A second signal while clean-up runs is noted, not obeyed:
-cutting the clean-up short is what would leave a team's tables dirty, and every AWS call in it is
-bounded by timeouts anyway.
+main thread (where signal handlers run). The first signal also ends every wait and abandons every
+HTTP request in every thread (`polling.begin_stop`), and gives what follows STOP_BUDGET_S: no AWS
+try starts after it, and a try the main thread is stuck in (an answer trickling a byte at a time, a
+read timeout that never fires) is cut short by a timer (SIGALRM), so the run ends within ~5 s of the
+signal, clean-up included. A second signal while clean-up runs is noted, not obeyed.
+
+`stop_signals_interrupt(timeout)` also sets the run's deadline from `--timeout`
+(`polling.run_budget_s`); the same timer cuts a main-thread AWS try that outlasts it and its
+clean-up grace.
 """
 
 from __future__ import annotations
@@ -14,12 +21,29 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from verify.errors import AwsAccessError
+from verify.polling import (
+    allow_waits,
+    begin_stop,
+    end_stop,
+    main_thread_in_aws_call,
+    past_hard_deadline,
+    run_budget_s,
+    set_run_deadline,
+)
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# From a stop signal to the end of the process: threads stop (~1.5 s at most), clean-up and reports
+# get the rest; the process is gone within 5 s.
+STOP_BUDGET_S = 3.5
+# How often the backstop timer looks whether the main thread must be cut out of an AWS try.
+BACKSTOP_EVERY_S = 0.25
 
 
 class _Handler:
@@ -29,15 +53,31 @@ class _Handler:
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
         if len(self.received) == 1:
+            begin_stop(STOP_BUDGET_S)
+            _arm_backstop(BACKSTOP_EVERY_S)
             raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
         # Best effort: a message must never raise from inside a signal handler.
         with contextlib.suppress(Exception):
             print("verify: still removing test data and writing reports; please wait", file=sys.stderr)
 
 
+def _backstop(signum: int, frame: FrameType | None) -> None:
+    """SIGALRM: once the stop budget or the run's deadline (and its grace) is spent, a main-thread
+    AWS try still waiting for its answer ends with an error the clean-up reports."""
+    why = past_hard_deadline()
+    if why is not None and main_thread_in_aws_call():
+        raise AwsAccessError(f"an AWS call was cut short: {why}")
+
+
+def _arm_backstop(first_s: float) -> None:
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        signal.setitimer(signal.ITIMER_REAL, max(first_s, 0.01), BACKSTOP_EVERY_S)
+
+
 @contextmanager
-def stop_signals_interrupt() -> Iterator[list[int]]:
-    """While inside: SIGINT and SIGTERM raise KeyboardInterrupt once, then are only noted.
+def stop_signals_interrupt(timeout: float | None = None) -> Iterator[list[int]]:
+    """While inside: SIGINT and SIGTERM raise KeyboardInterrupt once, then are only noted; with a
+    `timeout` (the run's --timeout), the run's deadline is set and enforced.
     Yields the list of signals received. Restores the previous handlers on the way out.
     Outside the main thread (where handlers cannot be installed) it changes nothing."""
     handler = _Handler()
@@ -45,10 +85,25 @@ def stop_signals_interrupt() -> Iterator[list[int]]:
     try:
         for signum in STOP_SIGNALS:
             previous[signum] = signal.signal(signum, handler)
+        if hasattr(signal, "SIGALRM"):
+            previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _backstop)
     except ValueError:  # not the main thread
         pass
+    installed = signal.SIGALRM in previous if hasattr(signal, "SIGALRM") else False
+    if timeout is not None:
+        budget = run_budget_s(timeout)
+        set_run_deadline(time.monotonic() + budget)
+        if installed:
+            _arm_backstop(budget)
     try:
         yield handler.received
     finally:
+        if installed:
+            with contextlib.suppress(ValueError, OSError):
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        if timeout is not None:
+            set_run_deadline(None)
+        end_stop()
+        allow_waits()
         for signum, old in previous.items():
             signal.signal(signum, old)

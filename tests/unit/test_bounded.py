@@ -1,0 +1,114 @@
+"""Finding 6 of issue 16, in process: one overall deadline per HTTP request (not per read), and
+checks running ahead abandoned at the run's deadline with an error naming it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from botocore.credentials import Credentials
+
+from tests.reliability.trickle import TrickleServer
+from verify.ahead import AheadRunner, Job
+from verify.errors import AwsAccessError, VerifyError
+from verify.evidence import CheckRecorder
+from verify.http import SignedHttp, SigningHosts
+from verify.polling import (
+    NotYet,
+    allow_waits,
+    begin_stop,
+    end_stop,
+    eventually,
+    past_hard_deadline,
+    run_budget_s,
+    set_run_deadline,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_deadline_left_behind() -> Iterator[None]:
+    yield
+    set_run_deadline(None)
+    end_stop()
+    allow_waits()
+
+
+def _http(server: TrickleServer, deadline_s: float) -> SignedHttp:
+    hosts = SigningHosts(endpoints=frozenset({("127.0.0.1", server.port)}))
+    return SignedHttp(
+        Credentials("AKIDEXAMPLE", "secret"),
+        "us-east-1",
+        timeout=(1.0, 5.0),
+        deadline_s=deadline_s,
+        hosts=hosts,
+    )
+
+
+@pytest.mark.parametrize("headers_first", [False, True], ids=["trickled-headers", "trickled-body"])
+def test_a_trickling_answer_is_cut_at_the_per_request_deadline(headers_first: bool) -> None:
+    # A byte every 0.05 s never trips the 5 s read timeout; the 0.4 s deadline must cut it.
+    with TrickleServer(every_s=0.05, max_bytes=400, headers_first=headers_first) as server:
+        started = time.monotonic()
+        with pytest.raises(AwsAccessError) as error:
+            _http(server, 0.4).request("GET", server.origin + "/prod/query")
+        took = time.monotonic() - started
+    assert took < 1.0, took
+    assert "per-request deadline" in str(error.value)
+
+
+def test_the_run_deadline_cuts_a_request_sooner() -> None:
+    with TrickleServer(every_s=0.05, max_bytes=400) as server:
+        set_run_deadline(time.monotonic() + 0.3)
+        started = time.monotonic()
+        with pytest.raises(AwsAccessError, match="run's deadline"):
+            _http(server, 30).request("GET", server.origin + "/prod/query")
+        assert time.monotonic() - started < 0.8
+
+
+def test_a_stop_abandons_a_request_in_flight() -> None:
+    with TrickleServer(every_s=0.05, max_bytes=400) as server:
+        threading.Timer(0.2, begin_stop, args=(3.0,)).start()
+        started = time.monotonic()
+        with pytest.raises(AwsAccessError, match="being stopped"):
+            _http(server, 30).request("GET", server.origin + "/prod/query")
+        assert time.monotonic() - started < 0.8
+
+
+def test_a_check_stuck_in_a_call_is_abandoned_at_the_run_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A check blocked where no timeout reaches (an AWS answer trickling through a proxy).
+    monkeypatch.setattr("verify.ahead.STOP_JOIN_S", 0.2)
+    released = threading.Event()
+    runner = AheadRunner(threads=2)
+    set_run_deadline(time.monotonic() + 0.3)
+    runner.start([Job(key="stuck", call=lambda: released.wait(30), recorder=CheckRecorder())])
+    started = time.monotonic()
+    try:
+        outcome = runner.outcome("stuck")
+        assert isinstance(outcome.error, VerifyError)
+        assert "run's deadline" in str(outcome.error)
+        assert time.monotonic() - started < 0.8
+        runner.stop()  # never waits for the stuck thread longer than its join bound
+        assert time.monotonic() - started < 1.0
+    finally:
+        released.set()
+
+
+def test_a_wait_ends_at_the_run_deadline_with_an_error_naming_it() -> None:
+    def never() -> None:
+        raise NotYet("not there")
+
+    set_run_deadline(time.monotonic() + 0.3)
+    started = time.monotonic()
+    with pytest.raises(VerifyError, match="run's deadline"):
+        eventually(never, what="reading in table raw", timeout=30)
+    assert time.monotonic() - started < 0.8
+
+
+def test_the_run_budget_formula_and_the_hard_deadline() -> None:
+    assert run_budget_s(90) == 240 and run_budget_s(3) == 66
+    set_run_deadline(time.monotonic() - 31)  # deadline and its 30 s clean-up grace both spent
+    assert past_hard_deadline() is not None
+    set_run_deadline(time.monotonic() - 1)  # within the grace: clean-up may still call AWS
+    assert past_hard_deadline() is None
