@@ -197,6 +197,8 @@ def _load_inventory(args: argparse.Namespace) -> Any:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
+    from verify.escape import terminal  # keys and values are data: they must not rewrite the terminal
+
     inventory = _load_inventory(args)
     if getattr(args, "resolve", False):
         from verify.aws import Aws
@@ -210,23 +212,20 @@ def cmd_discover(args: argparse.Namespace) -> int:
     rows = [("KEY", "KIND", "ROLE", "NAME")]
     for r in inventory.resources:
         shown = r.to_json()
-        rows.append((_printable(r.key), r.kind, r.role or "-", _printable(str(shown["name"]))))
+        rows.append((terminal(r.key), r.kind, r.role or "-", terminal(shown["name"])))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    print(f"region: {inventory.region or 'unknown (pass --region)'}   source: {inventory.source}")
+    print(
+        f"region: {terminal(inventory.region or 'unknown (pass --region)')}   source: {terminal(inventory.source)}"
+    )
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
     for output in inventory.missing:
-        print(f"missing: {output.key} is a placeholder ({json.dumps(output.value)}): nothing to verify there")
+        # A sensitive output's "placeholder" may be its real value (a password set to "changeme").
+        value = "its value hidden: sensitive" if output.sensitive else json.dumps(output.value)
+        print(
+            f"missing: {terminal(output.key)} is a placeholder ({terminal(value)}): nothing to verify there"
+        )
     return EXIT_PASS
-
-
-def _printable(text: str) -> str:
-    """Control and bidi-format characters of a key shown escaped: they must not rewrite the terminal."""
-    import unicodedata
-
-    return "".join(
-        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text
-    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:

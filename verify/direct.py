@@ -357,17 +357,19 @@ def _links(item: Planned, result: CheckResult, region: str | None) -> list[tuple
 
 
 def _print_summary(summary: RunSummary, session: VerifySession, took: float, out: TextIO) -> None:
+    from verify.escape import terminal
+
     counts = summary.counts()
     for check in summary.checks:
         if check.status in (Status.FAILED, Status.ERROR):
             word = "FAILED" if check.status is Status.FAILED else "ERROR"
-            out.write(f"{word} {check.id} - {check.message}\n")
+            out.write(f"{word} {terminal(check.id)} - {terminal(check.message)}\n")
     out.write(
         f"= verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['error']} error, {counts['skipped']} skipped; reports in {session.report_dir}/ =\n"
     )
     for item in summary.left_behind:
-        out.write(f"LEFT BEHIND {item.line()}\n")
+        out.write(f"LEFT BEHIND {terminal(item.line())}\n")
     shown = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     out.write(f"{shown or 'nothing ran'} in {took:.2f}s\n")
     out.flush()

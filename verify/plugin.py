@@ -322,11 +322,13 @@ _SUMMARY_KEY = pytest.StashKey[RunSummary]()
 def _redact_report(report: pytest.TestReport) -> None:
     """pytest prints a failing check's arguments (a sensitive Resource's repr holds its value),
     assertion operands and captured output: the terminal and junit.xml show this text."""
+    from verify.escape import terminal
     from verify.redact import REDACTOR
 
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):
         text = str(report.longrepr)
-        masked = REDACTOR.redact(text)
+        # The terminal shows it: no control character from a key or an answer reaches it either.
+        masked = terminal(REDACTOR.redact(text), multiline=True)
         if masked != text:
             report.longrepr = masked
     report.sections = [(title, REDACTOR.redact(content)) for title, content in report.sections]

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "polling": 2,
     "sharding": 2,
     "signals": 2,
+    "escape": 2,
     "outputs": 3,
     "output_values": 3,
     "live_stack": 3,

@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 from verify.aws import aws_errors
 from verify.errors import CheckFailed, VerifyError
+from verify.escape import terminal
 from verify.http import HttpResult, SignedHttp
 from verify.model import RUN_ID_PREFIX
 
@@ -215,14 +216,20 @@ def on_call_table(summary: dict[str, Any], limit: int = 30) -> str:
     wrong = [c for c in checks if c.get("status") in ("failed", "error")]
     wrong.sort(key=lambda c: (c.get("severity") != "blocking", c.get("status") != "failed", c.get("id", "")))
     lines = [
-        f"verify smoke: {str(summary.get('verdict', '?')).upper()} ({summary.get('duration_s', 0):.1f} s)"
+        f"verify smoke: {terminal(str(summary.get('verdict', '?')).upper())} ({summary.get('duration_s', 0):.1f} s)"
     ]
     if wrong:
         rows = [("STATUS", "SEVERITY", "SERVICE", "WHAT IS WRONG")]
         for c in wrong[:limit]:
-            reason = " ".join(str(c.get("message") or c.get("title") or "").split())
+            # Keys and answers are data: no control character of theirs reaches the terminal.
+            reason = terminal(" ".join(str(c.get("message") or c.get("title") or "").split()))
             rows.append(
-                (str(c["status"]).upper(), str(c.get("severity", "")), str(c.get("service", "")), reason)
+                (
+                    terminal(str(c.get("status", "?")).upper()),
+                    terminal(c.get("severity", "")),
+                    terminal(c.get("service", "")),
+                    reason,
+                )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:

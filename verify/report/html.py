@@ -7,8 +7,7 @@ never markup.
 
 from __future__ import annotations
 
-from html import escape
-
+from verify.escape import html_text
 from verify.model import CheckResult, RunSummary, Severity, Status
 from verify.report.markdown import anchor, first_problem
 from verify.report.text import readable_json
@@ -30,7 +29,7 @@ pre{background:#f6f8fa;padding:.6em;overflow:auto;white-space:pre-wrap;word-brea
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return html_text(value)
 
 
 def render_html(summary: RunSummary) -> str:

@@ -65,7 +65,8 @@ def _system_out(check: CheckResult) -> str:
 
 
 def _suite_name(check: CheckResult) -> str:
-    return f"verify.{check.stack}.{check.service}" if check.stack else f"verify.{check.service}"
+    name = f"verify.{check.stack}.{check.service}" if check.stack else f"verify.{check.service}"
+    return _text(name)  # a stack's or a suite's name is text from outside: no character XML forbids
 
 
 def render_junit(summary: RunSummary) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from verify.escape import markdown, markdown_code
 from verify.model import CheckResult, RunSummary, Severity, Status
 from verify.report.timeline import flow_timeline
 
@@ -20,8 +21,9 @@ def anchor(check_id: str) -> str:
     return "check-" + hashlib.sha1(check_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _cell(text: object) -> str:
+    # Every value here came from the stack, the outputs, an API's answer or a user: text, never markup.
+    return markdown(text)
 
 
 def first_problem(summary: RunSummary) -> CheckResult | None:
@@ -35,17 +37,18 @@ def first_problem(summary: RunSummary) -> CheckResult | None:
 
 def render_markdown(summary: RunSummary) -> str:
     counts = summary.counts()
-    shard = f", shard {summary.shard}" if summary.shard else ""
+    shard = f", shard {_cell(summary.shard)}" if summary.shard else ""
     lines = [
-        f"# verify: {summary.verdict.upper()}",
+        f"# verify: {_cell(summary.verdict.upper())}",
         "",
-        f"Run `{summary.run_id}` ({summary.profile} profile{shard}) on `{summary.source or '-'}`, "
-        f"region `{summary.region or '-'}`, {summary.duration_s:.1f} s: "
+        f"Run {markdown_code(summary.run_id)} ({_cell(summary.profile)} profile{shard}) on "
+        f"{markdown_code(summary.source or '-')}, region {markdown_code(summary.region or '-')}, "
+        f"{summary.duration_s:.1f} s: "
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
         f"{counts['skipped']} skipped.",
         "",
     ]
-    lines.extend(f"> {note}" for note in summary.notes)
+    lines.extend(f"> {_cell(note)}" for note in summary.notes)
     if summary.notes:
         lines.append("")
     if summary.left_behind:
@@ -61,7 +64,12 @@ def render_markdown(summary: RunSummary) -> str:
             "",
         ]
     if summary.gate is not None:
-        lines += [f"## Gate: {summary.gate.verdict.upper()}", "", f"Policy: `{summary.gate.policy}`", ""]
+        lines += [
+            f"## Gate: {_cell(summary.gate.verdict.upper())}",
+            "",
+            f"Policy: {markdown_code(summary.gate.policy)}",
+            "",
+        ]
         lines += [f"- {_cell(reason)}" for reason in summary.gate.reasons]
         lines.append("")
     lines += _problems(summary)
@@ -77,7 +85,8 @@ def render_markdown(summary: RunSummary) -> str:
         for name, info in stacks.items():
             c = info["counts"]
             lines.append(
-                f"| {_cell(name)} | {info['verdict']} | {c['passed']} | {c['failed']} | {c['error']} | {c['skipped']} |"
+                f"| {_cell(name)} | {_cell(info['verdict'])} | {c['passed']} | {c['failed']} | {c['error']} "
+                f"| {c['skipped']} |"
             )
         lines.append("")
     lines += _per_service(summary)
@@ -93,7 +102,7 @@ def _problems(summary: RunSummary) -> list[str]:
     for check in problems:
         waived = f" (waived: {check.waiver})" if check.waiver else ""
         lines.append(
-            f"| {_ICON[check.status]} | {check.severity} | {_cell(check.title)} | "
+            f"| {_ICON[check.status]} | {_cell(check.severity)} | {_cell(check.title)} | "
             f"{_cell(check.message + waived)} | [evidence]({HTML_REPORT}#{anchor(check.id)}) |"
         )
     lines.append("")
@@ -123,14 +132,14 @@ def _per_service(summary: RunSummary) -> list[str]:
     lines: list[str] = []
     for service in sorted(by_service):
         lines += [
-            f"## {service}",
+            f"## {_cell(service)}",
             "",
             "| | check | category | severity | time | note |",
             "|---|---|---|---|---|---|",
         ]
         for check in sorted(by_service[service], key=lambda c: (_ORDER[c.status], c.id)):
             lines.append(
-                f"| {_ICON[check.status]} | {_cell(check.title)} | {check.category} | {check.severity} "
+                f"| {_ICON[check.status]} | {_cell(check.title)} | {_cell(check.category)} | {_cell(check.severity)} "
                 f"| {check.duration_s:.2f}s | {_cell(check.message)} |"
             )
         lines.append("")
