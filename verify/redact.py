@@ -9,6 +9,7 @@ Over-masking a harmless value is cheap; leaking one secret into a CI log is not.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 import threading
@@ -245,8 +246,7 @@ class Redactor:
         """Register a value to mask from now on (values under 4 characters are ignored)."""
         if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
             return
-        # The same secret often travels URL-encoded (query strings, presigned URLs).
-        variants = {secret, quote(secret, safe="")}
+        variants = _encoded_forms(secret)
         with self._lock:
             if variants <= self._secrets:
                 return
@@ -313,6 +313,30 @@ class Redactor:
         if isinstance(key, str) and value is not None and not isinstance(value, bool) and is_secret_key(key):
             return MASK
         return self.redact_obj(value)
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    """The forms a value takes in what verify writes: as it is, URL-encoded (query strings, presigned
+    URLs), and escaped for each report's medium (JSON, HTML/XML, Markdown). Every report passes the
+    redactor last, after it was escaped: a password holding `&`, `<`, `"` or `é` must still match."""
+    from verify.escape import markdown
+
+    as_json = json.dumps(secret)[1:-1]
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        as_json,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret, quote=False),
+        html.escape(secret, quote=True),
+        html.escape(secret, quote=False).replace('"', "&quot;"),  # an XML attribute
+        html.escape(as_json, quote=True),  # JSON evidence inside report.html
+        # Markdown escapes `_` and a leading `-` by what stands around them: each neighbourhood.
+        markdown(secret),
+        markdown(f"a{secret}a")[1:-1],
+        markdown(f" {secret} ")[1:-1],
+    }
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
 def _needles(secrets: set[str]) -> tuple[_Needle, ...]:

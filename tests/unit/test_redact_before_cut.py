@@ -4,9 +4,11 @@ string no longer says which of its parts are `deviceToken` and `apiKey`."""
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import string
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +92,43 @@ def test_a_large_item_is_masked_structurally_before_it_is_cut() -> None:
     assert '"deviceToken": "***"' in trimmed and '"apiKey": "***"' in trimmed
     small = flow._trim({"deviceId": "d-1", "apiKey": "ak-CANARY-1"})
     assert small == {"deviceId": "d-1", "apiKey": MASK}
+
+
+@pytest.mark.parametrize(
+    "secret", ['p@ss"w<0>rd&x', "-_under_score*star|pipe`tick", "pässwörd-ünïcode", "back\\slash'quote"]
+)
+def test_a_registered_value_is_masked_in_every_report_however_it_was_escaped(
+    secret: str, tmp_path: Path
+) -> None:
+    """Every report passes the redactor last, after its medium escaped the text (JSON, HTML, XML,
+    Markdown): a password holding `&`, `<`, `"`, `*` or `é` must still match there."""
+    from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
+    from verify.redact import REDACTOR
+    from verify.report import write_reports
+    from verify.report.allure import AllureWriter
+
+    REDACTOR.add(secret)
+    check = CheckResult(
+        id="suites/test_x.py::test_y",
+        title=f"echoes {secret}",
+        service="secretsmanager",
+        resource="DbSecretArn",
+        category=Category.FUNCTIONAL,
+        severity=Severity.BLOCKING,
+        status=Status.FAILED,
+        duration_s=0.1,
+        message=f"got {secret} back",
+        evidence={"seen": f"value {secret}", "http": [{"body": secret}]},
+    )
+    summary = RunSummary(
+        Verdict.FAIL, "full", "vfy-1", "t", 1.0, "out.json", "us-east-1", [check], notes=[secret]
+    )
+    write_reports(summary, tmp_path)
+    allure = AllureWriter(tmp_path / "allure-results")
+    allure.add(check, [])
+    allure.finish(summary)
+    for path in [*tmp_path.iterdir(), *(tmp_path / "allure-results").iterdir()]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            forms = {secret, json.dumps(secret)[1:-1], html.escape(secret), html.escape(secret, quote=False)}
+            assert [form for form in forms if form in text] == [], path.name

@@ -157,7 +157,7 @@ def _allure_result(
         "historyId": digest,
         "testCaseId": digest,
         "fullName": check.id,
-        "name": check.title,
+        "name": REDACTOR.redact(check.title),  # these files get no final pass: a title may echo a value
         "status": ALLURE_STATUS.get(str(check.status), "broken"),
         "stage": "finished",
         "labels": labels,
