@@ -184,7 +184,7 @@ def _guarded(action: Any) -> int:
 def _load_inventory(args: argparse.Namespace) -> Any:
     from verify.config import load_config
     from verify.inventory import build_inventory
-    from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs, load_outputs
+    from verify.outputs import DEFAULT_OUTPUTS_PATH, MAX_OUTPUTS, load_live_outputs, load_outputs
 
     config = load_config(args.config)
     if args.stack and not args.outputs:
@@ -192,7 +192,9 @@ def _load_inventory(args: argparse.Namespace) -> Any:
 
         outputs = load_live_outputs(args.stack, Aws(args.region, read_only=True).client("cloudformation"))
     else:
-        outputs = load_outputs(args.outputs or config.outputs_path or DEFAULT_OUTPUTS_PATH, stack=args.stack)
+        path = args.outputs or config.outputs_path or DEFAULT_OUTPUTS_PATH
+        # Beyond MAX_OUTPUTS, building the inventory takes minutes: refused before it starts.
+        outputs = load_outputs(path, stack=args.stack, limit=MAX_OUTPUTS)
     return build_inventory(outputs, overrides=config.aliases, region=args.region)
 
 
@@ -349,6 +351,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # Before anything is verified: an unusable report directory is the user's input error (exit 2).
     check_report_dir(Path(args.report_dir))
+    from verify.outputs import is_read_once
+
+    if args.workers and args.workers > 1 and any(is_read_once(p) for p in args.outputs or []):
+        raise UsageError(
+            "--outputs from stdin, a pipe or a FIFO can be read only once, so not by --workers processes; "
+            "write the outputs to a file and pass its path"
+        )
     from verify.signals import stop_signals_interrupt
 
     # SIGTERM ends a run like Ctrl-C: test data removed, partial reports written, exit 130.

@@ -9,15 +9,27 @@ Formats (CONTRACT.md), detected from the document's shape, never from the file n
 - ``describe-stacks`` ``{"Stacks": [{"StackName": ..., "Outputs": [...]}]}``
 - ``cloudformation``  read live with DescribeStacks (see `verify.live_stack`)
 
-Every bad input raises `OutputsError` with one sentence that names the file and what to do.
+Every bad input raises `OutputsError` with one sentence that names the file and what to do:
+besides what is not outputs at all, a key given twice in one object, `NaN`/`Infinity` (not JSON
+numbers). More than `MAX_OUTPUTS` outputs are refused by `check_count` before a run or `discover`
+builds an inventory (200 000 outputs took minutes).
+
+`--outputs -` reads stdin; `--outputs <(cmd)`, `/dev/stdin` and FIFOs work too: a file that is not
+a regular file is read once per process (later reads of the same path get the same bytes), waiting
+at most `SPECIAL_FILE_WAIT_S` for data -- a FIFO nobody writes to is one sentence, not a hang.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import math
 import os
+import select
 import stat
+import sys
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +40,7 @@ from verify.output_values import PLACEHOLDERS, is_secret_key, normalize_items, s
 
 __all__ = [
     "DEFAULT_OUTPUTS_PATH",
+    "MAX_OUTPUTS",
     "MAX_OUTPUTS_BYTES",
     "PLACEHOLDERS",
     "Output",
@@ -41,6 +54,13 @@ __all__ = [
 
 DEFAULT_OUTPUTS_PATH = "cfn-outputs/flat-outputs.json"
 MAX_OUTPUTS_BYTES = 20 * 1024 * 1024
+# CloudFormation allows 200 outputs a stack; 10 000 is far beyond any real stack set, and a size a run
+# still finishes in seconds (200 000 took minutes).
+MAX_OUTPUTS = 10_000
+STDIN = "-"
+SPECIAL_FILE_WAIT_S = 15.0  # longest wait for the next bytes from a pipe, FIFO or stdin
+_READ_ONCE: dict[str, bytes] = {}  # non-regular inputs by path: a pipe can be read only once
+_READ_LOCK = threading.Lock()
 
 _TF_FIELDS = frozenset({"value", "type", "sensitive", "description"})
 _SCALARS = (str, int, float, bool, type(None))
@@ -114,24 +134,144 @@ def make_output(key: str, value: object, *, sensitive: bool = False) -> Output:
     return Output(key=key, value=value, items=items, sensitive=secret, missing=not items)
 
 
-def load_outputs(path: str | os.PathLike[str], stack: str | None = None) -> Outputs:
-    """Read an outputs file of any supported format; `stack` picks one stack of a multi-stack file."""
+def load_outputs(
+    path: str | os.PathLike[str], stack: str | None = None, *, limit: int | None = None
+) -> Outputs:
+    """Read an outputs file of any supported format; `stack` picks one stack of a multi-stack file.
+    With `limit`, a document of more outputs is refused before any output is built (`check_count`)."""
     file = Path(path)
+    document = load_document(file)
+    if limit is not None and isinstance(document, dict | list):
+        check_count(_count_outputs(document), _shown(file), limit)
+    return parse_outputs(document, _shown(file), stack)
+
+
+def load_document(file: Path) -> Any:
+    """The outputs file's JSON document, read strictly (see the module docstring)."""
     text = _read_text(file)
     try:
-        document = json.loads(text)
+        document = json.loads(
+            text, object_pairs_hook=_strict_object, parse_constant=_NonFinite, parse_float=_finite_float
+        )
+    except _StrictJsonError as exc:
+        raise OutputsError(f"Outputs file {_shown(file)} {exc}") from None
     except json.JSONDecodeError as exc:
         raise OutputsError(
-            f"Outputs file {file} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            f"Outputs file {_shown(file)} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from None
     except RecursionError:
-        raise OutputsError(f"Outputs file {file} is nested too deeply to be stack outputs.") from None
+        raise OutputsError(f"Outputs file {_shown(file)} is nested too deeply to be stack outputs.") from None
     except ValueError:  # an integer past Python's digit limit: no output value is that long
-        raise OutputsError(f"Outputs file {file} holds a number too long to be an output value.") from None
-    return parse_outputs(document, str(file), stack)
+        raise OutputsError(
+            f"Outputs file {_shown(file)} holds a number too long to be an output value."
+        ) from None
+    if isinstance(document, _NonFinite):
+        raise OutputsError(
+            f"Outputs file {_shown(file)} holds {document.literal}, which is not stack outputs."
+        )
+    return document
+
+
+class _StrictJsonError(Exception):
+    """Raised from inside the JSON decoder: the rest of the sentence after the file's name."""
+
+
+class _NonFinite:
+    """NaN, Infinity, -Infinity or an overflowing number: kept as a marker so the object holding it
+    can name its key (the decoder's constant hook does not know the key)."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _finite_float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(text)
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _StrictJsonError(
+                f"holds key {key!r} twice in one object; JSON keeps only one of them silently, so "
+                "remove the duplicate."
+            )
+        bad = _non_finite_in(value)
+        if bad is not None:
+            raise _StrictJsonError(
+                f"holds {bad.literal} for key {key!r}, which is not a JSON number; write the value as a "
+                "number or a string."
+            )
+        document[key] = value
+    return document
+
+
+def _non_finite_in(value: Any) -> _NonFinite | None:
+    """A marker in `value` or in lists inside it (objects inside are checked by their own hook)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _NonFinite):
+            return item
+        if isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+def _shown(file: Path) -> str:
+    return "stdin" if str(file) == STDIN else str(file)
 
 
 def _read_text(file: Path) -> str:
+    hint = _PRODUCE_HINT.format(path=file)
+    raw = read_bytes(file)
+    # PowerShell's `> file` writes a BOM; the file is still UTF-8, and offsets still count from byte 0.
+    skipped = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[skipped:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OutputsError(
+            f"Outputs file {_shown(file)} is not UTF-8 text (invalid byte at offset {exc.start + skipped}); "
+            "save it as UTF-8."
+        ) from None
+    if not text.strip():
+        raise OutputsError(f"Outputs file {_shown(file)} is empty; {hint}.")
+    return text
+
+
+def read_bytes(file: Path) -> bytes:
+    """The file's bytes, at most `MAX_OUTPUTS_BYTES`; stdin, pipes and FIFOs read once per process."""
+    key = str(file)
+    with _READ_LOCK:
+        if key in _READ_ONCE:
+            return _READ_ONCE[key]
+        if key == STDIN:
+            if sys.stdin is None or sys.stdin.isatty():
+                raise OutputsError(
+                    "--outputs - reads the outputs from stdin, but stdin is a terminal; pipe them in "
+                    "(`terraform output -json | verify run --outputs -`)."
+                )
+            raw = _read_stream(sys.stdin.buffer.fileno(), file)
+            _READ_ONCE[key] = raw
+            return raw
+        info = _stat(file)
+        if stat.S_ISREG(info.st_mode):
+            return _read_regular(file, info)
+        try:
+            # Non-blocking open: a FIFO without a writer must not block here; the read waits, bounded.
+            fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise OutputsError(f"Outputs file {file} cannot be read ({exc.strerror or exc}).") from None
+        try:
+            raw = _read_stream(fd, file)
+        finally:
+            os.close(fd)
+        _READ_ONCE[key] = raw
+        return raw
+
+
+def _stat(file: Path) -> os.stat_result:
     hint = _PRODUCE_HINT.format(path=file)
     try:
         info = file.stat()
@@ -143,6 +283,10 @@ def _read_text(file: Path) -> str:
         raise OutputsError(
             f"Outputs path {file} is a directory; pass the outputs JSON file itself with --outputs PATH."
         )
+    return info
+
+
+def _read_regular(file: Path, info: os.stat_result) -> bytes:
     if info.st_size > MAX_OUTPUTS_BYTES:
         raise OutputsError(_too_large(file))
     try:
@@ -150,20 +294,39 @@ def _read_text(file: Path) -> str:
             raw = handle.read(MAX_OUTPUTS_BYTES + 1)
     except OSError as exc:
         raise OutputsError(f"Outputs file {file} cannot be read ({exc.strerror or exc}).") from None
-    if len(raw) > MAX_OUTPUTS_BYTES:  # special files report no size, so the read itself is bounded
+    if len(raw) > MAX_OUTPUTS_BYTES:  # a file growing while read
         raise OutputsError(_too_large(file))
-    # PowerShell's `> file` writes a BOM; the file is still UTF-8, and offsets still count from byte 0.
-    skipped = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = raw[skipped:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise OutputsError(
-            f"Outputs file {file} is not UTF-8 text (invalid byte at offset {exc.start + skipped}); "
-            "save it as UTF-8."
-        ) from None
-    if not text.strip():
-        raise OutputsError(f"Outputs file {file} is empty; {hint}.")
-    return text
+    return raw
+
+
+def _read_stream(fd: int, file: Path) -> bytes:
+    """Read a pipe, FIFO, stdin or device to its end: at most `SPECIAL_FILE_WAIT_S` between bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    deadline = time.monotonic() + SPECIAL_FILE_WAIT_S
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise OutputsError(
+                f"Outputs file {_shown(file)} sent no data for {SPECIAL_FILE_WAIT_S:g} s (a pipe or FIFO "
+                "nobody writes to?); write the outputs to a file and pass its path."
+            )
+        try:
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1024 * 1024)
+        except BlockingIOError:
+            continue
+        except (OSError, ValueError) as exc:
+            raise OutputsError(f"Outputs file {_shown(file)} cannot be read ({exc}).") from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_OUTPUTS_BYTES:
+            raise OutputsError(_too_large(file))
+        deadline = time.monotonic() + SPECIAL_FILE_WAIT_S
 
 
 def _too_large(file: Path) -> str:
@@ -317,6 +480,36 @@ def _parse_describe_stacks(document: Mapping[str, Any], source: str, stack: str 
     if not stacks:
         raise OutputsError(f"Outputs file {source} is a describe-stacks response with no stacks.")
     return _pick_stack(stacks, source, stack, "describe-stacks")
+
+
+def check_count(count: int, source: str, limit: int = MAX_OUTPUTS) -> None:
+    """More than `MAX_OUTPUTS` outputs is refused before a run or `discover` builds an inventory of
+    them (the reader itself handles more: 120 000 outputs load in about two seconds)."""
+    if count > limit:
+        raise OutputsError(
+            f"Outputs file {source} holds {count} outputs, more than verify handles in one run "
+            f"({limit}); verify the stacks' outputs files one at a time."
+        )
+
+
+def _count_outputs(document: dict[str, Any] | list[Any]) -> int:
+    """About how many outputs a document holds (a CDK file: the sum over its stacks), cheaply."""
+    if isinstance(document, list):
+        return len(document)
+    stacks = document.get("Stacks")
+    if isinstance(stacks, list):
+        return sum(len(s.get("Outputs") or []) for s in stacks if isinstance(s, dict))
+    return sum(len(v) if isinstance(v, dict) and not _is_tf_entry(v) else 1 for v in document.values())
+
+
+def is_read_once(path: str) -> bool:
+    """stdin, a pipe or a FIFO: its content can be read only once (see the module docstring)."""
+    if path == STDIN:
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _parse_outputs_list(document: list[Any], source: str) -> Outputs:

@@ -6,16 +6,16 @@ exit 2), and a map from output key to stack lets each check say which stack it v
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from verify.errors import OutputsError
-from verify.outputs import Outputs, load_outputs
+from verify.outputs import MAX_OUTPUTS, Outputs, check_count, load_document, load_outputs
 
 
 def load_stacks(paths: list[str], stack: str | None = None) -> tuple[Outputs, dict[str, str]]:
     """The combined outputs of `paths`, and output key -> stack name when there is more than one stack."""
-    loaded = [load_outputs(path, stack=stack) for path in paths]
+    loaded = [load_outputs(path, stack=stack, limit=MAX_OUTPUTS) for path in paths]
+    check_count(sum(len(o.outputs) for o in loaded), ", ".join(o.source for o in loaded))
     stack_of: dict[str, str] = {}
     for path, outputs in zip(paths, loaded, strict=True):
         names = _cdk_stack_of(path) if outputs.format == "cdk" and outputs.stack is None else {}
@@ -42,9 +42,10 @@ def load_stacks(paths: list[str], stack: str | None = None) -> tuple[Outputs, di
 
 def _cdk_stack_of(path: str) -> dict[str, str]:
     # load_outputs merged the stacks of a CDK outputs file; the file itself still says who named what.
+    # Through the outputs reader: stdin or a pipe was read once already, and is not read again.
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = load_document(Path(path))
+    except OutputsError:
         return {}
     if not isinstance(document, dict):
         return {}
