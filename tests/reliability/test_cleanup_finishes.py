@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -259,3 +260,99 @@ def test_every_report_names_what_was_left_behind(tmp_path: Any) -> None:
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert f"sensorId={RUN}" in text and "processed-data" in text, name
     assert "Left behind" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- against the sandbox's slow processor
+
+
+@pytest.fixture(scope="module")
+def slow_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[str, Any]]]:
+    import json
+
+    from verify.sandbox.manager import spawn_sandbox
+
+    root = tmp_path_factory.mktemp("slow")
+    handle = spawn_sandbox(
+        stacks=("pipeline",),
+        faults=("slow_processor",),  # healthy, but each reading is processed ~3 s after it arrives
+        outputs_path=root / "flat.json",
+        state_dir=root / "state",
+    )
+    try:
+        yield handle, json.loads((root / "flat.json").read_text(encoding="utf-8"))
+    finally:
+        handle.stop()
+
+
+def _ours(env: dict[str, str], table: str, run_id: str) -> list[str]:
+    from tests.reliability.helpers import items
+
+    return [i["sensorId"]["S"] for i in items(env, table) if i["sensorId"]["S"].startswith(run_id)]
+
+
+def _after_the_processor(env: dict[str, str], outputs: dict[str, Any], run_id: str) -> dict[str, list[str]]:
+    import time
+
+    time.sleep(5)  # longer than the slow processor takes for anything still queued
+    return {
+        table: _ours(env, outputs[table], run_id)
+        for table in ("RawSensorTableName", "ProcessedDataTableName")
+    }
+
+
+@pytest.mark.sandbox
+def test_a_run_timing_out_before_a_slow_processor_leaves_nothing_behind(
+    slow_pipeline: tuple[Any, dict[str, Any]], tmp_path: Path
+) -> None:
+    import json
+
+    from tests.reliability.helpers import clean_env, run_verify, summary
+
+    handle, outputs = slow_pipeline
+    env = clean_env(handle.env)
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
+    done = run_verify(
+        "run", "--outputs=outputs.json", "--report-dir=reports", "--timeout=1", cwd=tmp_path, env=env
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+    result = summary(tmp_path / "reports")
+    left = _after_the_processor(env, outputs, result["run_id"])
+    assert left == {"RawSensorTableName": [], "ProcessedDataTableName": []}, (left, result.get("left_behind"))
+
+
+@pytest.mark.sandbox
+def test_an_interrupted_run_removes_or_reports_what_the_processor_writes_later(
+    slow_pipeline: tuple[Any, dict[str, Any]], tmp_path: Path
+) -> None:
+    import json
+    import signal
+    import subprocess
+    import time
+
+    from tests.reliability.helpers import clean_env, items, summary, verify_command, wait_for
+
+    handle, outputs = slow_pipeline
+    env = clean_env(handle.env)
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
+    proc = subprocess.Popen(
+        verify_command("run", "--outputs=outputs.json", "--report-dir=reports", "--timeout=60"),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        raw = outputs["RawSensorTableName"]
+        wait_for(lambda: [i for i in items(env, raw) if i["sensorId"]["S"].startswith("vfy-")], "the reading")
+        time.sleep(0.5)  # the finding's moment: the reading is queued, not yet processed (~3 s)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    result = summary(tmp_path / "reports")
+    reported = {item["key"].split("=", 1)[1] for item in result.get("left_behind", [])}
+    left = _after_the_processor(env, outputs, result["run_id"])
+    assert left["RawSensorTableName"] == []
+    assert set(left["ProcessedDataTableName"]) <= reported, (left, result.get("left_behind"))
