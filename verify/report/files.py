@@ -10,7 +10,7 @@ A pull request controls what is committed under the default `reports/`: a symlin
 - a directory verify clears (allure-results) is first made a real directory (a symlink of that name is
   removed, not followed), and only the regular files and links directly inside it are removed;
 - a report directory that cannot hold reports (a file, a path under a file, an unwritable place) is
-  refused with one sentence before anything is verified.
+  refused with one sentence before anything is verified (and before anything is created).
 """
 
 from __future__ import annotations
@@ -27,27 +27,25 @@ ALLURE_DIR = "allure-results"
 
 
 def check_report_dir(path: Path, option: str = "--report-dir", *, allure: bool = True) -> None:
-    """Create the report directory if needed and prove it writable; one sentence when it is unusable.
+    """Refuse, with one sentence, a report directory that cannot hold reports; create nothing (bad
+    input elsewhere must still leave no report directory behind).
 
-    The directory itself may be a symlink to a directory (a CI artifacts mount): the user named it. A
-    symlinked `allure-results` inside it is replaced by a real directory (see the module docstring).
+    Writable means a file can be created in it, or -- while it does not exist yet -- in its nearest
+    existing parent (a probe file, removed at once). The directory itself may be a symlink to a
+    directory (a CI artifacts mount): the user named it. A symlinked `allure-results` inside it is
+    removed, to be recreated as a real directory (see the module docstring).
     """
-    _refuse_file_in_the_way(path, option)
+    existing = _refuse_file_in_the_way(path, option)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(
-            f"{option} {path} cannot be created ({exc.strerror or exc}); pass a directory you can write to"
-        ) from None
-    try:
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".verify-probe-")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".verify-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
+        what = "is not writable" if existing == path else f"cannot be created in {existing}"
         raise UsageError(
-            f"{option} {path} is not writable ({exc.strerror or exc}); pass a directory you can write to"
+            f"{option} {path} {what} ({exc.strerror or exc}); pass a directory you can write to"
         ) from None
-    if not allure:
+    if not allure or existing != path:
         return
     results = path / ALLURE_DIR
     if results.is_symlink():
@@ -59,7 +57,9 @@ def check_report_dir(path: Path, option: str = "--report-dir", *, allure: bool =
         )
 
 
-def _refuse_file_in_the_way(path: Path, option: str) -> None:
+def _refuse_file_in_the_way(path: Path, option: str) -> Path:
+    """The nearest existing directory of `path` (itself when it exists); one sentence when a file is
+    in the way."""
     for part in (path, *path.parents):
         try:
             info = part.stat()
@@ -68,12 +68,13 @@ def _refuse_file_in_the_way(path: Path, option: str) -> None:
         except OSError as exc:
             raise UsageError(f"{option} {path} cannot be used ({exc.strerror or exc})") from None
         if stat.S_ISDIR(info.st_mode):
-            return
+            return part
         if part == path:
             raise UsageError(f"{option} {path} is a file, not a directory; pass a directory for the reports")
         raise UsageError(
             f"{option} {path} lies under {part}, which is a file, not a directory; pass a directory for the reports"
         )
+    return Path(path.anchor or ".")
 
 
 def write_text(path: Path, text: str) -> None:
