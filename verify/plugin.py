@@ -22,10 +22,10 @@ from verify.ahead import AheadRunner
 from verify.config import Config, load_config
 from verify.errors import NotApplicable, UsageError, VerifyError
 from verify.evidence import CheckRecorder, recording
-from verify.model import RunSummary, Verdict
+from verify.model import RUN_ID_PREFIX, RunSummary, Verdict
 from verify.plugin_ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, make_waiter, replay, resource_ids
 from verify.results import annotate, check_id, result_from_report
-from verify.session import RUN_ID_PREFIX, VerifySession, build_summary, is_ours, new_run_id
+from verify.session import VerifySession, build_summary, is_ours, new_run_id
 from verify.sharding import parse_shard, shard_of
 
 if TYPE_CHECKING:
