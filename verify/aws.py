@@ -50,7 +50,7 @@ from botocore.exceptions import (
 )
 
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
-from verify.polling import main_aws_call, past_hard_deadline
+from verify.polling import past_hard_deadline
 from verify.redact import REDACTOR
 from verify.snapshot import ReadSnapshot, answer_early
 
@@ -208,7 +208,6 @@ class Aws:
             endpoint = str(client.meta.endpoint_url)
             events.register("before-send", functools.partial(self.breaker.before_send, endpoint))
             events.register("before-send", _deadline_guard)
-            events.register("response-received", _left_call)
             events.register("response-received", functools.partial(self.breaker.observe, endpoint))
             if self.snapshot is not None:
                 self.snapshot.register(events)
@@ -262,13 +261,6 @@ def _deadline_guard(**_: Any) -> None:
     why = past_hard_deadline()
     if why is not None:
         raise AwsAccessError(f"AWS call not sent: {why}")
-    if threading.current_thread() is threading.main_thread():
-        main_aws_call(True)
-
-
-def _left_call(**_: Any) -> None:
-    if threading.current_thread() is threading.main_thread():
-        main_aws_call(False)
 
 
 def _load_paginators(client: Any) -> None:

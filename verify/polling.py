@@ -120,23 +120,6 @@ def past_hard_deadline() -> str | None:
     return None
 
 
-# Set while the main thread is inside one AWS try (verify.aws's hooks): a stop's backstop
-# (verify.signals) may then cut that try short. botocore's read timeout bounds each socket read, not
-# the answer: an answer trickled through a proxy would otherwise hold the clean-up for minutes.
-_main_in_aws_call = threading.Event()
-
-
-def main_aws_call(inside: bool) -> None:
-    if inside:
-        _main_in_aws_call.set()
-    else:
-        _main_in_aws_call.clear()
-
-
-def main_thread_in_aws_call() -> bool:
-    return _main_in_aws_call.is_set()
-
-
 def cancel_waits() -> None:
     """End every wait in progress, in every thread (the run is being interrupted)."""
     _cancelled.set()

@@ -112,3 +112,19 @@ def test_the_run_budget_formula_and_the_hard_deadline() -> None:
     assert past_hard_deadline() is not None
     set_run_deadline(time.monotonic() - 1)  # within the grace: clean-up may still call AWS
     assert past_hard_deadline() is None
+
+
+def test_the_backstop_cuts_only_an_aws_call_and_only_past_the_hard_deadline() -> None:
+    import sys
+
+    from verify.signals import _backstop
+
+    inside: dict[str, object] = {"__name__": "botocore.endpoint", "sys": sys}
+    exec("def wait_for_answer():\n    return sys._getframe()\n", inside)
+    aws_frame = inside["wait_for_answer"]()  # type: ignore[operator]
+    own_frame = sys._getframe()
+    _backstop(14, aws_frame)  # no deadline spent: nothing happens
+    set_run_deadline(time.monotonic() - 31)
+    _backstop(14, own_frame)  # writing a report, say: never cut
+    with pytest.raises(VerifyError, match="cut short"):
+        _backstop(14, aws_frame)
