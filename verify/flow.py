@@ -43,7 +43,15 @@ from verify.http import HttpResult, SignedHttp
 from verify.inventory import Inventory, Resource
 from verify.model import LeftBehind
 from verify.payload import KeySchema, default_payload, render_template
-from verify.polling import NotYet, Polled, eventually, waits_cancelled
+from verify.polling import (
+    CLEANUP_GRACE_S,
+    NotYet,
+    Polled,
+    eventually,
+    run_deadline,
+    stop_deadline,
+    waits_cancelled,
+)
 from verify.redact import REDACTOR
 from verify.session import is_ours
 
@@ -58,6 +66,7 @@ IN_FLIGHT_GRACE_S = 15.0
 MIN_GRACE_S = 2.0
 INTERRUPTED_GRACE_S = 2.0
 SWEEP_EVERY_S = 0.5
+BUDGET_MARGIN_S = 1.0  # kept from the run's stop budget for the last sweep and the reports
 # The steps other steps can depend on, in the order they happen.
 STEPS = ("ingest", "raw", "processed", "enriched", "queue", "query", "trace", "logs")
 Step = Callable[..., dict[str, Any]]
@@ -687,13 +696,23 @@ class Flow:
 
     def _grace_deadline(self) -> float:
         now = time.monotonic()
-        if self._stopping():
-            return now + INTERRUPTED_GRACE_S
         waiting = self._awaited()
         if not waiting:
             return now
-        first_sent = min(self._in_flight[m] for m in waiting)
-        return max(first_sent + IN_FLIGHT_GRACE_S, now + MIN_GRACE_S)
+        stopped_by = stop_deadline()
+        if self._stopping() or stopped_by is not None:
+            deadline = now + INTERRUPTED_GRACE_S
+        else:
+            first_sent = min(self._in_flight[m] for m in waiting)
+            deadline = max(first_sent + IN_FLIGHT_GRACE_S, now + MIN_GRACE_S)
+        # Never past the run's own bounds (verify.polling): the last sweep and the reports still need
+        # their time within the stop budget, or within the clean-up grace after the run's deadline.
+        if stopped_by is not None:
+            deadline = min(deadline, stopped_by - BUDGET_MARGIN_S)
+        run_ends = run_deadline()
+        if run_ends is not None:
+            deadline = min(deadline, run_ends + CLEANUP_GRACE_S - BUDGET_MARGIN_S)
+        return deadline
 
     def _leave_in_flight(self, stopped: str | None) -> None:
         """Say what may remain: readings accepted but never seen processed, and a malformed reading a

@@ -356,3 +356,21 @@ def test_an_interrupted_run_removes_or_reports_what_the_processor_writes_later(
     left = _after_the_processor(env, outputs, result["run_id"])
     assert left["RawSensorTableName"] == []
     assert set(left["ProcessedDataTableName"]) <= reported, (left, result.get("left_behind"))
+
+
+def test_the_wait_ends_within_the_runs_stop_budget(moto: Aws) -> None:
+    import time
+
+    from verify import polling
+
+    flow = _flow(moto, SlowPipeline(delay=None))  # not told it is stopping: the stop budget says so
+    flow.ingest()
+    polling.begin_stop(1.5)
+    try:
+        started = time.monotonic()
+        flow.cleanup()
+        assert time.monotonic() - started < 1.5 - flow_module.BUDGET_MARGIN_S + 0.5
+    finally:
+        polling.end_stop()
+        polling.allow_waits()
+    assert [lb.key for lb in flow.left_behind] == [f"sensorId={RUN}"]
