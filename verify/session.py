@@ -149,17 +149,21 @@ class VerifySession:
         [http] allow_hosts and custom domains the account's API Gateway maps to an API."""
         from verify.http import SigningHosts, origins_of
 
+        from verify.probes.apigateway import custom_domain_maps_api, named_api_ids
+
         try:
-            resources = self.inventory().resources
+            inventory = self.inventory()
         except VerifyError:
-            resources = ()
+            inventory = None
+        resources = inventory.resources if inventory is not None else ()
         origins = origins_of((r.key, r.url or r.value) for r in resources if not r.sensitive)
+        api_ids = named_api_ids(inventory) if inventory is not None else frozenset()
 
         def vouch(domain: str) -> bool:
-            from verify.probes.apigateway import custom_domain_maps_api
-
             aws = self.aws()
-            return custom_domain_maps_api(aws.client("apigateway"), domain, aws.client("apigatewayv2"))
+            return custom_domain_maps_api(
+                aws.client("apigateway"), domain, aws.client("apigatewayv2"), api_ids
+            )
 
         return SigningHosts(allow=self.config.http.allow_hosts, origins=origins, vouch=vouch)
 

@@ -222,3 +222,24 @@ def test_allow_hosts_setting_is_read_and_validated(tmp_path: Path) -> None:
     path.write_text("[http]\nallow_hosts = [1]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="allow_hosts"):
         load_config(str(path))
+
+
+def test_api_gateway_vouches_for_a_custom_domain_mapped_to_the_named_api(moto_client: Any) -> None:
+    from verify.probes.apigateway import custom_domain_maps_api
+
+    apigw = moto_client("apigateway")
+    api_id = apigw.create_rest_api(name="iot")["id"]
+    other_id = apigw.create_rest_api(name="someone-elses")["id"]
+    apigw.create_domain_name(
+        domainName="api.example.com", certificateArn="arn:aws:acm:us-east-1:1:certificate/x"
+    )
+    apigw.create_base_path_mapping(domainName="api.example.com", restApiId=api_id)
+    apigw.create_domain_name(
+        domainName="bare.example.com", certificateArn="arn:aws:acm:us-east-1:1:certificate/y"
+    )
+
+    assert custom_domain_maps_api(apigw, "api.example.com")
+    assert custom_domain_maps_api(apigw, "api.example.com", api_ids=frozenset({api_id}))
+    assert not custom_domain_maps_api(apigw, "api.example.com", api_ids=frozenset({other_id}))
+    assert not custom_domain_maps_api(apigw, "bare.example.com")  # a domain mapped to nothing
+    assert not custom_domain_maps_api(apigw, "evil.example.com", moto_client("apigatewayv2"))

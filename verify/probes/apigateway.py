@@ -266,18 +266,25 @@ def check_tracing(api: ApiTarget, stage: dict[str, Any]) -> bool:
     return enabled
 
 
-def custom_domain_maps_api(client: Any, domain: str, v2_client: Any | None = None) -> bool:
-    """Whether the account's API Gateway serves `domain` as a custom domain mapped to an API.
+def custom_domain_maps_api(
+    client: Any, domain: str, v2_client: Any | None = None, api_ids: frozenset[str] = frozenset()
+) -> bool:
+    """Whether the account's API Gateway serves `domain` as a custom domain mapped to an API -- to one
+    of `api_ids` (the APIs the outputs name) when there are any.
 
     Read-only (GetDomainName + GetBasePathMappings, or API Gateway v2's GetDomainName +
     GetApiMappings): an outputs file can name any host, but only the account's own API Gateway can
     say a custom domain is its, so the run's signed requests may go there (verify.http.SigningHosts).
     Any error (not found, denied, unreachable) vouches for nothing.
     """
+
+    def ties(mapped: set[str]) -> bool:
+        return bool(mapped & api_ids) if api_ids else bool(mapped)
+
     try:
         client.get_domain_name(domainName=domain)
-        mappings = client.get_base_path_mappings(domainName=domain).get("items") or []
-        if mappings:
+        items = client.get_base_path_mappings(domainName=domain).get("items") or []
+        if ties({str(m.get("restApiId")) for m in items}):
             return True
     except Exception:  # not a v1 custom domain (or no answer): v2 may know it
         pass
@@ -285,6 +292,17 @@ def custom_domain_maps_api(client: Any, domain: str, v2_client: Any | None = Non
         return False
     try:
         v2_client.get_domain_name(DomainName=domain)
-        return bool(v2_client.get_api_mappings(DomainName=domain).get("Items"))
+        items = v2_client.get_api_mappings(DomainName=domain).get("Items") or []
+        return ties({str(m.get("ApiId")) for m in items})
     except Exception:
         return False
+
+
+def named_api_ids(inventory: Inventory) -> frozenset[str]:
+    """The REST/HTTP API ids the outputs name: id outputs, and execute-api hosts."""
+    found: set[str] = set()
+    for resource in inventory.of_kind("api"):
+        host = _host(resource.url) if resource.url else ""
+        if _is_id_output(resource) or _EXECUTE_API.match(host):
+            found.add(resource.name)
+    return frozenset(found)
