@@ -688,6 +688,15 @@ class Flow:
             return None
         return table if same_key else None
 
+    def _processed_table_exists(self) -> bool:
+        if self.targets.processed_table is None:
+            return False
+        try:
+            self.schema(self.targets.processed_table)
+        except (CheckFailed, VerifyError):
+            return False
+        return True
+
     def _awaited(self) -> list[str]:
         """Readings still in flight whose processed copy may yet be written (and then removed)."""
         if self._processed_lookup() is None:
@@ -718,10 +727,12 @@ class Flow:
         """Say what may remain: readings accepted but never seen processed, and a malformed reading a
         stack accepted (its place is the dead-letter queue; verify never receives from a stack's
         queues, so it can only say so)."""
-        partition = (
-            self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else "sensorId"
-        )
+        try:
+            partition = self._partition(self.marker).popitem()[0]
+        except (CheckFailed, VerifyError):
+            partition = "sensorId"  # the raw table vanished: the key as the default reading names it
         processed = self._processed_lookup()
+        unreadable = self._processed_table_exists() and processed is None
         dlq = self.targets.dlq.name if self.targets.dlq else None
         for marker in sorted(self._in_flight):
             if marker in self._processed_seen:
@@ -752,7 +763,7 @@ class Flow:
                 self.left_behind.append(
                     LeftBehind(place=f"DynamoDB table {processed.name}", key=key, reason=why)
                 )
-            elif self.targets.processed_table is not None:
+            elif unreadable and self.targets.processed_table is not None:
                 self.left_behind.append(
                     LeftBehind(
                         place=f"DynamoDB table {self.targets.processed_table.name}",
