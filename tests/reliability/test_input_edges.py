@@ -61,6 +61,16 @@ def test_dash_reads_stdin_once_for_every_reader(monkeypatch: pytest.MonkeyPatch)
     assert [o.key for o in second.outputs] == [o.key for o in first.outputs]
 
 
+def test_a_cdk_file_of_several_stacks_from_stdin_keeps_its_stack_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    document = {
+        "DataStack": {"RawSensorTableName": "raw"},
+        "ApiStack": {"ApiEndpoint": OUTPUTS["ApiEndpoint"]},
+    }
+    _stdin_with(monkeypatch, json.dumps(document).encode())
+    _, stack_of = load_stacks(["-"])  # the stack map reads the document again: from the one read
+    assert stack_of == {"RawSensorTableName": "DataStack", "ApiEndpoint": "ApiStack"}
+
+
 def test_discover_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _stdin_with(monkeypatch, json.dumps(OUTPUTS).encode())
     assert main(["discover", "--outputs", "-", "--json"]) == 0
