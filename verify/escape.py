@@ -49,10 +49,17 @@ _MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 _MD_LEADING = re.compile(r"^([-+=>]|\d+[.)])")
 
 
+# Any character one of the rules below would change: most titles and messages hold none.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]|~#_<>&]|[^ -~]")
+
+
 def markdown(value: object) -> str:
     """Text for one Markdown line or table cell: no heading, list, quote, emphasis, code span, link,
     image, raw HTML or cell break can start inside it; line breaks become spaces."""
-    text = str(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    text = str(value)
+    if _MD_SPECIAL.search(text) is None and not _MD_LEADING.match(text):
+        return text  # the common case: one scan (a run's summary.md has a cell per check)
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
     text = _escaped_controls(text)
     text = html.escape(text, quote=False)  # & < > as entities: no raw HTML, no autolink
     text = _MD_ALWAYS.sub(r"\\\1", text)

@@ -356,30 +356,48 @@ def _mask_registered(found: list[_Needle], text: str) -> str:
     two values overlap, their union is masked."""
     spans: list[tuple[int, int]] = []
     for needle, secret, at in found:
+        floor = 0  # an extension never reaches back into this needle's previous span
         start = text.find(needle)
         while start != -1:
             end = start + len(needle)
             if at == "start":  # the value's beginning: extend forward
-                matched = len(needle)
-                while end < len(text) and matched < len(secret) and text[end] == secret[matched]:
-                    end, matched = end + 1, matched + 1
+                end += _common_length(text, end, secret, len(needle), forward=True)
             elif at == "end":  # the value's end: extend backward
                 left = len(secret) - len(needle)
-                while start > 0 and left > 0 and text[start - 1] == secret[left - 1]:
-                    start, left = start - 1, left - 1
+                start -= _common_length(text, start, secret, left, forward=False, floor=floor)
             spans.append((start, end))
+            floor = end
             start = text.find(needle, end)
     spans.sort()
     pieces: list[str] = []
     at_char = 0
     for start, end in spans:
-        if start < at_char:  # overlaps the span already masked
+        if start <= at_char and pieces:  # overlaps (or touches) the span already masked
             at_char = max(at_char, end)
             continue
         pieces += [text[at_char:start], MASK]
         at_char = end
     pieces.append(text[at_char:])
     return "".join(pieces)
+
+
+def _common_length(text: str, at: int, secret: str, from_: int, *, forward: bool, floor: int = 0) -> int:
+    """How many characters of `secret` continue to match `text` from `at` (forward: `text[at:]`
+    against `secret[from_:]`; backward: what ends at `at` against what ends at `from_`). Slices are
+    compared (at C speed), halving the length: a value of repeated characters once took a second."""
+    most = min(len(secret) - from_, len(text) - at) if forward else min(from_, at - floor)
+    low, high = 0, max(most, 0)
+    while low < high:
+        size = (low + high + 1) // 2
+        if forward:
+            same = text[at : at + size] == secret[from_ : from_ + size]
+        else:
+            same = text[at - size : at] == secret[from_ - size : from_]
+        if same:
+            low = size
+        else:
+            high = size - 1
+    return low
 
 
 REDACTOR = Redactor()

@@ -164,3 +164,16 @@ def test_discover_escapes_keys_and_hides_sensitive_placeholders(
     assert control_characters(printed) == []
     assert "changeme" not in printed
     assert "missing: db_password is a placeholder (its value hidden: sensitive)" in printed
+
+
+def test_a_secret_left_in_a_value_is_masked_before_it_is_escaped(tmp_path: Path) -> None:
+    """The writer's final pass found a registered value in summary.md: it renders again with each
+    value masked first, so the mask is text too (a mask put into escaped text could split an escape)."""
+    from verify.redact import REDACTOR
+
+    secret = "zq-secret\\-value-77"
+    REDACTOR.add(secret)
+    write_reports(_summary(f"{secret}[click](javascript:alert(1))"), tmp_path)
+    written = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert secret not in written and "\\*\\*\\*" in written
+    assert markdown_skeleton(written) == markdown_skeleton(render_markdown(_summary("x")))

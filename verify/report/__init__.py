@@ -23,7 +23,10 @@ def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) 
     of GitHub Actions when set. Every file passes the redactor last, whatever the caller forgot."""
     report_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(report_dir / "summary.json", summary_json(summary.to_dict()))
-    markdown = REDACTOR.redact(render_markdown(summary))
+    rendered = render_markdown(summary)
+    markdown = REDACTOR.redact(rendered)
+    if markdown != rendered:  # a value still held a secret: mask each value before it is escaped
+        markdown = REDACTOR.redact(render_markdown(summary, mask_values=True))
     _atomic_write(report_dir / "summary.md", markdown)
     _atomic_write(report_dir / "report.html", render_html(summary))
     if junit:

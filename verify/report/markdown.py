@@ -4,9 +4,11 @@ timeline hop by hop, then a compact table per stack and per service."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from verify.escape import markdown, markdown_code
 from verify.model import CheckResult, RunSummary, Severity, Status
+from verify.redact import REDACTOR
 from verify.report.timeline import flow_timeline
 
 _ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "⚠️", Status.SKIPPED: "⏭️"}
@@ -26,6 +28,18 @@ def _cell(text: object) -> str:
     return markdown(text)
 
 
+def _masked_cell(text: object) -> str:
+    # Masked before it is escaped: a mask put in afterwards could split an escape (`\\*`) in two.
+    return markdown(REDACTOR.redact(str(text)))
+
+
+def _masked_code(text: object) -> str:
+    return markdown_code(REDACTOR.redact(str(text)))
+
+
+Cell = Callable[[object], str]
+
+
 def first_problem(summary: RunSummary) -> CheckResult | None:
     """The check to read first: the first blocking failure in run order, else the first blocking error."""
     for wanted in (Status.FAILED, Status.ERROR):
@@ -35,45 +49,49 @@ def first_problem(summary: RunSummary) -> CheckResult | None:
     return None
 
 
-def render_markdown(summary: RunSummary) -> str:
+def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
+    """summary.md's text. `mask_values`: each value masked before it is escaped, for a summary whose
+    values still hold a registered secret (the writer's final pass found one): slower, and exact."""
+    cell: Cell = _masked_cell if mask_values else _cell
+    code = _masked_code if mask_values else markdown_code
     counts = summary.counts()
-    shard = f", shard {_cell(summary.shard)}" if summary.shard else ""
+    shard = f", shard {cell(summary.shard)}" if summary.shard else ""
     lines = [
-        f"# verify: {_cell(summary.verdict.upper())}",
+        f"# verify: {cell(summary.verdict.upper())}",
         "",
-        f"Run {markdown_code(summary.run_id)} ({_cell(summary.profile)} profile{shard}) on "
-        f"{markdown_code(summary.source or '-')}, region {markdown_code(summary.region or '-')}, "
+        f"Run {code(summary.run_id)} ({cell(summary.profile)} profile{shard}) on "
+        f"{code(summary.source or '-')}, region {code(summary.region or '-')}, "
         f"{summary.duration_s:.1f} s: "
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
         f"{counts['skipped']} skipped.",
         "",
     ]
-    lines.extend(f"> {_cell(note)}" for note in summary.notes)
+    lines.extend(f"> {cell(note)}" for note in summary.notes)
     if summary.notes:
         lines.append("")
     if summary.left_behind:
         # Test data the run could not remove: what a team must delete by hand, by key.
         lines.append(f"**Left behind** ({len(summary.left_behind)}, remove by key):")
-        lines += [f"- {_cell(item.line())}" for item in summary.left_behind]
+        lines += [f"- {cell(item.line())}" for item in summary.left_behind]
         lines.append("")
     first = first_problem(summary)
     if first is not None:
         lines += [
-            f"**First to fix:** {_ICON[first.status]} {_cell(first.title)}: {_cell(first.message)} "
+            f"**First to fix:** {_ICON[first.status]} {cell(first.title)}: {cell(first.message)} "
             f"([evidence]({HTML_REPORT}#{anchor(first.id)}))",
             "",
         ]
     if summary.gate is not None:
         lines += [
-            f"## Gate: {_cell(summary.gate.verdict.upper())}",
+            f"## Gate: {cell(summary.gate.verdict.upper())}",
             "",
-            f"Policy: {markdown_code(summary.gate.policy)}",
+            f"Policy: {code(summary.gate.policy)}",
             "",
         ]
-        lines += [f"- {_cell(reason)}" for reason in summary.gate.reasons]
+        lines += [f"- {cell(reason)}" for reason in summary.gate.reasons]
         lines.append("")
-    lines += _problems(summary)
-    lines += _timeline(summary)
+    lines += _problems(summary, cell)
+    lines += _timeline(summary, cell)
     stacks = summary.stacks()
     if stacks:
         lines += [
@@ -85,15 +103,15 @@ def render_markdown(summary: RunSummary) -> str:
         for name, info in stacks.items():
             c = info["counts"]
             lines.append(
-                f"| {_cell(name)} | {_cell(info['verdict'])} | {c['passed']} | {c['failed']} | {c['error']} "
+                f"| {cell(name)} | {cell(info['verdict'])} | {c['passed']} | {c['failed']} | {c['error']} "
                 f"| {c['skipped']} |"
             )
         lines.append("")
-    lines += _per_service(summary)
+    lines += _per_service(summary, cell)
     return "\n".join(lines)
 
 
-def _problems(summary: RunSummary) -> list[str]:
+def _problems(summary: RunSummary, cell: Cell) -> list[str]:
     problems = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR)]
     if not problems:
         return []
@@ -102,14 +120,14 @@ def _problems(summary: RunSummary) -> list[str]:
     for check in problems:
         waived = f" (waived: {check.waiver})" if check.waiver else ""
         lines.append(
-            f"| {_ICON[check.status]} | {_cell(check.severity)} | {_cell(check.title)} | "
-            f"{_cell(check.message + waived)} | [evidence]({HTML_REPORT}#{anchor(check.id)}) |"
+            f"| {_ICON[check.status]} | {check.severity} | {cell(check.title)} | "
+            f"{cell(check.message + waived)} | [evidence]({HTML_REPORT}#{anchor(check.id)}) |"
         )
     lines.append("")
     return lines
 
 
-def _timeline(summary: RunSummary) -> list[str]:
+def _timeline(summary: RunSummary, cell: Cell) -> list[str]:
     hops = flow_timeline(summary.checks)
     if not hops:
         return []
@@ -120,27 +138,27 @@ def _timeline(summary: RunSummary) -> list[str]:
         "|---|---|---|",
     ]
     for hop in hops:
-        lines.append(f"| {_cell(hop.step)} | {hop.at_s:.3f} | {hop.since_previous_s:.3f} |")
+        lines.append(f"| {cell(hop.step)} | {hop.at_s:.3f} | {hop.since_previous_s:.3f} |")
     lines.append("")
     return lines
 
 
-def _per_service(summary: RunSummary) -> list[str]:
+def _per_service(summary: RunSummary, cell: Cell) -> list[str]:
     by_service: dict[str, list[CheckResult]] = defaultdict(list)
     for check in summary.checks:
         by_service[check.service].append(check)
     lines: list[str] = []
     for service in sorted(by_service):
         lines += [
-            f"## {_cell(service)}",
+            f"## {cell(service)}",
             "",
             "| | check | category | severity | time | note |",
             "|---|---|---|---|---|---|",
         ]
         for check in sorted(by_service[service], key=lambda c: (_ORDER[c.status], c.id)):
             lines.append(
-                f"| {_ICON[check.status]} | {_cell(check.title)} | {_cell(check.category)} | {_cell(check.severity)} "
-                f"| {check.duration_s:.2f}s | {_cell(check.message)} |"
+                f"| {_ICON[check.status]} | {cell(check.title)} | {check.category} | {check.severity} "
+                f"| {check.duration_s:.2f}s | {cell(check.message)} |"
             )
         lines.append("")
     return lines
