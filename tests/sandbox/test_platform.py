@@ -24,9 +24,8 @@ from tests.reliability.helpers import processes_mentioning
 from verify.sandbox import platform as platform_module
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import Emulator
-from verify.sandbox.platform import PG_MISSING_NOTE, REDIS_MISSING_NOTE, SERVERS_RECORD, provision_platform
-from verify.sandbox.postgres import find_pg_bin
-from verify.sandbox.redis_server import find_redis_server
+from verify.sandbox.platform import SERVERS_RECORD, provision_platform
+from verify.sandbox.server_binaries import find_pg_bin, find_redis_server
 
 pytestmark = pytest.mark.sandbox
 HAS_PG = find_pg_bin() is not None
@@ -224,8 +223,9 @@ def test_running_servers_are_recorded_for_sandbox_down(healthy: Platform) -> Non
 
 
 def test_missing_servers_are_noted_never_silent(healthy: Platform) -> None:
-    assert (PG_MISSING_NOTE in healthy.parts.notes) is not HAS_PG
-    assert (REDIS_MISSING_NOTE in healthy.parts.notes) is not HAS_REDIS
+    assert ("rds" in healthy.parts.missing) is not HAS_PG
+    assert ("elasticache" in healthy.parts.missing) is not HAS_REDIS
+    assert all(reason in healthy.parts.notes for reason in healthy.parts.missing.values())
 
 
 def test_cache_is_available_encrypted_and_answers_ping(healthy: Platform) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +21,10 @@ from verify.sandbox import postgres as postgres_module
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext
 from verify.sandbox.emulator import AwsRequest, Emulator, free_port
 from verify.sandbox.engine_versions import CATALOGUE, install, is_offered
-from verify.sandbox.platform import PG_MISSING_NOTE, REDIS_MISSING_NOTE, provision_platform
-from verify.sandbox.postgres import SandboxServerError, find_pg_bin, start_postgres
-from verify.sandbox.redis_server import find_redis_server, start_redis
+from verify.sandbox.platform import provision_platform
+from verify.sandbox.postgres import SandboxServerError, start_postgres
+from verify.sandbox.redis_server import start_redis
+from verify.sandbox.server_binaries import find_pg_bin, find_redis_server
 
 pytestmark = pytest.mark.sandbox
 needs_pg = pytest.mark.skipif(find_pg_bin() is None, reason="PostgreSQL binaries not installed")
@@ -144,6 +148,75 @@ def test_no_postgres_binaries_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, 
         start_postgres(port=free_port(), app_user="iot_app", app_password="x")
 
 
+# --- servers from the package index (verify-stack[sandbox]) -------------------------------------
+
+
+def test_bundled_servers_are_found_without_the_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the system's binaries out of the search (as on a machine with no apt packages), the
+    servers come from the pip packages the sandbox extra installs."""
+    monkeypatch.setenv("VERIFY_SANDBOX_SERVERS", "bundled")
+    monkeypatch.delenv("PG_BIN", raising=False)
+    pg, redis_bin = find_pg_bin(), find_redis_server()
+    assert pg is not None and pg.source.startswith("pip package ")
+    assert redis_bin is not None and redis_bin.source.startswith("pip package ")
+    assert "site-packages" in str(pg.path) and "site-packages" in str(redis_bin.path)
+
+
+def test_no_servers_mode_finds_none_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIFY_SANDBOX_SERVERS", "none")
+    monkeypatch.delenv("PG_BIN", raising=False)
+    assert find_pg_bin() is None and find_redis_server() is None
+    with pytest.raises(SandboxServerError, match=r"PostgreSQL \(initdb and postgres\) not started"):
+        start_postgres(port=free_port(), app_user="iot_app", app_password="x")
+
+
+def test_bundled_postgres_runs_unprivileged_from_an_unreachable_site_packages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """As root on a fresh machine: no `postgres` user, and site-packages under a directory other
+    users cannot enter (/root is 700). The install tree is linked into the server's private directory
+    and the server runs as `nobody`."""
+    if os.geteuid() != 0:
+        pytest.skip("this path is root's: an unprivileged user runs the server as itself")
+    monkeypatch.setenv("VERIFY_SANDBOX_SERVERS", "bundled")
+    monkeypatch.delenv("PG_BIN", raising=False)
+    found = find_pg_bin()
+    assert found is not None
+    package_dir = found.path.parent.parent  # .../pgserver
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    shutil.copytree(package_dir, hidden / package_dir.name, symlinks=True)
+    libs = package_dir.parent / f"{package_dir.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, hidden / libs.name, symlinks=True)
+    real_getpwnam = pwd.getpwnam
+
+    def no_postgres_user(name: str) -> pwd.struct_passwd:
+        if name == "postgres":
+            raise KeyError(name)
+        return real_getpwnam(name)
+
+    monkeypatch.setattr(pwd, "getpwnam", no_postgres_user)
+    port = free_port()
+    server = start_postgres(
+        port=port,
+        app_user="iot_app",
+        app_password="pw",
+        bin_dir=hidden / package_dir.name / "pginstall" / "bin",
+    )
+    try:
+        assert server.process is not None
+        owner = Path(f"/proc/{server.process.pid}").stat().st_uid
+        assert owner == real_getpwnam("nobody").pw_uid
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="iot_app", password="pw", dbname="iot", connect_timeout=3
+        ) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.stop()
+    assert not server.root.exists()
+
+
 # --- Redis --------------------------------------------------------------------------------------
 
 
@@ -185,7 +258,11 @@ def test_platform_without_server_binaries_says_so(
     )
     parts = provision_platform(ctx)
     try:
-        assert PG_MISSING_NOTE in parts.notes and REDIS_MISSING_NOTE in parts.notes
+        assert set(parts.missing) == {"rds", "elasticache"}
+        assert "PostgreSQL (initdb and postgres) not installed" in parts.missing["rds"]
+        assert "redis-server not installed" in parts.missing["elasticache"]
+        assert "pip install 'verify-stack[sandbox]'" in parts.missing["rds"]
+        assert all(reason in parts.notes for reason in parts.missing.values())
         assert "postgres" not in parts.services and "redis" not in parts.services
         instance = ctx.client("rds").describe_db_instances(
             DBInstanceIdentifier=parts.outputs["DatabaseInstanceIdentifier"]

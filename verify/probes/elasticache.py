@@ -21,6 +21,7 @@ from verify.aws import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
 from verify.inventory import Inventory, Resource
 from verify.polling import NotYet
+from verify.probes.standin import skip_if_no_server
 
 _TRANSITIONAL = frozenset({"creating", "modifying", "snapshotting"})
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
@@ -158,6 +159,7 @@ def ping(
     start together now; `tls_first` only orders the refusals in the message. A Redis error reply
     such as NOAUTH still proves that the server answers."""
     __tracebackhide__ = True
+    skip_if_no_server("elasticache", host)
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     where = f"ElastiCache endpoint {host}:{port}"

@@ -22,6 +22,7 @@ from verify.aws import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
 from verify.inventory import Inventory, Resource
 from verify.polling import NotYet
+from verify.probes.standin import skip_if_no_server
 from verify.redact import REDACTOR
 
 # Usable soon: wait. Everything not here and not "available" is a verdict.
@@ -282,6 +283,7 @@ def connect_and_query(
 ) -> dict[str, Any]:
     """Connect, `SELECT 1`, `SHOW server_version`; see the module docstring for the verdicts."""
     __tracebackhide__ = True
+    skip_if_no_server("rds", endpoint.host)
     import psycopg  # a heavy import only the connectivity check pays for
 
     try:

@@ -56,8 +56,10 @@ class StackParts:
     name: str
     outputs: dict[str, Any]
     stops: list[Callable[[], None]] = field(default_factory=list)
-    # e.g. "redis-server not installed: cache PING unavailable"
+    # e.g. "redis-server not installed (...)"
     notes: list[str] = field(default_factory=list)
+    # service ("rds", "elasticache") -> why no real server stands behind its endpoint
+    missing: dict[str, str] = field(default_factory=dict)
     services: dict[str, str] = field(default_factory=dict)  # what runs where, for `sandbox status`
 
     def stop(self) -> None:

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from verify.errors import UsageError, VerifyError
+from verify.probes.standin import MISSING_ENV
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import Emulator
 from verify.sandbox.faults import STACKS, validate_faults
@@ -375,9 +376,13 @@ def start_sandbox(
         env = sandbox_env(emulator.endpoint_url, region)
         services = {"aws": emulator.endpoint_url}
         notes: list[str] = []
+        missing: dict[str, str] = {}
         for parts in started:
             services.update({f"{parts.name}.{k}": v for k, v in parts.services.items()})
             notes += parts.notes
+            missing.update(parts.missing)
+        if missing:
+            env[MISSING_ENV] = json.dumps(missing, sort_keys=True)
         api_url = next((str(p.outputs["ApiEndpoint"]) for p in started if "ApiEndpoint" in p.outputs), None)
         state.update(
             pid=os.getpid(),

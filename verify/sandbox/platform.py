@@ -25,11 +25,17 @@ from typing import Any, TypeVar
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator import free_port
 from verify.sandbox.platform_patches import ROTATION_DAYS, PlatformState, break_persistence, install_patchers
-from verify.sandbox.postgres import PostgresServer, find_pg_bin, start_postgres
-from verify.sandbox.redis_server import RedisServer, find_redis_server, start_redis
+from verify.sandbox.postgres import PostgresServer, start_postgres
+from verify.sandbox.redis_server import RedisServer, start_redis
+from verify.sandbox.server_binaries import (
+    PG_PROGRAM,
+    REDIS_PROGRAM,
+    Found,
+    find_pg_bin,
+    find_redis_server,
+    missing_reason,
+)
 
-PG_MISSING_NOTE = "PostgreSQL server not installed: database connectivity cannot be verified"
-REDIS_MISSING_NOTE = "redis-server not installed: cache PING cannot be verified"
 ENGINE_VERSION = "15.7"
 BAD_ENGINE_VERSION = "15.99"
 DB_NAME = "iot"
@@ -68,16 +74,23 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
     db_password = secrets.token_urlsafe(18)
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="platform-servers")
     pg_future = redis_future = None
+    pg_bin, redis_bin = find_pg_bin(), find_redis_server()
     # A stopped instance and a failed cache have no server behind their endpoints, as in AWS.
-    if find_pg_bin() is not None and not state.has("rds_stopped"):
+    if pg_bin is not None and not state.has("rds_stopped"):
         pg_future = _background(
             pool,
             parts,
-            lambda: start_postgres(port=state.db_port, app_user=DB_USER, app_password=db_password),
+            lambda: start_postgres(
+                port=state.db_port, app_user=DB_USER, app_password=db_password, bin_dir=pg_bin.path
+            ),
         )
-    if find_redis_server() is not None and not state.has("cache_down"):
+    if redis_bin is not None and not state.has("cache_down"):
         workdir = ctx.workdir / "platform-redis"
-        redis_future = _background(pool, parts, lambda: start_redis(port=state.cache_port, workdir=workdir))
+        redis_future = _background(
+            pool,
+            parts,
+            lambda: start_redis(port=state.cache_port, workdir=workdir, binary=str(redis_bin.path)),
+        )
     pool.shutdown(wait=False)
     try:
         install_patchers(state)
@@ -94,14 +107,27 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
     if isinstance(redis, RedisServer) and state.has("cache_misconf"):
         parts.stops.append(break_persistence(redis))
     if isinstance(pg, PostgresServer):
-        parts.services["postgres"] = f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, data in {pg.root})"
-    elif find_pg_bin() is None:
-        parts.notes.append(PG_MISSING_NOTE)
+        parts.services["postgres"] = (
+            f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, {_origin(pg_bin)}, data in {pg.root})"
+        )
+    elif pg_bin is None:
+        _missing(parts, "rds", missing_reason(PG_PROGRAM))
     if isinstance(redis, RedisServer):
-        parts.services["redis"] = f"{redis.host}:{redis.port}"
-    elif find_redis_server() is None:
-        parts.notes.append(REDIS_MISSING_NOTE)
+        parts.services["redis"] = f"{redis.host}:{redis.port} ({_origin(redis_bin)})"
+    elif redis_bin is None:
+        _missing(parts, "elasticache", missing_reason(REDIS_PROGRAM))
     parts.outputs = outputs
+
+
+def _origin(found: Found | None) -> str:
+    return f"{found.source}: {found.path}" if found else "unknown origin"
+
+
+def _missing(parts: StackParts, service: str, reason: str) -> None:
+    """No server behind an endpoint: the harness is told (VERIFY_SANDBOX_MISSING, through the sandbox's
+    environment), so the check that would connect is skipped naming the program, not blamed on a network."""
+    parts.missing[service] = reason
+    parts.notes.append(reason)
 
 
 def _record_servers(ctx: StackContext, servers: list[PostgresServer | RedisServer]) -> None:

@@ -1,9 +1,9 @@
 """A real, throw-away PostgreSQL server for the platform stack's RDS instance to point at.
 
-Debian's binaries, initdb into a private temporary directory, loopback only, scram-sha-256
+The system's binaries or a pip package's (`server_binaries.find_pg_bin`), initdb into a private temporary directory, loopback only, scram-sha-256
 passwords, durability switched off for speed. PostgreSQL refuses to run as root, and root is who runs
-the sandbox on these machines and in CI, so when euid is 0 every PostgreSQL process runs as the
-unprivileged `postgres` user (the package creates it). The postmaster is our direct child in its own
+the sandbox on these machines and in CI, so when euid is 0 every PostgreSQL process runs as an
+unprivileged user (`postgres` where Debian's package made it, else `nobody`). The postmaster is our direct child in its own
 session, so Ctrl-C on the sandbox's console reaches the sandbox, which then stops it in order.
 """
 
@@ -25,48 +25,63 @@ from pathlib import Path
 from typing import Any
 
 from verify.errors import VerifyError
+from verify.sandbox.server_binaries import PG_PROGRAM, find_pg_bin, missing_reason
 
 
 class SandboxServerError(VerifyError):
     """A local server the sandbox needs could not be started."""
 
 
-def find_pg_bin() -> Path | None:
-    """The directory holding initdb/postgres: $PG_BIN, else the newest Debian install, else PATH."""
-    override = os.environ.get("PG_BIN")
-    if override:
-        return Path(override) if (Path(override) / "postgres").exists() else None
-
-    def major(path: Path) -> float:
-        try:
-            return float(path.parent.name)
-        except ValueError:
-            return -1.0
-
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=major, reverse=True)
-    for bin_dir in candidates:
-        if (bin_dir / "initdb").exists() and (bin_dir / "postgres").exists():
-            return bin_dir
-    on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path and shutil.which("postgres") else None
-
-
 def _run_as() -> dict[str, Any]:
-    """subprocess keyword arguments that drop root to the `postgres` user (nothing when not root)."""
+    """subprocess keyword arguments that drop root to an unprivileged user (nothing when not root):
+    Debian's `postgres` user where the package made one, else `nobody`, which every Debian and most
+    other systems have (a fresh machine with only pip-installed binaries has no `postgres` user)."""
     if os.geteuid() != 0:
         return {}
-    try:
-        user = pwd.getpwnam("postgres")
-    except KeyError as exc:
-        raise SandboxServerError(
-            "PostgreSQL cannot run as root and there is no `postgres` user: "
-            "install Debian's postgresql package or run the sandbox as an unprivileged user."
-        ) from exc
-    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    for name in ("postgres", "nobody"):
+        try:
+            user = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    raise SandboxServerError(
+        "PostgreSQL cannot run as root and this system has neither a `postgres` nor a `nobody` user: "
+        "run the sandbox as an unprivileged user."
+    )
 
 
 def _traversable_by_others(path: Path) -> bool:
     return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+def _reachable_install(bin_dir: Path, root: Path, as_user: dict[str, Any]) -> Path:
+    """A bin directory the server's user can execute. A pip-installed PostgreSQL lives in site-packages,
+    often under /root (mode 700), where the unprivileged user cannot reach it; then its install tree is
+    linked (or, across file systems, copied) into the server's private directory. The layout is kept,
+    `<package>/pginstall/{bin,lib,share}` beside `<package>.libs`, because the binaries find their
+    libraries through relative rpaths."""
+    if not as_user or _traversable_by_others(bin_dir):
+        return bin_dir
+    install = bin_dir.parent  # .../<package>/pginstall
+    package_dir = install.parent
+    target_package = root / "install" / package_dir.name
+    for part in ("bin", "lib", "share"):
+        if (install / part).is_dir():
+            shutil.copytree(install / part, target_package / install.name / part, copy_function=_link_or_copy)
+    libs = package_dir.parent / f"{package_dir.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, root / "install" / libs.name, copy_function=_link_or_copy)
+    for path in [root / "install", *(root / "install").rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+    return target_package / install.name / "bin"
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _make_private_dir() -> Path:
@@ -113,39 +128,49 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _psql_setup(bin_dir: Path, server: PostgresServer, sql: str) -> subprocess.CompletedProcess[bytes]:
-    # SQL (with the app password) goes through stdin, never argv, where any user could read it.
-    env = {**os.environ, "PGPASSWORD": server.superuser_password, "PGCONNECT_TIMEOUT": "2"}
-    return subprocess.run(
-        [
-            str(bin_dir / "psql"),
-            "-X",
-            "-q",
-            "-t",
-            "-A",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            server.host,
-            "-p",
-            str(server.port),
-            "-U",
-            server.superuser,
-            "-d",
-            "postgres",
-            "-f",
-            "-",
-        ],
-        input=sql.encode(),
-        env=env,
-        capture_output=True,
-        timeout=15,
-        check=False,
-    )
+def _setup(server: PostgresServer, app_user: str, app_password: str, dbname: str) -> str | None:
+    """Create the app's role and database; answer the server version, or None while it starts up.
 
+    psycopg (a core dependency) rather than psql: a pip-installed server may ship no working psql. The
+    password travels inside the protocol, never on a command line any user could read."""
+    import psycopg
+    from psycopg import sql
 
-def _quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    try:
+        conn = psycopg.connect(
+            host=server.host,
+            port=server.port,
+            user=server.superuser,
+            password=server.superuser_password,
+            dbname="postgres",
+            connect_timeout=2,
+            autocommit=True,
+        )
+    except psycopg.OperationalError as error:
+        text = str(error)
+        if "starting up" in text or "refused" in text or "timeout" in text.lower():
+            return None
+        raise SandboxServerError(
+            f"PostgreSQL started but refused the superuser: {text.replace(app_password, '***')}"
+        ) from None
+    try:
+        with conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(app_user), sql.Literal(app_password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(dbname), sql.Identifier(app_user)
+                )
+            )
+            row = conn.execute("SELECT current_setting('server_version')").fetchone()
+    except psycopg.Error as error:
+        raise SandboxServerError(
+            f"PostgreSQL started but setting up the database failed: {str(error).replace(app_password, '***')}"
+        ) from None
+    return str(row[0]).split()[0] if row else "unknown"
 
 
 def start_postgres(
@@ -158,9 +183,11 @@ def start_postgres(
     timeout: float = 30.0,
 ) -> PostgresServer:
     """initdb, start, wait until it answers, create `dbname` owned by `app_user`. Cleans up on failure."""
-    bin_dir = bin_dir or find_pg_bin()
     if bin_dir is None:
-        raise SandboxServerError("PostgreSQL server not installed: no initdb/postgres binaries found.")
+        found = find_pg_bin()
+        if found is None:
+            raise SandboxServerError(missing_reason(PG_PROGRAM))
+        bin_dir = found.path
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", app_user) or not re.fullmatch(r"[a-z_][a-z0-9_]*", dbname):
         raise SandboxServerError("database and user names must be plain lower-case identifiers.")
     as_user = _run_as()
@@ -174,25 +201,15 @@ def start_postgres(
         superuser_password=secrets.token_urlsafe(18),
     )
     try:
+        bin_dir = _reachable_install(bin_dir, root, as_user)
         _init_and_start(bin_dir, server, as_user)
         deadline = time.monotonic() + timeout
-        sql = (
-            f"CREATE ROLE {app_user} LOGIN PASSWORD {_quote_literal(app_password)};\n"
-            f"CREATE DATABASE {dbname} OWNER {app_user};\n"
-            "SELECT current_setting('server_version');\n"
-        )
         while True:
             if _port_open(server.host, port):
-                done = _psql_setup(bin_dir, server, sql)
-                if done.returncode == 0:
-                    server.version = done.stdout.decode().strip().split()[0]
+                version = _setup(server, app_user, app_password, dbname)
+                if version is not None:
+                    server.version = version
                     return server
-                retry = b"starting up" in done.stderr or b"Connection refused" in done.stderr
-                if not retry and _running(server):
-                    error = done.stderr.decode(errors="replace").replace(app_password, "***").strip()
-                    raise SandboxServerError(
-                        f"PostgreSQL started but setting up the database failed: {error}"
-                    )
             if not _running(server):
                 code = server.process.returncode if server.process else None
                 raise SandboxServerError(

@@ -1,5 +1,7 @@
 """A real, throw-away redis-server for the platform stack's ElastiCache endpoint to point at.
 
+The binary is the system's or the one a pip package ships (`server_binaries.find_redis_server`).
+
 Loopback only, nothing persisted (`--save ''`, no AOF), its working directory inside the sandbox's
 own temporary directory. It speaks plain TCP: the emulated replication group claims in-transit
 encryption, which the local server does not reproduce.
@@ -15,10 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verify.sandbox.postgres import SandboxServerError
-
-
-def find_redis_server() -> str | None:
-    return shutil.which("redis-server")
+from verify.sandbox.server_binaries import REDIS_PROGRAM, find_redis_server, missing_reason
 
 
 @dataclass
@@ -55,9 +54,11 @@ def _pong(host: str, port: int) -> bool:
 
 def start_redis(*, port: int, workdir: Path, binary: str | None = None, timeout: float = 10.0) -> RedisServer:
     """Start redis-server on 127.0.0.1:port and wait until it answers PING. Cleans up on failure."""
-    binary = binary or find_redis_server()
     if binary is None:
-        raise SandboxServerError("redis-server not installed.")
+        found = find_redis_server()
+        if found is None:
+            raise SandboxServerError(missing_reason(REDIS_PROGRAM))
+        binary = str(found.path)
     workdir.mkdir(parents=True, exist_ok=True)
     server = RedisServer(host="127.0.0.1", port=port, workdir=workdir)
     argv = [
