@@ -155,9 +155,7 @@ def console() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sandbox"]:
-        from verify.sandbox.commands import sandbox_main
-
-        return _guarded(lambda: sandbox_main(args_list[1:]))
+        return _guarded(lambda: _sandbox_command(args_list[1:]))
     args = build_parser().parse_args(args_list)
     from verify.cli_reports import HANDLERS
 
@@ -368,9 +366,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_checks(args, args.outputs)
 
 
+def _sandbox_command(argv: list[str]) -> int:
+    from verify.sandbox import require_emulator
+
+    require_emulator()
+    from verify.sandbox.commands import sandbox_main
+
+    return sandbox_main(argv)
+
+
 def _run_with_sandbox(args: argparse.Namespace) -> int:
     import tempfile
 
+    from verify.sandbox import require_emulator
+
+    require_emulator()
     from verify.sandbox.manager import spawn_sandbox
 
     stacks = ("pipeline", "platform") if args.sandbox_stack == "both" else (args.sandbox_stack,)

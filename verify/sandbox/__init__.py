@@ -1,22 +1,59 @@
 """The sandbox: a local stand-in for the IoT stacks (AWS emulator, reference pipeline, faults).
 
 Start one with `start_sandbox` (threads of this process) or `spawn_sandbox` (a child process);
-`verify sandbox ...` is `commands.sandbox_main`. Heavy modules (moto, boto3) load only when a
-sandbox starts, so importing this package is cheap.
+`verify sandbox ...` is `commands.sandbox_main`. The emulator (moto, werkzeug) and the local servers
+come with `pip install 'verify-stack[sandbox]'`; `require_emulator()` says so in one sentence when
+they are missing. Names load on first use, so importing this package (as `verify checks list` does,
+for the fault matrix) needs none of them.
 """
 
 from __future__ import annotations
 
-from verify.sandbox.faults import FAULTS, Fault, validate_faults
-from verify.sandbox.manager import SandboxHandle, sandbox_status, spawn_sandbox, start_sandbox, stop_detached
+import importlib
+import importlib.util
+from typing import Any
+
+from verify.errors import UsageError
 
 __all__ = [
     "FAULTS",
     "Fault",
     "SandboxHandle",
+    "require_emulator",
     "sandbox_status",
     "spawn_sandbox",
     "start_sandbox",
     "stop_detached",
     "validate_faults",
 ]
+
+_LAZY = {
+    "FAULTS": "faults",
+    "Fault": "faults",
+    "validate_faults": "faults",
+    "SandboxHandle": "manager",
+    "sandbox_status": "manager",
+    "spawn_sandbox": "manager",
+    "start_sandbox": "manager",
+    "stop_detached": "manager",
+}
+
+INSTALL_LINE = "pip install 'verify-stack[sandbox]'"
+_EMULATOR_MODULES = ("moto", "werkzeug")
+
+
+def require_emulator() -> None:
+    """UsageError (exit 2) naming the install line when the sandbox's emulator is not installed."""
+    missing = [name for name in _EMULATOR_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"the sandbox needs its AWS emulator ({', '.join(missing)} not installed): "
+            f"run `{INSTALL_LINE}` (from a checkout: pip install -e '.[sandbox]')"
+        )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'verify.sandbox' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"verify.sandbox.{module}"), name)
