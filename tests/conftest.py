@@ -37,3 +37,80 @@ def moto_client(aws_mock: None) -> Callable[[str], Any]:
         return boto3.client(service, region_name=MOTO_REGION)  # type: ignore[call-overload]
 
     return make
+
+
+# ------------------------------------------------------------------ the fast tier's guard
+# `python -m pytest -m "not sandbox"` is the fast tier (README). It stays fast only if every test
+# that starts a sandbox or a subprocess says so with the `sandbox` marker. Rather than trust each
+# author, the guard below wraps the two doors such a test must pass (subprocess.Popen, which
+# subprocess.run/check_output and pytester's runpytest_subprocess use, and the emulator's start, which
+# every in-process sandbox goes through) and fails any unmarked test that opens either.
+
+_UNMARKED: list[str] = []  # the running test's node id while it lacks the marker (one per process)
+_SETTING_UP: list[str] = []  # the fixtures being set up right now, innermost last
+# Fixtures that opened a door while being set up: a test using one is a sandbox test even when the
+# fixture was already up (set up for an earlier test in this process) and opens nothing for it.
+_SANDBOX_FIXTURES: set[str] = set()
+
+
+def _door_check(what: str) -> None:
+    _SANDBOX_FIXTURES.update(_SETTING_UP)
+    if _UNMARKED:
+        raise UnmarkedSlowTest(
+            f"{_UNMARKED[0]} {what} but is not marked `@pytest.mark.sandbox` "
+            "(the fast tier `-m 'not sandbox'` must start no sandbox and no subprocess)"
+        )
+
+
+class UnmarkedSlowTest(Exception):
+    """A test started a sandbox or a subprocess without the `sandbox` marker."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import subprocess
+
+    from verify.sandbox import emulator
+
+    popen_init = subprocess.Popen.__init__
+    emulator_start = emulator.Emulator.start
+
+    def guarded_popen_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        _door_check("starts a subprocess")
+        popen_init(self, *args, **kwargs)
+
+    def guarded_start(self: Any) -> None:
+        _door_check("starts a sandbox")
+        emulator_start(self)
+
+    subprocess.Popen.__init__ = guarded_popen_init  # type: ignore[method-assign]
+    emulator.Emulator.start = guarded_start  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    marked = item.get_closest_marker("sandbox") is not None
+    if not marked:
+        _UNMARKED[:] = [item.nodeid]
+    try:
+        return (yield)
+    finally:
+        _UNMARKED.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    _SETTING_UP.append(fixturedef.argname)
+    try:
+        return (yield)
+    finally:
+        _SETTING_UP.pop()
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    if _UNMARKED:
+        used = sorted(_SANDBOX_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        if used:
+            raise UnmarkedSlowTest(
+                f"{item.nodeid} uses the sandbox fixture(s) {', '.join(used)} but is not marked "
+                "`@pytest.mark.sandbox`"
+            )

@@ -78,6 +78,7 @@ def assert_one_sentence(result: subprocess.CompletedProcess[str]) -> str:
 # ---------------------------------------------------------------- discover
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("name", ["pipeline-flat.json", "pipeline-terraform.json", "platform-cdk-multi.json"])
 def test_discover_json_matches_the_expected_inventory(tmp_path: Path, name: str) -> None:
     result = verify(tmp_path, "discover", "--outputs", str(FIXTURES / name), "--json")
@@ -87,6 +88,7 @@ def test_discover_json_matches_the_expected_inventory(tmp_path: Path, name: str)
     assert result.stderr == ""
 
 
+@pytest.mark.sandbox
 def test_discover_never_prints_a_sensitive_value(tmp_path: Path) -> None:
     source = FIXTURES / "pipeline-terraform.json"
     secret = json.loads(source.read_text(encoding="utf-8"))["db_password"]["value"]
@@ -99,6 +101,7 @@ def test_discover_never_prints_a_sensitive_value(tmp_path: Path) -> None:
     assert (password["value"], password["name"]) == ("***", "***")
 
 
+@pytest.mark.sandbox
 def test_discover_table_lists_keys_and_missing(tmp_path: Path) -> None:
     outputs = write_json(tmp_path / "out.json", {**HEALTHY, "AlertsTopicArn": "unknown"})
     result = verify(tmp_path, "discover", "--outputs", str(outputs))
@@ -110,6 +113,7 @@ def test_discover_table_lists_keys_and_missing(tmp_path: Path) -> None:
     assert lines[-1] == 'missing: AlertsTopicArn is a placeholder ("unknown"): nothing to verify there'
 
 
+@pytest.mark.sandbox
 def test_discover_reads_the_outputs_path_from_config(tmp_path: Path) -> None:
     write_json(tmp_path / "deploy" / "outputs.json", HEALTHY)
     (tmp_path / "verify.toml").write_text('[outputs]\npath = "deploy/outputs.json"\n', encoding="utf-8")
@@ -118,6 +122,7 @@ def test_discover_reads_the_outputs_path_from_config(tmp_path: Path) -> None:
     assert [r["key"] for r in json.loads(result.stdout)["resources"]] == list(HEALTHY)
 
 
+@pytest.mark.sandbox
 def test_missing_outputs_file_is_exit_2_with_how_to_produce_it(tmp_path: Path) -> None:
     result = verify(tmp_path, "discover")
     assert result.returncode == 2
@@ -128,6 +133,7 @@ def test_missing_outputs_file_is_exit_2_with_how_to_produce_it(tmp_path: Path) -
     assert result.stdout == ""
 
 
+@pytest.mark.sandbox
 def test_missing_outputs_file_for_run_writes_no_reports(tmp_path: Path) -> None:
     result = verify(tmp_path, "run", "--outputs", "nowhere.json")
     assert result.returncode == 2
@@ -135,6 +141,7 @@ def test_missing_outputs_file_for_run_writes_no_reports(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.sandbox
 def test_invalid_json_is_exit_2_with_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "out.json").write_text('{\n  "Key": "value",\n  "Other": \n}\n', encoding="utf-8")
     result = verify(tmp_path, "discover", "--outputs", "out.json")
@@ -143,6 +150,7 @@ def test_invalid_json_is_exit_2_with_line_and_column(tmp_path: Path) -> None:
     assert line == "verify: Outputs file out.json is not valid JSON: Expecting value at line 4, column 1."
 
 
+@pytest.mark.sandbox
 def test_unknown_option_is_exit_2_with_usage(tmp_path: Path) -> None:
     result = verify(tmp_path, "run", "--outptus", "x.json")
     assert result.returncode == 2
@@ -151,6 +159,7 @@ def test_unknown_option_is_exit_2_with_usage(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.sandbox
 def test_unknown_command_is_exit_2(tmp_path: Path) -> None:
     result = verify(tmp_path, "verfiy")
     assert result.returncode == 2
@@ -158,6 +167,7 @@ def test_unknown_command_is_exit_2(tmp_path: Path) -> None:
     assert "invalid choice: 'verfiy'" in result.stderr
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("command", ["discover", "run"])
 def test_bad_config_is_exit_2_naming_file_and_line(tmp_path: Path, command: str) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
@@ -169,6 +179,7 @@ def test_bad_config_is_exit_2_naming_file_and_line(tmp_path: Path, command: str)
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.sandbox
 def test_explicit_config_that_does_not_exist_is_exit_2(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
     result = verify(tmp_path, "discover", "--outputs", "out.json", "--config", "ci/verify.toml")
@@ -176,6 +187,7 @@ def test_explicit_config_that_does_not_exist_is_exit_2(tmp_path: Path) -> None:
     assert "config file ci/verify.toml not found" in assert_one_sentence(result)
 
 
+@pytest.mark.sandbox
 def test_fault_without_sandbox_is_exit_2(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
     result = verify(tmp_path, "run", "--outputs", "out.json", "--fault", "processor_down")
@@ -183,6 +195,7 @@ def test_fault_without_sandbox_is_exit_2(tmp_path: Path) -> None:
     assert assert_one_sentence(result) == "verify: --fault only makes sense with --sandbox"
 
 
+@pytest.mark.sandbox
 def test_version(tmp_path: Path) -> None:
     result = verify(tmp_path, "--version")
     assert result.returncode == 0
@@ -192,6 +205,7 @@ def test_version(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- run
 
 
+@pytest.mark.sandbox
 def test_run_with_a_placeholder_fails(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", {**HEALTHY, "AlertsTopicArn": "N/A"})
     result = verify(tmp_path, "run", "--outputs", "out.json", *ONLY_OUTPUTS)
@@ -210,6 +224,7 @@ def test_run_with_a_placeholder_fails(tmp_path: Path) -> None:
     assert (tmp_path / "reports" / "allure-results").is_dir()
 
 
+@pytest.mark.sandbox
 def test_run_on_healthy_outputs_passes(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
     result = verify(tmp_path, "run", "--outputs", "out.json", "--report-dir", "out/reports", *ONLY_OUTPUTS)
@@ -227,6 +242,7 @@ def test_run_on_healthy_outputs_passes(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.sandbox
 def test_smoke_json_prints_the_summary_without_sensitive_values(tmp_path: Path) -> None:
     source = FIXTURES / "pipeline-terraform.json"
     secret = json.loads(source.read_text(encoding="utf-8"))["db_password"]["value"]
@@ -258,6 +274,7 @@ def test_user_table_naming(resource, inventory, outputs):
 """
 
 
+@pytest.mark.sandbox
 def test_user_suite_runs_beside_the_shipped_suites(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", {**HEALTHY, "RawSensorTableName": "raw-sensor-data-prod"})
     (tmp_path / "checks").mkdir()
@@ -299,6 +316,7 @@ def test_user_suite_runs_beside_the_shipped_suites(tmp_path: Path) -> None:
     assert [c["status"] for c in shipped] == ["passed"] * 6
 
 
+@pytest.mark.sandbox
 def test_error_verdict_is_exit_3_and_not_an_internal_error(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
     (tmp_path / "check_reach.py").write_text(
@@ -326,6 +344,7 @@ def test_error_verdict_is_exit_3_and_not_an_internal_error(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.sandbox
 def test_internal_error_is_exit_3_and_says_so(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
     (tmp_path / "mine").mkdir()
@@ -340,6 +359,7 @@ def test_internal_error_is_exit_3_and_says_so(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.sandbox
 def test_missing_user_suite_is_exit_2(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", HEALTHY)
     result = verify(tmp_path, "run", "--outputs", "out.json", "--suite", "checks/nope.py")
@@ -350,6 +370,7 @@ def test_missing_user_suite_is_exit_2(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- init
 
 
+@pytest.mark.sandbox
 def test_init_writes_a_valid_config_and_refuses_to_overwrite(tmp_path: Path) -> None:
     write_json(tmp_path / "out.json", {**HEALTHY, "Mystery": "thing-one"})
     result = verify(tmp_path, "init", "--outputs", "out.json")

@@ -14,6 +14,8 @@ import pytest
 
 from verify.sandbox.emulator import Emulator
 
+pytestmark = pytest.mark.sandbox
+
 TEMPLATE = {
     "Resources": {
         "Readings": {

@@ -448,6 +448,7 @@ def test_verify_fixture_without_the_plugin_enabled_says_so(pytester: pytest.Pyte
     assert not (pytester.path / "reports").exists()
 
 
+@pytest.mark.sandbox
 def test_xdist_writes_one_summary_with_every_result(
     pytester: pytest.Pytester, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

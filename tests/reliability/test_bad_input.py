@@ -68,6 +68,7 @@ def _assert_one_sentence(proc: Any, took: float, path: Path) -> None:
     assert not (path / "reports").exists(), "nothing was verified, so no report may claim otherwise"
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("case", sorted(BAD_OUTPUTS), ids=lambda c: c.replace(" ", "-"))
 @pytest.mark.parametrize("command", ["run", "discover"])
 def test_bad_outputs_file(tmp_path: Path, case: str, command: str) -> None:
@@ -98,6 +99,7 @@ BAD_CONFIGS: dict[str, tuple[bytes | None, str]] = {
 }
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS), ids=lambda c: c.replace(" ", "-"))
 @pytest.mark.parametrize("command", ["run", "discover"])
 def test_bad_config_file(tmp_path: Path, case: str, command: str) -> None:
@@ -128,6 +130,7 @@ def test_bad_config_file(tmp_path: Path, case: str, command: str) -> None:
     ],
     ids=lambda a: "_".join(a) or "nothing",
 )
+@pytest.mark.sandbox
 def test_bad_usage_is_exit_2_with_the_usage_line(tmp_path: Path, args: list[str]) -> None:
     proc = run_verify(*args, cwd=tmp_path, env=clean_env(), timeout=60)
     assert proc.returncode == 2, proc.stderr

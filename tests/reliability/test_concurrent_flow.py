@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.reliability.helpers import clean_env, verify_command
 from tests.sandbox.conftest import start_stack
 
@@ -25,6 +27,7 @@ def _run(tmp_path: Path, env: dict[str, str], outputs: Path) -> tuple[int, dict[
     return done.returncode, summary
 
 
+@pytest.mark.sandbox
 def test_flow_waits_overlap_and_every_check_keeps_its_evidence(tmp_path: Path) -> None:
     with start_stack(tmp_path / "sandbox", latency="aws") as handle:
         code, summary = _run(tmp_path, clean_env(handle.env), handle.outputs_path)

@@ -81,6 +81,7 @@ def _suite(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.sandbox
 def test_no_exception_inside_a_check_becomes_a_pass(tmp_path: Path) -> None:
     suite = _suite(tmp_path)
     proc = run_verify(
@@ -100,6 +101,7 @@ def test_no_exception_inside_a_check_becomes_a_pass(tmp_path: Path) -> None:
             assert check["message"].strip(), check  # an error always says why
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("name", ["exception", "system_exit_0", "aws_access_error"])
 def test_a_run_whose_only_check_errs_is_exit_3(tmp_path: Path, name: str) -> None:
     suite = _suite(tmp_path)
@@ -116,6 +118,7 @@ def test_a_run_whose_only_check_errs_is_exit_3(tmp_path: Path, name: str) -> Non
     assert summary(tmp_path / "reports")["verdict"] == "error"
 
 
+@pytest.mark.sandbox
 def test_a_run_where_everything_is_skipped_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "checks" / "check_skips.py"
     path.parent.mkdir()
@@ -134,6 +137,7 @@ def test_a_run_where_everything_is_skipped_is_an_error(tmp_path: Path) -> None:
     assert result["verdict"] == "error" and proc.returncode == 3
 
 
+@pytest.mark.sandbox
 def test_a_run_that_selects_nothing_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "outputs.json").write_text(json.dumps(OUTPUTS), encoding="utf-8")
     proc = run_verify(
@@ -145,6 +149,7 @@ def test_a_run_that_selects_nothing_is_an_error(tmp_path: Path) -> None:
     assert any("nothing was verified" in note for note in result.get("notes", [])), result.get("notes")
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("command", ["run", "smoke"])
 def test_a_missing_outputs_file_is_exit_2_and_no_report(tmp_path: Path, command: str) -> None:
     proc = run_verify(command, cwd=tmp_path, env=clean_env())  # the default cfn-outputs/flat-outputs.json

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from verify.catalogue import catalogue_markdown, collect_catalogue
 from verify.sandbox.fault_matrix import FAULT_BREAKS
 
@@ -37,6 +39,7 @@ def test_docs_checks_md_is_current() -> None:
     )
 
 
+@pytest.mark.sandbox
 def test_checks_list_json_through_the_cli(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "verify.cli", "checks", "list", "--json"],

@@ -176,6 +176,7 @@ def verify(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.sandbox
 def test_verify_gate_rejudges_a_finished_run(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     write_reports(
@@ -225,6 +226,7 @@ def test_verify_gate_on_a_missing_or_invalid_summary_is_exit_2(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.sandbox
 def test_verify_gate_with_an_error_verdict_is_exit_3(tmp_path: Path) -> None:
     write_reports(run_of(make("test_active", Status.ERROR)), tmp_path)
     result = verify("gate", "--summary", str(tmp_path / "summary.json"), cwd=tmp_path)

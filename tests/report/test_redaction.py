@@ -53,6 +53,7 @@ def endpoint() -> Iterator[str]:
         server.stop()
 
 
+@pytest.mark.sandbox
 def test_planted_secrets_reach_no_report_and_no_console(tmp_path: Path, endpoint: str) -> None:
     env = {
         **os.environ,

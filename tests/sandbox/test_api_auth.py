@@ -16,6 +16,8 @@ from requests_aws4auth import AWS4Auth
 from tests.sandbox.conftest import Stack, reading
 from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
+pytestmark = pytest.mark.sandbox
+
 Tamper = Callable[[Stack], requests.PreparedRequest]
 
 

@@ -24,6 +24,8 @@ from verify.sandbox.commands import sandbox_main
 from verify.sandbox.growth import BASE_RESOURCES, CYCLE, plan
 from verify.sandbox.manager import sandbox_status, start_sandbox
 
+pytestmark = pytest.mark.sandbox
+
 REPO = Path(__file__).resolve().parents[2]
 NAMING = ("scalar", "unknown")  # kinds discovery reports that name no resource
 

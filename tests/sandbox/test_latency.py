@@ -12,6 +12,8 @@ import pytest
 from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
 from verify.sandbox.latency import Delays
 
+pytestmark = pytest.mark.sandbox
+
 
 def test_without_a_model_everything_runs_at_once() -> None:
     delays = Delays(None)

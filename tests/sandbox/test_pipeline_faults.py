@@ -18,6 +18,8 @@ from botocore.exceptions import ClientError
 from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
 from verify.sandbox.faults import FAULTS
 
+pytestmark = pytest.mark.sandbox
+
 Observe = Callable[[Stack], Any]
 
 

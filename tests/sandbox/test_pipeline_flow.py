@@ -12,6 +12,8 @@ import pytest
 from tests.sandbox.conftest import Stack, reading, wait_until
 from verify.sandbox.processor import InvalidReading, validate_reading
 
+pytestmark = pytest.mark.sandbox
+
 TRACE_ID = re.compile(r"^Root=(1-[0-9a-f]{8}-[0-9a-f]{24})$")
 
 

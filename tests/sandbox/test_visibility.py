@@ -16,6 +16,8 @@ from verify.errors import UsageError
 from verify.sandbox.manager import SandboxHandle, sandbox_status
 from verify.sandbox.visibility import VisibilityLog
 
+pytestmark = pytest.mark.sandbox
+
 # Every signal one valid reading produces once the processor has handled it: two log lines (ingest's
 # and processor's groups), the rest once each.
 COMPLETE = {"raw": 1, "processed": 1, "query": 1, "trace": 1, "log": 2}

@@ -1,0 +1,59 @@
+"""The fast tier (`-m "not sandbox"`) is kept fast by tests/conftest.py's guard: a test that starts a
+subprocess or a sandbox, or uses a fixture that did, without the `sandbox` marker, fails and says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+
+INNER = """
+import subprocess
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def child():
+    return subprocess.run(["true"], check=True).returncode
+
+
+def test_unmarked_subprocess():
+    subprocess.run(["true"], check=True)
+
+
+@pytest.mark.sandbox
+def test_marked_subprocess():
+    subprocess.run(["true"], check=True)
+
+
+@pytest.mark.sandbox
+def test_marked_sets_up_the_fixture(child):
+    assert child == 0
+
+
+def test_unmarked_reuses_the_fixture(child):
+    assert child == 0
+
+
+def test_unmarked_in_process():
+    assert sum(range(4)) == 6
+"""
+
+
+# Marked itself: the outer guard must stay out of the inner run's way (the inner tests open doors).
+@pytest.mark.sandbox
+def test_unmarked_tests_that_open_a_door_fail_and_say_so(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST.read_text(encoding="utf-8"))
+    pytester.makeini("[pytest]\nmarkers =\n    sandbox: test\n")
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:xdist", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_unmarked_subprocess starts a subprocess but is not marked `@pytest.mark.sandbox`*",
+            "*test_unmarked_reuses_the_fixture uses the sandbox fixture(s) child but is not marked*",
+        ]
+    )
