@@ -14,6 +14,7 @@ In-process and bounded: each example builds `CheckResult`s and a `RunSummary` di
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import io
 import json
@@ -56,7 +57,7 @@ FRAGMENTS = (
     '{"Authorization": "Bearer abc", "x": 1}',
     "\x00\x7f\x9b\ufeff",
 )
-_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 HOSTILE = st.one_of(
     st.sampled_from(FRAGMENTS),
     _TEXT,
@@ -100,7 +101,7 @@ def _discover(document: dict[str, Any], workdir: Path) -> list[str]:
     path.write_text(json.dumps(document), encoding="utf-8")
     printed = []
     for extra in ([], ["--json"]):
-        code, text = _console(lambda extra=extra: main(["discover", "--outputs", str(path), *extra]))
+        code, text = _console(functools.partial(main, ["discover", "--outputs", str(path), *extra]))
         assert code in (0, 2), text
         assert "Traceback" not in text
         if not extra:

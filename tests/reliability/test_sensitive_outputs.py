@@ -54,7 +54,7 @@ def test_no_check_is_parametrized_with_a_sensitive_value(
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
     session = _session(tmp_path, _outputs(tmp_path, arn))
     planned = direct.plan(session)
-    about = {
+    about: dict[str, Any] = {
         item.id: item.params.get("resource") or item.params.get("output")
         for item in planned
         if item.params.get("resource") or item.params.get("output")
