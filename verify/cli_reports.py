@@ -58,15 +58,17 @@ def _policy(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _print_gate(summary: RunSummary) -> None:
+    from verify.escape import terminal  # a reason quotes check titles and messages: data, not commands
+
     gate = summary.gate
     assert gate is not None  # apply_gate always sets it
     counts = summary.counts()
     print(
-        f"verify gate: {gate.verdict.upper()} under {gate.policy} -- {counts['passed']} passed, "
+        f"verify gate: {gate.verdict.upper()} under {terminal(gate.policy)} -- {counts['passed']} passed, "
         f"{counts['failed']} failed, {counts['error']} error, {counts['skipped']} skipped"
     )
     for reason in gate.reasons:
-        print(f"  - {reason}")
+        print(f"  - {terminal(reason)}")
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

@@ -177,3 +177,12 @@ def test_a_secret_left_in_a_value_is_masked_before_it_is_escaped(tmp_path: Path)
     written = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert secret not in written and "\\*\\*\\*" in written
     assert markdown_skeleton(written) == markdown_skeleton(render_markdown(_summary("x")))
+
+
+def test_verify_gate_prints_hostile_reasons_without_control_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from verify.cli_reports import _print_gate
+
+    _print_gate(_summary(HOSTILE[6]))
+    assert control_characters(capsys.readouterr().out) == []
