@@ -314,6 +314,10 @@ class _VerifyHooks:
             f"verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
             f"{counts['error']} error, {counts['skipped']} skipped; reports in {self.session.report_dir}/",
         )
+        from verify.escape import terminal
+
+        for item in summary.left_behind:  # test data clean-up could not remove: the team deletes it
+            terminalreporter.write_line(f"LEFT BEHIND {terminal(item.line())}")
 
 
 _SUMMARY_KEY = pytest.StashKey[RunSummary]()

@@ -374,3 +374,42 @@ def test_the_wait_ends_within_the_runs_stop_budget(moto: Aws) -> None:
         polling.end_stop()
         polling.allow_waits()
     assert [lb.key for lb in flow.left_behind] == [f"sensorId={RUN}"]
+
+
+def test_the_pytest_path_prints_what_was_left_behind(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from verify.config import Config
+    from verify.plugin import _SUMMARY_KEY, _VerifyHooks
+    from verify.session import VerifySession
+
+    summary = RunSummary(
+        verdict=Verdict.PASS,
+        profile="full",
+        run_id=RUN,
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        source="x.json",
+        region=REGION,
+        left_behind=[LeftBehind("DynamoDB table processed-data", f"sensorId={RUN}", "in flight")],
+    )
+    session = VerifySession(
+        config=Config(),
+        profile="full",
+        region_option=None,
+        outputs_paths=[],
+        stack_name=None,
+        report_dir=tmp_path,
+        timeout=1,
+        run_id=RUN,
+        started_at="",
+        started_monotonic=0.0,
+    )
+    lines: list[str] = []
+    reporter = SimpleNamespace(
+        config=SimpleNamespace(stash={_SUMMARY_KEY: summary}),
+        write_sep=lambda sep, text: lines.append(text),
+        write_line=lines.append,
+    )
+    _VerifyHooks(session).pytest_terminal_summary(reporter)
+    assert f"LEFT BEHIND DynamoDB table processed-data: sensorId={RUN} (in flight)" in lines
