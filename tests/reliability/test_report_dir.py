@@ -123,7 +123,9 @@ def test_links_inside_allure_results_are_neither_read_nor_written(tmp_path: Path
     assert not (results / "environment.properties").is_symlink()
 
 
-@pytest.mark.parametrize("name", ["summary.md", ".summary.md.tmp", "summary.json", ".summary.json.tmp", "junit.xml"])
+@pytest.mark.parametrize(
+    "name", ["summary.md", ".summary.md.tmp", "summary.json", ".summary.json.tmp", "junit.xml"]
+)
 def test_a_symlink_at_a_report_name_is_replaced_not_written_through(tmp_path: Path, name: str) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me", encoding="utf-8")

@@ -85,7 +85,10 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 def _flow(aws: Aws, run_id: str) -> Flow:
     outputs = parse_outputs(
-        {"ApiEndpoint": "https://abc123.execute-api.us-east-1.amazonaws.com/dev/", "RawTableName": "raw-data"},
+        {
+            "ApiEndpoint": "https://abc123.execute-api.us-east-1.amazonaws.com/dev/",
+            "RawTableName": "raw-data",
+        },
         "test.json",
     )
     http = SignedHttp(Credentials("testing", "testing"), REGION)
