@@ -9,6 +9,7 @@ probe needs no extra parameter to leave evidence. Everything is redacted on the 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from verify.redact import REDACTOR
+from verify.redact import REDACTOR, is_secret_key
 from verify.snapshot import CACHED as SNAPSHOT_HIT
 from verify.snapshot import ReadSnapshot
 
@@ -196,10 +197,32 @@ def _call(model: Any, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _secret_parts(text: str) -> list[str]:
+    """What of a secret's value to mask. A JSON object (RDS credentials: username, password, host,
+    dbInstanceIdentifier...) is masked by the values of its secret-looking keys (all its values when
+    no key looks secret), not as one text: the
+    redactor also masks any part of a registered value that keeps its first or last characters, and
+    the JSON's tail (`...": "iot-db-dev"}`) then masked the instance's name and the quotes around it
+    wherever that name appeared, breaking summary.json. Anything else is masked whole."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [text]
+    if not isinstance(value, dict):
+        return [text]
+    values = {
+        str(key): str(item) for key, item in value.items() if isinstance(item, str | int) and item != ""
+    }
+    secret = [item for key, item in values.items() if is_secret_key(key)]
+    # No key says which value is the secret ({"value": "..."}): every value is masked, one by one.
+    return secret or list(values.values())
+
+
 def _register_secret_values(service: str, operation: str, parsed: dict[str, Any]) -> None:
     """A value read from Secrets Manager or an SSM SecureString is masked from then on, everywhere."""
     if service == "secretsmanager" and operation == "GetSecretValue":
-        REDACTOR.add(str(parsed.get("SecretString") or ""))
+        for part in _secret_parts(str(parsed.get("SecretString") or "")):
+            REDACTOR.add(part)
         binary = parsed.get("SecretBinary")
         if isinstance(binary, bytes | bytearray):
             REDACTOR.add(bytes(binary).decode("utf-8", errors="replace"))

