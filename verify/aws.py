@@ -12,6 +12,9 @@
   consecutive tries that could not connect to an endpoint (or that timed out on one operation),
   further tries there fail at once with `EndpointDown`. A run against a closed port or a hanging
   operation therefore finishes in seconds, each check still saying what it could not reach.
+- Each try has one overall deadline (connect + read timeout, connect to last byte; `_BoundedSend`),
+  and none starts after a stop's budget or the run's hard deadline (verify.polling): botocore's own
+  timeouts bound each socket read, so a trickled answer could otherwise hold a check for minutes.
 - `aws_errors()` turns botocore's exceptions into the harness's two families: a missing resource
   is `CheckFailed` (the stack is wrong), everything else is `AwsAccessError` (could not verify).
 """
@@ -23,6 +26,7 @@ import os
 import platform
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +54,7 @@ from botocore.exceptions import (
 )
 
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
-from verify.polling import past_hard_deadline
+from verify.polling import hard_deadline, past_hard_deadline, stop_deadline, waits_cancelled
 from verify.redact import REDACTOR
 from verify.snapshot import ReadSnapshot, answer_early
 
@@ -183,6 +187,8 @@ class Aws:
             # pool of 10 would make the others open (and throw away) a connection per call.
             max_pool_connections=32,
         )
+        # One try's whole budget, connect to last byte: botocore's timeouts bound each socket read.
+        self._try_budget_s = connect_timeout + read_timeout
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
@@ -212,6 +218,7 @@ class Aws:
             if self.snapshot is not None:
                 self.snapshot.register(events)
                 answer_early(client, self.snapshot)
+            _bound_each_try(client, self._try_budget_s)
             _load_paginators(client)
             self._clients[key] = client
             return client
@@ -261,6 +268,55 @@ def _deadline_guard(**_: Any) -> None:
     why = past_hard_deadline()
     if why is not None:
         raise AwsAccessError(f"AWS call not sent: {why}")
+
+
+class _BoundedSend:
+    """Wraps a client's HTTP session: each try is sent from a daemon thread, and the calling thread
+    waits at most `budget_s` -- and never past a stop's budget or the run's hard deadline.
+
+    botocore's read timeout bounds each socket read: an answer trickled a byte at a time (through a
+    proxy, say) never trips it, and held a check -- and its pool thread -- for minutes. A try cut
+    here raises botocore's own ReadTimeoutError, so retries and the breaker treat it like any read
+    timeout. Unit tests' stubs (moto) answer before the session is reached, so they never come here.
+    """
+
+    def __init__(self, session: Any, budget_s: float) -> None:
+        self._session = session
+        self._budget_s = budget_s
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def send(self, request: Any) -> Any:
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["response"] = self._session.send(request)
+            except BaseException as error:  # handed to the calling thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="verify-aws-send", daemon=True).start()
+        until = time.monotonic() + self._budget_s
+        for bound in (stop_deadline(), hard_deadline()):
+            if bound is not None:
+                until = min(until, bound)
+        while not done.wait(min(0.05, max(0.0, until - time.monotonic()))):
+            if time.monotonic() >= until or waits_cancelled():
+                raise ReadTimeoutError(endpoint_url=getattr(request, "url", "?"))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+
+def _bound_each_try(client: Any, budget_s: float) -> None:
+    endpoint: Any = getattr(client, "_endpoint", None)  # botocore keeps the HTTP session here
+    session = getattr(endpoint, "http_session", None)
+    if session is not None and not isinstance(session, _BoundedSend):
+        endpoint.http_session = _BoundedSend(session, budget_s)
 
 
 def _load_paginators(client: Any) -> None:

@@ -109,6 +109,11 @@ def stop_deadline() -> float | None:
     return _stop_deadline
 
 
+def hard_deadline() -> float | None:
+    """When nothing more may be sent: the run's deadline plus its clean-up grace."""
+    return None if _run_deadline is None else _run_deadline + CLEANUP_GRACE_S
+
+
 def past_hard_deadline() -> str | None:
     """Why nothing more may be sent (the stop budget, or the run's deadline and its clean-up grace
     are spent), else None."""

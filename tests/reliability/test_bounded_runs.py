@@ -110,3 +110,38 @@ def test_a_stop_signal_ends_a_stuck_run_within_5_s(
     result = summary(tmp_path / "reports")
     assert result["interrupted"] is True
     assert _run_ids(env, outputs["RawSensorTableName"], result["run_id"]) == []
+
+
+def test_a_trickling_aws_answer_cannot_hold_a_run(
+    sandbox: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path
+) -> None:
+    # Every Lambda answer trickles (headers at once, then a byte every 0.5 s), so botocore's 1 s
+    # read timeout never fires. Each try is cut at its budget (5 s + 1 s), the breaker gives up on
+    # the operation after two, and the checks that needed Lambda are errors saying so; the others
+    # are not starved of threads by the stuck ones.
+    handle, outputs = sandbox
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
+    with TrickleServer(every_s=0.5, max_bytes=4096, headers_first=True) as server:
+        env = clean_env({**handle.env, "AWS_ENDPOINT_URL_LAMBDA": server.origin})
+        started = time.monotonic()
+        result = run_verify(
+            "smoke",
+            "--outputs=outputs.json",
+            "--report-dir=reports",
+            "--timeout=1",
+            cwd=tmp_path,
+            env=env,
+            timeout=150,
+        )
+        took = time.monotonic() - started
+        assert server.connections >= 1
+    console = result.stdout + result.stderr
+    assert "Traceback" not in console, console[-3000:]
+    assert took < 62, took  # inside the run's deadline, not the ~2000 s the answers would take
+    assert result.returncode == 3, console[-2000:]
+    checks = summary(tmp_path / "reports")["checks"]
+    errors = [c for c in checks if c["status"] == "error"]
+    # Exactly the checks that needed Lambda (the SQS visibility check asks for its event sources).
+    assert errors and all("for lambda " in c["message"] for c in errors), [c["message"] for c in errors]
+    assert all("could not reach" in c["message"] for c in errors), errors[0]["message"]
+    assert any(c["status"] == "passed" and c["service"] == "dynamodb" for c in checks)

@@ -128,3 +128,24 @@ def test_the_backstop_cuts_only_an_aws_call_and_only_past_the_hard_deadline() ->
     _backstop(14, own_frame)  # writing a report, say: never cut
     with pytest.raises(VerifyError, match="cut short"):
         _backstop(14, aws_frame)
+
+
+def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An AWS answer trickled through a proxy: headers at once, then a byte every 0.05 s, so
+    # botocore's per-read timeout never fires. Each try gets connect + read timeout in all.
+    from verify.aws import Aws, aws_errors
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with TrickleServer(every_s=0.05, max_bytes=4000, headers_first=True) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.origin)
+        aws = Aws("us-east-1", connect_timeout=0.1, read_timeout=0.2, max_attempts=1)
+        started = time.monotonic()
+        with (
+            pytest.raises(AwsAccessError, match="could not reach"),
+            aws_errors("lambda", "GetFunction", "fn"),
+        ):
+            aws.client("lambda").get_function(FunctionName="fn")
+        assert time.monotonic() - started < 0.8
