@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -122,3 +123,45 @@ def test_cleanup_deletes_only_items_keyed_by_the_run_id(moto: Aws) -> None:
     flow._markers_written.add(flow.malformed_marker)
     assert len(flow.cleanup()) == 2
     assert _sensors() == ["device-0001"]
+
+
+@pytest.mark.sandbox
+def test_run_id_device_0001_leaves_the_teams_device_0001_readings(tmp_path: Path) -> None:
+    """The finding as it was seen: the sandbox's pipeline holds the team's own `device-0001` readings."""
+    import json
+
+    from tests.reliability.helpers import clean_env, items, run_verify, summary
+    from verify.sandbox.manager import spawn_sandbox
+
+    handle = spawn_sandbox(
+        stacks=("pipeline",), outputs_path=tmp_path / "flat.json", state_dir=tmp_path / "state"
+    )
+    try:
+        env = clean_env(handle.env)
+        outputs = json.loads((tmp_path / "flat.json").read_text(encoding="utf-8"))
+        tables = (outputs["RawSensorTableName"], outputs["ProcessedDataTableName"])
+
+        def devices() -> dict[str, list[str]]:
+            return {
+                t: sorted(i["sensorId"]["S"] for i in items(env, t) if i["sensorId"]["S"] == "device-0001")
+                for t in tables
+            }
+
+        before = devices()
+        assert all(before.values()), before
+        run_verify(
+            "run",
+            "--outputs=flat.json",
+            "--report-dir=reports",
+            "--run-id=device-0001",
+            "--timeout=20",
+            cwd=tmp_path,
+            env=env,
+        )
+        result = summary(tmp_path / "reports")
+        assert result["run_id"].startswith("vfy-device-0001-")
+        assert devices() == before
+        ours = [i for t in tables for i in items(env, t) if i["sensorId"]["S"].startswith(result["run_id"])]
+        assert ours == []
+    finally:
+        handle.stop()
