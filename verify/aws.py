@@ -305,7 +305,11 @@ class _BoundedSend:
             if bound is not None:
                 until = min(until, bound)
         while not done.wait(min(0.05, max(0.0, until - time.monotonic()))):
-            if time.monotonic() >= until or waits_cancelled():
+            if waits_cancelled():
+                # Not a timeout: the breaker must not count it against an operation the clean-up
+                # still needs, and botocore does not retry it.
+                raise AwsAccessError("AWS call abandoned: the run is being stopped")
+            if time.monotonic() >= until:
                 raise ReadTimeoutError(endpoint_url=getattr(request, "url", "?"))
         if "error" in outcome:
             raise outcome["error"]

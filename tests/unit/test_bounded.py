@@ -149,3 +149,22 @@ def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.M
         ):
             aws.client("lambda").get_function(FunctionName="fn")
         assert time.monotonic() - started < 0.8
+
+
+def test_a_stop_abandons_an_aws_try_without_tripping_the_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from verify.aws import Aws, aws_errors
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with TrickleServer(every_s=0.05, max_bytes=4000, headers_first=True) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.origin)
+        aws = Aws("us-east-1", connect_timeout=5, read_timeout=20)
+        threading.Timer(0.2, begin_stop, args=(3.0,)).start()
+        started = time.monotonic()
+        with pytest.raises(AwsAccessError, match="being stopped"), aws_errors("dynamodb", "Query", "raw"):
+            aws.client("dynamodb").query(TableName="raw", KeyConditionExpression="a = :a")
+        assert time.monotonic() - started < 0.8
+        endpoint = str(aws.client("dynamodb").meta.endpoint_url)
+        assert not aws.breaker.is_open(endpoint, "dynamodb Query")  # the clean-up may still query
