@@ -413,3 +413,26 @@ def test_the_pytest_path_prints_what_was_left_behind(tmp_path: Path) -> None:
     )
     _VerifyHooks(session).pytest_terminal_summary(reporter)
     assert f"LEFT BEHIND DynamoDB table processed-data: sensorId={RUN} (in flight)" in lines
+
+
+@pytest.mark.sandbox
+def test_a_stack_accepting_garbage_gets_the_malformed_reading_reported_with_its_dlq(tmp_path: Path) -> None:
+    from tests.reliability.helpers import clean_env, run_verify, summary
+
+    done = run_verify(
+        "run",
+        "--sandbox",
+        "--sandbox-stack=pipeline",
+        "--fault=accepts_garbage",
+        "--timeout=10",
+        "--report-dir=reports",
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    result = summary(tmp_path / "reports")
+    dlq = [lb for lb in result.get("left_behind", []) if lb["place"].startswith("SQS queue ")]
+    assert dlq and dlq[0]["key"] == f"sensorId={result['run_id']}-malformed", result.get("left_behind")
+    assert "sensor-ingestion-dlq" in dlq[0]["place"]
+    assert "Left behind" in (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
+    assert "LEFT BEHIND SQS queue" in done.stdout
