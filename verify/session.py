@@ -156,7 +156,9 @@ class VerifySession:
         except VerifyError:
             inventory = None
         resources = inventory.resources if inventory is not None else ()
-        origins = origins_of((r.key, r.url or r.value) for r in resources if not r.sensitive)
+        # The API outputs first: a host named by both `ApiEndpoint` and `DashboardUrl` is the API's.
+        named = sorted((r for r in resources if not r.sensitive), key=lambda r: r.kind != "api")
+        origins = origins_of((r.key, r.url or r.value) for r in named)
         api_ids = named_api_ids(inventory) if inventory is not None else frozenset()
 
         def vouch(domain: str) -> bool:
