@@ -65,7 +65,7 @@ RUN_BUDGET_EXTRA_S = 60.0
 def run_budget_s(timeout: float) -> float:
     """The whole run's budget for `--timeout T`: 2 x T + 60 s (the flow's chained waits overlap, so two
     budgets cover the longest chain; 60 s for setup and the describe calls). Documented in
-    docs/reliability.md."""
+    docs/configuration.md ("Time bounds")."""
     return RUN_BUDGET_FACTOR * timeout + RUN_BUDGET_EXTRA_S
 
 
@@ -76,10 +76,6 @@ def set_run_deadline(at: float | None) -> None:
 
 def run_deadline() -> float | None:
     return _run_deadline
-
-
-def past_run_deadline(clock: Callable[[], float] = time.monotonic) -> bool:
-    return _run_deadline is not None and clock() >= _run_deadline
 
 
 def run_deadline_message(what: str) -> str:
