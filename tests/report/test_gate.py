@@ -205,6 +205,7 @@ def test_verify_gate_rejudges_a_finished_run(tmp_path: Path) -> None:
     assert "test_dlq_empty failed: test_dlq_empty message" in markdown
 
 
+@pytest.mark.sandbox  # a subprocess: the console script, as CI runs it
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
