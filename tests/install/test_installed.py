@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -20,11 +21,22 @@ FIXTURES = ROOT / "fixtures" / "outputs"
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with verify installed from a built wheel; dependencies come from the system site so
-    the test needs no network (the README's command installs them from PyPI)."""
+    """A venv with verify installed from a built wheel; its dependencies come from the environment
+    running these tests (a venv or the system's), so the test needs no network (the README's command
+    installs them from PyPI). Those directories are added by a .pth path line, after the venv's own
+    site-packages, and the .pth files inside them are not run: an editable install of the source
+    tree there stays invisible, and `verify` is the wheel's."""
     env_dir = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    site_dir = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site_dir) / "_deps_of_the_test_environment.pth").write_text("\n".join(sorted(parent)) + "\n")
     wheel_dir = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
@@ -43,7 +55,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=300,
     )
-    wheel = next(wheel_dir.glob("verify-*.whl"))
+    wheel = next(wheel_dir.glob("verify_stack-*.whl"))  # the distribution is verify-stack
     subprocess.run(
         [
             sys.executable,
@@ -103,8 +115,9 @@ def test_installed_run_finds_shipped_suites(installed: Path, tmp_path: Path) -> 
     outputs.parent.mkdir()
     outputs.write_text(json.dumps({"RawSensorTableName": "raw-sensor-data-dev", "Broken": "N/A"}))
     proc = _run(installed, tmp_path, "run", "-k", "test_outputs")
-    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (tmp_path / "reports" / "summary.json").is_file(), proc.stdout + proc.stderr
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     ids = {c["id"]: c["status"] for c in summary["checks"]}
     assert ids["suites/test_outputs.py::test_output_present[Broken]"] == "failed"
     assert ids["suites/test_outputs.py::test_output_present[RawSensorTableName]"] == "passed"
