@@ -20,6 +20,8 @@ from verify.sandbox.base import StackParts
 from verify.sandbox.faults import FAULTS, validate_faults
 from verify.sandbox.manager import render_outputs, sandbox_status, spawn_sandbox, start_sandbox, stop_detached
 
+pytestmark = pytest.mark.sandbox
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -120,7 +122,6 @@ def test_in_process_start_is_fast_and_stop_leaves_nothing(healthy: Stack, tmp_pa
     assert not (tmp_path / "state").exists() and not handle.outputs_path.exists()
 
 
-@pytest.mark.sandbox
 def test_a_second_sandbox_on_the_same_state_dir_is_refused(tmp_path: Path) -> None:
     with start_stack(tmp_path), pytest.raises(UsageError, match="already runs"):
         start_stack(tmp_path)
@@ -136,7 +137,6 @@ def test_a_missing_aws_profile_is_a_usage_error_in_process(
     assert not (tmp_path / "state").exists()
 
 
-@pytest.mark.sandbox
 def test_spawned_sandbox_serves_then_stops_without_leftovers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,7 +170,6 @@ def _boto_args(env: dict[str, str]) -> dict[str, str]:
     }
 
 
-@pytest.mark.sandbox
 def test_a_child_that_fails_to_start_is_reported_and_cleaned_up(tmp_path: Path) -> None:
     from verify.sandbox.serve import spawn
 
@@ -179,7 +178,6 @@ def test_a_child_that_fails_to_start_is_reported_and_cleaned_up(tmp_path: Path) 
     assert not (tmp_path / "state").exists()
 
 
-@pytest.mark.sandbox
 def test_a_child_usage_error_keeps_its_own_sentence(tmp_path: Path) -> None:
     from verify.sandbox.serve import spawn
 
@@ -189,7 +187,6 @@ def test_a_child_usage_error_keeps_its_own_sentence(tmp_path: Path) -> None:
     assert not (tmp_path / "state").exists()
 
 
-@pytest.mark.sandbox
 def test_spawned_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
     script = (
         "import sys; from pathlib import Path; from verify.sandbox import spawn_sandbox\n"
@@ -210,7 +207,6 @@ def test_spawned_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
             os.kill(child, signal.SIGKILL)
 
 
-@pytest.mark.sandbox
 def test_cli_detach_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from verify.sandbox.commands import sandbox_main
 
@@ -255,7 +251,6 @@ def test_cli_lists_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert "slow_processor" in capsys.readouterr().out
 
 
-@pytest.mark.sandbox
 def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "verify.sandbox.commands", "up", "--suffix", "fg"]
     command += ["--outputs", str(tmp_path / "o.json"), "--state-dir", str(tmp_path / "state")]
@@ -278,7 +273,6 @@ def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:
     assert not (tmp_path / "state").exists() and not Path(state["workdir"]).exists()
 
 
-@pytest.mark.sandbox
 def test_down_after_a_kill_ends_the_servers_a_stack_recorded(tmp_path: Path) -> None:
     from verify.sandbox.manager import cleanup_files
 
@@ -305,7 +299,6 @@ def test_down_after_a_kill_ends_the_servers_a_stack_recorded(tmp_path: Path) -> 
     assert not workdir.exists() and not server_dir.exists()
 
 
-@pytest.mark.sandbox
 def test_a_recorded_pid_now_used_by_a_stranger_is_left_alone(tmp_path: Path) -> None:
     from verify.sandbox.manager import cleanup_files
 
