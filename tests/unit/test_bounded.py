@@ -168,3 +168,43 @@ def test_a_stop_abandons_an_aws_try_without_tripping_the_breaker(monkeypatch: py
         assert time.monotonic() - started < 0.8
         endpoint = str(aws.client("dynamodb").meta.endpoint_url)
         assert not aws.breaker.is_open(endpoint, "dynamodb Query")  # the clean-up may still query
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_the_deadline_read_loop_still_decodes_compressed_bodies(chunked: bool) -> None:
+    import gzip
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps({"items": list(range(20000))}).encode()
+    packed = gzip.compress(body)
+
+    class Gzipped(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Type", "application/json")
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(packed), 1000):
+                    part = packed[i : i + 1000]
+                    self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.send_header("Content-Length", str(len(packed)))
+                self.end_headers()
+                self.wfile.write(packed)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gzipped)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/prod/query"
+        result = SignedHttp(Credentials("AKIDEXAMPLE", "secret"), "us-east-1").request("GET", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.body == body and not result.truncated
