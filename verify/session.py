@@ -148,7 +148,6 @@ class VerifySession:
         """Where the run's HTTP may go (verify.http.SigningHosts): AWS API hosts, AWS_ENDPOINT_URL*,
         [http] allow_hosts and custom domains the account's API Gateway maps to an API."""
         from verify.http import SigningHosts, origins_of
-
         from verify.probes.apigateway import custom_domain_maps_api, named_api_ids
 
         try:
