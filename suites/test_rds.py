@@ -88,7 +88,7 @@ def test_connectivity(
     )
     dbname = credentials.dbname or instance.get("DBName") or "postgres"
     check.record("endpoint", str(endpoint))
-    check.record("secret", secret.key)
+    check.record("secret_output_name", secret.key)  # which output named it (a key called "secret" is masked)
     answer = probes.rds.connect_and_query(
         endpoint, credentials, str(dbname), must_be_reachable=verify_config.expect.db_must_be_reachable
     )

@@ -14,10 +14,12 @@ import json
 import re
 import threading
 from collections.abc import Callable, Collection, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 MASK = "***"
+# JSON's literals: one bit is no secret, and masking them would cut the structure of every JSON text.
+_LITERALS = frozenset({"true", "false", "null", "True", "False", "None", "TRUE", "FALSE", "NULL"})
 # Shorter values would mask ordinary words and digits all over a report.
 MIN_SECRET_LENGTH = 4
 
@@ -243,8 +245,9 @@ class Redactor:
         self._needles: tuple[_Needle, ...] = ()
 
     def add(self, secret: str) -> None:
-        """Register a value to mask from now on (values under 4 characters are ignored)."""
-        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+        """Register a value to mask from now on (values under 4 characters, and the literals `true`,
+        `false`, `null` -- a Terraform `sensitive` bool holds one bit -- are ignored)."""
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH or secret.strip() in _LITERALS:
             return
         variants = _encoded_forms(secret)
         with self._lock:
@@ -307,6 +310,37 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self.redact_obj(item) for item in obj)
         return obj
+
+    def redact_json_value(self, obj: object, *, numbers: bool = True) -> object:
+        """A JSON value masked value by value, so the mask is part of a value and never of the
+        structure: strings and keys masked, a secret-looking key's value masked, and (`numbers`) a
+        number whose text holds a registered value replaced by the mask. Masked as text instead, a
+        registered `5432` made `"duration_ms": ***`, and a value spanning tokens (`ACTIVE", "status":
+        "failed`) dropped fields from a file that still parsed."""
+        if isinstance(obj, str):
+            return self.redact(obj)
+        if isinstance(obj, Mapping):
+            return {self.redact(str(key)): self._json_item(key, value, numbers) for key, value in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self.redact_json_value(item, numbers=numbers) for item in obj]
+        if numbers and isinstance(obj, int | float) and not isinstance(obj, bool):
+            text = json.dumps(obj)
+            return MASK if self.redact(text) != text else obj
+        return obj
+
+    def masked_json(self, obj: object, dumps: Callable[[Any], str] = json.dumps) -> str:
+        """`dumps(obj)`, masked and still JSON of the same structure: as it is when the redactor finds
+        nothing in its text (the common case, one pass), else dumped again from `obj` masked value
+        by value (`redact_json_value`)."""
+        text = dumps(obj)
+        if self.redact(text) == text:
+            return text
+        return dumps(self.redact_json_value(obj))
+
+    def _json_item(self, key: object, value: object, numbers: bool) -> object:
+        if isinstance(key, str) and value is not None and not isinstance(value, bool) and is_secret_key(key):
+            return MASK
+        return self.redact_json_value(value, numbers=numbers)
 
     def _redact_item(self, key: object, value: object) -> object:
         # A flag (`AuthTokenEnabled: true`) says whether there is a secret; it is never one.

@@ -197,7 +197,7 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     # allure's API is untyped: held as Any rather than sprinkling ignores over every call.
     allure: Any = importlib.import_module("allure")
 
-    from verify.report.allure import worth_attaching
+    from verify.report.allure import allure_description, worth_attaching
     from verify.report.console import check_links
 
     allure.dynamic.title(payload["title"])
@@ -210,7 +210,7 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     allure.dynamic.parent_suite(payload.get("stack") or "verify")
     allure.dynamic.suite(payload["service"])
     if payload["message"]:
-        allure.dynamic.description(payload["message"])
+        allure.dynamic.description(allure_description(payload["message"]))  # Allure renders it as Markdown
     evidence: dict[str, Any] = payload["evidence"]
     for name, url in check_links(subject_of(item), evidence, region):
         allure.dynamic.link(url, name=name)

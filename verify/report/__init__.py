@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Callable, Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +23,27 @@ __all__ = ["read_summary", "render_html", "render_junit", "render_markdown", "wr
 
 def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) -> None:
     """summary.json, summary.md, report.html and junit.xml (each atomically), and the step summary
-    of GitHub Actions when set. Every file passes the redactor last, whatever the caller forgot."""
+    of GitHub Actions when set. Every file passes the redactor last, whatever the caller forgot:
+    a file in which it finds anything is rendered again from the summary masked value by value
+    (`masked_summary`), never masked as text -- a mask put into rendered JSON or markup cuts the
+    structure (a registered `true` or `">` is JSON or markup too)."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(report_dir / "summary.json", summary_json(summary.to_dict()))
-    rendered = render_markdown(summary)
-    markdown = REDACTOR.redact(rendered)
-    if markdown != rendered:  # a value still held a secret: mask each value before it is escaped
-        markdown = REDACTOR.redact(render_markdown(summary, mask_values=True))
-    _atomic_write(report_dir / "summary.md", markdown)
-    _atomic_write(report_dir / "report.html", render_html(summary))
+    masked: list[RunSummary] = []  # built once, only when a file needs it
+
+    def safe(render: Callable[[RunSummary], str]) -> str:
+        text = render(summary)
+        if REDACTOR.redact(text) == text:
+            return text
+        if not masked:
+            masked.append(masked_summary(summary))
+        return render(masked[0])
+
+    write_text(report_dir / "summary.json", safe(lambda s: summary_json(s.to_dict())))
+    markdown = safe(render_markdown)
+    write_text(report_dir / "summary.md", markdown)
+    write_text(report_dir / "report.html", safe(render_html))
     if junit:
-        _atomic_write(report_dir / "junit.xml", render_junit(summary))
+        write_text(report_dir / "junit.xml", safe(render_junit))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
@@ -51,7 +64,27 @@ def summary_json(data: dict[str, Any]) -> str:
     return head.replace('"checks": []', '"checks": [\n' + lines + "\n  ]", 1) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    # A reader (CI upload, a gate job) must never see half a report; a symlink planted at the name,
-    # or at a fixed temporary name, is never followed (verify.report.files).
-    write_text(path, REDACTOR.redact(text))
+def masked_summary(summary: RunSummary) -> RunSummary:
+    """`summary` with every value from outside masked on its own (titles, messages, ids, notes,
+    reasons, evidence: strings, keys, numbers in evidence), its structure and verify's own numbers
+    (durations, counts, attempts) and statuses as they are."""
+    masked = _masked(summary)
+    assert isinstance(masked, RunSummary)
+    return masked
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, Enum | bool | int | float) or value is None:
+        return value  # a status, a verdict, a duration: verify's own
+    if isinstance(value, str):
+        return REDACTOR.redact(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _masked(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, list) and all(dataclasses.is_dataclass(item) for item in value):
+        return [_masked(item) for item in value]  # checks, left-behind items
+    if isinstance(value, Mapping) and all(isinstance(v, int) for v in value.values()):
+        # aws_calls: verify's own counts (`secretsmanager:GetSecretValue` names an operation, not a secret)
+        return {REDACTOR.redact(str(key)): count for key, count in value.items()}
+    # evidence and the run's free-form maps: any number in them may echo a registered value too
+    return REDACTOR.redact_json_value(value)

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from verify.escape import markdown
 from verify.model import CheckResult, RunSummary
 from verify.redact import REDACTOR
 from verify.report.files import real_dir, regular_files, reset_dir, write_text
@@ -168,12 +169,20 @@ def _allure_result(
     }
     if check.message:
         result["statusDetails"] = {"message": REDACTOR.redact(check.message)}
-        result["description"] = REDACTOR.redact(check.message)
+        result["description"] = allure_description(check.message)
     attachment = None
     if worth_attaching(evidence):
         source = f"{uuid.uuid4()}-attachment.json"
         result["attachments"] = [{"name": "evidence", "source": source, "type": "application/json"}]
         # Compact: json's C encoder (an indent falls back to the pure-Python one, ~10x slower, which
         # showed at hundreds of checks); Allure's viewer formats JSON attachments itself.
-        attachment = (source, REDACTOR.redact(json.dumps(evidence, default=str)))
+        # Masked value by value when anything is found: a mask put into its text could cut the JSON.
+        attachment = (source, REDACTOR.masked_json(evidence, lambda data: json.dumps(data, default=str)))
     return result, attachment
+
+
+def allure_description(message: str) -> str:
+    """A check's message as a result's `description`: masked, then escaped as Markdown text. Allure's
+    generator renders `description` as Markdown with raw HTML passed through, so a message naming
+    `<img src=x onerror=...>` or `# verify: PASS` would be markup in the Allure report."""
+    return markdown(REDACTOR.redact(message))
