@@ -127,12 +127,14 @@ _ANY_TRIGGER = re.compile("|".join(re.escape(word) for words in _TRIGGERS for wo
 _SECRET_TERMS = (
     "password", "passwd", "passphrase", "passcode", "passkey", "pwd", "secret", "token", "credential",
     "authorization", "cookie", "signature", "connectionstring", "connstr", "privatekey",
+    "authheader", "authstring", "authcode",
+    "cred(?!it|ibl)",  # `DbCreds`, `RedisCred`: the common short form; not `CreditLimit`, `Credible`
 )  # fmt: skip
 # `key` is a secret only after one of these (`ApiKey`, `SigningKey`); `KmsKey`, `KeySchema` are not.
 _KEY_MODIFIERS = (
     "api", "access", "private", "signing", "sign", "secret", "auth", "session", "master", "client",
     "shared", "hmac", "jwt", "ssh", "license", "app", "account", "admin", "root", "webhook",
-    "subscription", "consumer",
+    "subscription", "consumer", "encryption", "decryption", "aes", "cipher", "crypto", "deploy",
 )  # fmt: skip
 # Last words that make the key a reference to a secret rather than the secret itself.
 _REFERENCE_TAILS = (
@@ -153,7 +155,7 @@ _ENV_TAILS = frozenset(
     {"dev", "prod", "staging", "stage", "test", "qa", "uat", "sandbox", "sbx", "development", "production"}
 )
 _PR_ENV = re.compile(r"pr\d*")  # `...-pr123`: a pull request's environment
-_KEY_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth|cookie|signature|connstr|string")
+_KEY_HINT = re.compile(r"pass|pwd|secret|token|key|cred|auth|cookie|signature|connstr|string")
 _KEY_CDK_HASH = re.compile(r"(?<=[A-Za-z])[0-9A-F]{8}$")
 _KEY_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _KEY_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")

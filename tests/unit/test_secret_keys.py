@@ -19,12 +19,16 @@ SECRET_KEYS = [
     "x-api-key", "SessionToken", "BasicAuth", "ConnectionString", "JwtSecret", "WebhookSigningKey",
     "aws_session_token", "X-Amz-Security-Token", "Authorization", "SecretString", "deviceToken",
     "MasterUserPassword", "db_password_prod", "ApiKey7A3B9C1D", "Passphrase",
+    # a review of the fix: the short form of credentials, raw keys, auth header values
+    "DbCreds", "Creds", "redis_cred", "EncryptionKey", "AesKey", "DeployKey", "AuthHeader",
+    "RedisAuthString",
 ]  # fmt: skip
 IDENTIFIER_KEYS = [
     "SecretArn", "SecretName", "KmsKeyArn", "KeyId", "SecretsManagerSecretName", "DbSecretArn",
     "SECRETARN", "dbpasswordname", "DbPasswordParameterName", "AccessKeyId", "KMSMasterKeyArn",
     "TokenizerFunctionName", "AuthTokenTable", "SecretRotationFunction", "KeySchema", "PassThrough",
     "BypassMode", "AuthType", "SecretNamedev", "RawSensorTableName", "ApiEndpoint", "KeyPairName",
+    "CreditLimitTable", "CreditScore", "DbCredsArn", "EncryptionKeyArn", "DataKey",
 ]  # fmt: skip
 
 
