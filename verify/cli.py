@@ -193,11 +193,19 @@ def _load_inventory(args: argparse.Namespace) -> Any:
         path = args.outputs or config.outputs_path or DEFAULT_OUTPUTS_PATH
         # Beyond MAX_OUTPUTS, building the inventory takes minutes: refused before it starts.
         outputs = load_outputs(path, stack=args.stack, limit=MAX_OUTPUTS)
+    from verify.redact import REDACTOR
+
+    for secret in outputs.secret_values():  # as a run does: what discover prints passes the redactor too
+        REDACTOR.add(secret)
     return build_inventory(outputs, overrides=config.aliases, region=args.region)
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
     from verify.escape import terminal  # keys and values are data: they must not rewrite the terminal
+    from verify.redact import REDACTOR
+
+    def shown(value: object) -> str:  # masked (`{"token": ...}` inside a value too), then terminal-safe
+        return terminal(REDACTOR.redact(str(value)))
 
     inventory = _load_inventory(args)
     if getattr(args, "resolve", False):
@@ -207,24 +215,22 @@ def cmd_discover(args: argparse.Namespace) -> int:
         aws = Aws(args.region or inventory.region, read_only=True)
         inventory = resolve_ambiguous(inventory, aws.client)
     if args.json:
-        print(json.dumps(inventory.to_json(), indent=2))
+        # Masked value by value: a secret field inside a JSON-encoded value is escaped in the text.
+        print(json.dumps(REDACTOR.redact_json_value(inventory.to_json()), indent=2))
         return EXIT_PASS
     rows = [("KEY", "KIND", "ROLE", "NAME")]
     for r in inventory.resources:
-        shown = r.to_json()
-        rows.append((terminal(r.key), r.kind, r.role or "-", terminal(shown["name"])))
+        rows.append((shown(r.key), r.kind, r.role or "-", shown(r.to_json()["name"])))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print(
-        f"region: {terminal(inventory.region or 'unknown (pass --region)')}   source: {terminal(inventory.source)}"
+        f"region: {shown(inventory.region or 'unknown (pass --region)')}   source: {shown(inventory.source)}"
     )
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
     for output in inventory.missing:
         # A sensitive output's "placeholder" may be its real value (a password set to "changeme").
         value = "its value hidden: sensitive" if output.sensitive else json.dumps(output.value)
-        print(
-            f"missing: {terminal(output.key)} is a placeholder ({terminal(value)}): nothing to verify there"
-        )
+        print(f"missing: {shown(output.key)} is a placeholder ({shown(value)}): nothing to verify there")
     return EXIT_PASS
 
 

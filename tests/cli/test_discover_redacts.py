@@ -1,0 +1,39 @@
+"""`verify discover` passes the redactor like every report (a review of issue 16, finding 8): an
+output holding a JSON object with a secret-looking field (`{"token": ...}`) was masked in every
+report but printed whole by `discover` and `discover --json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from verify.cli import main
+
+CANARY = "CANARYnestedTok7x"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_discover_masks_a_secret_field_inside_an_output_value(
+    as_json: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps(
+            {
+                "Settings": json.dumps({"endpoint": "https://x.example", "token": CANARY}),
+                "DashboardConfig": json.dumps(
+                    {"url": "https://grafana.example", "admin_password": CANARY + "2"}
+                ),
+                "RawSensorTableName": "raw-sensor-data-dev",
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert main(["discover", "--outputs", str(outputs), *(["--json"] if as_json else [])]) == 0
+    printed = capsys.readouterr().out
+    assert CANARY not in printed
+    assert "raw-sensor-data-dev" in printed and "https://x.example" in printed
+    if as_json:
+        assert json.loads(printed)["resources"]
