@@ -367,6 +367,9 @@ def _encoded_forms(secret: str) -> set[str]:
         html.escape(secret, quote=True),
         html.escape(secret, quote=False).replace('"', "&quot;"),  # an XML attribute
         html.escape(as_json, quote=True),  # JSON evidence inside report.html
+        # Python's repr (a message quoting an answer with `!r`): in either quote style
+        repr(secret)[1:-1],
+        repr(f"{secret}'\"")[1:-4],  # a text holding both quotes: `'` escaped as `\'`
         # Markdown escapes `_` and a leading `-` by what stands around them: each neighbourhood.
         markdown(secret),
         markdown(f"a{secret}a")[1:-1],
