@@ -170,7 +170,12 @@ def _guarded(action: Any) -> int:
         print("verify: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except VerifyError as exc:
-        print(f"verify: {exc}", file=sys.stderr)
+        from verify.escape import terminal
+        from verify.redact import REDACTOR
+
+        # The sentence quotes paths, keys and values: data, masked and shown terminal-safe (a
+        # sandbox server's failure keeps its lines).
+        print(f"verify: {terminal(REDACTOR.redact(str(exc)), multiline=True)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         return EXIT_ERROR

@@ -37,3 +37,24 @@ def test_discover_masks_a_secret_field_inside_an_output_value(
     assert "raw-sensor-data-dev" in printed and "https://x.example" in printed
     if as_json:
         assert json.loads(printed)["resources"]
+
+
+def test_a_fatal_error_sentence_is_masked_and_terminal_safe(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every VerifyError becomes `verify: <sentence>` on stderr; a path, key or value quoted in it
+    is data too (`verify gate --summary $'x\\e[2J.json'` printed the ESC sequence raw)."""
+    from tests.report.markup import control_characters
+    from verify.cli import _guarded
+    from verify.errors import UsageError
+    from verify.redact import REDACTOR
+
+    assert main(["gate", "--summary", "/nonexistent/x\x1b[2J\x1b]0;pwn\x07.json"]) == 2
+    assert control_characters(capsys.readouterr().err) == []
+
+    REDACTOR.add("CANARYfatalErr0r9")
+
+    def fail() -> int:
+        raise UsageError("output `DbPassword`: value CANARYfatalErr0r9 is not a name\r\x1b[1A")
+
+    assert _guarded(fail) == 2
+    err = capsys.readouterr().err
+    assert "CANARYfatalErr0r9" not in err and control_characters(err) == []
