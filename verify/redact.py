@@ -391,8 +391,8 @@ def _needles(secrets: set[str]) -> tuple[_Needle, ...]:
 
 def _mask_registered(found: list[_Needle], text: str) -> str:
     """Every registered value, and every part of one that keeps its first or last FRAGMENT_CHARS
-    characters (extended as far as the text goes on matching the value), replaced by one mask; where
-    two values overlap, their union is masked."""
+    characters (extended as far as the text goes on matching the value) where a text was cut
+    (`_cut_there`), replaced by one mask; where two values overlap, their union is masked."""
     spans: list[tuple[int, int]] = []
     for needle, secret, at in found:
         floor = 0  # an extension never reaches back into this needle's previous span
@@ -404,8 +404,10 @@ def _mask_registered(found: list[_Needle], text: str) -> str:
             elif at == "end":  # the value's end: extend backward
                 left = len(secret) - len(needle)
                 start -= _common_length(text, start, secret, left, forward=False, floor=floor)
-            spans.append((start, end))
-            floor = end
+            # a part right after a copy this needle masked is what is left of one more copy
+            if end - start == len(secret) or start == floor > 0 or _cut_there(text, start, end, at):
+                spans.append((start, end))
+                floor = end
             start = text.find(needle, end)
     spans.sort()
     pieces: list[str] = []
@@ -418,6 +420,16 @@ def _mask_registered(found: list[_Needle], text: str) -> str:
         at_char = end
     pieces.append(text[at_char:])
     return "".join(pieces)
+
+
+def _cut_there(text: str, start: int, end: int, at: str) -> bool:
+    """Whether a part of a value can be what is left of it where a text was cut: it stops at the
+    text's edge or at a character that cannot continue a name. Where a letter or a digit follows,
+    the text holds another value sharing its first (or last) characters -- another secret's ARN in
+    the same account, another URL on the same host -- and is not masked."""
+    if at == "start":
+        return end >= len(text) or not text[end].isalnum()
+    return start <= 0 or not text[start - 1].isalnum()
 
 
 def _common_length(text: str, at: int, secret: str, from_: int, *, forward: bool, floor: int = 0) -> int:
