@@ -183,3 +183,20 @@ def test_allure_attachments_stay_json_when_a_literal_is_registered(registered: N
     evidence = json.loads(attachment.read_text(encoding="utf-8"))
     assert evidence["note"] == f"took {MASK} ms"
     assert "15432" not in json.dumps(evidence)
+
+
+def test_the_pytest_paths_allure_files_stay_json(registered: None, tmp_path: Path) -> None:
+    """allure-pytest writes its own files; the plugin masks them last, as JSON when they are JSON."""
+    import types
+
+    from verify.plugin import _redact_report_files
+
+    REDACTOR.add("17334")
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    result = results / "a-result.json"
+    result.write_text(json.dumps({"name": "took 17334 ms", "start": 1733400000, "stop": 1733417334}))
+    config = types.SimpleNamespace(option=types.SimpleNamespace(xmlpath=None, allure_report_dir=str(results)))
+    _redact_report_files(config)  # type: ignore[arg-type]
+    data = json.loads(result.read_text(encoding="utf-8"))
+    assert data["name"] == f"took {MASK} ms" and "17334" not in json.dumps(data)
