@@ -197,10 +197,10 @@ def _to_allure(item: pytest.Item, payload: dict[str, Any], region: str | None) -
     # allure's API is untyped: held as Any rather than sprinkling ignores over every call.
     allure: Any = importlib.import_module("allure")
 
-    from verify.report.allure import allure_description, worth_attaching
+    from verify.report.allure import allure_description, allure_text, worth_attaching
     from verify.report.console import check_links
 
-    allure.dynamic.title(payload["title"])
+    allure.dynamic.title(allure_text(payload["title"]))
     allure.dynamic.label("service", payload["service"])
     allure.dynamic.label("category", payload["category"])
     allure.dynamic.label("verify_status", payload["status"])

@@ -172,7 +172,8 @@ def test_an_allure_description_is_markdown_text(message: str, tmp_path: Path) ->
     writer.add(replace(_check(), message=message), [])
     result = json.loads(next((tmp_path / "allure-results").glob("*-result.json")).read_text(encoding="utf-8"))
     assert result["description"] == shown
-    assert result["statusDetails"]["message"] == message  # shown as text by Allure: kept readable
+    assert "<img" in result["statusDetails"]["message"] or "<script" in result["statusDetails"]["message"]
+    # shown as text by Allure: kept readable, control characters as visible escapes
 
 
 def test_allure_attachments_stay_json_when_a_literal_is_registered(registered: None, tmp_path: Path) -> None:
@@ -200,3 +201,19 @@ def test_the_pytest_paths_allure_files_stay_json(registered: None, tmp_path: Pat
     _redact_report_files(config)  # type: ignore[arg-type]
     data = json.loads(result.read_text(encoding="utf-8"))
     assert data["name"] == f"took {MASK} ms" and "17334" not in json.dumps(data)
+
+
+def test_allure_titles_and_messages_carry_no_control_character(tmp_path: Path) -> None:
+    """report.html shows a bidi override or an ESC in a key as a visible escape; the Allure report
+    showed it raw (a title reversed on screen, `\\u202eELBAT`)."""
+    from tests.report.markup import control_characters
+    from verify.report.allure import allure_text
+
+    hostile = "table \u202eELBAT\x1b[2J\r\n# x"
+    assert control_characters(allure_text(hostile)) == []
+    assert control_characters(allure_text(hostile, multiline=True)) == []
+    writer = AllureWriter(tmp_path / "allure-results")
+    writer.add(replace(_check(), title=f"DynamoDB table {hostile} is ACTIVE", message=f"got {hostile}"), [])
+    result = json.loads(next((tmp_path / "allure-results").glob("*-result.json")).read_text(encoding="utf-8"))
+    assert control_characters(result["name"]) == []
+    assert control_characters(result["statusDetails"]["message"], allowed="\n") == []

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from verify.escape import markdown
+from verify.escape import markdown, terminal
 from verify.model import CheckResult, RunSummary
 from verify.redact import REDACTOR
 from verify.report.files import real_dir, regular_files, reset_dir, write_text
@@ -158,7 +158,7 @@ def _allure_result(
         "historyId": digest,
         "testCaseId": digest,
         "fullName": check.id,
-        "name": REDACTOR.redact(check.title),  # these files get no final pass: a title may echo a value
+        "name": allure_text(check.title),  # these files get no final pass: a title may echo a value
         "status": ALLURE_STATUS.get(str(check.status), "broken"),
         "stage": "finished",
         "labels": labels,
@@ -168,7 +168,7 @@ def _allure_result(
         "stop": stop_ms,
     }
     if check.message:
-        result["statusDetails"] = {"message": REDACTOR.redact(check.message)}
+        result["statusDetails"] = {"message": allure_text(check.message, multiline=True)}
         result["description"] = allure_description(check.message)
     attachment = None
     if worth_attaching(evidence):
@@ -179,6 +179,12 @@ def _allure_result(
         # Masked value by value when anything is found: a mask put into its text could cut the JSON.
         attachment = (source, REDACTOR.masked_json(evidence, lambda data: json.dumps(data, default=str)))
     return result, attachment
+
+
+def allure_text(value: str, *, multiline: bool = False) -> str:
+    """A title or a message as Allure shows it, as text: masked, and every control or format
+    character a visible escape (a bidi override in a key reversed a title on screen)."""
+    return terminal(REDACTOR.redact(value), multiline=multiline)
 
 
 def allure_description(message: str) -> str:
