@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from verify import key_rules
 from verify.arns import REGION, ValueFacts, parse_arn, parse_host, parse_id, parse_url, url_host
@@ -144,10 +145,19 @@ def as_sensitive_setting(resource: Resource) -> Resource:
     )
 
 
+def _splits(value: str) -> bool:
+    try:
+        urlsplit(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _kind_and_facts(terms: list[str], value: str) -> tuple[str, ValueFacts]:
-    if value[:8].lower().startswith(("http://", "https://")) and url_host(value) is None:
-        # Looks like a URL but does not parse as one (`https://[TOKEN.12]...`): it names nothing
-        # a check could reach, and every URL reader downstream would choke on it.
+    if value[:8].lower().startswith(("http://", "https://")) and not _splits(value):
+        # Looks like a URL but urlsplit refuses it (`https://[TOKEN.12]...`): it names nothing a
+        # check could reach, and every URL reader downstream would choke on it. A URL that splits
+        # but has no host (`https:///prod`) keeps its key's kind, so the well-formed check fails it.
         return "unknown", ValueFacts("unknown", value)
     for parse in (parse_arn, parse_url, parse_host, parse_id):
         facts = parse(value)
