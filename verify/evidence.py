@@ -70,6 +70,7 @@ RESOURCE_PARAMS = (
     "StackName",
     "restApiId",
     "stageName",
+    "domainName",  # custom domains asked about before a signed request goes there (verify.http)
 )
 
 
