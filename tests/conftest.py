@@ -29,7 +29,21 @@ def aws_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # of the in-process tier's time, for images no check looks at.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
+        # moto empties boto3's default session for the duration (and restores it after), so every
+        # test's boto3.client() built a new session that parsed its service models and endpoint rules
+        # again: ~130 ms a test. One session per process, always with these fake credentials, keeps
+        # them parsed; the restore at the mock's end keeps it out of every test that is not mocked.
+        boto3.DEFAULT_SESSION = _mocked_default_session()
         yield
+
+
+_MOCKED_SESSION: list[boto3.session.Session] = []
+
+
+def _mocked_default_session() -> boto3.session.Session:
+    if not _MOCKED_SESSION:
+        _MOCKED_SESSION.append(boto3.session.Session())
+    return _MOCKED_SESSION[0]
 
 
 @pytest.fixture
