@@ -174,3 +174,21 @@ def processes_mentioning(text: str) -> list[str]:
         if text in cmdline:
             found.append(cmdline)
     return found
+
+
+def create_flow_tables(region: str, *tables: str) -> None:
+    """The flow's tables as the reference pipeline keys them (sensorId + timestamp), in moto."""
+    ddb = boto3.client("dynamodb", region_name=region)
+    for table in tables:
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[
+                {"AttributeName": "sensorId", "KeyType": "HASH"},
+                {"AttributeName": "timestamp", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "sensorId", "AttributeType": "S"},
+                {"AttributeName": "timestamp", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )

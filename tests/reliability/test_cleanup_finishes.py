@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.credentials import Credentials
-from moto import mock_aws
 
 import verify.flow as flow_module
+from tests.reliability.helpers import create_flow_tables
 from verify.aws import Aws
 from verify.config import Config
 from verify.flow import Flow
@@ -34,27 +34,9 @@ RUN = "vfy-20260101T000000-abcdef12"
 
 
 @pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        for table in ("raw-data", "processed-data"):
-            ddb.create_table(
-                TableName=table,
-                KeySchema=[
-                    {"AttributeName": "sensorId", "KeyType": "HASH"},
-                    {"AttributeName": "timestamp", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "sensorId", "AttributeType": "S"},
-                    {"AttributeName": "timestamp", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield Aws(REGION)
+def moto(aws_mock: None) -> Aws:
+    create_flow_tables(REGION, "raw-data", "processed-data")
+    return Aws(REGION)
 
 
 def _put(table: str, sensor: str, stamp: str = "2025-01-01T00:00:00Z") -> None:

@@ -4,14 +4,13 @@ up by marker only; and a flow that never sent anything touches no table at clean
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.credentials import Credentials
-from moto import mock_aws
 
+from tests.reliability.helpers import create_flow_tables
 from verify.aws import Aws
 from verify.config import Config
 from verify.flow import TTL_AHEAD_S, Flow
@@ -24,27 +23,9 @@ API = "https://abc123.execute-api.us-east-1.amazonaws.com/dev/"
 
 
 @pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        for table in ("raw-data", "processed-data"):
-            ddb.create_table(
-                TableName=table,
-                KeySchema=[
-                    {"AttributeName": "sensorId", "KeyType": "HASH"},
-                    {"AttributeName": "timestamp", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "sensorId", "AttributeType": "S"},
-                    {"AttributeName": "timestamp", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield Aws(REGION)
+def moto(aws_mock: None) -> Aws:
+    create_flow_tables(REGION, "raw-data", "processed-data")
+    return Aws(REGION)
 
 
 def _flow(aws: Aws, run_id: str = "vfy-test-run") -> Flow:
