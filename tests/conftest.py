@@ -64,10 +64,11 @@ def moto_client(aws_mock: None) -> Callable[[str], Any]:
 # every in-process sandbox goes through) and fails any unmarked test that opens either.
 
 _UNMARKED: list[str] = []  # the running test's node id while it lacks the marker (one per process)
-_SETTING_UP: list[str] = []  # the fixtures being set up right now, innermost last
+_SETTING_UP: list[pytest.FixtureDef[Any]] = []  # the fixtures being set up right now, innermost last
 # Fixtures that opened a door while being set up: a test using one is a sandbox test even when the
-# fixture was already up (set up for an earlier test in this process) and opens nothing for it.
-_SANDBOX_FIXTURES: set[str] = set()
+# fixture was already up (set up for an earlier test in this process) and opens nothing for it. Kept
+# by definition, not by name: two files may each define a fixture called `stack`.
+_SANDBOX_FIXTURES: set[pytest.FixtureDef[Any]] = set()
 
 
 def _door_check(what: str) -> None:
@@ -116,7 +117,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
-    _SETTING_UP.append(fixturedef.argname)
+    _SETTING_UP.append(fixturedef)
     try:
         return (yield)
     finally:
@@ -124,8 +125,11 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
 
 
 def pytest_runtest_call(item: pytest.Item) -> None:
-    if _UNMARKED:
-        used = sorted(_SANDBOX_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+    info = getattr(item, "_fixtureinfo", None)
+    if _UNMARKED and info is not None:
+        used = sorted(
+            name for name, defs in info.name2fixturedefs.items() if defs and defs[-1] in _SANDBOX_FIXTURES
+        )
         if used:
             raise UnmarkedSlowTest(
                 f"{item.nodeid} uses the sandbox fixture(s) {', '.join(used)} but is not marked "

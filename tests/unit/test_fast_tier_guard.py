@@ -48,9 +48,11 @@ def test_unmarked_in_process():
 def test_unmarked_tests_that_open_a_door_fail_and_say_so(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST.read_text(encoding="utf-8"))
     pytester.makeini("[pytest]\nmarkers =\n    sandbox: test\n")
-    pytester.makepyfile(test_inner=INNER)
+    # Another file's fixture of the same name opens no door: its users are not sandbox tests.
+    same_name = "import pytest\n\n@pytest.fixture\ndef child():\n    return 0\n\n\ndef test_other_child(child):\n    assert child == 0\n"
+    pytester.makepyfile(test_inner=INNER, test_same_name=same_name)
     result = pytester.runpytest("-p", "no:randomly", "-p", "no:xdist", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3, failed=2)
+    result.assert_outcomes(passed=4, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*test_unmarked_subprocess starts a subprocess but is not marked `@pytest.mark.sandbox`*",
