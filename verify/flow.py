@@ -17,8 +17,9 @@ the evidence that the message hop happened.
 
 Clean-up that finishes: a reading the API accepted may still be queued when the run ends (a slow
 processor, `--timeout 1`, Ctrl-C), and the processor would then write it after the clean-up. So
-clean-up deletes what it finds, then waits -- bounded: until `IN_FLIGHT_GRACE_S` after the reading
-was sent, at least `MIN_GRACE_S`, only `INTERRUPTED_GRACE_S` when the run was interrupted -- for the
+clean-up deletes what it finds, then waits -- bounded: until `IN_FLIGHT_GRACE_S` (or twice the
+run's timeout, when shorter; at least `IN_FLIGHT_FLOOR_S`) after the reading was sent, at least
+`MIN_GRACE_S` after the first sweep, only `INTERRUPTED_GRACE_S` when the run was interrupted -- for the
 processed copy of each reading still in flight, and sweeps again. What it could not remove, or may
 still arrive, is reported as left behind (`RunSummary.left_behind`), with its key.
 """
@@ -61,6 +62,8 @@ TTL_AHEAD_S = 3600
 # Clean-up waits for readings in flight until this long after they were sent (a processor's pickup
 # and write take seconds on AWS; the sandbox's `slow_processor` takes ~3 s)...
 IN_FLIGHT_GRACE_S = 15.0
+# ...or twice the run's --timeout when that is shorter, but never under this.
+IN_FLIGHT_FLOOR_S = 5.0
 # ...but at least this long after the first sweep, and only this long when the run was interrupted
 # (a stopped run must end within seconds).
 MIN_GRACE_S = 2.0
@@ -703,6 +706,12 @@ class Flow:
             return []
         return [m for m in self._in_flight if m not in self._processed_seen]
 
+    def _in_flight_grace_s(self) -> float:
+        """How long after a reading was sent its processed copy is still waited for. `--timeout` is the
+        run's word on how long a signal may take: a copy later than twice that is a stuck reading,
+        reported as left behind, and a run with a stopped processor does not wait 15 s for it."""
+        return min(IN_FLIGHT_GRACE_S, max(IN_FLIGHT_FLOOR_S, 2 * self.timeout))
+
     def _grace_deadline(self) -> float:
         now = time.monotonic()
         waiting = self._awaited()
@@ -713,7 +722,7 @@ class Flow:
             deadline = now + INTERRUPTED_GRACE_S
         else:
             first_sent = min(self._in_flight[m] for m in waiting)
-            deadline = max(first_sent + IN_FLIGHT_GRACE_S, now + MIN_GRACE_S)
+            deadline = max(first_sent + self._in_flight_grace_s(), now + MIN_GRACE_S)
         # Never past the run's own bounds (verify.polling): the last sweep and the reports still need
         # their time within the stop budget, or within the clean-up grace after the run's deadline.
         if stopped_by is not None:
