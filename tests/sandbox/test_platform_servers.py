@@ -27,8 +27,6 @@ from verify.sandbox.redis_server import start_redis
 from verify.sandbox.server_binaries import find_pg_bin, find_redis_server
 
 pytestmark = pytest.mark.sandbox
-needs_pg = pytest.mark.skipif(find_pg_bin() is None, reason="PostgreSQL binaries not installed")
-needs_redis = pytest.mark.skipif(find_redis_server() is None, reason="redis-server not installed")
 
 
 def record_private_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -103,7 +101,6 @@ def test_bad_marker_is_an_aws_error(rds: Any) -> None:
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-@needs_pg
 def test_postgres_serves_the_app_user_and_leaves_nothing_on_stop() -> None:
     port = free_port()
     server = start_postgres(port=port, app_user="iot_app", app_password="it's a 'secret'")
@@ -127,7 +124,6 @@ def test_postgres_serves_the_app_user_and_leaves_nothing_on_stop() -> None:
     assert not server.root.exists()
 
 
-@needs_pg
 def test_postgres_that_cannot_bind_fails_clearly_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
     made = record_private_dirs(monkeypatch)
     with socket.socket() as taken:
@@ -149,6 +145,15 @@ def test_no_postgres_binaries_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, 
 
 
 # --- servers from the package index (verify-stack[sandbox]) -------------------------------------
+
+
+def test_the_install_brings_both_servers() -> None:
+    """The dev install includes the sandbox extra, so both servers are always there: a test below
+    that adapts to a missing server (the platform tests' HAS_PG/HAS_REDIS) can never hide a broken
+    install, because this one fails first."""
+    pg, redis_bin = find_pg_bin(), find_redis_server()
+    assert pg is not None, "no PostgreSQL: pip install -e '.[dev]' (it includes the sandbox extra)"
+    assert redis_bin is not None, "no redis-server: pip install -e '.[dev]' (it includes the sandbox extra)"
 
 
 def test_bundled_servers_are_found_without_the_system(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,7 +225,6 @@ def test_bundled_postgres_runs_unprivileged_from_an_unreachable_site_packages(
 # --- Redis --------------------------------------------------------------------------------------
 
 
-@needs_redis
 def test_redis_answers_ping_and_stops(tmp_path: Path) -> None:
     port = free_port()
     server = start_redis(port=port, workdir=tmp_path / "redis")
@@ -234,7 +238,6 @@ def test_redis_answers_ping_and_stops(tmp_path: Path) -> None:
     assert not (tmp_path / "redis").exists()
 
 
-@needs_redis
 def test_redis_on_a_taken_port_fails_and_leaves_no_process(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
