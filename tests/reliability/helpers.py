@@ -3,12 +3,15 @@ a snapshot of everything a sandbox holds, and a process tree read from /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +195,45 @@ def create_flow_tables(region: str, *tables: str) -> None:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
+
+
+class _HeaderLogger(BaseHTTPRequestHandler):
+    server: HeaderListener
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _any(self) -> None:
+        self.server.seen.append({k.lower(): v for k, v in self.headers.items()})
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _any
+
+
+class HeaderListener(ThreadingHTTPServer):
+    """A loopback HTTP server that answers `{}` and keeps every request's headers (names lower-cased):
+    the attacker's listener of issue 16, to prove signed requests and tokens never reach it."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _HeaderLogger)
+        self.seen: list[dict[str, str]] = []
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextlib.contextmanager
+def header_listener() -> Iterator[HeaderListener]:
+    server = HeaderListener()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,44 +6,18 @@ the token -- and the run says, naming the output, that it refused to send there.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import clean_env, run_verify, summary
+from tests.reliability.helpers import HeaderListener, clean_env, header_listener, run_verify, summary
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox
 
 CANARY = "CANARYSESSIONTOKEN0123456789abcdef"
-
-
-class _Logger(BaseHTTPRequestHandler):
-    server: _Listener
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _any(self) -> None:
-        self.server.seen.append({k.lower(): v for k, v in self.headers.items()})
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _any
-
-
-class _Listener(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Logger)
-        self.seen: list[dict[str, str]] = []
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +31,13 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxH
 
 
 @pytest.fixture
-def listener() -> Iterator[_Listener]:
-    server = _Listener()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+def listener() -> Iterator[HeaderListener]:
+    with header_listener() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_signed_requests_never_reach_a_host_an_output_names(
-    sandbox: tuple[SandboxHandle, dict[str, Any]], listener: _Listener, tmp_path: Path
+    sandbox: tuple[SandboxHandle, dict[str, Any]], listener: HeaderListener, tmp_path: Path
 ) -> None:
     handle, outputs = sandbox
     base = f"http://127.0.0.1:{listener.server_address[1]}"
@@ -113,7 +81,7 @@ def test_signed_requests_never_reach_a_host_an_output_names(
 
 
 def test_an_absolute_flow_path_is_exit_2_and_sends_nothing(
-    sandbox: tuple[SandboxHandle, dict[str, Any]], listener: _Listener, tmp_path: Path
+    sandbox: tuple[SandboxHandle, dict[str, Any]], listener: HeaderListener, tmp_path: Path
 ) -> None:
     handle, outputs = sandbox
     (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")

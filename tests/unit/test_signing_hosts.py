@@ -4,15 +4,14 @@ Everything else is refused before a byte is sent, in one sentence naming the out
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
 
+from tests.reliability.helpers import HeaderListener, header_listener
 from verify.config import load_config
 from verify.errors import ConfigError
 from verify.http import HostRefused, SignedHttp, SigningHosts, endpoint_hosts, valid_allow_entry
@@ -20,44 +19,10 @@ from verify.http import HostRefused, SignedHttp, SigningHosts, endpoint_hosts, v
 CANARY_TOKEN = "CANARY-session-token-0123456789"
 
 
-class _Logger(BaseHTTPRequestHandler):
-    server: _LoggingServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.server.seen.append(dict(self.headers.items()))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    do_POST = do_GET
-
-
-class _LoggingServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Logger)
-        self.seen: list[dict[str, str]] = []
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
 @pytest.fixture
-def listener() -> Iterator[_LoggingServer]:
-    server = _LoggingServer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+def listener() -> Iterator[HeaderListener]:
+    with header_listener() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize(
@@ -165,7 +130,7 @@ def test_a_vouch_that_fails_vouches_for_nothing() -> None:
 
 
 def test_refusal_names_the_output_and_the_host_and_sends_nothing(
-    listener: _LoggingServer, monkeypatch: pytest.MonkeyPatch
+    listener: HeaderListener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hosts = SigningHosts(endpoints=frozenset())
     url = listener.base + "/prod/"
@@ -180,7 +145,7 @@ def test_refusal_names_the_output_and_the_host_and_sends_nothing(
     assert listener.seen == []
 
 
-def test_an_allowed_local_host_receives_the_signed_request(listener: _LoggingServer) -> None:
+def test_an_allowed_local_host_receives_the_signed_request(listener: HeaderListener) -> None:
     port = listener.server_address[1]
     hosts = SigningHosts(endpoints=frozenset({("127.0.0.1", port)}))
     http = SignedHttp(Credentials("AKIDEXAMPLE", "secret", CANARY_TOKEN), "us-east-1", hosts=hosts)

@@ -1,10 +1,11 @@
 """A real, throw-away PostgreSQL server for the platform stack's RDS instance to point at.
 
-The system's binaries or a pip package's (`server_binaries.find_pg_bin`), initdb into a private temporary directory, loopback only, scram-sha-256
-passwords, durability switched off for speed. PostgreSQL refuses to run as root, and root is who runs
-the sandbox on these machines and in CI, so when euid is 0 every PostgreSQL process runs as an
-unprivileged user (`postgres` where Debian's package made it, else `nobody`). The postmaster is our direct child in its own
-session, so Ctrl-C on the sandbox's console reaches the sandbox, which then stops it in order.
+The system's binaries or a pip package's (`server_binaries.find_pg_bin`), initdb into a private
+temporary directory, loopback only, scram-sha-256 passwords, durability switched off for speed.
+PostgreSQL refuses to run as root, and root is who runs the sandbox on these machines and in CI, so
+when euid is 0 every PostgreSQL process runs as an unprivileged user (`postgres` where Debian's
+package made it, else `nobody`). The postmaster is our direct child in its own session, so Ctrl-C on
+the sandbox's console reaches the sandbox, which then stops it in order.
 """
 
 from __future__ import annotations
