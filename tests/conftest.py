@@ -135,3 +135,15 @@ def pytest_runtest_call(item: pytest.Item) -> None:
                 f"{item.nodeid} uses the sandbox fixture(s) {', '.join(used)} but is not marked "
                 "`@pytest.mark.sandbox`"
             )
+
+
+# ------------------------------------------------------------------ hermetic inner pytest runs
+# pytester's inner runs would otherwise load every pytest plugin the machine happens to have. CI's
+# interpreter carries pytest-benchmark, whose option hook runs `git` in a subprocess: the fast tier's
+# guard then failed every inner run there and nowhere else. The inner runs get exactly the plugins
+# this project's own install brings, so their verdict does not depend on the machine.
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "verify.plugin,allure_pytest.plugin")
+    return pytester
