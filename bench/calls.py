@@ -3,7 +3,7 @@
     python3 bench/calls.py reports/summary.json -o calls.json
 
 Each check's evidence lists its AWS calls (service, operation and only the resource-identifying
-params, see verify/evidence.py RESOURCE_PARAMS) and its HTTP exchanges. The output is one JSON list:
+params, see verify/engine/evidence.py RESOURCE_PARAMS) and its HTTP exchanges. The output is one JSON list:
     {"service": "dynamodb", "operation": "DescribeTable", "params": {"TableName": "..."}}
     {"http": {"method": "GET", "url": "...", "signed": true, "status": 400}}
 with an optional "expect_error" (the error code the run got, so the same answer counts as done) and
@@ -21,7 +21,7 @@ with an optional "expect_error" (the error code the run got, so the same answer 
 - Pagination tokens are not recorded: each recorded page is replayed as a first page.
 - Not replayed, with a note: writes (the floor is a read floor; a smoke run makes none), calls that
   never got an answer (transport errors), HTTP other than GET/HEAD, and URLs with a redacted part.
-- Calls marked `cached` (a smoke run asks each question once: verify/snapshot.py) went to no AWS
+- Calls marked `cached` (a smoke run asks each question once: verify/aws/snapshot.py) went to no AWS
   endpoint and are not replayed: the floor makes the calls the run made.
 - Signed or not: the HTTP evidence does not say. A "signed" field is used when present; otherwise a
   check whose id says "unsigned" sent it unsigned and every other one signed. The recorded status
@@ -41,7 +41,7 @@ from typing import Any
 import botocore.exceptions
 import botocore.session
 
-# What verify's evidence keeps (verify/evidence.py MAX_CALLS): the first half and the last half.
+# What verify's evidence keeps (verify/engine/evidence.py MAX_CALLS): the first half and the last half.
 MAX_CALLS = 40
 READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Filter", "Lookup", "Head", "Search")
 REDACTED = "***"
@@ -199,7 +199,7 @@ def replay_from_summary(summary: dict[str, Any]) -> Replay:
         hidden = int(evidence.get("aws_calls_not_shown") or 0)
         for call, filler in _with_hidden(recorded, hidden):
             if call.get("cached"):
-                continue  # answered by the run's snapshot (verify.snapshot): no call went to AWS
+                continue  # answered by the run's snapshot (verify.aws.snapshot): no call went to AWS
             replayed = _aws_call(call, models, replay, check_id)
             if replayed is not None:
                 if filler:

@@ -145,5 +145,5 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "verify.plugin,allure_pytest.plugin")
+    monkeypatch.setenv("PYTEST_PLUGINS", "verify.pytest_plugin.plugin,allure_pytest.plugin")
     return pytester

@@ -23,27 +23,27 @@ from verify.model import Category, CheckResult, RunSummary, Severity, Status, Ve
 
 if TYPE_CHECKING:
     from verify import probes
-    from verify.aws import Aws, aws_errors
-    from verify.config import Config
-    from verify.flow import Flow
-    from verify.http import HttpResult, SignedHttp
-    from verify.inventory import Inventory, Resource
-    from verify.outputs import Output, Outputs
+    from verify.aws.client import Aws, aws_errors
+    from verify.aws.http import HttpResult, SignedHttp
+    from verify.config.settings import Config
     from verify.polling import NotYet, Polled, eventually
+    from verify.scenario.flow import Flow
+    from verify.stack.inventory import Inventory, Resource
+    from verify.stack.outputs import Output, Outputs
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Aws": "verify.aws",
-    "aws_errors": "verify.aws",
-    "Config": "verify.config",
-    "Flow": "verify.flow",
-    "HttpResult": "verify.http",
-    "SignedHttp": "verify.http",
-    "Inventory": "verify.inventory",
-    "Resource": "verify.inventory",
-    "Output": "verify.outputs",
-    "Outputs": "verify.outputs",
+    "Aws": "verify.aws.client",
+    "aws_errors": "verify.aws.client",
+    "Config": "verify.config.settings",
+    "Flow": "verify.scenario.flow",
+    "HttpResult": "verify.aws.http",
+    "SignedHttp": "verify.aws.http",
+    "Inventory": "verify.stack.inventory",
+    "Resource": "verify.stack.inventory",
+    "Output": "verify.stack.outputs",
+    "Outputs": "verify.stack.outputs",
     "NotYet": "verify.polling",
     "Polled": "verify.polling",
     "eventually": "verify.polling",

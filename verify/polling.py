@@ -132,7 +132,7 @@ def allow_waits() -> None:
 
 
 # True while a probe runs again inside a wait (a retry), in that thread: it is asking because what it
-# read has to change, so verify.snapshot never answers it from an earlier read. A wait's first attempt
+# read has to change, so verify.aws.snapshot never answers it from an earlier read. A wait's first attempt
 # is an ordinary read: at 200 resources, answering it too saved a DescribeTable per table.
 _in_wait: ContextVar[bool] = ContextVar("verify_in_wait", default=False)
 

@@ -221,7 +221,7 @@ def test_handwritten_suite_fails_the_processed_check_when_the_processor_is_down(
 def test_floor_replays_every_read_call_of_a_real_smoke_run(tmp_path: Path) -> None:
     with _sandbox(tmp_path) as handle:
         env = _env(handle)
-        verify = [sys.executable, "-c", "import sys; from verify.cli import main; sys.exit(main())"]
+        verify = [sys.executable, "-c", "import sys; from verify.cli.main import main; sys.exit(main())"]
         reports = tmp_path / "reports"
         smoke = subprocess.run(
             [*verify, "smoke", "--outputs", str(handle.outputs_path), "--report-dir", str(reports)],

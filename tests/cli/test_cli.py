@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from verify import __version__
-from verify.config import load_config
+from verify.config.settings import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "outputs"

@@ -1,4 +1,4 @@
-"""Runs without pytest (verify.direct) say exactly what the pytest path says: the same checks, ids,
+"""Runs without pytest (verify.engine.direct) say exactly what the pytest path says: the same checks, ids,
 titles, statuses, severities and messages, smoke and full, on a healthy stack and on a broken one;
 -k selects the same checks; the Allure results count what summary.json counts; the flow's data is
 removed either way."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.cli import main
+from verify.cli.main import main
 
 CANARY = "CANARYnestedTok7x"
 
@@ -43,7 +43,7 @@ def test_a_fatal_error_sentence_is_masked_and_terminal_safe(capsys: pytest.Captu
     """Every VerifyError becomes `verify: <sentence>` on stderr; a path, key or value quoted in it
     is data too (`verify gate --summary $'x\\e[2J.json'` printed the ESC sequence raw)."""
     from tests.report.markup import control_characters
-    from verify.cli import _guarded
+    from verify.cli.main import _guarded
     from verify.errors import UsageError
     from verify.redact import REDACTOR
 

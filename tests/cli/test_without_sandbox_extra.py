@@ -34,7 +34,7 @@ def find_spec(name, package=None):
         return None
     return _find(name, package)
 importlib.util.find_spec = find_spec
-from verify.cli import main
+from verify.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -14,8 +14,8 @@ import pytest
 for _module in (
     "hypothesis.internal.observability",  # imported by hypothesis' terminal summary
     "suites",
-    "verify.inventory",
-    "verify.outputs",
+    "verify.stack.inventory",
+    "verify.stack.outputs",
     "verify.polling",
     "verify.report",
 ):

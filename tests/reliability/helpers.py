@@ -44,7 +44,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def verify_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "verify.cli", *args]
+    return [sys.executable, "-m", "verify.cli.main", *args]
 
 
 def run_verify(

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability.helpers import clean_env, run_verify
-from verify.config import _SCHEMA, Config, _Validator, load_config, parse_config
+from verify.config.settings import _SCHEMA, Config, _Validator, load_config, parse_config
 from verify.errors import ConfigError
 
 BOUND_S = 3.0  # "within a second or two", plus the interpreter's start on a busy CI machine

@@ -18,15 +18,15 @@ import boto3
 import pytest
 from botocore.credentials import Credentials
 
-import verify.flow as flow_module
+import verify.scenario.flow as flow_module
 from tests.reliability.helpers import create_flow_tables
-from verify.aws import Aws
-from verify.config import Config
-from verify.flow import Flow
-from verify.http import HttpResult, SignedHttp
-from verify.inventory import build_inventory
+from verify.aws.client import Aws
+from verify.aws.http import HttpResult, SignedHttp
+from verify.config.settings import Config
 from verify.model import Category, CheckResult, LeftBehind, RunSummary, Severity, Status, Verdict
-from verify.outputs import parse_outputs
+from verify.scenario.flow import Flow
+from verify.stack.inventory import build_inventory
+from verify.stack.outputs import parse_outputs
 
 REGION = "us-east-1"
 API = "https://abc123.execute-api.us-east-1.amazonaws.com/dev/"
@@ -361,9 +361,9 @@ def test_the_wait_ends_within_the_runs_stop_budget(moto: Aws) -> None:
 def test_the_pytest_path_prints_what_was_left_behind(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from verify.config import Config
-    from verify.plugin import _SUMMARY_KEY, _VerifyHooks
-    from verify.session import VerifySession
+    from verify.config.settings import Config
+    from verify.engine.session import VerifySession
+    from verify.pytest_plugin.plugin import _SUMMARY_KEY, _VerifyHooks
 
     summary = RunSummary(
         verdict=Verdict.PASS,

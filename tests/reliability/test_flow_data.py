@@ -11,12 +11,12 @@ import pytest
 from botocore.credentials import Credentials
 
 from tests.reliability.helpers import create_flow_tables
-from verify.aws import Aws
-from verify.config import Config
-from verify.flow import TTL_AHEAD_S, Flow
-from verify.http import SignedHttp
-from verify.inventory import build_inventory
-from verify.outputs import parse_outputs
+from verify.aws.client import Aws
+from verify.aws.http import SignedHttp
+from verify.config.settings import Config
+from verify.scenario.flow import TTL_AHEAD_S, Flow
+from verify.stack.inventory import build_inventory
+from verify.stack.outputs import parse_outputs
 
 REGION = "us-east-1"
 API = "https://abc123.execute-api.us-east-1.amazonaws.com/dev/"

@@ -32,14 +32,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.report.markup import control_characters, html_skeleton, markdown_skeleton
-from verify.aws import aws_errors
-from verify.http import HttpResult
+from verify.aws.client import aws_errors
+from verify.aws.http import HttpResult
 from verify.model import Category, CheckResult, Gate, LeftBehind, RunSummary, Severity, Verdict
-from verify.outputs import parse_outputs
+from verify.pytest_plugin.results import status_of, with_asked
 from verify.redact import MASK, REDACTOR
 from verify.report import write_reports
 from verify.report.allure import AllureWriter
-from verify.results import status_of, with_asked
+from verify.stack.outputs import parse_outputs
 
 # A fixed few, so the process-wide redactor's registered values stay bounded across examples.
 CANARIES = ("CANARY-tf-sensitive-7f3a9c", "CANARY-secret-key-b81d42", 'CANARY"<&>*_`|é-x91q')
@@ -95,7 +95,7 @@ def _console(run: Callable[[], object]) -> tuple[object, str]:
 
 
 def _discover(document: dict[str, Any], workdir: Path) -> list[str]:
-    from verify.cli import main
+    from verify.cli.main import main
 
     path = workdir / "outputs.json"
     path.write_text(json.dumps(document), encoding="utf-8")
@@ -225,9 +225,9 @@ def _written(summary: RunSummary, workdir: Path) -> dict[str, str]:
 
 
 def _printed(summary: RunSummary) -> list[str]:
-    from verify.direct import _print_summary
-    from verify.plugin import _redact_report
+    from verify.engine.direct import _print_summary
     from verify.probes.smoke import on_call_table
+    from verify.pytest_plugin.plugin import _redact_report
 
     out = io.StringIO()
     _print_summary(summary, types.SimpleNamespace(report_dir=Path("reports")), 1.0, out)  # type: ignore[arg-type]

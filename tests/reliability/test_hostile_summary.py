@@ -1,6 +1,6 @@
 """A hostile summary.json given to `verify gate` and `verify report merge` (issue 16, finding 14):
 deep nesting, a malformed `shard`, wrong types anywhere, NaN, a huge file. Each is one sentence and
-exit 2 -- or, when it still is a summary, a verdict -- never a traceback. In-process (`verify.cli.main`)."""
+exit 2 -- or, when it still is a summary, a verdict -- never a traceback. In-process (`verify.cli.main.main`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import verify.report.reading as reading
-from verify.cli import main
+from verify.cli.main import main
 from verify.model import Category, CheckResult, Gate, LeftBehind, RunSummary, Severity, Status, Verdict
 
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-import verify.outputs as outputs_module
-from verify.cli import main
+import verify.stack.outputs as outputs_module
+from verify.cli.main import main
 from verify.errors import OutputsError
-from verify.outputs import MAX_OUTPUTS, load_outputs
-from verify.stacks import load_stacks
+from verify.stack.outputs import MAX_OUTPUTS, load_outputs
+from verify.stack.several import load_stacks
 
 OUTPUTS = {
     "ApiEndpoint": "https://abc123.execute-api.us-east-1.amazonaws.com/dev/",

@@ -1,7 +1,7 @@
 """The report directory (issue 16, findings 11 and 13): an unusable `--report-dir` is one sentence and
 exit 2 before anything is verified; symlinks in it are never followed for deletion or writing.
 
-In-process (`verify.cli.main`); the run itself is replaced by a stub that fails the test if reached."""
+In-process (`verify.cli.main.main`); the run itself is replaced by a stub that fails the test if reached."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import verify.cli as cli
+import verify.cli.main as cli
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 from verify.report import write_reports
 from verify.report.allure import AllureWriter, finish_allure_results

@@ -13,15 +13,15 @@ import pytest
 from botocore.credentials import Credentials
 from moto import mock_aws
 
-from verify.aws import Aws
-from verify.cli import build_parser
-from verify.config import Config
+from verify.aws.client import Aws
+from verify.aws.http import SignedHttp
+from verify.cli.main import build_parser
+from verify.config.settings import Config
+from verify.engine.session import new_run_id, run_id_for
 from verify.errors import UsageError
-from verify.flow import Flow
-from verify.http import SignedHttp
-from verify.inventory import build_inventory
-from verify.outputs import parse_outputs
-from verify.session import new_run_id, run_id_for
+from verify.scenario.flow import Flow
+from verify.stack.inventory import build_inventory
+from verify.stack.outputs import parse_outputs
 
 REGION = "us-east-1"
 FORM = re.compile(r"vfy-[A-Za-z0-9._-]*-[0-9a-f]{8}")
@@ -53,7 +53,7 @@ def test_a_label_verify_cannot_tag_with_is_one_sentence(bad: str) -> None:
 
 
 def test_the_cli_turns_the_label_into_verifys_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    import verify.cli as cli
+    import verify.cli.main as cli
 
     seen: dict[str, str] = {}
 

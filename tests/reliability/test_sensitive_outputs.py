@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
-from verify import direct
+from verify.engine import direct
 from verify.probes import secretsmanager
-from verify.results import meta_of
+from verify.pytest_plugin.results import meta_of
 
 CANARY = "tf-CANARY-5e7b1d9a44c2"
 FLAT_CANARY = "flat-CANARY-0b7c33e1"

@@ -21,7 +21,7 @@ import pytest
 from botocore.credentials import Credentials
 
 from tests.reliability.helpers import clean_env, client, items, snapshot, summary, verify_command, wait_for
-from verify.http import SignedHttp
+from verify.aws.http import SignedHttp
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.catalogue import catalogue_markdown, collect_catalogue
+from verify.cli.catalogue import catalogue_markdown, collect_catalogue
 from verify.sandbox.fault_matrix import FAULT_BREAKS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
@@ -42,7 +42,7 @@ def test_docs_checks_md_is_current() -> None:
 @pytest.mark.sandbox
 def test_checks_list_json_through_the_cli(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "verify.cli", "checks", "list", "--json"],
+        [sys.executable, "-m", "verify.cli.main", "checks", "list", "--json"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

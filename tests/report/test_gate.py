@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.config import Policy, Waiver, load_policy
+from verify.config.settings import Policy, Waiver, load_policy
 from verify.errors import ConfigError
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 from verify.report import write_reports
@@ -172,7 +172,7 @@ def test_policy_file_needs_a_policy_table(tmp_path: Path) -> None:
 
 def verify(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "verify.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "verify.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=60
     )
 
 

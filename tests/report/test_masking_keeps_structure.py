@@ -190,7 +190,7 @@ def test_the_pytest_paths_allure_files_stay_json(registered: None, tmp_path: Pat
     """allure-pytest writes its own files; the plugin masks them last, as JSON when they are JSON."""
     import types
 
-    from verify.plugin import _redact_report_files
+    from verify.pytest_plugin.plugin import _redact_report_files
 
     REDACTOR.add("17334")
     results = tmp_path / "allure-results"

@@ -88,7 +88,7 @@ def test_planted_secrets_reach_no_report_and_no_console(tmp_path: Path, endpoint
         [
             sys.executable,
             "-m",
-            "verify.cli",
+            "verify.cli.main",
             "run",
             "--outputs",
             str(outputs),

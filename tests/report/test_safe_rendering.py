@@ -120,7 +120,7 @@ def test_the_terminal_gets_no_control_character() -> None:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_smoke_table_and_direct_failed_lines_carry_no_control_character(text: str) -> None:
-    from verify.direct import _print_summary
+    from verify.engine.direct import _print_summary
     from verify.probes.smoke import on_call_table
 
     summary = _summary(text)
@@ -134,7 +134,7 @@ def test_smoke_table_and_direct_failed_lines_carry_no_control_character(text: st
 
 
 def test_pytest_failed_lines_carry_no_control_character() -> None:
-    from verify.plugin import _redact_report
+    from verify.pytest_plugin.plugin import _redact_report
 
     report = types.SimpleNamespace(longrepr=f"suites/x.py::t: {HOSTILE[6]}", sections=[])
     _redact_report(report)  # type: ignore[arg-type]
@@ -144,7 +144,7 @@ def test_pytest_failed_lines_carry_no_control_character() -> None:
 def test_discover_escapes_keys_and_hides_sensitive_placeholders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from verify.cli import main
+    from verify.cli.main import main
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(
@@ -182,7 +182,7 @@ def test_a_secret_left_in_a_value_is_masked_before_it_is_escaped(tmp_path: Path)
 def test_verify_gate_prints_hostile_reasons_without_control_characters(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from verify.cli_reports import _print_gate
+    from verify.cli.reports import _print_gate
 
     _print_gate(_summary(HOSTILE[6]))
     assert control_characters(capsys.readouterr().out) == []

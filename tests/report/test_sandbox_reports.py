@@ -22,7 +22,7 @@ FAULT = "no_dlq"
 
 def verify(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "verify.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "verify.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=240
     )
 
 

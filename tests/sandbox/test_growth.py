@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from tests.sandbox.conftest import Stack, start_stack
-from verify.config import Config
+from verify.config.settings import Config
 from verify.errors import UsageError
-from verify.flow import find_targets
-from verify.inventory import Inventory, build_inventory
-from verify.outputs import load_outputs
 from verify.sandbox.commands import sandbox_main
 from verify.sandbox.growth import BASE_RESOURCES, CYCLE, plan
 from verify.sandbox.manager import sandbox_status, start_sandbox
+from verify.scenario.flow import find_targets
+from verify.stack.inventory import Inventory, build_inventory
+from verify.stack.outputs import load_outputs
 
 pytestmark = pytest.mark.sandbox
 
@@ -200,7 +200,7 @@ def test_verify_run_passes_on_a_grown_stack(grown60: Stack, tmp_path: Path) -> N
         [
             sys.executable,
             "-m",
-            "verify.cli",
+            "verify.cli.main",
             "run",
             f"--outputs={grown60.handle.outputs_path}",
             f"--report-dir={reports}",

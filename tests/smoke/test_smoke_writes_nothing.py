@@ -20,7 +20,7 @@ import pytest
 from botocore.credentials import Credentials
 
 from tests.reliability.helpers import client, snapshot
-from verify.http import SignedHttp
+from verify.aws.http import SignedHttp
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -110,7 +110,7 @@ def test_smoke_writes_nothing_and_refuses_writes_loudly(
         [
             sys.executable,
             "-m",
-            "verify.cli",
+            "verify.cli.main",
             "smoke",
             "--outputs",
             str(outputs_path),

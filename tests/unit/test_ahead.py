@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from verify.ahead import AheadRunner, Job
+from verify.engine.ahead import AheadRunner, Job
+from verify.engine.evidence import CheckRecorder, current
 from verify.errors import CheckFailed, VerifyError
-from verify.evidence import CheckRecorder, current
 from verify.polling import eventually
 
 

@@ -11,10 +11,10 @@ import pytest
 from botocore.credentials import Credentials
 
 from tests.reliability.trickle import TrickleServer
-from verify.ahead import AheadRunner, Job
+from verify.aws.http import SignedHttp, SigningHosts
+from verify.engine.ahead import AheadRunner, Job
+from verify.engine.evidence import CheckRecorder
 from verify.errors import AwsAccessError, VerifyError
-from verify.evidence import CheckRecorder
-from verify.http import SignedHttp, SigningHosts
 from verify.polling import (
     NotYet,
     allow_waits,
@@ -78,7 +78,7 @@ def test_a_stop_abandons_a_request_in_flight() -> None:
 
 def test_a_check_stuck_in_a_call_is_abandoned_at_the_run_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     # A check blocked where no timeout reaches (an AWS answer trickling through a proxy).
-    monkeypatch.setattr("verify.ahead.STOP_JOIN_S", 0.2)
+    monkeypatch.setattr("verify.engine.ahead.STOP_JOIN_S", 0.2)
     released = threading.Event()
     runner = AheadRunner(threads=2)
     set_run_deadline(time.monotonic() + 0.3)
@@ -133,7 +133,7 @@ def test_the_backstop_cuts_only_an_aws_call_and_only_past_the_hard_deadline() ->
 def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     # An AWS answer trickled through a proxy: headers at once, then a byte every 0.05 s, so
     # botocore's per-read timeout never fires. Each try gets connect + read timeout in all.
-    from verify.aws import Aws, aws_errors
+    from verify.aws.client import Aws, aws_errors
 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
@@ -152,7 +152,7 @@ def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.M
 
 
 def test_a_stop_abandons_an_aws_try_without_tripping_the_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
-    from verify.aws import Aws, aws_errors
+    from verify.aws.client import Aws, aws_errors
 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.config import Config, Expectations, FlowConfig, Policy, Waiver, load_config
+from verify.config.settings import Config, Expectations, FlowConfig, Policy, Waiver, load_config
 from verify.errors import ConfigError, UsageError
 from verify.model import Severity
 

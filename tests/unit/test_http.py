@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.credentials import Credentials, RefreshableCredentials
 
+from verify.aws.http import TEXT_LIMIT_CHARS, HttpResult, SignedHttp
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
-from verify.http import TEXT_LIMIT_CHARS, HttpResult, SignedHttp
 from verify.sandbox.sigv4 import verify_request
 
 REGION = "us-east-1"

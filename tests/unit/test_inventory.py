@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from verify.errors import ConfigError
-from verify.inventory import (
+from verify.stack.inventory import (
     KINDS,
     ROLES,
     Inventory,
@@ -20,7 +20,7 @@ from verify.inventory import (
     infer_region,
     resolve_ambiguous,
 )
-from verify.outputs import load_outputs, parse_outputs
+from verify.stack.outputs import load_outputs, parse_outputs
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "outputs"
 FIXTURE_FILES = sorted(p.name for p in FIXTURES.glob("*.json"))

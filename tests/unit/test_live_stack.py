@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from moto import mock_aws
 
 from verify.errors import AwsAccessError, OutputsError
-from verify.inventory import build_inventory
-from verify.outputs import load_live_outputs
+from verify.stack.inventory import build_inventory
+from verify.stack.outputs import load_live_outputs
 
 REGION = "eu-west-1"
 TEMPLATE = {

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from verify.errors import OutputsError, UsageError
-from verify.outputs import (
+from verify.stack.outputs import (
     DEFAULT_OUTPUTS_PATH,
     MAX_OUTPUTS_BYTES,
     PLACEHOLDERS,

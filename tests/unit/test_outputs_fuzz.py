@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from verify.errors import OutputsError
-from verify.inventory import KINDS, ROLES, build_inventory, classify
-from verify.outputs import load_outputs, parse_outputs
+from verify.stack.inventory import KINDS, ROLES, build_inventory, classify
+from verify.stack.outputs import load_outputs, parse_outputs
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import Inventory, classify
 from verify.probes import apigateway
 from verify.probes.apigateway import ApiTarget
+from verify.stack.inventory import Inventory, classify
 
 REGION = "us-east-1"
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import Inventory, classify
 from verify.polling import NotYet
 from verify.probes import kinesis
+from verify.stack.inventory import Inventory, classify
 
 REGION = "us-east-1"
 STREAM = "iot-sensor-stream-dev"

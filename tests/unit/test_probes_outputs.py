@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from verify.errors import CheckFailed
-from verify.inventory import Resource, build_inventory, classify
-from verify.outputs import make_output, parse_outputs
 from verify.probes.outputs import check_present, check_well_formed
+from verify.stack.inventory import Resource, build_inventory, classify
+from verify.stack.outputs import make_output, parse_outputs
 
 
 @pytest.mark.parametrize("value", ["", "unknown", "N/A", None, "  TBD "])

@@ -12,9 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
-from verify.inventory import Inventory, classify
 from verify.probes import rds
 from verify.redact import REDACTOR
+from verify.stack.inventory import Inventory, classify
 
 REGION = "us-east-1"
 DB = "iot-platform-db-dev"

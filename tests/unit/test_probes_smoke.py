@@ -73,7 +73,7 @@ class _Http:
         self.signed: list[bool] = []
 
     def request(self, method: str, url: str, sign: bool = True) -> Any:
-        from verify.http import HttpResult
+        from verify.aws.http import HttpResult
 
         self.signed.append(sign)
         return HttpResult(method, url, self.status, {}, b"{}", "{}", 0.01, None, None, False)

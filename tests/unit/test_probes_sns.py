@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from verify.errors import CheckFailed
-from verify.inventory import classify
 from verify.probes import sns
+from verify.stack.inventory import classify
 
 REGION = "us-east-1"
 

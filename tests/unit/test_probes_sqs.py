@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import classify
 from verify.probes import sqs
+from verify.stack.inventory import classify
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

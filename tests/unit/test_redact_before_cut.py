@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from verify import flow
-from verify.http import EVIDENCE_BODY_CHARS, HttpResult
+from verify.aws.http import EVIDENCE_BODY_CHARS, HttpResult
 from verify.redact import FRAGMENT_CHARS, MASK, Redactor
+from verify.scenario import flow
 
 _RNG = random.Random(16)
 TOKEN = "".join(_RNG.choice(string.ascii_letters + string.digits + "/+=") for _ in range(900))

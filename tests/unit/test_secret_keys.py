@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify import output_values, redact
-from verify.inventory import build_inventory, classify
-from verify.outputs import parse_outputs
+from verify import redact
 from verify.redact import MASK, Redactor, is_secret_key
+from verify.stack import values as output_values
+from verify.stack.inventory import build_inventory, classify
+from verify.stack.outputs import parse_outputs
 
 SECRET_KEYS = [
     "dbpassword", "AUTHTOKEN", "AdminPass", "DbCredential", "SigningKey", "db_pwd", "ApiKey",

@@ -12,9 +12,9 @@ import pytest
 from botocore.credentials import Credentials
 
 from tests.reliability.helpers import HeaderListener, header_listener
-from verify.config import load_config
+from verify.aws.http import HostRefused, SignedHttp, SigningHosts, endpoint_hosts, valid_allow_entry
+from verify.config.settings import load_config
 from verify.errors import ConfigError
-from verify.http import HostRefused, SignedHttp, SigningHosts, endpoint_hosts, valid_allow_entry
 
 CANARY_TOKEN = "CANARY-session-token-0123456789"
 

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from requests_aws4auth import AWS4Auth
 
-from verify.http import SignedHttp
+from verify.aws.http import SignedHttp
 from verify.sandbox.sigv4 import SigV4Error, canonical_query, canonical_uri, signing_key, verify_request
 
 REGION = "eu-west-1"

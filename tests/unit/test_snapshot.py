@@ -1,4 +1,4 @@
-"""A read-only run asks each question once (verify.snapshot): repeated reads are answered from the
+"""A read-only run asks each question once (verify.aws.snapshot): repeated reads are answered from the
 first answer, never inside a wait, never for errors, never in a run that writes."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import MOTO_REGION
-from verify.aws import Aws
-from verify.evidence import CheckRecorder, observe_aws, recording
+from verify.aws.client import Aws
+from verify.engine.evidence import CheckRecorder, observe_aws, recording
 from verify.polling import eventually
 
 
@@ -105,7 +105,7 @@ def test_concurrent_askers_share_one_call(moto_client: Callable[[str], Any]) -> 
 def test_a_stored_answer_is_handed_out_before_botocore_prepares_a_request(
     moto_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The early answer (verify.snapshot.answer_early) skips botocore's endpoint resolution,
+    """The early answer (verify.aws.snapshot.answer_early) skips botocore's endpoint resolution,
     validation, serialisation and user agent; its evidence is what the slower event path records."""
     _table(moto_client)
     aws = Aws(MOTO_REGION, read_only=True)
@@ -155,7 +155,7 @@ def test_paginated_reads_are_answered_early_too(
     ],
 )
 def test_each_hit_gets_a_fresh_copy(parsed: dict[str, Any]) -> None:
-    from verify.snapshot import _frozen
+    from verify.aws.snapshot import _frozen
 
     thaw = _frozen(parsed)
     first = thaw()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from verify.cli import main
-from verify.inventory import build_inventory, classify
-from verify.output_values import is_unresolved, normalize_items
-from verify.outputs import load_outputs
+from verify.cli.main import main
+from verify.stack.inventory import build_inventory, classify
+from verify.stack.outputs import load_outputs
+from verify.stack.values import is_unresolved, normalize_items
 
 UNRESOLVED = [
     "https://${Token[TOKEN.12]}.execute-api.us-east-1.amazonaws.com/prod/",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from verify.inventory import classify
+from verify.stack.inventory import classify
 
 
 @pytest.mark.parametrize(

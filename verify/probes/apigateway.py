@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import Inventory, Resource
+from verify.stack.inventory import Inventory, Resource
 
 # API Gateway ids are 10 lower-case letters and digits (moto makes them the same way).
 _API_ID = re.compile(r"^[a-z0-9]{10}$")
@@ -274,7 +274,7 @@ def custom_domain_maps_api(
 
     Read-only (GetDomainName + GetBasePathMappings, or API Gateway v2's GetDomainName +
     GetApiMappings): an outputs file can name any host, but only the account's own API Gateway can
-    say a custom domain is its, so the run's signed requests may go there (verify.http.SigningHosts).
+    say a custom domain is its, so the run's signed requests may go there (verify.aws.http.SigningHosts).
     Any error (not found, denied, unreachable) vouches for nothing.
     """
 

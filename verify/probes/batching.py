@@ -2,7 +2,7 @@
 
 Each check still asks about its own resource; it only asks in company, and always in the same
 company (a fixed chunk of the sorted names), so the identical calls of a read-only run are answered
-once by its snapshot (verify.snapshot).
+once by its snapshot (verify.aws.snapshot).
 """
 
 from __future__ import annotations

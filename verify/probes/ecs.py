@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import Inventory, Resource
 from verify.polling import NotYet
+from verify.stack.inventory import Inventory, Resource
 
 
 def _missing(what: str, name: str, reason: str) -> CheckFailed:

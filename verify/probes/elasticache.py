@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
-from verify.inventory import Inventory, Resource
 from verify.polling import NotYet
 from verify.probes.standin import skip_if_no_server
+from verify.stack.inventory import Inventory, Resource
 
 _TRANSITIONAL = frozenset({"creating", "modifying", "snapshotting"})
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")

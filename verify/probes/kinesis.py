@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import Inventory, Resource
 from verify.polling import NotYet
+from verify.stack.inventory import Inventory, Resource
 
 _TRANSITIONAL = frozenset({"CREATING", "UPDATING"})
 DEFAULT_RETENTION_HOURS = 24

@@ -6,8 +6,8 @@ import re
 from urllib.parse import urlparse
 
 from verify.errors import CheckFailed
-from verify.inventory import Resource
-from verify.outputs import Output
+from verify.stack.inventory import Resource
+from verify.stack.outputs import Output
 
 _ID_SHAPES: dict[str, re.Pattern[str]] = {
     "vpc": re.compile(r"^vpc-[0-9a-f]{8,17}$"),

@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
-from verify.inventory import Inventory, Resource
 from verify.polling import NotYet
 from verify.probes.standin import skip_if_no_server
 from verify.redact import REDACTOR
+from verify.stack.inventory import Inventory, Resource
 
 # Usable soon: wait. Everything not here and not "available" is a verdict.
 _TRANSITIONAL = frozenset(

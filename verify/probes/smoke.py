@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
+from verify.aws.http import HttpResult, SignedHttp
 from verify.errors import CheckFailed, VerifyError
 from verify.escape import terminal
-from verify.http import HttpResult, SignedHttp
 from verify.model import RUN_ID_PREFIX
 
 TIME_ATTRIBUTES = (

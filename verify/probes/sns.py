@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed
-from verify.inventory import Resource
+from verify.stack.inventory import Resource
 
 _PENDING = "PendingConfirmation"
 

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from verify.aws import aws_errors
+from verify.aws.client import aws_errors
 from verify.errors import CheckFailed, NotApplicable
-from verify.inventory import Resource
+from verify.stack.inventory import Resource
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from verify.config import Policy
+from verify.config.settings import Policy
 from verify.model import CheckResult, Gate, RunSummary, Severity, Status, Verdict, judge
 
 _REASON_CHARS = 240

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from verify.config import Policy
+from verify.config.settings import Policy
 from verify.errors import UsageError
 from verify.model import RunSummary, Verdict
 from verify.report import read_summary, write_reports

@@ -213,7 +213,7 @@ def map_custom_domain(domain: str, stage: str) -> None:
     to the newest REST API with `stage` (else the newest API), as a deployed stack's custom domain is.
 
     The harness signs requests only for AWS hosts, AWS_ENDPOINT_URL* and custom domains API Gateway
-    maps to an API (verify.http.SigningHosts). The sandbox's APIs listen on loopback ports of their
+    maps to an API (verify.aws.http.SigningHosts). The sandbox's APIs listen on loopback ports of their
     own; this mapping is how they qualify -- and how any other local port does not. Best effort: the
     emulator runs in this process (moto's backends), or nothing is registered.
     """

@@ -134,8 +134,8 @@ def check_grow(grow: int | None, stacks: Iterable[str]) -> None:
 
 def count_resources(outputs: Mapping[str, Any]) -> int:
     """How many resources `verify discover` finds in these (flat) outputs."""
-    from verify.inventory import build_inventory
-    from verify.outputs import parse_outputs
+    from verify.stack.inventory import build_inventory
+    from verify.stack.outputs import parse_outputs
 
     inventory = build_inventory(parse_outputs(dict(outputs), "sandbox outputs"))
     return sum(1 for r in inventory.resources if r.kind not in ("scalar", "unknown"))

@@ -1,10 +1,10 @@
-"""Which checks run ahead (verify.ahead), and the arguments they get: the same values the plugin's
+"""Which checks run ahead (verify.engine.ahead), and the arguments they get: the same values the plugin's
 fixtures give, built once per session in the main thread before any thread starts.
 
 A check runs ahead only when it is one of the shipped suites' (ours never print: pytest's output
 capture is per process, so a user's check printing from a thread would leak its output past the
 capture and its redaction), when every fixture it uses is one of the plugin's own (its fixture
-definition comes from verify.plugin, so a user's conftest overriding `aws` wins) or a parameter the
+definition comes from verify.pytest_plugin.plugin, so a user's conftest overriding `aws` wins) or a parameter the
 plugin gave it (`resource`, `output`), and when it carries no skip/xfail/usefixtures mark. Anything
 else -- a user's check, an autouse fixture, `request` -- runs in pytest's own order, exactly as before:
 running ahead must never change what a check does, only when its work happens.
@@ -19,20 +19,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from verify.ahead import AheadRunner, Job, Outcome
+from verify.engine.ahead import AheadRunner, Job, Outcome
+from verify.engine.evidence import CheckRecorder
 from verify.errors import CheckFailed
-from verify.evidence import CheckRecorder
-from verify.results import suites_dir
+from verify.pytest_plugin.results import suites_dir
 
 if TYPE_CHECKING:
-    from verify.flow import Flow
-    from verify.inventory import Resource
+    from verify.engine.session import VerifySession
     from verify.polling import Polled
-    from verify.session import VerifySession
+    from verify.scenario.flow import Flow
+    from verify.stack.inventory import Resource
 
 T = TypeVar("T")
 
-PLUGIN_MODULE = "verify.plugin"
+PLUGIN_MODULE = "verify.pytest_plugin.plugin"
 _BLOCKING_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures"})
 _FLOW_KEY = pytest.StashKey["Flow | BaseException"]()
 AHEAD_KEY = pytest.StashKey[AheadRunner]()
@@ -80,7 +80,7 @@ def flow_of(config: pytest.Config, session: VerifySession) -> Flow | BaseExcepti
 
 def make_flow(session: VerifySession) -> Flow:
     """A Flow for the run: its reading, tagged with the run id, through the session's AWS and API."""
-    from verify.flow import Flow
+    from verify.scenario.flow import Flow
 
     return Flow(
         aws=session.aws(),

@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from verify.ahead import AheadRunner, Job, Outcome
+from verify.engine.ahead import AheadRunner, Job, Outcome
+from verify.engine.evidence import REDACTED_ON_RECORD, CheckRecorder
 from verify.errors import UsageError, VerifyError
-from verify.evidence import REDACTED_ON_RECORD, CheckRecorder
 from verify.model import Category, CheckResult, RunSummary, Status, Verdict
-from verify.plugin_ahead import make_flow, make_waiter, resource_ids, session_factories
+from verify.pytest_plugin.ahead import make_flow, make_waiter, resource_ids, session_factories
+from verify.pytest_plugin.results import meta_of, status_of, suites_dir, with_asked
 from verify.report.allure import AllureWriter
-from verify.results import meta_of, status_of, suites_dir, with_asked
 
 if TYPE_CHECKING:
-    from verify.session import VerifySession
+    from verify.engine.session import VerifySession
 
 SMOKE_SKIP = "not applicable: writes test data, and the smoke profile is read-only"
 _STATUS_CHAR = {Status.PASSED: ".", Status.SKIPPED: "s", Status.FAILED: "F", Status.ERROR: "E"}
@@ -330,9 +330,9 @@ def _result(
 
 
 def _finish(session: VerifySession, allure: AllureWriter, interrupted: bool) -> RunSummary:
+    from verify.engine.session import build_summary
     from verify.report import write_reports
     from verify.report.gate import apply_gate
-    from verify.session import build_summary
 
     summary = build_summary(session, interrupted=interrupted)
     summary = apply_gate(summary, session.policy, session.policy_source)
@@ -397,8 +397,8 @@ def session_for(
     """The run's shared state, as the plugin's pytest_configure builds it from its options."""
     from datetime import UTC, datetime
 
-    from verify.config import load_config
-    from verify.session import VerifySession, new_run_id
+    from verify.config.settings import load_config
+    from verify.engine.session import VerifySession, new_run_id
 
     return VerifySession(
         config=load_config(config_path),

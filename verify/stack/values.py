@@ -1,6 +1,6 @@
 """How one output's key and value are read: placeholder values, list items, key words, secret keys.
 
-Kept apart from `verify.outputs` (file formats) because inventory reads keys the same way.
+Kept apart from `verify.stack.outputs` (file formats) because inventory reads keys the same way.
 """
 
 from __future__ import annotations

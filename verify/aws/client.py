@@ -53,10 +53,10 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from verify.aws.snapshot import ReadSnapshot, answer_early
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
 from verify.polling import hard_deadline, past_hard_deadline, stop_deadline, waits_cancelled
 from verify.redact import REDACTOR
-from verify.snapshot import ReadSnapshot, answer_early
 
 READ_PREFIXES = (
     "Describe",
@@ -193,7 +193,7 @@ class Aws:
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
         self.breaker = Breaker()
-        # A read-only run (smoke) asks each question once: see verify.snapshot.
+        # A read-only run (smoke) asks each question once: see verify.aws.snapshot.
         self.snapshot: ReadSnapshot | None = ReadSnapshot() if read_only else None
 
     def client(self, service: str, region: str | None = None) -> Any:

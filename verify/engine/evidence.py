@@ -2,7 +2,7 @@
 and every HTTP exchange, with timing and request ids.
 
 The plugin makes one `CheckRecorder` current per check, per thread: checks run ahead concurrently
-(verify.ahead), each in its own thread, and botocore's event hooks and the observed HTTP session run
+(verify.engine.ahead), each in its own thread, and botocore's event hooks and the observed HTTP session run
 in the thread that makes the call, so each writes into the recorder of the check that made it. A
 probe needs no extra parameter to leave evidence. Everything is redacted on the way in.
 """
@@ -18,14 +18,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from verify.aws.snapshot import CACHED as SNAPSHOT_HIT
+from verify.aws.snapshot import ReadSnapshot
 from verify.redact import REDACTOR, is_secret_key
-from verify.snapshot import CACHED as SNAPSHOT_HIT
-from verify.snapshot import ReadSnapshot
 
 if TYPE_CHECKING:
     import boto3
 
-    from verify.http import HttpResult
+    from verify.aws.http import HttpResult
     from verify.polling import Attempt
 
 # A long poll makes hundreds of calls; a report needs the first ones and the last ones.
@@ -70,12 +70,12 @@ RESOURCE_PARAMS = (
     "StackName",
     "restApiId",
     "stageName",
-    "domainName",  # custom domains asked about before a signed request goes there (verify.http)
+    "domainName",  # custom domains asked about before a signed request goes there (verify.aws.http)
 )
 
 
-# Evidence whose every entry is redacted as it is recorded (AWS calls: verify.evidence; HTTP
-# exchanges: verify.http): the result does not redact them again. At 200 resources that second pass
+# Evidence whose every entry is redacted as it is recorded (AWS calls: verify.engine.evidence; HTTP
+# exchanges: verify.aws.http): the result does not redact them again. At 200 resources that second pass
 # over the AWS calls was ~5 % of a smoke run's CPU.
 REDACTED_ON_RECORD = ("aws_calls", "http")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verify.config import Config
+from verify.config.settings import Config
 from verify.errors import NotApplicable, VerifyError
-from verify.inventory import Inventory, Resource
+from verify.stack.inventory import Inventory, Resource
 
 __all__ = ["FlowTargets", "find_targets"]
 

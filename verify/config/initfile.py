@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from verify.inventory import Inventory
+from verify.stack.inventory import Inventory
 
 
 def render_config(inventory: Inventory) -> str:

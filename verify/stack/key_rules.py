@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from verify.output_values import ENV_WORDS, REFERENCE_WORDS, key_words, split_words
+from verify.stack.values import ENV_WORDS, REFERENCE_WORDS, key_words, split_words
 
 # Adjacent words that mean one thing together.
 COMPOUNDS: dict[tuple[str, str], str] = {

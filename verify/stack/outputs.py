@@ -7,7 +7,7 @@ Formats (CONTRACT.md), detected from the document's shape, never from the file n
 - ``terraform``       ``{"key": {"value": ..., "type": ..., "sensitive": bool}}`` (``output -json``)
 - ``cfn-outputs``     ``[{"OutputKey": ..., "OutputValue": ...}]``
 - ``describe-stacks`` ``{"Stacks": [{"StackName": ..., "Outputs": [...]}]}``
-- ``cloudformation``  read live with DescribeStacks (see `verify.live_stack`)
+- ``cloudformation``  read live with DescribeStacks (see `verify.stack.live`)
 
 Every bad input raises `OutputsError` with one sentence that names the file and what to do:
 besides what is not outputs at all, a key given twice in one object, `NaN`/`Infinity` (not JSON
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.errors import OutputsError
-from verify.output_values import PLACEHOLDERS, is_secret_key, normalize_items, scalar_text
+from verify.stack.values import PLACEHOLDERS, is_secret_key, normalize_items, scalar_text
 
 __all__ = [
     "DEFAULT_OUTPUTS_PATH",
@@ -532,7 +532,7 @@ def _cfn_output_list(entries: list[Any], source: str) -> list[Output]:
 
 def load_live_outputs(stack_name: str, cloudformation: Any) -> Outputs:
     """Outputs and resources of a deployed stack, read live (DescribeStacks, DescribeStackResources)."""
-    from verify.live_stack import read_stack  # deferred: botocore is only needed for live reads
+    from verify.stack.live import read_stack  # deferred: botocore is only needed for live reads
 
     outputs, resources = read_stack(stack_name, cloudformation)
     return Outputs(

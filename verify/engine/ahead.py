@@ -29,8 +29,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from verify.engine.evidence import CheckRecorder, recording
 from verify.errors import VerifyError
-from verify.evidence import CheckRecorder, recording
 from verify.polling import allow_waits, cancel_waits, run_deadline, run_deadline_message
 
 # Enough threads that the flow's waits (a handful, each blocked for seconds) never starve the quick

@@ -1,8 +1,8 @@
 """Outputs → typed resources: what each output names (kind), which it is (name) and its role.
 
 Signals, most certain first: the value's own shape (ARN, AWS or emulator URL, endpoint host, id
-prefix; `verify.arns`), a value that is plainly a setting (number, region, environment name), the key's
-words (`verify.key_rules`), then weak hints. Configured overrides win over all of them.
+prefix; `verify.stack.arns`), a value that is plainly a setting (number, region, environment name), the key's
+words (`verify.stack.key_rules`), then weak hints. Configured overrides win over all of them.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from verify import key_rules
-from verify.arns import REGION, ValueFacts, parse_arn, parse_host, parse_id, parse_url, url_host
 from verify.errors import ConfigError
-from verify.output_values import ENV_WORDS, is_secret_key, strip_cdk_hash
-from verify.outputs import Output, Outputs
+from verify.stack import key_rules
+from verify.stack.arns import REGION, ValueFacts, parse_arn, parse_host, parse_id, parse_url, url_host
+from verify.stack.outputs import Output, Outputs
+from verify.stack.values import ENV_WORDS, is_secret_key, strip_cdk_hash
 
 KINDS: tuple[str, ...] = (
     "api",

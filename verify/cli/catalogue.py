@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from verify.errors import VerifyError
-from verify.results import check_id, suites_dir
+from verify.pytest_plugin.results import check_id, suites_dir
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def collect_catalogue() -> list[CatalogueEntry]:
             "-p",
             "no:cacheprovider",
             "-p",
-            "verify.plugin",
+            "verify.pytest_plugin.plugin",
         ]
         saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"

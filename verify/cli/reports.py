@@ -49,7 +49,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _policy(args: argparse.Namespace) -> tuple[Any, str]:
-    from verify.config import load_config, load_policy
+    from verify.config.settings import load_config, load_policy
 
     if args.policy:
         return load_policy(args.policy), args.policy
@@ -109,7 +109,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
-    from verify.catalogue import catalogue_json, catalogue_markdown, collect_catalogue
+    from verify.cli.catalogue import catalogue_json, catalogue_markdown, collect_catalogue
 
     entries = collect_catalogue()
     if args.json:

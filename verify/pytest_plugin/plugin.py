@@ -19,23 +19,31 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from verify.ahead import AheadRunner
-from verify.config import Config, load_config
+from verify.config.settings import Config, load_config
+from verify.engine.ahead import AheadRunner
+from verify.engine.evidence import CheckRecorder, recording
+from verify.engine.session import VerifySession, build_summary, is_ours, new_run_id
+from verify.engine.sharding import parse_shard, shard_of
 from verify.errors import NotApplicable, UsageError, VerifyError
-from verify.evidence import CheckRecorder, recording
 from verify.model import RUN_ID_PREFIX, RunSummary, Verdict
-from verify.plugin_ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, make_waiter, replay, resource_ids
-from verify.results import annotate, check_id, result_from_report
-from verify.session import VerifySession, build_summary, is_ours, new_run_id
-from verify.sharding import parse_shard, shard_of
+from verify.pytest_plugin.ahead import (
+    AHEAD_KEY,
+    ahead_jobs,
+    finish_flow,
+    flow_of,
+    make_waiter,
+    replay,
+    resource_ids,
+)
+from verify.pytest_plugin.results import annotate, check_id, result_from_report
 
 if TYPE_CHECKING:
-    from verify.aws import Aws
-    from verify.flow import Flow
-    from verify.http import SignedHttp
-    from verify.inventory import Inventory
-    from verify.outputs import Outputs
+    from verify.aws.client import Aws
+    from verify.aws.http import SignedHttp
     from verify.polling import Polled
+    from verify.scenario.flow import Flow
+    from verify.stack.inventory import Inventory
+    from verify.stack.outputs import Outputs
 
 T = TypeVar("T")
 
@@ -78,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "resources(*kinds, role=None): parametrize by inventory resources")
     config.addinivalue_line("markers", "writes: writes tagged test data (not run in the smoke profile)")
     config.addinivalue_line(
-        "markers", "flow_step(name): the flow step a check observes (see verify.flow.STEPS)"
+        "markers", "flow_step(name): the flow step a check observes (see verify.scenario.flow.STEPS)"
     )
     if not _enabled(config):
         return

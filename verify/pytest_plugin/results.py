@@ -19,8 +19,8 @@ from verify.errors import CheckFailed, NotApplicable, VerifyError
 from verify.model import Category, CheckResult, Status
 
 if TYPE_CHECKING:
-    from verify.config import Policy
-    from verify.evidence import CheckRecorder
+    from verify.config.settings import Policy
+    from verify.engine.evidence import CheckRecorder
 
 META = "verify"  # key of our entry in user_properties
 
@@ -143,7 +143,7 @@ def annotate(
     """Turn the check's outcome into our status vocabulary, on the process that ran it.
 
     `allure=False` outside pytest's protocol for the item (allure has no test open to label)."""
-    from verify.evidence import REDACTED_ON_RECORD
+    from verify.engine.evidence import REDACTED_ON_RECORD
     from verify.redact import REDACTOR
 
     meta = check_meta(item, stack_of)

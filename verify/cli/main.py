@@ -1,6 +1,6 @@
 """The `verify` command. Thin: `run`/`smoke` build pytest arguments and call `pytest.main` (one
 execution path); `discover`, `init`, `sandbox`, `gate`, `report merge` and `checks list` call the
-library directly (`verify.cli_reports` holds the last three).
+library directly (`verify.cli.reports` holds the last three).
 
 Exit codes (CONTRACT.md): 0 pass, 1 fail, 2 usage/input error, 3 could not verify, 130 interrupted.
 Every `VerifyError` becomes one sentence on stderr; a traceback only ever appears for a bug, and even
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(init)
     init.add_argument("--force", action="store_true", help="overwrite an existing verify.toml")
 
-    from verify.cli_reports import add_commands
+    from verify.cli.reports import add_commands
 
     add_commands(sub)
 
@@ -119,8 +119,8 @@ def _positive_float(text: str) -> float:
 
 
 def _shard(text: str) -> str:
+    from verify.engine.sharding import parse_shard
     from verify.errors import UsageError
-    from verify.sharding import parse_shard
 
     try:
         parse_shard(text)
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["sandbox"]:
         return _guarded(lambda: _sandbox_command(args_list[1:]))
     args = build_parser().parse_args(args_list)
-    from verify.cli_reports import HANDLERS
+    from verify.cli.reports import HANDLERS
 
     handlers = {"run": cmd_run, "smoke": cmd_run, "discover": cmd_discover, "init": cmd_init, **HANDLERS}
     return _guarded(lambda: handlers[args.command](args))
@@ -185,13 +185,13 @@ def _guarded(action: Any) -> int:
 
 
 def _load_inventory(args: argparse.Namespace) -> Any:
-    from verify.config import load_config
-    from verify.inventory import build_inventory
-    from verify.outputs import DEFAULT_OUTPUTS_PATH, MAX_OUTPUTS, load_live_outputs, load_outputs
+    from verify.config.settings import load_config
+    from verify.stack.inventory import build_inventory
+    from verify.stack.outputs import DEFAULT_OUTPUTS_PATH, MAX_OUTPUTS, load_live_outputs, load_outputs
 
     config = load_config(args.config)
     if args.stack and not args.outputs:
-        from verify.aws import Aws
+        from verify.aws.client import Aws
 
         outputs = load_live_outputs(args.stack, Aws(args.region, read_only=True).client("cloudformation"))
     else:
@@ -214,8 +214,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     inventory = _load_inventory(args)
     if getattr(args, "resolve", False):
-        from verify.aws import Aws
-        from verify.inventory import resolve_ambiguous
+        from verify.aws.client import Aws
+        from verify.stack.inventory import resolve_ambiguous
 
         aws = Aws(args.region or inventory.region, read_only=True)
         inventory = resolve_ambiguous(inventory, aws.client)
@@ -244,7 +244,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise UsageError(f"{target} already exists: edit it, or pass --force to overwrite it")
     inventory = _load_inventory(args)
-    from verify.initfile import render_config
+    from verify.config.initfile import render_config
 
     target.write_text(render_config(inventory), encoding="utf-8")
     print(f"wrote {target}: review the aliases and expectations, then run `verify run`")
@@ -307,7 +307,14 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") or not args.suite:
         # Only the shipped suites run: load just the plugins they need. Autoloading every plugin of
         # the environment (hypothesis alone costs ~0.6 s) is start-up time on every run and worker.
-        pytest_args += ["-p", "verify.plugin", "-p", "xdist.plugin", "-p", "allure_pytest.plugin"]
+        pytest_args += [
+            "-p",
+            "verify.pytest_plugin.plugin",
+            "-p",
+            "xdist.plugin",
+            "-p",
+            "allure_pytest.plugin",
+        ]
     return pytest_args
 
 
@@ -318,10 +325,10 @@ def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
 
 def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | None) -> None:
     """Read config, policy and outputs before pytest starts, so bad input is one sentence and exit 2."""
-    from verify.config import load_config, load_policy
-    from verify.inventory import build_inventory
-    from verify.outputs import DEFAULT_OUTPUTS_PATH
-    from verify.stacks import load_stacks
+    from verify.config.settings import load_config, load_policy
+    from verify.stack.inventory import build_inventory
+    from verify.stack.outputs import DEFAULT_OUTPUTS_PATH
+    from verify.stack.several import load_stacks
 
     config = load_config(args.config)
     if getattr(args, "policy", None):
@@ -353,14 +360,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.fault and not args.sandbox:
         raise UsageError("--fault only makes sense with --sandbox")
     if getattr(args, "run_id", None):
-        from verify.session import run_id_for
+        from verify.engine.session import run_id_for
 
         args.run_id = run_id_for(args.run_id)  # never a bare label: it tags (and deletes) test data
     from verify.report.files import check_report_dir
 
     # Before anything is verified: an unusable report directory is the user's input error (exit 2).
     check_report_dir(Path(args.report_dir))
-    from verify.outputs import is_read_once
+    from verify.stack.outputs import is_read_once
 
     if args.workers and args.workers > 1 and any(is_read_once(p) for p in args.outputs or []):
         raise UsageError(
@@ -422,7 +429,7 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
 
 
 def _direct_eligible(args: argparse.Namespace) -> bool:
-    """A run of the shipped suites in one process goes without pytest (verify.direct): the answer in
+    """A run of the shipped suites in one process goes without pytest (verify.engine.direct): the answer in
     about the time its calls and waits take. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
     return (
         not args.suite
@@ -435,7 +442,7 @@ def _direct_eligible(args: argparse.Namespace) -> bool:
 def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
     if not _direct_eligible(args):
         return _run_pytest(args, outputs_path)
-    from verify.direct import NeedsPytest, exit_code, plan, run_direct, session_for
+    from verify.engine.direct import NeedsPytest, exit_code, plan, run_direct, session_for
 
     paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
     session = session_for(

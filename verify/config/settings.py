@@ -46,7 +46,7 @@ class Expectations:
 @dataclass(frozen=True)
 class HttpConfig:
     # Hosts (`host`, `host:port`, `*.domain`) that may receive the run's signed requests besides AWS's
-    # own API hosts and the hosts of AWS_ENDPOINT_URL*: see verify.http.SigningHosts.
+    # own API hosts and the hosts of AWS_ENDPOINT_URL*: see verify.aws.http.SigningHosts.
     allow_hosts: tuple[str, ...] = ()
 
 
@@ -343,7 +343,7 @@ def _relative_path(path: str, dotted: str, validator: _Validator) -> None:
 def _allow_hosts(raw: Mapping[str, Any], validator: _Validator) -> tuple[str, ...]:
     hosts = _strings(raw.get("allow_hosts", []), "http.allow_hosts", validator)
     if hosts:
-        from verify.http import valid_allow_entry  # loads requests: only when there is something to read
+        from verify.aws.http import valid_allow_entry  # loads requests: only when there is something to read
     for host in hosts:
         if not valid_allow_entry(host):
             raise validator.error(
@@ -362,7 +362,7 @@ def _strings(value: list[Any], dotted: str, validator: _Validator) -> list[str]:
 
 
 def _parse_aliases(raw: Mapping[str, Any], validator: _Validator) -> dict[str, dict[str, str]]:
-    from verify.inventory import KINDS, ROLES
+    from verify.stack.inventory import KINDS, ROLES
 
     aliases: dict[str, dict[str, str]] = {}
     for key, value in raw.items():

@@ -36,14 +36,12 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin
 
-from verify.aws import Aws, aws_errors
-from verify.config import Config
+from verify.aws.client import Aws, aws_errors
+from verify.aws.http import HttpResult, SignedHttp
+from verify.config.settings import Config
+from verify.engine.session import is_ours
 from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
-from verify.flow_targets import find_targets
-from verify.http import HttpResult, SignedHttp
-from verify.inventory import Inventory, Resource
 from verify.model import LeftBehind
-from verify.payload import KeySchema, default_payload, render_template
 from verify.polling import (
     CLEANUP_GRACE_S,
     NotYet,
@@ -54,7 +52,9 @@ from verify.polling import (
     waits_cancelled,
 )
 from verify.redact import REDACTOR
-from verify.session import is_ours
+from verify.scenario.payload import KeySchema, default_payload, render_template
+from verify.scenario.targets import find_targets
+from verify.stack.inventory import Inventory, Resource
 
 Waiter = Callable[..., Polled[Any]]
 _EVIDENCE_CHARS = 600

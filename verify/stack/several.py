@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from verify.errors import OutputsError
-from verify.outputs import MAX_OUTPUTS, Outputs, check_count, load_document, load_outputs
+from verify.stack.outputs import MAX_OUTPUTS, Outputs, check_count, load_document, load_outputs
 
 
 def load_stacks(paths: list[str], stack: str | None = None) -> tuple[Outputs, dict[str, str]]:

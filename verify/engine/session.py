@@ -15,16 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from verify.config import Config, Policy, load_policy
+from verify.config.settings import Config, Policy, load_policy
+from verify.engine.evidence import observe_aws, observed_http
 from verify.errors import UsageError, VerifyError
-from verify.evidence import observe_aws, observed_http
 from verify.model import RUN_ID_PREFIX, CheckResult, LeftBehind, RunSummary, judge
 
 if TYPE_CHECKING:
-    from verify.aws import Aws
-    from verify.http import SignedHttp, SigningHosts
-    from verify.inventory import Inventory
-    from verify.outputs import Outputs
+    from verify.aws.client import Aws
+    from verify.aws.http import SignedHttp, SigningHosts
+    from verify.stack.inventory import Inventory
+    from verify.stack.outputs import Outputs
 
 
 @dataclass
@@ -81,8 +81,8 @@ class VerifySession:
 
     def outputs(self) -> Outputs:
         if self._outputs is None:
-            from verify.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs
-            from verify.stacks import load_stacks
+            from verify.stack.outputs import DEFAULT_OUTPUTS_PATH, load_live_outputs
+            from verify.stack.several import load_stacks
 
             if self.stack_name and not self.outputs_paths:
                 self._outputs = load_live_outputs(self.stack_name, self.aws().client("cloudformation"))
@@ -97,7 +97,7 @@ class VerifySession:
 
     def inventory(self) -> Inventory:
         if self._inventory is None:
-            from verify.inventory import build_inventory
+            from verify.stack.inventory import build_inventory
 
             self._inventory = build_inventory(
                 self.outputs(), overrides=self.config.aliases, region=self.region_option
@@ -118,7 +118,7 @@ class VerifySession:
 
     def aws(self) -> Aws:
         if self._aws is None:
-            from verify.aws import Aws
+            from verify.aws.client import Aws
 
             # One call may not outlast a whole wait's budget: a hanging endpoint with a small --timeout
             # must not hold a check for botocore's default read timeout on every retry.
@@ -131,7 +131,7 @@ class VerifySession:
 
     def http(self) -> SignedHttp:
         if self._http is None:
-            from verify.http import SignedHttp
+            from verify.aws.http import SignedHttp
 
             aws = self.aws()
             allowed = frozenset({"GET", "HEAD"}) if self.read_only else None
@@ -145,9 +145,9 @@ class VerifySession:
         return self._http
 
     def signing_hosts(self) -> SigningHosts:
-        """Where the run's HTTP may go (verify.http.SigningHosts): AWS API hosts, AWS_ENDPOINT_URL*,
+        """Where the run's HTTP may go (verify.aws.http.SigningHosts): AWS API hosts, AWS_ENDPOINT_URL*,
         [http] allow_hosts and custom domains the account's API Gateway maps to an API."""
-        from verify.http import SigningHosts, origins_of
+        from verify.aws.http import SigningHosts, origins_of
         from verify.probes.apigateway import custom_domain_maps_api, named_api_ids
 
         try:
