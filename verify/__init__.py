@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from verify.stack.inventory import Inventory, Resource
     from verify.stack.outputs import Output, Outputs
 
-__version__ = "0.1.0"
+from verify.version import __version__
 
 _LAZY = {
     "Aws": "verify.aws.client",
