@@ -87,7 +87,7 @@ class UnmarkedSlowTest(Exception):
 def pytest_configure(config: pytest.Config) -> None:
     import subprocess
 
-    from verify.sandbox import emulator
+    from verify.sandbox.emulator import server as emulator
 
     popen_init = subprocess.Popen.__init__
     emulator_start = emulator.Emulator.start

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from verify.sandbox.emulator import Emulator
+from verify.sandbox.emulator.server import Emulator
 
 pytestmark = pytest.mark.sandbox
 

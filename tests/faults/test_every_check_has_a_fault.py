@@ -11,8 +11,8 @@ import ast
 from collections import Counter
 from pathlib import Path
 
-from verify.sandbox.fault_matrix import FAULT_BREAKS, KNOCK_ONS, PROVEN_ELSEWHERE
-from verify.sandbox.faults import FAULTS
+from verify.sandbox.faults.catalogue import FAULTS
+from verify.sandbox.faults.matrix import FAULT_BREAKS, KNOCK_ONS, PROVEN_ELSEWHERE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,12 +75,12 @@ def test_each_fault_breaks_something_or_is_benign() -> None:
 
 
 def test_docs_sandbox_md_lists_every_fault_as_the_catalogue_says() -> None:
-    from verify.sandbox.fault_matrix import fault_table_markdown
+    from verify.sandbox.faults.matrix import fault_table_markdown
 
     docs = (ROOT / "docs" / "sandbox.md").read_text(encoding="utf-8")
     table = docs.split("<!-- fault table: generated -->\n", 1)[-1].split("<!-- /fault table -->", 1)[0]
     assert table == fault_table_markdown(), (
-        "docs/sandbox.md's fault table is stale: paste verify.sandbox.fault_matrix.fault_table_markdown()"
+        "docs/sandbox.md's fault table is stale: paste verify.sandbox.faults.matrix.fault_table_markdown()"
     )
     for name in FAULTS:
         assert f"| `{name}` |" in table

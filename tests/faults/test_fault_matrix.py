@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from verify.sandbox.fault_matrix import FAULT_BREAKS, FAULT_PROFILE, KNOCK_ONS
-from verify.sandbox.faults import FAULTS
+from verify.sandbox.faults.catalogue import FAULTS
+from verify.sandbox.faults.matrix import FAULT_BREAKS, FAULT_PROFILE, KNOCK_ONS
 
 pytestmark = pytest.mark.sandbox
 

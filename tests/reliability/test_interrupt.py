@@ -25,7 +25,8 @@ from tests.reliability.helpers import (
     verify_command,
     wait_for,
 )
-from verify.sandbox.manager import SandboxHandle, read_state, spawn_sandbox
+from verify.sandbox.manager import SandboxHandle, spawn_sandbox
+from verify.sandbox.state import read_state
 
 pytestmark = pytest.mark.sandbox
 

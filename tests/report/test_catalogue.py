@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from verify.cli.catalogue import catalogue_markdown, collect_catalogue
-from verify.sandbox.fault_matrix import FAULT_BREAKS
+from verify.sandbox.faults.matrix import FAULT_BREAKS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
 

@@ -14,7 +14,7 @@ from botocore.credentials import Credentials
 from requests_aws4auth import AWS4Auth
 
 from tests.sandbox.conftest import Stack, reading
-from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 pytestmark = pytest.mark.sandbox
 

@@ -18,8 +18,8 @@ from tests.sandbox.conftest import Stack, start_stack
 from verify.config.settings import Config
 from verify.errors import UsageError
 from verify.sandbox.commands import sandbox_main
-from verify.sandbox.growth import BASE_RESOURCES, CYCLE, plan
 from verify.sandbox.manager import sandbox_status, start_sandbox
+from verify.sandbox.pipeline.growth import BASE_RESOURCES, CYCLE, plan
 from verify.scenario.flow import find_targets
 from verify.stack.inventory import Inventory, build_inventory
 from verify.stack.outputs import load_outputs

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
-from verify.sandbox.latency import Delays
+from verify.sandbox.emulator.latency import Delays
 
 pytestmark = pytest.mark.sandbox
 

@@ -16,9 +16,10 @@ import pytest
 
 from tests.sandbox.conftest import Stack, start_stack
 from verify.errors import UsageError, VerifyError
-from verify.sandbox.base import StackParts
-from verify.sandbox.faults import FAULTS, validate_faults
-from verify.sandbox.manager import render_outputs, sandbox_status, spawn_sandbox, start_sandbox, stop_detached
+from verify.sandbox.emulator.context import StackParts
+from verify.sandbox.faults.catalogue import FAULTS, validate_faults
+from verify.sandbox.manager import sandbox_status, spawn_sandbox, start_sandbox, stop_detached
+from verify.sandbox.outputs import render_outputs
 
 pytestmark = pytest.mark.sandbox
 
@@ -171,7 +172,7 @@ def _boto_args(env: dict[str, str]) -> dict[str, str]:
 
 
 def test_a_child_that_fails_to_start_is_reported_and_cleaned_up(tmp_path: Path) -> None:
-    from verify.sandbox.serve import spawn
+    from verify.sandbox.child import spawn
 
     with pytest.raises(VerifyError, match=r"sandbox failed to start: .*serve: error: "):
         spawn(["--bogus"], state_dir=tmp_path / "state", timeout_s=30, detach=False)
@@ -179,7 +180,7 @@ def test_a_child_that_fails_to_start_is_reported_and_cleaned_up(tmp_path: Path) 
 
 
 def test_a_child_usage_error_keeps_its_own_sentence(tmp_path: Path) -> None:
-    from verify.sandbox.serve import spawn
+    from verify.sandbox.child import spawn
 
     args = ["--outputs", str(tmp_path / "o.json"), "--state-dir", str(tmp_path / "state"), "--fault", "nope"]
     with pytest.raises(UsageError, match=r"^Unknown sandbox fault 'nope'"):
@@ -274,7 +275,7 @@ def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:
 
 
 def test_down_after_a_kill_ends_the_servers_a_stack_recorded(tmp_path: Path) -> None:
-    from verify.sandbox.manager import cleanup_files
+    from verify.sandbox.state import cleanup_files
 
     workdir = tmp_path / "verify-sandbox-killed"
     server_dir = tmp_path / "verify-pg-fake"
@@ -300,7 +301,7 @@ def test_down_after_a_kill_ends_the_servers_a_stack_recorded(tmp_path: Path) -> 
 
 
 def test_a_recorded_pid_now_used_by_a_stranger_is_left_alone(tmp_path: Path) -> None:
-    from verify.sandbox.manager import cleanup_files
+    from verify.sandbox.state import cleanup_files
 
     workdir = tmp_path / "verify-sandbox-old"
     workdir.mkdir()
@@ -318,7 +319,7 @@ def test_a_recorded_pid_now_used_by_a_stranger_is_left_alone(tmp_path: Path) -> 
 
 
 def test_output_faults_bend_only_their_stacks_key() -> None:
-    from verify.sandbox.manager import OUTPUT_FAULTS, bend_outputs
+    from verify.sandbox.outputs import OUTPUT_FAULTS, bend_outputs
 
     pipeline = StackParts(name="pipeline", outputs={"QueryLogGroupName": "/aws/lambda/q", "VpcId": "vpc-1"})
     platform = StackParts(name="platform", outputs={"VpcId": "vpc-0abc12345678", "QueryLogGroupName": "x"})

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
-from verify.sandbox.faults import FAULTS
+from verify.sandbox.faults.catalogue import FAULTS
 
 pytestmark = pytest.mark.sandbox
 

@@ -21,11 +21,11 @@ from botocore.exceptions import ClientError
 from requests_aws4auth import AWS4Auth
 
 from tests.reliability.helpers import processes_mentioning
-from verify.sandbox import platform as platform_module
-from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
-from verify.sandbox.emulator import Emulator
-from verify.sandbox.platform import SERVERS_RECORD, provision_platform
-from verify.sandbox.server_binaries import find_pg_bin, find_redis_server
+from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
+from verify.sandbox.emulator.server import Emulator
+from verify.sandbox.platform import stack as platform_module
+from verify.sandbox.platform.server_binaries import find_pg_bin, find_redis_server
+from verify.sandbox.platform.stack import SERVERS_RECORD, provision_platform
 
 pytestmark = pytest.mark.sandbox
 HAS_PG = find_pg_bin() is not None

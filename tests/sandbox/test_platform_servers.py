@@ -16,15 +16,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.reliability.helpers import processes_mentioning
-from verify.sandbox import platform as platform_module
-from verify.sandbox import postgres as postgres_module
-from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext
-from verify.sandbox.emulator import AwsRequest, Emulator, free_port
-from verify.sandbox.engine_versions import CATALOGUE, install, is_offered
-from verify.sandbox.platform import provision_platform
-from verify.sandbox.postgres import SandboxServerError, start_postgres
-from verify.sandbox.redis_server import start_redis
-from verify.sandbox.server_binaries import find_pg_bin, find_redis_server
+from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext
+from verify.sandbox.emulator.server import AwsRequest, Emulator, free_port
+from verify.sandbox.platform import postgres as postgres_module
+from verify.sandbox.platform import stack as platform_module
+from verify.sandbox.platform.engine_versions import CATALOGUE, install, is_offered
+from verify.sandbox.platform.postgres import SandboxServerError, start_postgres
+from verify.sandbox.platform.redis_server import start_redis
+from verify.sandbox.platform.server_binaries import find_pg_bin, find_redis_server
+from verify.sandbox.platform.stack import provision_platform
 
 pytestmark = pytest.mark.sandbox
 

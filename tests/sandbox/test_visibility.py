@@ -13,8 +13,8 @@ import pytest
 
 from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
 from verify.errors import UsageError
+from verify.sandbox.emulator.visibility import VisibilityLog
 from verify.sandbox.manager import SandboxHandle, sandbox_status
-from verify.sandbox.visibility import VisibilityLog
 
 pytestmark = pytest.mark.sandbox
 
@@ -171,7 +171,7 @@ def test_the_trace_line_waits_for_both_segments(tmp_path: Path) -> None:
 
 def test_the_command_line_passes_the_log_to_a_detached_sandbox(tmp_path: Path) -> None:
     from verify.sandbox.commands import sandbox_main
-    from verify.sandbox.manager import read_state
+    from verify.sandbox.state import read_state
 
     path = tmp_path / "visibility.jsonl"
     common = ["--state-dir", str(tmp_path / "state")]

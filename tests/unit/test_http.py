@@ -17,7 +17,7 @@ from botocore.credentials import Credentials, RefreshableCredentials
 
 from verify.aws.http import TEXT_LIMIT_CHARS, HttpResult, SignedHttp
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
-from verify.sandbox.sigv4 import verify_request
+from verify.sandbox.emulator.sigv4 import verify_request
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIDEXAMPLEKEY000001"

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from verify.engine.spec import suites_dir
 from verify.errors import VerifyError
-from verify.pytest_plugin.results import check_id, suites_dir
+from verify.pytest_plugin.results import check_id
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class _Collector:
 
 
 def _faults_by_check() -> dict[str, list[str]]:
-    from verify.sandbox.fault_matrix import FAULT_BREAKS
+    from verify.sandbox.faults.matrix import FAULT_BREAKS
 
     found: dict[str, list[str]] = {}
     for fault, checks in FAULT_BREAKS.items():

@@ -5,6 +5,12 @@ Start one with `start_sandbox` (threads of this process) or `spawn_sandbox` (a c
 come with `pip install 'verify-stack[sandbox]'`; `require_emulator()` says so in one sentence when
 they are missing. Names load on first use, so importing this package (as `verify checks list` does,
 for the fault matrix) needs none of them.
+
+Layout, imports pointing down only: `commands` (the CLI) and `serve` (the child's entry point) use
+`manager` (start, spawn, status, stop), which uses `child` (the parent's side of a child), `state`
+(files on disk), `outputs` (the outputs file) and `processes` (pids, stop signals); the stacks in
+`pipeline/` and `platform/` and the faults in `faults/` build on `emulator/` (moto and what stands
+around it), which imports no other part of the sandbox.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "FAULTS": "faults",
-    "Fault": "faults",
-    "validate_faults": "faults",
+    "FAULTS": "faults.catalogue",
+    "Fault": "faults.catalogue",
+    "validate_faults": "faults.catalogue",
     "SandboxHandle": "manager",
     "sandbox_status": "manager",
     "spawn_sandbox": "manager",

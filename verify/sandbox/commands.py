@@ -14,19 +14,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from verify.errors import VerifyError
-from verify.sandbox.faults import FAULTS
-from verify.sandbox.growth import BASE_RESOURCES
+from verify.sandbox.faults.catalogue import FAULTS
 from verify.sandbox.manager import (
     DEFAULT_OUTPUTS,
     DEFAULT_STATE_DIR,
-    FORMATS,
     SandboxHandle,
     sandbox_status,
     spawn_sandbox,
     start_sandbox,
     stop_detached,
 )
-from verify.sandbox.serve import Stopped, handle_stop_signals, ignore_stop_signals, sleep_until_stopped
+from verify.sandbox.outputs import FORMATS
+from verify.sandbox.pipeline.growth import BASE_RESOURCES
+from verify.sandbox.processes import Stopped, handle_stop_signals, ignore_stop_signals, sleep_until_stopped
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,9 +1,9 @@
-"""Start and stop sandboxes: in this process (threads) or as a child process; their files on disk.
+"""Start and stop sandboxes: in this process (threads) or as a child process (`child`).
 
-A sandbox leaves three things where the user can see them: the outputs file (as a deploy would),
-`<state_dir>/env` (to `source`), `<state_dir>/state.json` (what runs where, for `status`/`down`).
-Stopping removes all of them except an outputs file that existed before the sandbox started,
-plus the private temporary directory and, for a child, its log.
+A sandbox leaves three things where the user can see them: the outputs file (as a deploy would,
+`outputs`), `<state_dir>/env` (to `source`), `<state_dir>/state.json` (what runs where, for
+`status`/`down`; both in `state`). Stopping removes all of them except an outputs file that existed
+before the sandbox started, plus the private temporary directory and, for a child, its log.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -24,17 +23,25 @@ from typing import Any
 
 from verify.errors import UsageError, VerifyError
 from verify.probes.standin import MISSING_ENV
-from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
-from verify.sandbox.emulator import Emulator
-from verify.sandbox.faults import STACKS, validate_faults
-from verify.sandbox.growth import check_grow
-from verify.sandbox.latency import LATENCY_MODELS
-from verify.sandbox.serve import end_recorded_servers, pid_alive
-from verify.sandbox.visibility import VisibilityLog
+from verify.sandbox.child import spawn
+from verify.sandbox.emulator.context import StackContext, StackParts
+from verify.sandbox.emulator.latency import LATENCY_MODELS
+from verify.sandbox.emulator.server import Emulator
+from verify.sandbox.emulator.visibility import VisibilityLog
+from verify.sandbox.faults.catalogue import STACKS, validate_faults
+from verify.sandbox.outputs import FORMATS, bend_outputs, render_outputs
+from verify.sandbox.pipeline.growth import check_grow
+from verify.sandbox.processes import pid_alive, terminate_pid
+from verify.sandbox.state import (
+    ENV_FILE,
+    STATE_FILE,
+    cleanup_files,
+    env_text,
+    read_state,
+    sandbox_env,
+    write_atomically,
+)
 
-FORMATS = ("flat", "cdk", "terraform")
-STATE_FILE = "state.json"
-ENV_FILE = "env"
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
 DEFAULT_STATE_DIR = Path(".verify-sandbox")
 _SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
@@ -122,14 +129,6 @@ def check_profile_environment() -> None:
         ) from None
 
 
-def read_state(state_dir: Path) -> dict[str, Any] | None:
-    try:
-        loaded = json.loads((state_dir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
 def ensure_not_running(state_dir: Path) -> None:
     state = read_state(state_dir)
     if state and pid_alive(int(state.get("pid", 0))):
@@ -168,121 +167,15 @@ def _checked_request(
     return chosen_stacks, chosen, outputs_path, state_dir
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
-
-
-def _terraform_type(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return ["list", "string"]
-    if isinstance(value, dict):
-        return ["map", "string"]
-    return "string"
-
-
-def stack_display_name(parts: StackParts, suffix: str) -> str:
-    return f"Iot{parts.name.title()}Stack-{suffix}"
-
-
-# Faults of the outputs file itself, as a broken deploy pipeline writes it: (stack, key, value written).
-# The platform's VPC CIDR in VpcId is the classic mis-wired output (`vpc.vpcCidrBlock` for `vpc.vpcId`).
-OUTPUT_FAULTS: dict[str, tuple[str, str, str]] = {
-    "output_placeholder": ("pipeline", "QueryLogGroupName", "unknown"),
-    "output_malformed": ("platform", "VpcId", "10.0.0.0/16"),
-}
-
-
-def bend_outputs(all_parts: list[StackParts], faults: Iterable[str]) -> None:
-    """Apply the outputs-file faults to the stacks' outputs before they are rendered."""
-    for fault in sorted(set(faults) & set(OUTPUT_FAULTS)):
-        stack, key, value = OUTPUT_FAULTS[fault]
-        for parts in all_parts:
-            if parts.name == stack and key in parts.outputs:
-                parts.outputs[key] = value
-
-
-def render_outputs(all_parts: list[StackParts], outputs_format: str, suffix: str) -> dict[str, Any]:
-    if outputs_format == "cdk":
-        return {stack_display_name(p, suffix): dict(p.outputs) for p in all_parts}
-    flat: dict[str, Any] = {}
-    for parts in all_parts:
-        for key, value in parts.outputs.items():
-            # Both stacks name a Region, an ApiEndpoint...: the second one's keys carry its name.
-            name = key if key not in flat or flat[key] == value else f"{parts.name.title()}{key}"
-            flat[name] = value
-    if outputs_format == "terraform":
-        return {
-            _snake(k): {"value": v, "type": _terraform_type(v), "sensitive": False} for k, v in flat.items()
-        }
-    return flat
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def sandbox_env(endpoint_url: str, region: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-    }
-
-
-def _env_text(env: dict[str, str]) -> str:
-    import shlex
-
-    lines = ["# verify sandbox: `source` this file to aim boto3 and the AWS CLI at the sandbox."]
-    # A profile or session token left in the shell would win over (or mix with) the test credentials.
-    lines.append("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
-    lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
-    return "\n".join(lines) + "\n"
-
-
-def cleanup_files(state: dict[str, Any], state_dir: Path) -> None:
-    """Removes what a sandbox left on disk (used by its own stop and by `down` after a kill)."""
-    workdir = state.get("workdir")
-    if workdir and Path(workdir).name.startswith("verify-sandbox-"):
-        end_recorded_servers(Path(workdir))
-        shutil.rmtree(workdir, ignore_errors=True)
-    if state.get("created_outputs") and state.get("outputs_path"):
-        outputs = Path(state["outputs_path"])
-        with contextlib.suppress(OSError):
-            outputs.unlink()
-        if state.get("created_outputs_dir"):
-            with contextlib.suppress(OSError):
-                outputs.parent.rmdir()  # only when the sandbox's file was all it held
-    for name in (STATE_FILE, ENV_FILE, "serve.log"):
-        with contextlib.suppress(OSError):
-            (state_dir / name).unlink()
-    with contextlib.suppress(OSError):
-        state_dir.rmdir()
-
-
 def _provision(stack: str, ctx: StackContext) -> StackParts:
     if stack == "pipeline":
-        from verify.sandbox.pipeline import provision_pipeline
+        from verify.sandbox.pipeline.stack import provision_pipeline
 
         return provision_pipeline(ctx)
     try:
-        from verify.sandbox.platform import provision_platform
+        from verify.sandbox.platform.stack import provision_platform
     except ImportError as exc:
-        if exc.name != "verify.sandbox.platform":
+        if exc.name not in ("verify.sandbox.platform", "verify.sandbox.platform.stack"):
             raise
         raise UsageError("The platform stack is not available yet in this version of verify.") from None
     return provision_platform(ctx)
@@ -310,7 +203,7 @@ def start_sandbox(
     """Starts the emulator and the stacks in this process (threads); ready when it returns.
 
     `grow`: the pipeline's outputs name this many resources in all (docs/sandbox.md, "Growth").
-    `visibility_log`: a JSON line per signal when it became readable (`verify.sandbox.visibility`).
+    `visibility_log`: a JSON line per signal when it became readable (`verify.sandbox.emulator.visibility`).
     """
     chosen_stacks, chosen, outputs_path, state_dir = _checked_request(
         stacks=stacks,
@@ -367,7 +260,7 @@ def start_sandbox(
         )
         for stack in chosen_stacks:
             started.append(_provision(stack, ctx))
-        from verify.sandbox.aws_faults import install_aws_faults
+        from verify.sandbox.faults.aws_level import install_aws_faults
 
         install_aws_faults(emulator, started, chosen)  # after provisioning, which must work
         bend_outputs(started, chosen)
@@ -402,7 +295,7 @@ def start_sandbox(
             started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         state_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(state_dir / ENV_FILE, _env_text(env))
+        write_atomically(state_dir / ENV_FILE, env_text(env))
         write_atomically(state_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
     except BaseException as exc:
         stop()
@@ -433,8 +326,6 @@ def sandbox_status(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
 
 def stop_detached(state_dir: Path = DEFAULT_STATE_DIR, timeout_s: float = 10.0) -> bool:
     """Stops the sandbox recorded in state_dir (a detached child); True when one was stopped."""
-    from verify.sandbox.serve import terminate_pid
-
     state_dir = Path(state_dir)
     state = read_state(state_dir)
     if state is None:
@@ -465,8 +356,6 @@ def spawn_sandbox(
     visibility_log: Path | None = None,
 ) -> SandboxHandle:
     """Starts the sandbox as a child process (`python -m verify.sandbox.serve`), ready when it returns."""
-    from verify.sandbox.serve import spawn
-
     chosen_stacks, chosen, outputs_path, state_dir = _checked_request(
         stacks=stacks,
         faults=faults,

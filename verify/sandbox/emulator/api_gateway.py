@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from verify.sandbox.emulator import ServedInThread, free_port
+from verify.sandbox.emulator.server import ServedInThread, free_port
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class SignedApiServer:
             return None
         if "authorization" not in headers and "X-Amz-Signature=" not in raw_query:
             return _message(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-        from verify.sandbox.sigv4 import SigV4Error, verify_request
+        from verify.sandbox.emulator.sigv4 import SigV4Error, verify_request
 
         try:
             verify_request(
@@ -220,7 +220,7 @@ def map_custom_domain(domain: str, stage: str) -> None:
     try:
         from moto.apigateway.models import apigateway_backends
 
-        from verify.sandbox.base import ACCOUNT_ID
+        from verify.sandbox.emulator.context import ACCOUNT_ID
     except ImportError:
         return
     for backend in list(apigateway_backends[ACCOUNT_ID].values()):

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from verify.sandbox.emulator import Emulator
-from verify.sandbox.visibility import VisibilityLog
+from verify.sandbox.emulator.server import Emulator
+from verify.sandbox.emulator.visibility import VisibilityLog
 
 # One boto3 session for every sandbox client: a session per client re-reads botocore's endpoint and
 # service models each time (~0.1 s a client). Creating clients from one session is not thread-safe.

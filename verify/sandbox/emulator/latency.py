@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from verify.sandbox.visibility import VisibilityLog
+    from verify.sandbox.emulator.visibility import VisibilityLog
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """AWS-level faults: the sandbox's AWS answers as a bad day at AWS looks from outside.
 
-Stack faults (`pipeline.py`, `platform.py`) make the stack wrong, so checks must *fail*. These make
+Stack faults (`pipeline/`, `platform/`) make the stack wrong, so checks must *fail*. These make
 AWS or the network misbehave while the stack is fine, so checks must say they *could not verify*
 (`error`), naming the permission or endpoint, and the run must still finish within its timeouts:
 
@@ -32,10 +32,17 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from verify.sandbox.api import map_custom_domain
-from verify.sandbox.base import StackParts
-from verify.sandbox.emulator import AwsRequest, Emulator, Interceptor, Response, ServedInThread, free_port
-from verify.sandbox.faults import AWS_FAULTS
+from verify.sandbox.emulator.api_gateway import map_custom_domain
+from verify.sandbox.emulator.context import StackParts
+from verify.sandbox.emulator.server import (
+    AwsRequest,
+    Emulator,
+    Interceptor,
+    Response,
+    ServedInThread,
+    free_port,
+)
+from verify.sandbox.faults.catalogue import AWS_FAULTS
 
 log = logging.getLogger(__name__)
 

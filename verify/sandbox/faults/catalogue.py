@@ -278,7 +278,7 @@ FAULTS: dict[str, Fault] = _catalogue(
 )
 
 
-# AWS-level faults (implemented in aws_faults.py): the stack stays healthy while AWS or the network
+# AWS-level faults (implemented in aws_level.py): the stack stays healthy while AWS or the network
 # misbehaves, so checks must say they could not verify (`error`), never fail. They are kept out of
 # FAULTS, whose every entry the fault matrix expects to fail checks; tests/reliability/ proves them.
 AWS_FAULTS: dict[str, Fault] = _catalogue(

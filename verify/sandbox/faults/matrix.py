@@ -195,7 +195,7 @@ PROVEN_ELSEWHERE: dict[str, str] = {
 
 def fault_table_markdown() -> str:
     """The fault table of docs/sandbox.md: the catalogue, with the checks each fault must break."""
-    from verify.sandbox.faults import FAULTS
+    from verify.sandbox.faults.catalogue import FAULTS
 
     lines = [
         "| Fault | Stack | Category | What it breaks | Checks it must fail |",

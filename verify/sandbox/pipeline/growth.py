@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from verify.errors import UsageError
-from verify.sandbox.base import StackContext
+from verify.sandbox.emulator.context import StackContext
+from verify.sandbox.pipeline.limits import FUNCTION_TIMEOUT_S, MAX_RECEIVE_COUNT
 
 BASE_RESOURCES = 20  # what the pipeline's outputs name without growth (a test keeps this true)
 MAX_RESOURCES = 1000
@@ -185,8 +186,6 @@ def _table(ctx: StackContext, ddb: Any, p: Planned, kms_key_arn: str) -> dict[st
 
 
 def _queue_pair(ctx: StackContext, sqs: Any, p: Planned) -> dict[str, str]:
-    from verify.sandbox.pipeline import FUNCTION_TIMEOUT_S, MAX_RECEIVE_COUNT
-
     name = p.name(ctx.suffix)
     dlq_name = f"site-{p.site:02d}-{p.slug}-dlq-{ctx.suffix}"
     sse = {"SqsManagedSseEnabled": "true"}

@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from verify.sandbox.api import SignedApiServer
-from verify.sandbox.base import StackContext
-from verify.sandbox.emulator import AwsRequest
+from verify.sandbox.emulator.api_gateway import SignedApiServer
+from verify.sandbox.emulator.context import StackContext
+from verify.sandbox.emulator.server import AwsRequest
 
 UPDATE_FAILED_REASON = "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant."
 

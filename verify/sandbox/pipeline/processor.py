@@ -22,8 +22,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from verify.sandbox.api import ApiRequest, json_response
-from verify.sandbox.latency import Delays, Telemetry
+from verify.sandbox.emulator.api_gateway import ApiRequest, json_response
+from verify.sandbox.emulator.latency import Delays, Telemetry
 
 log = logging.getLogger(__name__)
 

@@ -15,17 +15,16 @@ import zipfile
 from functools import cache
 from typing import Any
 
-from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
-from verify.sandbox.latency import Delays, Telemetry
-from verify.sandbox.pipeline_patches import PipelineApiServer, open_routes, patch_function_configs
-from verify.sandbox.processor import PipelineFunctions, PipelineNames, Processor, to_dynamo
+from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
+from verify.sandbox.emulator.latency import Delays, Telemetry
+from verify.sandbox.pipeline.limits import FUNCTION_TIMEOUT_S, MAX_RECEIVE_COUNT
+from verify.sandbox.pipeline.patches import PipelineApiServer, open_routes, patch_function_configs
+from verify.sandbox.pipeline.processor import PipelineFunctions, PipelineNames, Processor, to_dynamo
 
 LOG_RETENTION_DAYS = 30
-MAX_RECEIVE_COUNT = 3
 ALERT_THRESHOLD_C = "30"
 RESERVED_CONCURRENCY = 100
 DLQ_BACKLOG = 3
-FUNCTION_TIMEOUT_S = 30
 SHORT_VISIBILITY_S = 10
 RUNTIME = "python3.11"
 DEPRECATED_RUNTIME = "python3.8"
@@ -383,7 +382,7 @@ def provision_pipeline(ctx: StackContext) -> StackParts:
         "Environment": s,
     }
     if ctx.grow is not None:  # before anything runs: a failed growth leaves no server behind
-        from verify.sandbox.growth import grow_pipeline
+        from verify.sandbox.pipeline.growth import grow_pipeline
 
         outputs.update(grow_pipeline(ctx, clients, outputs))
     parts = StackParts(name="pipeline", outputs=outputs)

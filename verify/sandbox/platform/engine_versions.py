@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from verify.sandbox.emulator import AwsRequest, FaultMiddleware, Response
+from verify.sandbox.emulator.server import AwsRequest, FaultMiddleware, Response
 
 _POSTGRES: dict[str, tuple[str, ...]] = {
     "11": ("11.16", "11.17", "11.18", "11.19", "11.20", "11.21", "11.22"),

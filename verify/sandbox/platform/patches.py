@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from verify.sandbox import engine_versions
-from verify.sandbox.base import StackContext
-from verify.sandbox.emulator import AwsRequest
-from verify.sandbox.redis_server import RedisServer
+from verify.sandbox.emulator.context import StackContext
+from verify.sandbox.emulator.server import AwsRequest
+from verify.sandbox.platform import engine_versions
+from verify.sandbox.platform.redis_server import RedisServer
 
 ROTATION_DAYS = 30
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.errors import VerifyError
-from verify.sandbox.server_binaries import PG_PROGRAM, find_pg_bin, missing_reason
+from verify.sandbox.platform.server_binaries import PG_PROGRAM, find_pg_bin, missing_reason
 
 
 class SandboxServerError(VerifyError):

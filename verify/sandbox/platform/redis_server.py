@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verify.sandbox.postgres import SandboxServerError
-from verify.sandbox.server_binaries import REDIS_PROGRAM, find_redis_server, missing_reason
+from verify.sandbox.platform.postgres import SandboxServerError
+from verify.sandbox.platform.server_binaries import REDIS_PROGRAM, find_redis_server, missing_reason
 
 
 @dataclass

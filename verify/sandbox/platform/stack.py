@@ -3,10 +3,10 @@
 Everything AWS knows about lives in the emulator (moto), created through the AWS APIs as a deploy
 would. Where moto reports what no deployed stack would (an ECS service that never runs its tasks, an
 RDS endpoint on an unresolvable AWS host name), response patchers in the emulator's middleware say
-what AWS would (`platform_patches.py`); the RDS and ElastiCache endpoints point at a real PostgreSQL and redis-server started
+what AWS would (`patches.py`); the RDS and ElastiCache endpoints point at a real PostgreSQL and redis-server started
 here. PostgreSQL's initdb is the slow part, so both servers start in threads while moto is provisioned.
 
-Faults (names from `faults.py`), each visible through the AWS APIs or the real servers:
+Faults (names from `faults/catalogue.py`), each visible through the AWS APIs or the real servers:
 stream_inactive (DescribeStream* says DELETING; puts and reads are refused), stream_unencrypted (no
 KMS), rds_stopped (StopDBInstance; no server behind the endpoint), rds_bad_version (reports "15.99"),
 rds_unreachable (the secret holds a wrong password: the server refuses the stored credentials),
@@ -22,12 +22,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from verify.sandbox.base import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
-from verify.sandbox.emulator import free_port
-from verify.sandbox.platform_patches import ROTATION_DAYS, PlatformState, break_persistence, install_patchers
-from verify.sandbox.postgres import PostgresServer, start_postgres
-from verify.sandbox.redis_server import RedisServer, start_redis
-from verify.sandbox.server_binaries import (
+from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
+from verify.sandbox.emulator.server import free_port
+from verify.sandbox.platform.patches import ROTATION_DAYS, PlatformState, break_persistence, install_patchers
+from verify.sandbox.platform.postgres import PostgresServer, start_postgres
+from verify.sandbox.platform.redis_server import RedisServer, start_redis
+from verify.sandbox.platform.server_binaries import (
     PG_PROGRAM,
     REDIS_PROGRAM,
     Found,
@@ -358,7 +358,7 @@ def _create_secret(ctx: StackContext, state: PlatformState, db_password: str) ->
 
 
 def _start_api(ctx: StackContext, parts: StackParts) -> dict[str, Any]:
-    from verify.sandbox.api import SignedApiServer, json_response
+    from verify.sandbox.emulator.api_gateway import SignedApiServer, json_response
 
     apigw = ctx.client("apigateway")
     api_id = apigw.create_rest_api(
