@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from verify.stack.kinds import Kind
+
 _PARTITIONS = "aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b"
 _ARN = re.compile(
     rf"^arn:(?:{_PARTITIONS}):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{{12}}|aws)?:"
@@ -30,94 +32,94 @@ class ValueFacts:
 
 # (service, resource pattern with a `name` group, kind). Secrets Manager appends `-` and 6 random
 # characters to a secret's name in its ARN; the name is the part before.
-_ARN_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
+_ARN_RULES: tuple[tuple[str, re.Pattern[str], Kind], ...] = tuple(
     (service, re.compile(pattern), kind)
     for service, pattern, kind in (
-        ("dynamodb", r"^table/(?P<name>[^/]+)(?:/.*)?$", "dynamodb_table"),
-        ("sqs", r"^(?P<name>[^:/]+)$", "sqs_queue"),
-        ("sns", r"^(?P<name>[^:/]+)(?::.*)?$", "sns_topic"),
-        ("kinesis", r"^stream/(?P<name>[^/]+)(?:/.*)?$", "kinesis_stream"),
-        ("rds", r"^db:(?P<name>.+)$", "rds_instance"),
-        ("rds", r"^cluster:(?P<name>.+)$", "rds_cluster"),
-        ("lambda", r"^function:(?P<name>[^:]+)(?::.*)?$", "lambda_function"),
-        ("logs", r"^log-group:(?P<name>.+?)(?::\*|:log-stream:.*)?$", "log_group"),
-        ("secretsmanager", r"^secret:(?P<name>.+?)(?:-[A-Za-z0-9]{6})?$", "secret"),
-        ("ssm", r"^parameter(?P<name>/.+)$", "ssm_parameter"),
-        ("s3", r"^(?P<name>[^/]+)(?:/.*)?$", "s3_bucket"),
-        ("ecs", r"^cluster/(?P<name>.+)$", "ecs_cluster"),
-        ("ecs", r"^service/(?:[^/]+/)?(?P<name>[^/]+)$", "ecs_service"),
-        ("elasticache", r"^(?:cluster|replicationgroup|serverlesscache):(?P<name>.+)$", "elasticache"),
-        ("elasticfilesystem", r"^file-system/(?P<name>.+)$", "efs_filesystem"),
-        ("ec2", r"^vpc/(?P<name>.+)$", "vpc"),
-        ("ec2", r"^subnet/(?P<name>.+)$", "subnet"),
-        ("ec2", r"^security-group/(?P<name>.+)$", "security_group"),
-        ("kms", r"^key/(?P<name>.+)$", "kms_key"),
-        ("kms", r"^(?P<name>alias/.+)$", "kms_key"),
-        ("cloudwatch", r"^alarm:(?P<name>.+)$", "alarm"),
-        ("states", r"^stateMachine:(?P<name>[^:]+)$", "state_machine"),
-        ("events", r"^event-bus/(?P<name>.+)$", "event_bus"),
-        ("iam", r"^role/(?:.*/)?(?P<name>[^/]+)$", "iam_role"),
-        ("execute-api", r"^(?P<name>[a-z0-9]+)(?:/.*)?$", "api"),
-        ("apigateway", r"^/restapis/(?P<name>[^/]+)(?:/.*)?$", "api"),
-        ("apigateway", r"^/apis/(?P<name>[^/]+)(?:/.*)?$", "api"),
+        ("dynamodb", r"^table/(?P<name>[^/]+)(?:/.*)?$", Kind.DYNAMODB_TABLE),
+        ("sqs", r"^(?P<name>[^:/]+)$", Kind.SQS_QUEUE),
+        ("sns", r"^(?P<name>[^:/]+)(?::.*)?$", Kind.SNS_TOPIC),
+        ("kinesis", r"^stream/(?P<name>[^/]+)(?:/.*)?$", Kind.KINESIS_STREAM),
+        ("rds", r"^db:(?P<name>.+)$", Kind.RDS_INSTANCE),
+        ("rds", r"^cluster:(?P<name>.+)$", Kind.RDS_CLUSTER),
+        ("lambda", r"^function:(?P<name>[^:]+)(?::.*)?$", Kind.LAMBDA_FUNCTION),
+        ("logs", r"^log-group:(?P<name>.+?)(?::\*|:log-stream:.*)?$", Kind.LOG_GROUP),
+        ("secretsmanager", r"^secret:(?P<name>.+?)(?:-[A-Za-z0-9]{6})?$", Kind.SECRET),
+        ("ssm", r"^parameter(?P<name>/.+)$", Kind.SSM_PARAMETER),
+        ("s3", r"^(?P<name>[^/]+)(?:/.*)?$", Kind.S3_BUCKET),
+        ("ecs", r"^cluster/(?P<name>.+)$", Kind.ECS_CLUSTER),
+        ("ecs", r"^service/(?:[^/]+/)?(?P<name>[^/]+)$", Kind.ECS_SERVICE),
+        ("elasticache", r"^(?:cluster|replicationgroup|serverlesscache):(?P<name>.+)$", Kind.ELASTICACHE),
+        ("elasticfilesystem", r"^file-system/(?P<name>.+)$", Kind.EFS_FILESYSTEM),
+        ("ec2", r"^vpc/(?P<name>.+)$", Kind.VPC),
+        ("ec2", r"^subnet/(?P<name>.+)$", Kind.SUBNET),
+        ("ec2", r"^security-group/(?P<name>.+)$", Kind.SECURITY_GROUP),
+        ("kms", r"^key/(?P<name>.+)$", Kind.KMS_KEY),
+        ("kms", r"^(?P<name>alias/.+)$", Kind.KMS_KEY),
+        ("cloudwatch", r"^alarm:(?P<name>.+)$", Kind.ALARM),
+        ("states", r"^stateMachine:(?P<name>[^:]+)$", Kind.STATE_MACHINE),
+        ("events", r"^event-bus/(?P<name>.+)$", Kind.EVENT_BUS),
+        ("iam", r"^role/(?:.*/)?(?P<name>[^/]+)$", Kind.IAM_ROLE),
+        ("execute-api", r"^(?P<name>[a-z0-9]+)(?:/.*)?$", Kind.API),
+        ("apigateway", r"^/restapis/(?P<name>[^/]+)(?:/.*)?$", Kind.API),
+        ("apigateway", r"^/apis/(?P<name>[^/]+)(?:/.*)?$", Kind.API),
     )
 )
 
 _AWS_SUFFIX = r"\.amazonaws\.com(?:\.cn)?"
 _LOCALSTACK = r"\.localhost\.localstack\.cloud"
 # (host pattern, kind, how the name is found: "host" = the `name` group, "path" = last path segment).
-_HOST_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+_HOST_RULES: tuple[tuple[re.Pattern[str], Kind, str], ...] = tuple(
     (re.compile(pattern), kind, source)
     for pattern, kind, source in (
-        (rf"^(?P<name>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+){_AWS_SUFFIX}$", "api", "host"),
-        (rf"^(?P<name>[a-z0-9]+)\.execute-api{_LOCALSTACK}$", "api", "host"),
-        (r"^(?P<name>[a-z0-9]+)\.lambda-url\.(?P<region>[a-z0-9-]+)\.on\.aws$", "api", "host"),
-        (rf"^sqs\.(?P<region>[a-z0-9-]+){_AWS_SUFFIX}$", "sqs_queue", "path"),
-        (r"^sqs\.(?P<region>[a-z0-9-]+)\.api\.aws$", "sqs_queue", "path"),
-        (rf"^(?:(?P<region>[a-z0-9-]+)\.)?queue{_AWS_SUFFIX}$", "sqs_queue", "path"),
-        (rf"^sqs\.(?P<region>[a-z0-9-]+){_LOCALSTACK}$", "sqs_queue", "path"),
+        (rf"^(?P<name>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+){_AWS_SUFFIX}$", Kind.API, "host"),
+        (rf"^(?P<name>[a-z0-9]+)\.execute-api{_LOCALSTACK}$", Kind.API, "host"),
+        (r"^(?P<name>[a-z0-9]+)\.lambda-url\.(?P<region>[a-z0-9-]+)\.on\.aws$", Kind.API, "host"),
+        (rf"^sqs\.(?P<region>[a-z0-9-]+){_AWS_SUFFIX}$", Kind.SQS_QUEUE, "path"),
+        (r"^sqs\.(?P<region>[a-z0-9-]+)\.api\.aws$", Kind.SQS_QUEUE, "path"),
+        (rf"^(?:(?P<region>[a-z0-9-]+)\.)?queue{_AWS_SUFFIX}$", Kind.SQS_QUEUE, "path"),
+        (rf"^sqs\.(?P<region>[a-z0-9-]+){_LOCALSTACK}$", Kind.SQS_QUEUE, "path"),
         (
             rf"^(?P<name>[a-z0-9-]+)\.cluster-(?:ro-|custom-)?[a-z0-9]+\.(?P<region>[a-z0-9-]+)\.rds{_AWS_SUFFIX}$",
-            "rds_cluster",
+            Kind.RDS_CLUSTER,
             "host",
         ),
         (
             rf"^(?P<name>[a-z0-9-]+)\.[a-z0-9]+\.(?P<region>[a-z0-9-]+)\.rds{_AWS_SUFFIX}$",
-            "rds_instance",
+            Kind.RDS_INSTANCE,
             "host",
         ),
         (
             rf"^(?:master\.|clustercfg\.|replica\.)(?P<name>[a-z0-9-]+)\.[a-z0-9.-]+\.cache{_AWS_SUFFIX}$",
-            "elasticache",
+            Kind.ELASTICACHE,
             "host",
         ),
-        (rf"^(?P<name>[a-z0-9-]+)\.[a-z0-9.-]+\.cache{_AWS_SUFFIX}$", "elasticache", "host"),
+        (rf"^(?P<name>[a-z0-9-]+)\.[a-z0-9.-]+\.cache{_AWS_SUFFIX}$", Kind.ELASTICACHE, "host"),
         (
             rf"^(?:[a-z0-9-]+\.)?(?P<name>fs-[a-z0-9]+)\.efs\.(?P<region>[a-z0-9-]+){_AWS_SUFFIX}$",
-            "efs_filesystem",
+            Kind.EFS_FILESYSTEM,
             "host",
         ),
         (
             r"^(?P<name>[a-z0-9.-]+)\.s3[.-](?:website[.-])?(?:(?P<region>[a-z]{2}-[a-z-]+-\d)\.)?"
             r"(?:dualstack\.)?amazonaws\.com$",
-            "s3_bucket",
+            Kind.S3_BUCKET,
             "host",
         ),
     )
 )
 
 # Ids whose prefix names the resource type. EC2 instances (`i-`) have no kind in the vocabulary.
-_ID_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+_ID_RULES: tuple[tuple[re.Pattern[str], Kind], ...] = tuple(
     (re.compile(pattern), kind)
     for pattern, kind in (
-        (r"^vpc-[0-9a-f]{8,17}$", "vpc"),
-        (r"^subnet-[0-9a-f]{8,17}$", "subnet"),
-        (r"^sg-[0-9a-f]{8,17}$", "security_group"),
-        (r"^fs-[0-9a-f]{8,17}$", "efs_filesystem"),
-        (r"^alias/[A-Za-z0-9/_-]+$", "kms_key"),
+        (r"^vpc-[0-9a-f]{8,17}$", Kind.VPC),
+        (r"^subnet-[0-9a-f]{8,17}$", Kind.SUBNET),
+        (r"^sg-[0-9a-f]{8,17}$", Kind.SECURITY_GROUP),
+        (r"^fs-[0-9a-f]{8,17}$", Kind.EFS_FILESYSTEM),
+        (r"^alias/[A-Za-z0-9/_-]+$", Kind.KMS_KEY),
         (
             r"^/aws/(?:lambda|apigateway|ecs|rds|states|vendedlogs|codebuild|events|kinesis|api-gateway)/\S+$",
-            "log_group",
+            Kind.LOG_GROUP,
         ),
     )
 )
@@ -141,11 +143,11 @@ def parse_arn(value: str) -> ValueFacts | None:
         rest = resource[len("parameter/") :]
         # Hierarchical names keep their leading slash; the ARN drops it.
         name = "/" + rest if "/" in rest else rest
-        return ValueFacts("ssm_parameter", name, region, account, arn=value)
+        return ValueFacts(Kind.SSM_PARAMETER, name, region, account, arn=value)
     for rule_service, pattern, kind in _ARN_RULES:
         if rule_service == service and (found := pattern.match(resource)):
             return ValueFacts(kind, found["name"], region, account if account != "aws" else None, arn=value)
-    return ValueFacts("unknown", resource, region, account, arn=value)
+    return ValueFacts(Kind.UNKNOWN, resource, region, account, arn=value)
 
 
 def parse_url(value: str) -> ValueFacts | None:
@@ -163,9 +165,9 @@ def parse_url(value: str) -> ValueFacts | None:
         return ValueFacts(facts.kind, facts.name, facts.region, facts.account, url=value)
     if _LOCAL_HOSTS.match(host) or host.endswith(".localstack.cloud"):
         if sqs := _SQS_PATH.match(path):
-            return ValueFacts("sqs_queue", sqs["name"], None, sqs["account"], url=value)
+            return ValueFacts(Kind.SQS_QUEUE, sqs["name"], None, sqs["account"], url=value)
         if api := _RESTAPI_PATH.match(path):
-            return ValueFacts("api", api["name"], url=value)
+            return ValueFacts(Kind.API, api["name"], url=value)
     return None
 
 
@@ -176,7 +178,7 @@ def parse_host(value: str) -> ValueFacts | None:
     if "/" in host or not host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
         return None
     facts = _match_host(host, "/")
-    if facts is None or facts.kind in {"api", "sqs_queue"}:
+    if facts is None or facts.kind in {Kind.API, Kind.SQS_QUEUE}:
         return None
     return facts
 

@@ -15,40 +15,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from verify.errors import ConfigError
+from verify.errors import ConfigError, UsageError
 from verify.stack import key_rules
 from verify.stack.arns import REGION, ValueFacts, parse_arn, parse_host, parse_id, parse_url, url_host
+from verify.stack.kinds import KINDS as KINDS  # re-exported: the vocabulary's old home
+from verify.stack.kinds import Kind, unknown_kind_message
 from verify.stack.outputs import Output, Outputs
 from verify.stack.values import ENV_WORDS, is_secret_key, strip_cdk_hash
 
-KINDS: tuple[str, ...] = (
-    "api",
-    "dynamodb_table",
-    "sqs_queue",
-    "sns_topic",
-    "kinesis_stream",
-    "rds_instance",
-    "rds_cluster",
-    "lambda_function",
-    "log_group",
-    "secret",
-    "ssm_parameter",
-    "s3_bucket",
-    "ecs_cluster",
-    "ecs_service",
-    "elasticache",
-    "efs_filesystem",
-    "vpc",
-    "subnet",
-    "security_group",
-    "kms_key",
-    "alarm",
-    "state_machine",
-    "event_bus",
-    "iam_role",
-    "scalar",
-    "unknown",
-)
+_KNOWN_KINDS = frozenset(KINDS)
 ROLES = ("raw", "processed", "dlq")
 MASK = "***"
 
@@ -97,6 +72,9 @@ class Inventory:
     source: str
 
     def of_kind(self, *kinds: str) -> list[Resource]:
+        for kind in kinds:
+            if kind not in _KNOWN_KINDS:  # a typo would find nothing, and the check would pass as "none"
+                raise UsageError(unknown_kind_message(kind, f"inventory.of_kind({kind!r})"))
         return [r for r in self.resources if r.kind in kinds]
 
     def one(self, kind: str, role: str | None = None) -> Resource | None:
@@ -120,13 +98,13 @@ def classify(key: str, value: str) -> Resource:
     kind, facts = _kind_and_facts(terms, value)
     role = (
         None
-        if kind == "scalar"
+        if kind == Kind.SCALAR
         else key_rules.role_from(terms) or key_rules.role_from(key_rules.name_terms(facts.name))
     )
     resource = Resource(
         key=key,
         value=value,
-        kind=kind,
+        kind=str(kind),  # the plain name, as reports and `discover --json` always carried it
         name=facts.name,
         role=role,
         region=facts.region,
@@ -141,7 +119,14 @@ def as_sensitive_setting(resource: Resource) -> Resource:
     """A secret's value is no resource identifier: a plain setting, masked, never sent to AWS as a
     parameter (a `SecretId` lands in CloudTrail) nor formatted into a check's title."""
     return replace(
-        resource, kind="scalar", role=None, region=None, account=None, arn=None, url=None, sensitive=True
+        resource,
+        kind=str(Kind.SCALAR),
+        role=None,
+        region=None,
+        account=None,
+        arn=None,
+        url=None,
+        sensitive=True,
     )
 
 
@@ -158,25 +143,25 @@ def _kind_and_facts(terms: list[str], value: str) -> tuple[str, ValueFacts]:
         # Looks like a URL but urlsplit refuses it (`https://[TOKEN.12]...`): it names nothing a
         # check could reach, and every URL reader downstream would choke on it. A URL that splits
         # but has no host (`https:///prod`) keeps its key's kind, so the well-formed check fails it.
-        return "unknown", ValueFacts("unknown", value)
+        return Kind.UNKNOWN, ValueFacts(Kind.UNKNOWN, value)
     for parse in (parse_arn, parse_url, parse_host, parse_id):
         facts = parse(value)
         if facts is not None:
             return facts.kind, facts
     if _NUMBER.match(value) or value.lower() in {"true", "false"} or value.lower() in _ENV_VALUES:
-        return "scalar", ValueFacts("scalar", value)
+        return Kind.SCALAR, ValueFacts(Kind.SCALAR, value)
     if REGION.match(value):
-        return "scalar", ValueFacts("scalar", value, region=value)
+        return Kind.SCALAR, ValueFacts(Kind.SCALAR, value, region=value)
     if key_rules.is_setting_key(terms):
-        return "scalar", ValueFacts("scalar", value)
+        return Kind.SCALAR, ValueFacts(Kind.SCALAR, value)
     kind = key_rules.kind_from_key(terms)
     if kind is not None:
         return kind, _named_as(kind, value)
     if key_rules.says_api(terms) and url_host(value):
-        return "api", _named_as("api", value)
+        return Kind.API, _named_as(Kind.API, value)
     if _AWS_LOG_PATH.match(value):
-        return "log_group", ValueFacts("log_group", value)
-    return "unknown", ValueFacts("unknown", value)
+        return Kind.LOG_GROUP, ValueFacts(Kind.LOG_GROUP, value)
+    return Kind.UNKNOWN, ValueFacts(Kind.UNKNOWN, value)
 
 
 def _named_as(kind: str, value: str) -> ValueFacts:
@@ -184,9 +169,9 @@ def _named_as(kind: str, value: str) -> ValueFacts:
     host = url_host(value)
     if host is None:
         return ValueFacts(kind, value)
-    if kind == "sqs_queue" and (segment := _LAST_SEGMENT.search(value)):
+    if kind == Kind.SQS_QUEUE and (segment := _LAST_SEGMENT.search(value)):
         return ValueFacts(kind, segment.group(1), url=value)
-    if kind == "api":
+    if kind == Kind.API:
         return ValueFacts(kind, host, url=value)
     return ValueFacts(kind, value, url=value)
 
@@ -268,14 +253,14 @@ def infer_region(resources: Iterable[Resource]) -> str | None:
 
 
 # (service, call, how the name is passed, kind, field of the answer holding the URL, name rule)
-_RESOLVERS: tuple[tuple[str, str, str, str, str | None, re.Pattern[str]], ...] = (
-    ("dynamodb", "describe_table", "TableName", "dynamodb_table", None,
+_RESOLVERS: tuple[tuple[str, str, str, Kind, str | None, re.Pattern[str]], ...] = (
+    ("dynamodb", "describe_table", "TableName", Kind.DYNAMODB_TABLE, None,
      re.compile(r"^[A-Za-z0-9_.-]{3,255}$")),
-    ("sqs", "get_queue_url", "QueueName", "sqs_queue", "QueueUrl",
+    ("sqs", "get_queue_url", "QueueName", Kind.SQS_QUEUE, "QueueUrl",
      re.compile(r"^[A-Za-z0-9_-]{1,80}(\.fifo)?$")),
-    ("kinesis", "describe_stream_summary", "StreamName", "kinesis_stream", None,
+    ("kinesis", "describe_stream_summary", "StreamName", Kind.KINESIS_STREAM, None,
      re.compile(r"^[A-Za-z0-9_.-]{1,128}$")),
-    ("lambda", "get_function", "FunctionName", "lambda_function", None, re.compile(r"^[A-Za-z0-9_-]{1,64}$")),
+    ("lambda", "get_function", "FunctionName", Kind.LAMBDA_FUNCTION, None, re.compile(r"^[A-Za-z0-9_-]{1,64}$")),
 )  # fmt: skip
 
 
@@ -295,7 +280,7 @@ def resolve_ambiguous(
     clients: dict[str, Any] = {}
     resolved: list[Resource] = []
     for resource in inventory.resources:
-        if resource.kind == "unknown" and not resource.sensitive and clock() < deadline:
+        if resource.kind == Kind.UNKNOWN and not resource.sensitive and clock() < deadline:
             resource = _resolve_one(resource, client_factory, clients, deadline, clock)
         resolved.append(resource)
     return replace(inventory, resources=tuple(resolved))
@@ -320,5 +305,5 @@ def _resolve_one(
         except Exception:
             continue
         url = answer.get(url_field) if url_field and isinstance(answer, dict) else None
-        return replace(resource, kind=kind, url=url if isinstance(url, str) else resource.url)
+        return replace(resource, kind=str(kind), url=url if isinstance(url, str) else resource.url)
     return resource

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from verify.stack.kinds import Kind
 from verify.stack.values import ENV_WORDS, REFERENCE_WORDS, key_words, split_words
 
 # Adjacent words that mean one thing together.
@@ -45,44 +46,44 @@ COMPOUNDS: dict[tuple[str, str], str] = {
     ("hosted", "zone"): "hostedzone",
 }
 
-_KIND_WORDS: dict[str, tuple[str, ...]] = {
-    "dynamodb_table": ("table", "tables", "ddb", "dynamo", "dynamodb"),
-    "sqs_queue": ("queue", "queues", "sqs", "dlq", "deadletter", "deadletterqueue"),
-    "sns_topic": ("topic", "topics", "sns", "alerts"),
-    "kinesis_stream": ("stream", "streams", "kinesis"),
-    "rds_instance": ("db", "database", "rds", "postgres", "postgresql", "mysql", "mariadb", "rdsinstance"),
-    "rds_cluster": ("aurora",),
-    "lambda_function": ("function", "functions", "lambda", "fn"),
-    "log_group": ("loggroup", "logs", "log"),
-    "secret": ("secret", "secrets"),
-    "ssm_parameter": ("parameter", "parameters", "param", "ssm"),
-    "s3_bucket": ("bucket", "buckets", "s3"),
-    "elasticache": ("redis", "cache", "elasticache", "memcached", "valkey", "replicationgroup"),
-    "efs_filesystem": ("efs", "filesystem"),
-    "vpc": ("vpc",),
-    "subnet": ("subnet", "subnets"),
-    "security_group": ("securitygroup", "sg", "sgs"),
-    "kms_key": ("kms", "cmk", "key"),
-    "alarm": ("alarm", "alarms"),
-    "state_machine": ("statemachine", "sfn"),
-    "event_bus": ("eventbus", "bus"),
-    "iam_role": ("role",),
-    "api": ("api", "apis", "graphql", "restapi"),
+_KIND_WORDS: dict[Kind, tuple[str, ...]] = {
+    Kind.DYNAMODB_TABLE: ("table", "tables", "ddb", "dynamo", "dynamodb"),
+    Kind.SQS_QUEUE: ("queue", "queues", "sqs", "dlq", "deadletter", "deadletterqueue"),
+    Kind.SNS_TOPIC: ("topic", "topics", "sns", "alerts"),
+    Kind.KINESIS_STREAM: ("stream", "streams", "kinesis"),
+    Kind.RDS_INSTANCE: ("db", "database", "rds", "postgres", "postgresql", "mysql", "mariadb", "rdsinstance"),
+    Kind.RDS_CLUSTER: ("aurora",),
+    Kind.LAMBDA_FUNCTION: ("function", "functions", "lambda", "fn"),
+    Kind.LOG_GROUP: ("loggroup", "logs", "log"),
+    Kind.SECRET: ("secret", "secrets"),
+    Kind.SSM_PARAMETER: ("parameter", "parameters", "param", "ssm"),
+    Kind.S3_BUCKET: ("bucket", "buckets", "s3"),
+    Kind.ELASTICACHE: ("redis", "cache", "elasticache", "memcached", "valkey", "replicationgroup"),
+    Kind.EFS_FILESYSTEM: ("efs", "filesystem"),
+    Kind.VPC: ("vpc",),
+    Kind.SUBNET: ("subnet", "subnets"),
+    Kind.SECURITY_GROUP: ("securitygroup", "sg", "sgs"),
+    Kind.KMS_KEY: ("kms", "cmk", "key"),
+    Kind.ALARM: ("alarm", "alarms"),
+    Kind.STATE_MACHINE: ("statemachine", "sfn"),
+    Kind.EVENT_BUS: ("eventbus", "bus"),
+    Kind.IAM_ROLE: ("role",),
+    Kind.API: ("api", "apis", "graphql", "restapi"),
 }
-KIND_OF_WORD: dict[str, str] = {word: kind for kind, words in _KIND_WORDS.items() for word in words}
+KIND_OF_WORD: dict[str, Kind] = {word: kind for kind, words in _KIND_WORDS.items() for word in words}
 
 # Head words that only mean something next to another word: (head, context words, kind).
-CONTEXT_RULES: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("cluster", frozenset({"ecs", "fargate"}), "ecs_cluster"),
+CONTEXT_RULES: tuple[tuple[str, frozenset[str], Kind], ...] = (
+    ("cluster", frozenset({"ecs", "fargate"}), Kind.ECS_CLUSTER),
     (
         "cluster",
         frozenset({"db", "database", "rds", "aurora", "postgres", "postgresql", "mysql"}),
-        "rds_cluster",
+        Kind.RDS_CLUSTER,
     ),
-    ("cluster", frozenset({"redis", "cache", "elasticache", "memcached", "valkey"}), "elasticache"),
-    ("service", frozenset({"ecs", "fargate"}), "ecs_service"),
-    ("stream", frozenset({"table", "ddb", "dynamo", "dynamodb"}), "dynamodb_table"),
-    ("db", frozenset({"cluster"}), "rds_cluster"),
+    ("cluster", frozenset({"redis", "cache", "elasticache", "memcached", "valkey"}), Kind.ELASTICACHE),
+    ("service", frozenset({"ecs", "fargate"}), Kind.ECS_SERVICE),
+    ("stream", frozenset({"table", "ddb", "dynamo", "dynamodb"}), Kind.DYNAMODB_TABLE),
+    ("db", frozenset({"cluster"}), Kind.RDS_CLUSTER),
 )
 CONTEXT_HEADS = frozenset(head for head, _, _ in CONTEXT_RULES)
 
@@ -178,7 +179,7 @@ def is_setting_key(terms: list[str]) -> bool:
     return bool(heads) and heads[0] in SCALAR_WORDS
 
 
-def kind_from_key(terms: list[str]) -> str | None:
+def kind_from_key(terms: list[str]) -> Kind | None:
     """The kind named by the key's head noun, or None when the key names no service."""
     context = set(terms)
     for word in head_words(terms):
