@@ -3,16 +3,14 @@ the stage is throttled and traced."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from verify import Aws, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, probes
 
 
 @pytest.mark.check("apigateway", title="API {key}: the stage of its URL is deployed")
 @pytest.mark.resources("api")
-def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")
     probes.apigateway.get_rest_api(client, api.api_id, aws.client("apigatewayv2"))
@@ -24,7 +22,7 @@ def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check:
 
 @pytest.mark.check("apigateway", title="API {key}: every method requires AWS_IAM")
 @pytest.mark.resources("api")
-def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")
     probes.apigateway.get_rest_api(client, api.api_id, aws.client("apigatewayv2"))
@@ -34,13 +32,12 @@ def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, che
 
 @pytest.mark.check("apigateway", category="posture", title="API {key}: the stage is throttled")
 @pytest.mark.resources("api")
-def test_throttling(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_throttling(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")
     probes.apigateway.get_rest_api(client, api.api_id, aws.client("apigatewayv2"))
     stage = probes.apigateway.get_stage(client, api)
-    for key, value in probes.apigateway.check_throttling(client, api, stage).items():
-        check.record(key, value)
+    check.record_all(probes.apigateway.check_throttling(client, api, stage))
 
 
 @pytest.mark.check("apigateway", category="posture", title="API {key}: X-Ray tracing on the stage")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from verify import Aws, Config, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Config, Inventory, Resource, probes
 
 
 def _batch(aws: Aws, inventory: Inventory, kind: str) -> list[str]:
@@ -19,14 +17,16 @@ def _batch(aws: Aws, inventory: Inventory, kind: str) -> list[str]:
 
 @pytest.mark.check("logs", title="log group {name} exists")
 @pytest.mark.resources("log_group")
-def test_log_group_exists(resource: Resource, aws: Aws, check: Any) -> None:
+def test_log_group_exists(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     group = probes.logs.log_group(aws.client("logs"), resource.name)
     check.record("stored_bytes", group.get("storedBytes"))
 
 
 @pytest.mark.check("logs", category="posture", title="log group {name} has a retention period")
 @pytest.mark.resources("log_group")
-def test_log_group_retention(resource: Resource, aws: Aws, verify_config: Config, check: Any) -> None:
+def test_log_group_retention(
+    resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder
+) -> None:
     group = probes.logs.log_group(aws.client("logs"), resource.name)
     days = probes.logs.check_retention(group, verify_config.expect.log_retention_days)
     check.record("retention_days", days)
@@ -34,8 +34,7 @@ def test_log_group_retention(resource: Resource, aws: Aws, verify_config: Config
 
 @pytest.mark.check("cloudwatch", title="alarm {name} exists and is not in ALARM")
 @pytest.mark.resources("alarm")
-def test_alarm_not_firing(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_alarm_not_firing(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     batch = _batch(aws, inventory, "alarm")
     found = probes.logs.alarm(aws.client("cloudwatch"), resource.name, batch=batch)
-    for key, value in probes.logs.check_alarm_state(found).items():
-        check.record(key, value)
+    check.record_all(probes.logs.check_alarm_state(found))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from verify import Aws, Config, NotApplicable, Resource, probes
+from verify import Aws, CheckRecorder, Config, NotApplicable, Resource, Waiter, probes
 
 
 @pytest.mark.check("dynamodb", title="DynamoDB table {name} is ACTIVE")
 @pytest.mark.resources("dynamodb_table")
-def test_table_active(resource: Resource, aws: Aws, eventually: Callable[..., Any]) -> None:
+def test_table_active(resource: Resource, aws: Aws, eventually: Waiter) -> None:
     client = aws.client("dynamodb")
     eventually(
         lambda: probes.dynamodb.table_status(client, resource.name),
@@ -23,18 +20,17 @@ def test_table_active(resource: Resource, aws: Aws, eventually: Callable[..., An
 
 @pytest.mark.check("dynamodb", title="DynamoDB table {name} has a readable key schema")
 @pytest.mark.resources("dynamodb_table")
-def test_key_schema(resource: Resource, aws: Aws, check: Any) -> None:
+def test_key_schema(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     schema = probes.dynamodb.key_schema(aws.client("dynamodb"), resource.name)
     check.record("partition_key", f"{schema.partition_key} ({schema.partition_type})")
     if schema.sort_key:
         check.record("sort_key", f"{schema.sort_key} ({schema.sort_type})")
-    for key, value in schema.evidence.items():
-        check.record(key, value)
+    check.record_all(schema.evidence)
 
 
 @pytest.mark.check("dynamodb", category="posture", title="DynamoDB table {name} has point-in-time recovery")
 @pytest.mark.resources("dynamodb_table")
-def test_pitr(resource: Resource, aws: Aws, verify_config: Config, check: Any) -> None:
+def test_pitr(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     if not verify_config.expect.pitr:
         raise NotApplicable("expect.pitr is false in the configuration")
     check.record("pitr", probes.dynamodb.check_pitr(aws.client("dynamodb"), resource.name))
@@ -42,8 +38,7 @@ def test_pitr(resource: Resource, aws: Aws, verify_config: Config, check: Any) -
 
 @pytest.mark.check("dynamodb", category="posture", title="DynamoDB table {name} is encrypted with KMS")
 @pytest.mark.resources("dynamodb_table")
-def test_sse(resource: Resource, aws: Aws, verify_config: Config, check: Any) -> None:
+def test_sse(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     if not verify_config.expect.sse:
         raise NotApplicable("expect.sse is false in the configuration")
-    for key, value in probes.dynamodb.check_sse(aws.client("dynamodb"), resource.name).items():
-        check.record(key, value)
+    check.record_all(probes.dynamodb.check_sse(aws.client("dynamodb"), resource.name))

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from verify import Aws, Inventory, NotApplicable, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, probes
 
 
 @pytest.mark.check("efs", title="EFS file system {name} is available")
 @pytest.mark.resources("efs_filesystem")
 def test_file_system_available(
-    resource: Resource, aws: Aws, eventually: Callable[..., Any], check: Any
+    resource: Resource, aws: Aws, eventually: Waiter, check: CheckRecorder
 ) -> None:
     client = aws.client("efs")
     polled = eventually(
@@ -21,15 +18,13 @@ def test_file_system_available(
         what=f"EFS file system `{resource.name}`: expected available",
         resource=resource.key,
     )
-    for key, value in polled.value.items():
-        check.record(key, value)
+    check.record_all(polled.value)
 
 
 @pytest.mark.check("efs", category="posture", title="EFS file system {name} is encrypted at rest")
 @pytest.mark.resources("efs_filesystem")
-def test_file_system_encrypted(resource: Resource, aws: Aws, check: Any) -> None:
-    for key, value in probes.efs.check_encrypted(aws.client("efs"), resource.name).items():
-        check.record(key, value)
+def test_file_system_encrypted(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
+    check.record_all(probes.efs.check_encrypted(aws.client("efs"), resource.name))
 
 
 @pytest.mark.check(
@@ -37,7 +32,7 @@ def test_file_system_encrypted(resource: Resource, aws: Aws, check: Any) -> None
 )
 @pytest.mark.resources("efs_filesystem")
 def test_mount_targets_in_stack_subnets(
-    resource: Resource, aws: Aws, inventory: Inventory, check: Any
+    resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder
 ) -> None:
     subnets = {s.name for s in inventory.of_kind("subnet")}
     vpcs = [v.name for v in inventory.of_kind("vpc")]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from verify import Aws, Inventory, NotApplicable, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, probes
 
 
 @pytest.mark.check("elasticache", title="ElastiCache {key} is available")
 @pytest.mark.resources("elasticache")
 def test_cache_available(
-    resource: Resource, aws: Aws, inventory: Inventory, eventually: Callable[..., Any], check: Any
+    resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:
     client = aws.client("elasticache")
     cache = probes.elasticache.cache_for(client, resource, inventory)
@@ -22,28 +19,25 @@ def test_cache_available(
         what=f"ElastiCache {cache.kind} `{cache.id}`: expected available",
         resource=resource.key,
     )
-    for key, value in polled.value.items():
-        check.record(key, value)
+    check.record_all(polled.value)
 
 
 @pytest.mark.check(
     "elasticache", category="posture", title="ElastiCache {key} is encrypted at rest and in transit"
 )
 @pytest.mark.resources("elasticache")
-def test_cache_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_cache_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     cache = probes.elasticache.cache_for(aws.client("elasticache"), resource, inventory)
-    for key, value in probes.elasticache.check_encryption(cache).items():
-        check.record(key, value)
+    check.record_all(probes.elasticache.check_encryption(cache))
 
 
 @pytest.mark.check("elasticache", title="ElastiCache {key} answers PING")
 @pytest.mark.resources("elasticache")
-def test_cache_ping(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_cache_ping(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     cache = probes.elasticache.cache_for(aws.client("elasticache"), resource, inventory)
     endpoint = cache.endpoint()
     if endpoint is None:
         raise NotApplicable(f"ElastiCache {cache.kind} `{cache.id}` reports no endpoint to PING")
     check.record("endpoint", f"{endpoint[0]}:{endpoint[1]}")
     tls_first = bool(cache.facts.get("TransitEncryptionEnabled"))
-    for key, value in probes.elasticache.ping(*endpoint, tls_first=tls_first).items():
-        check.record(key, value)
+    check.record_all(probes.elasticache.ping(*endpoint, tls_first=tls_first))

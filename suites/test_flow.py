@@ -11,78 +11,71 @@ removed at the end of the run, also when a step failed or the run was interrupte
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from verify import Flow
+from verify import CheckRecorder, Flow
 
 pytestmark = [pytest.mark.writes, pytest.mark.xdist_group("flow")]
 
 
-def _record(check: Any, evidence: dict[str, Any]) -> None:
-    for key, value in evidence.items():
-        check.record(key, value)
-
-
 @pytest.mark.flow_step("ingest")
 @pytest.mark.check("flow", title="signed POST /ingest accepts a tagged reading")
-def test_ingest_accepted(flow: Flow, check: Any) -> None:
-    _record(check, flow.ingest())
+def test_ingest_accepted(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.ingest())
 
 
 @pytest.mark.flow_step("raw")
 @pytest.mark.check("flow", title="the raw table holds the reading")
-def test_raw_item_written(flow: Flow, check: Any) -> None:
-    _record(check, flow.raw_item())
+def test_raw_item_written(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.raw_item())
 
 
 @pytest.mark.flow_step("processed")
 @pytest.mark.check("flow", title="the processor wrote the processed reading")
-def test_processor_ran(flow: Flow, check: Any) -> None:
-    _record(check, flow.processed_item())
+def test_processor_ran(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.processed_item())
 
 
 @pytest.mark.flow_step("enriched")
 @pytest.mark.check("flow", title="the processed reading is enriched")
-def test_processed_item_enriched(flow: Flow, check: Any) -> None:
-    _record(check, flow.enriched())
+def test_processed_item_enriched(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.enriched())
 
 
 @pytest.mark.flow_step("queue")
 @pytest.mark.check("flow", title="the queue hop happened and the DLQ did not grow")
-def test_queue_hop(flow: Flow, check: Any) -> None:
-    _record(check, flow.queue_hop())
+def test_queue_hop(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.queue_hop())
 
 
 @pytest.mark.flow_step("query")
 @pytest.mark.check("flow", title="signed GET /query returns the reading")
-def test_query_returns_reading(flow: Flow, check: Any) -> None:
-    _record(check, flow.query())
+def test_query_returns_reading(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.query())
 
 
 @pytest.mark.flow_step("trace")
 @pytest.mark.check("flow", title="X-Ray traces the reading through ingest and processor")
-def test_trace_spans_hops(flow: Flow, check: Any) -> None:
-    _record(check, flow.trace())
+def test_trace_spans_hops(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.trace())
 
 
 @pytest.mark.flow_step("logs")
 @pytest.mark.check("flow", title="CloudWatch logs of ingest and processor carry the reading's marker")
-def test_logs_carry_marker(flow: Flow, check: Any) -> None:
-    _record(check, flow.logs())
+def test_logs_carry_marker(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.logs())
 
 
 @pytest.mark.check("flow", title="an unsigned call to /ingest is rejected with 403")
-def test_unsigned_rejected(flow: Flow, check: Any) -> None:
-    _record(check, flow.rejects("unsigned"))
+def test_unsigned_rejected(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.rejects("unsigned"))
 
 
 @pytest.mark.check("flow", title="a call signed with a wrong secret is rejected with 403")
-def test_wrong_secret_rejected(flow: Flow, check: Any) -> None:
-    _record(check, flow.rejects("wrong_secret"))
+def test_wrong_secret_rejected(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.rejects("wrong_secret"))
 
 
 @pytest.mark.check("flow", title="a malformed payload gets 4xx and nothing is stored")
-def test_malformed_rejected_and_not_stored(flow: Flow, check: Any) -> None:
-    _record(check, flow.malformed_not_stored())
+def test_malformed_rejected_and_not_stored(flow: Flow, check: CheckRecorder) -> None:
+    check.record_all(flow.malformed_not_stored())

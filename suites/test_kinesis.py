@@ -3,18 +3,15 @@ profile) a tagged record read back by its own sequence number."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from verify import Aws, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, Waiter, probes
 
 
 @pytest.mark.check("kinesis", title="Kinesis stream {name} is ACTIVE")
 @pytest.mark.resources("kinesis_stream")
 def test_stream_active(
-    resource: Resource, aws: Aws, inventory: Inventory, eventually: Callable[..., Any], check: Any
+    resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:
     stream = probes.kinesis.target(resource, inventory)
     client = aws.client("kinesis")
@@ -23,21 +20,19 @@ def test_stream_active(
         what=f"Kinesis stream `{stream}`: expected ACTIVE",
         resource=resource.key,
     )
-    for key, value in polled.value.items():
-        check.record(key, value)
+    check.record_all(polled.value)
 
 
 @pytest.mark.check("kinesis", category="posture", title="Kinesis stream {name} is encrypted with KMS")
 @pytest.mark.resources("kinesis_stream")
-def test_stream_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_stream_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     stream = probes.kinesis.target(resource, inventory)
-    for key, value in probes.kinesis.check_encryption(aws.client("kinesis"), stream).items():
-        check.record(key, value)
+    check.record_all(probes.kinesis.check_encryption(aws.client("kinesis"), stream))
 
 
 @pytest.mark.check("kinesis", category="posture", title="Kinesis stream {name} keeps records beyond 24 h")
 @pytest.mark.resources("kinesis_stream")
-def test_stream_retention(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_stream_retention(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     stream = probes.kinesis.target(resource, inventory)
     check.record("retention_hours", probes.kinesis.check_retention(aws.client("kinesis"), stream))
 
@@ -50,8 +45,8 @@ def test_tagged_record_read_back(
     aws: Aws,
     inventory: Inventory,
     run_id: str,
-    eventually: Callable[..., Any],
-    check: Any,
+    eventually: Waiter,
+    check: CheckRecorder,
 ) -> None:
     stream = probes.kinesis.target(resource, inventory)
     client = aws.client("kinesis")

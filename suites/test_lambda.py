@@ -3,33 +3,28 @@ with somewhere for failures to go, and their event sources switched on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from verify import Aws, Resource, probes
+from verify import Aws, CheckRecorder, Resource, Waiter, probes
 
 
 @pytest.mark.check("lambda", title="Lambda function {name} is Active and its last update Successful")
 @pytest.mark.resources("lambda_function")
-def test_function_active(resource: Resource, aws: Aws, eventually: Callable[..., Any], check: Any) -> None:
+def test_function_active(resource: Resource, aws: Aws, eventually: Waiter, check: CheckRecorder) -> None:
     client = aws.client("lambda")
     polled = eventually(
         lambda: probes.lambda_.check_state(client, resource.name),
         what=f"Lambda function `{resource.name}`: expected State Active, LastUpdateStatus Successful",
         resource=resource.key,
     )
-    for key, value in polled.value.items():
-        check.record(key, value)
+    check.record_all(polled.value)
 
 
 @pytest.mark.check("lambda", category="posture", title="Lambda function {name} runs on a supported runtime")
 @pytest.mark.resources("lambda_function")
-def test_runtime_supported(resource: Resource, aws: Aws, check: Any) -> None:
+def test_runtime_supported(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     config = probes.lambda_.function_configuration(aws.client("lambda"), resource.name)
-    for key, value in probes.lambda_.check_runtime(config, resource.name).items():
-        check.record(key, value)
+    check.record_all(probes.lambda_.check_runtime(config, resource.name))
 
 
 @pytest.mark.check("lambda", category="posture", title="Lambda function {name} has X-Ray tracing Active")
@@ -41,7 +36,7 @@ def test_tracing_active(resource: Resource, aws: Aws) -> None:
 
 @pytest.mark.check("lambda", category="posture", title="Lambda function {name} has reserved concurrency")
 @pytest.mark.resources("lambda_function")
-def test_reserved_concurrency(resource: Resource, aws: Aws, check: Any) -> None:
+def test_reserved_concurrency(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     check.record(
         "reserved_concurrency", probes.lambda_.check_reserved_concurrency(aws.client("lambda"), resource.name)
     )
@@ -49,17 +44,16 @@ def test_reserved_concurrency(resource: Resource, aws: Aws, check: Any) -> None:
 
 @pytest.mark.check("lambda", category="posture", title="Lambda function {name} sends failures somewhere")
 @pytest.mark.resources("lambda_function")
-def test_failure_destination(resource: Resource, aws: Aws, check: Any) -> None:
+def test_failure_destination(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     client = aws.client("lambda")
     config = probes.lambda_.function_configuration(client, resource.name)
-    for key, value in probes.lambda_.check_failure_destination(client, config, resource.name).items():
-        check.record(key, value)
+    check.record_all(probes.lambda_.check_failure_destination(client, config, resource.name))
 
 
 @pytest.mark.check("lambda", title="event source mappings of Lambda function {name} are Enabled")
 @pytest.mark.resources("lambda_function")
 def test_event_sources_enabled(
-    resource: Resource, aws: Aws, eventually: Callable[..., Any], check: Any
+    resource: Resource, aws: Aws, eventually: Waiter, check: CheckRecorder
 ) -> None:
     client = aws.client("lambda")
     polled = eventually(

@@ -3,25 +3,18 @@ up, protected from deletion, and reachable with the credentials the stack stores
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from verify import Aws, Config, Inventory, NotApplicable, Resource, probes
-
-
-def _instance(resource: Resource, aws: Aws, inventory: Inventory) -> dict[str, Any]:
-    return probes.rds.instance_for(aws.client("rds"), resource, inventory)
+from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, Waiter, probes
 
 
 @pytest.mark.check("rds", title="RDS instance {key} is available")
 @pytest.mark.resources("rds_instance")
 def test_instance_available(
-    resource: Resource, aws: Aws, inventory: Inventory, eventually: Callable[..., Any], check: Any
+    resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:
     client = aws.client("rds")
-    identifier = str(_instance(resource, aws, inventory)["DBInstanceIdentifier"])
+    identifier = str(probes.rds.instance_for(client, resource, inventory)["DBInstanceIdentifier"])
     polled = eventually(
         lambda: probes.rds.instance_status(client, identifier),
         what=f"RDS instance `{identifier}`: expected available",
@@ -36,17 +29,18 @@ def test_instance_available(
 
 @pytest.mark.check("rds", category="posture", title="RDS instance {key} runs an engine version RDS offers")
 @pytest.mark.resources("rds_instance")
-def test_engine_version_offered(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
-    instance = _instance(resource, aws, inventory)
-    for key, value in probes.rds.check_engine_version(aws.client("rds"), instance).items():
-        check.record(key, value)
+def test_engine_version_offered(
+    resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder
+) -> None:
+    instance = probes.rds.instance_for(aws.client("rds"), resource, inventory)
+    check.record_all(probes.rds.check_engine_version(aws.client("rds"), instance))
 
 
 @pytest.mark.check("rds", category="posture", title="RDS instance {key} has encrypted storage")
 @pytest.mark.resources("rds_instance")
-def test_storage_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
-    for key, value in probes.rds.check_storage_encrypted(_instance(resource, aws, inventory)).items():
-        check.record(key, value)
+def test_storage_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
+    instance = probes.rds.instance_for(aws.client("rds"), resource, inventory)
+    check.record_all(probes.rds.check_storage_encrypted(instance))
 
 
 @pytest.mark.check("rds", category="posture", title="RDS instance {key} is Multi-AZ")
@@ -54,27 +48,28 @@ def test_storage_encrypted(resource: Resource, aws: Aws, inventory: Inventory, c
 def test_multi_az(resource: Resource, aws: Aws, inventory: Inventory, verify_config: Config) -> None:
     if not verify_config.expect.multi_az:
         raise NotApplicable("expect.multi_az is false in the configuration")
-    probes.rds.check_multi_az(_instance(resource, aws, inventory))
+    probes.rds.check_multi_az(probes.rds.instance_for(aws.client("rds"), resource, inventory))
 
 
 @pytest.mark.check("rds", category="posture", title="RDS instance {key} keeps automated backups")
 @pytest.mark.resources("rds_instance")
-def test_backup_retention(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
-    check.record("backup_retention_days", probes.rds.check_backups(_instance(resource, aws, inventory)))
+def test_backup_retention(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
+    instance = probes.rds.instance_for(aws.client("rds"), resource, inventory)
+    check.record("backup_retention_days", probes.rds.check_backups(instance))
 
 
 @pytest.mark.check("rds", category="posture", title="RDS instance {key} has deletion protection on")
 @pytest.mark.resources("rds_instance")
 def test_deletion_protection(resource: Resource, aws: Aws, inventory: Inventory) -> None:
-    probes.rds.check_deletion_protection(_instance(resource, aws, inventory))
+    probes.rds.check_deletion_protection(probes.rds.instance_for(aws.client("rds"), resource, inventory))
 
 
 @pytest.mark.check("rds", title="RDS instance {key} accepts the stored credentials (SELECT 1)")
 @pytest.mark.resources("rds_instance")
 def test_connectivity(
-    resource: Resource, aws: Aws, inventory: Inventory, verify_config: Config, check: Any
+    resource: Resource, aws: Aws, inventory: Inventory, verify_config: Config, check: CheckRecorder
 ) -> None:
-    instance = _instance(resource, aws, inventory)
+    instance = probes.rds.instance_for(aws.client("rds"), resource, inventory)
     engine = str(instance.get("Engine", ""))
     if "postgres" not in engine:
         raise NotApplicable(f"the connectivity check speaks PostgreSQL; this instance runs {engine}")

@@ -7,11 +7,19 @@ suite runs in the smoke profile too, so "exists and serving" comes from them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from verify import Aws, Config, Inventory, NotApplicable, Resource, SignedHttp, probes
+from verify import (
+    Aws,
+    CheckRecorder,
+    Config,
+    Inventory,
+    NotApplicable,
+    Resource,
+    SignedHttp,
+    VerifySession,
+    probes,
+)
 
 
 def _safe_urls(resource: Resource, aws: Aws, inventory: Inventory, config: Config) -> list[str]:
@@ -39,7 +47,7 @@ def test_api_answers_signed_get(
     inventory: Inventory,
     verify_config: Config,
     signed_http: SignedHttp,
-    check: Any,
+    check: CheckRecorder,
 ) -> None:
     for url in _safe_urls(resource, aws, inventory, verify_config):
         check.record(url, probes.smoke.check_answers(signed_http, url))
@@ -53,7 +61,7 @@ def test_api_rejects_unsigned_get(
     inventory: Inventory,
     verify_config: Config,
     signed_http: SignedHttp,
-    check: Any,
+    check: CheckRecorder,
 ) -> None:
     # A path the API really serves: an unknown one gets 403 from API Gateway even when auth is open.
     url = _safe_urls(resource, aws, inventory, verify_config)[0]
@@ -62,7 +70,7 @@ def test_api_rejects_unsigned_get(
 
 @pytest.mark.check("dynamodb", title="the newest processed record is recent")
 def test_latest_processed_record_recent(
-    verify_run: Any, inventory: Inventory, verify_config: Config, aws: Aws, check: Any
+    verify_run: VerifySession, inventory: Inventory, verify_config: Config, aws: Aws, check: CheckRecorder
 ) -> None:
     if not verify_run.read_only:
         # The full profile follows its own reading through the pipeline (test_flow.py), which says
@@ -75,5 +83,4 @@ def test_latest_processed_record_recent(
         raise NotApplicable("not applicable: the outputs name no processed DynamoDB table")
     sample = probes.smoke.sample_newest(aws.client("dynamodb"), table.name)
     evidence = probes.smoke.check_fresh(sample, table.name, verify_config.expect.processed_max_age_s)
-    for name, value in evidence.items():
-        check.record(name, value)
+    check.record_all(evidence)

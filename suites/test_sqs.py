@@ -6,11 +6,10 @@ Read-only by construction: attributes and Lambda mappings only, never a receive 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
-from verify import Aws, Config, Inventory, NotApplicable, Resource, probes
+from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, probes
 
 # Which queue redrives where, read once per run: asked per check, a stack of N queues cost N^2
 # GetQueueAttributes calls. Keyed by the run's inventory (held, so an id is never reused).
@@ -31,7 +30,8 @@ def _redrive_targets_by_queue(aws: Aws, inventory: Inventory) -> dict[str, set[s
         return found
 
 
-def _is_dlq(resource: Resource, facts: Any, aws: Aws, inventory: Inventory) -> bool:
+# `facts` is probes.sqs.queue_facts's QueueFacts, only passed on: suites name no type outside `verify`.
+def _is_dlq(resource: Resource, facts: object, aws: Aws, inventory: Inventory) -> bool:
     if resource.role == "dlq":
         return True
     by_queue = _redrive_targets_by_queue(aws, inventory)
@@ -41,7 +41,7 @@ def _is_dlq(resource: Resource, facts: Any, aws: Aws, inventory: Inventory) -> b
 
 @pytest.mark.check("sqs", title="SQS queue {name} is reachable")
 @pytest.mark.resources("sqs_queue")
-def test_queue_reachable(resource: Resource, aws: Aws, check: Any) -> None:
+def test_queue_reachable(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
     check.record("arn", facts.arn)
     check.record("messages", facts.count("ApproximateNumberOfMessages"))
@@ -50,18 +50,17 @@ def test_queue_reachable(resource: Resource, aws: Aws, check: Any) -> None:
 
 @pytest.mark.check("sqs", title="SQS queue {name} redrives to a dead-letter queue that exists")
 @pytest.mark.resources("sqs_queue")
-def test_redrive_policy(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_redrive_policy(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     client = aws.client("sqs")
     facts = probes.sqs.queue_facts(client, resource)
     if _is_dlq(resource, facts, aws, inventory):
         raise NotApplicable(f"`{resource.name}` is a dead-letter queue")
-    for key, value in probes.sqs.check_redrive(client, facts).items():
-        check.record(key, value)
+    check.record_all(probes.sqs.check_redrive(client, facts))
 
 
 @pytest.mark.check("sqs", title="SQS dead-letter queue {name} is empty")
 @pytest.mark.resources("sqs_queue")
-def test_dlq_empty(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_dlq_empty(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
     if not _is_dlq(resource, facts, aws, inventory):
         raise NotApplicable(f"`{resource.name}` is not a dead-letter queue")
@@ -70,17 +69,15 @@ def test_dlq_empty(resource: Resource, aws: Aws, inventory: Inventory, check: An
 
 @pytest.mark.check("sqs", category="posture", title="SQS queue {name} is encrypted at rest")
 @pytest.mark.resources("sqs_queue")
-def test_encryption(resource: Resource, aws: Aws, verify_config: Config, check: Any) -> None:
+def test_encryption(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     if not verify_config.expect.sse:
         raise NotApplicable("expect.sse is false in the configuration")
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
-    for key, value in probes.sqs.check_encryption(facts).items():
-        check.record(key, value)
+    check.record_all(probes.sqs.check_encryption(facts))
 
 
 @pytest.mark.check("sqs", category="posture", title="SQS queue {name} outlasts its consumer's timeout")
 @pytest.mark.resources("sqs_queue")
-def test_visibility_timeout(resource: Resource, aws: Aws, check: Any) -> None:
+def test_visibility_timeout(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
-    for key, value in probes.sqs.check_visibility_timeout(aws.client("lambda"), facts).items():
-        check.record(key, value)
+    check.record_all(probes.sqs.check_visibility_timeout(aws.client("lambda"), facts))

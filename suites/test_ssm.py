@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from verify import Aws, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, probes
 
 
 @pytest.mark.check("ssm", title="SSM parameter {name} is readable")
 @pytest.mark.resources("ssm_parameter")
-def test_parameter_readable(resource: Resource, aws: Aws, inventory: Inventory, check: Any) -> None:
+def test_parameter_readable(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     # In a read-only run the parameters are read 10 at a time, and its snapshot answers the others.
     batch = [r.name for r in inventory.of_kind("ssm_parameter")] if aws.snapshot is not None else []
     facts = probes.ssm.check_readable(
         aws.client("ssm"), resource.name, sensitive=resource.sensitive, batch=batch
     )
-    for key, value in facts.items():
-        check.record(key, value)
+    check.record_all(facts)

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from verify.aws.client import Aws, aws_errors
     from verify.aws.http import HttpResult, SignedHttp
     from verify.config.settings import Config
-    from verify.polling import NotYet, Polled, eventually
+    from verify.engine.evidence import CheckRecorder
+    from verify.engine.session import VerifySession
+    from verify.polling import NotYet, Polled, Waiter, eventually
     from verify.scenario.flow import Flow
     from verify.stack.inventory import Inventory, Resource
     from verify.stack.outputs import Output, Outputs
@@ -36,6 +38,7 @@ from verify.version import __version__
 _LAZY = {
     "Aws": "verify.aws.client",
     "aws_errors": "verify.aws.client",
+    "CheckRecorder": "verify.engine.evidence",
     "Config": "verify.config.settings",
     "Flow": "verify.scenario.flow",
     "HttpResult": "verify.aws.http",
@@ -46,7 +49,9 @@ _LAZY = {
     "Outputs": "verify.stack.outputs",
     "NotYet": "verify.polling",
     "Polled": "verify.polling",
+    "Waiter": "verify.polling",
     "eventually": "verify.polling",
+    "VerifySession": "verify.engine.session",
 }
 
 
@@ -64,6 +69,7 @@ __all__ = [
     "AwsAccessError",
     "Category",
     "CheckFailed",
+    "CheckRecorder",
     "CheckResult",
     "Config",
     "ConfigError",
@@ -85,6 +91,8 @@ __all__ = [
     "UsageError",
     "Verdict",
     "VerifyError",
+    "VerifySession",
+    "Waiter",
     "__version__",
     "aws_errors",
     "eventually",

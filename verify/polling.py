@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
@@ -179,6 +179,21 @@ class Polled(Generic[T]):
     attempts: int
     elapsed_s: float
     history: tuple[Attempt, ...]
+
+
+class Waiter(Protocol):
+    """What the `eventually` fixture is: `eventually` with the run's timeout, each attempt recorded
+    on the current check. A check's wait returns `Polled` of what its probe returns."""
+
+    def __call__(
+        self,
+        probe: Callable[[], T],
+        *,
+        what: str,
+        until: Callable[[T], bool] | None = ...,
+        resource: str = ...,
+        timeout: float = ...,
+    ) -> Polled[T]: ...
 
 
 def short_repr(value: object, limit: int = OBSERVED_MAX_CHARS) -> str:

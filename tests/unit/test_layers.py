@@ -109,10 +109,11 @@ def test_imports_point_down(path: Path) -> None:
 
 def test_public_api_is_explicit_and_resolves() -> None:
     expected = {
-        "Aws", "AwsAccessError", "Category", "CheckFailed", "CheckResult", "Config", "ConfigError",
-        "Flow", "HttpResult", "Inventory", "NotApplicable", "NotYet", "Output", "Outputs", "OutputsError",
-        "Polled", "ReadOnlyViolation", "Resource", "RunSummary", "Severity", "SignedHttp", "Status",
-        "UsageError", "Verdict", "VerifyError", "__version__", "aws_errors", "eventually", "probes",
+        "Aws", "AwsAccessError", "Category", "CheckFailed", "CheckRecorder", "CheckResult", "Config",
+        "ConfigError", "Flow", "HttpResult", "Inventory", "NotApplicable", "NotYet", "Output", "Outputs",
+        "OutputsError", "Polled", "ReadOnlyViolation", "Resource", "RunSummary", "Severity", "SignedHttp",
+        "Status", "UsageError", "Verdict", "VerifyError", "VerifySession", "Waiter", "__version__",
+        "aws_errors", "eventually", "probes",
     }  # fmt: skip
     assert set(verify.__all__) == expected
     for name in verify.__all__:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -94,6 +94,12 @@ class CheckRecorder:
 
     def record(self, key: str, value: Any) -> None:
         self.evidence[key] = value
+
+    def record_all(self, evidence: Mapping[str, object]) -> None:
+        """Record each entry of `evidence` in its order: what a probe returns as its findings goes
+        into the report in one call, as if each were `record`ed."""
+        for key, value in evidence.items():
+            self.record(key, value)
 
     def add_call(self, call: dict[str, Any]) -> None:
         with self._lock:
