@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from tests.report.markup import control_characters, html_skeleton, markdown_skeleton
 from verify.aws.client import aws_errors
 from verify.aws.http import HttpResult
+from verify.engine.outcome import status_of, with_asked
 from verify.model import Category, CheckResult, Gate, LeftBehind, RunSummary, Severity, Verdict
-from verify.pytest_plugin.results import status_of, with_asked
 from verify.redact import MASK, REDACTOR
 from verify.report import write_reports
 from verify.report.allure import AllureWriter
@@ -225,12 +225,12 @@ def _written(summary: RunSummary, workdir: Path) -> dict[str, str]:
 
 
 def _printed(summary: RunSummary) -> list[str]:
-    from verify.engine.direct import _print_summary
+    from verify.engine.finish import print_summary
     from verify.probes.smoke import on_call_table
     from verify.pytest_plugin.plugin import _redact_report
 
     out = io.StringIO()
-    _print_summary(summary, types.SimpleNamespace(report_dir=Path("reports")), 1.0, out)  # type: ignore[arg-type]
+    print_summary(summary, Path("reports"), 1.0, out)
     printed = [out.getvalue(), on_call_table(summary.to_dict())]
     for check in summary.checks:
         report = types.SimpleNamespace(longrepr=f"{check.id}: {check.message}", sections=[])

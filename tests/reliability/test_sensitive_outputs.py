@@ -13,9 +13,12 @@ from typing import Any
 import boto3
 import pytest
 
-from verify.engine import direct
+from verify.config.settings import load_config
+from verify.engine import runner
+from verify.engine.plan import plan
+from verify.engine.session import start_session
+from verify.engine.spec import meta_of
 from verify.probes import secretsmanager
-from verify.pytest_plugin.results import meta_of
 
 CANARY = "tf-CANARY-5e7b1d9a44c2"
 FLAT_CANARY = "flat-CANARY-0b7c33e1"
@@ -34,16 +37,15 @@ def _outputs(tmp_path: Path, secret_arn: str) -> Path:
 
 
 def _session(tmp_path: Path, outputs: Path) -> Any:
-    return direct.session_for(
-        config_path=None,
+    return start_session(
+        config=load_config(None),
         profile="smoke",
         region="us-east-1",
         outputs_paths=[str(outputs)],
         stack=None,
         policy=None,
-        report_dir=str(tmp_path / "reports"),
+        report_dir=tmp_path / "reports",
         timeout=5,
-        run_id=None,
     )
 
 
@@ -53,7 +55,7 @@ def test_no_check_is_parametrized_with_a_sensitive_value(
     monkeypatch.chdir(tmp_path)
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
     session = _session(tmp_path, _outputs(tmp_path, arn))
-    planned = direct.plan(session)
+    planned = plan(session)
     about: dict[str, Any] = {
         item.id: item.params.get("resource") or item.params.get("output")
         for item in planned
@@ -89,7 +91,7 @@ def test_a_smoke_run_sends_no_sensitive_value_to_aws_and_reports_none(
     monkeypatch.setattr(secretsmanager, "describe", spy)
     out = io.StringIO()
     # The checks that could take a secret's value for a name: the outputs' own and Secrets Manager's.
-    run = direct.run_direct(session, direct.plan(session, keyword="outputs or secretsmanager"), out)
+    run = runner.run(session, plan(session, keyword="outputs or secretsmanager"), out)
     assert sent and set(sent) == {secret["ARN"]}
     printed = out.getvalue()
     files = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]

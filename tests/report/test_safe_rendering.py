@@ -120,13 +120,13 @@ def test_the_terminal_gets_no_control_character() -> None:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_smoke_table_and_direct_failed_lines_carry_no_control_character(text: str) -> None:
-    from verify.engine.direct import _print_summary
+    from verify.engine.finish import print_summary
     from verify.probes.smoke import on_call_table
 
     summary = _summary(text)
     table = on_call_table(json.loads(json.dumps(summary.to_dict())))
     out = io.StringIO()
-    _print_summary(summary, types.SimpleNamespace(report_dir=Path("reports")), 1.0, out)  # type: ignore[arg-type]
+    print_summary(summary, Path("reports"), 1.0, out)
     assert control_characters(table) == []
     assert control_characters(out.getvalue()) == []
     # One line per problem, the verdict, one per item left behind, the counts: no more.

@@ -270,9 +270,8 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
         f"--verify-profile={profile}",
         f"--verify-report-dir={report_dir}",
         f"--verify-timeout={args.timeout}",
-        # junit.xml is written by verify.report from the summary (same counts, evidence, valid schema).
-        f"--alluredir={report_dir / 'allure-results'}",
-        "--clean-alluredir",
+        # junit.xml and Allure's results are written by verify.report from the results, as without pytest.
+        "--verify-allure",
         # The user's own pytest configuration (addopts, plugins) belongs to their tests, not ours.
         "-c",
         str(Path(__file__).with_name("pytest.ini")),
@@ -312,8 +311,6 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
             "verify.pytest_plugin.plugin",
             "-p",
             "xdist.plugin",
-            "-p",
-            "allure_pytest.plugin",
         ]
     return pytest_args
 
@@ -429,7 +426,7 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
 
 
 def _direct_eligible(args: argparse.Namespace) -> bool:
-    """A run of the shipped suites in one process goes without pytest (verify.engine.direct): the answer in
+    """A run of the shipped suites in one process goes without pytest (verify.engine.runner): the answer in
     about the time its calls and waits take. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
     return (
         not args.suite
@@ -442,17 +439,21 @@ def _direct_eligible(args: argparse.Namespace) -> bool:
 def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
     if not _direct_eligible(args):
         return _run_pytest(args, outputs_path)
-    from verify.engine.direct import NeedsPytest, exit_code, plan, run_direct, session_for
+    from verify.config.settings import load_config
+    from verify.engine.finish import exit_code
+    from verify.engine.plan import NeedsPytest, plan
+    from verify.engine.runner import run
+    from verify.engine.session import start_session
 
     paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
-    session = session_for(
-        config_path=args.config,
+    session = start_session(
+        config=load_config(args.config),
         profile="smoke" if args.command == "smoke" else args.profile,
         region=args.region,
         outputs_paths=paths,
         stack=args.stack,
         policy=getattr(args, "policy", None),
-        report_dir=args.report_dir,
+        report_dir=Path(args.report_dir),
         timeout=args.timeout,
         run_id=getattr(args, "run_id", None),
     )
@@ -460,12 +461,12 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         planned = plan(session, args.keyword)
     except NeedsPytest:
         return _run_pytest(args, outputs_path)
-    run = run_direct(session, planned, out=sys.stderr if args.json else sys.stdout)
+    done = run(session, planned, out=sys.stderr if args.json else sys.stdout)
     _after_run(args)
     if not planned:  # the reports say so too: verdict error, "no check ran"
         print("verify: no check was collected: nothing was verified", file=sys.stderr)
         return EXIT_ERROR
-    return EXIT_INTERRUPTED if run.interrupted else exit_code(run)
+    return exit_code(done.summary, interrupted=done.interrupted)
 
 
 def _after_run(args: argparse.Namespace) -> None:

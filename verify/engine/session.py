@@ -116,6 +116,14 @@ class VerifySession:
             return self.inventory().region
         return None
 
+    def known_region(self) -> str | None:
+        """The region, or the one given when the outputs it comes from could not be read: for
+        reports and console links, which must still be written when the run could verify nothing."""
+        try:
+            return self.region()
+        except VerifyError:
+            return self.region_option
+
     def aws(self) -> Aws:
         if self._aws is None:
             from verify.aws.client import Aws
@@ -232,11 +240,7 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
     source = session.outputs_path or (f"cloudformation:{session.stack_name}" if session.stack_name else "")
     if session._outputs is not None:
         source = session._outputs.source
-    region: str | None = None
-    try:
-        region = session.region()
-    except VerifyError:
-        region = session.region_option
+    region = session.known_region()
     return RunSummary(
         verdict=verdict,
         shard=f"{session.shard[0]}/{session.shard[1]}" if session.shard else "",
@@ -278,3 +282,34 @@ def run_environment(session: VerifySession) -> dict[str, str]:
     if session.stack_of:
         env["stacks"] = ", ".join(sorted(set(session.stack_of.values())))
     return env
+
+
+def start_session(
+    *,
+    config: Config,
+    profile: str,
+    region: str | None,
+    outputs_paths: list[str],
+    stack: str | None,
+    policy: str | None,
+    report_dir: Path,
+    timeout: float,
+    run_id: str | None = None,
+    started_at: str | None = None,
+    shard: tuple[int, int] | None = None,
+) -> VerifySession:
+    """The run's shared state from its options: the CLI's runner and the plugin build it alike."""
+    return VerifySession(
+        config=config,
+        profile=profile,
+        region_option=region,
+        outputs_paths=outputs_paths,
+        stack_name=stack,
+        policy_file=policy,
+        shard=shard,
+        report_dir=report_dir,
+        timeout=timeout,
+        run_id=run_id or new_run_id(),
+        started_at=started_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        started_monotonic=time.monotonic(),
+    )

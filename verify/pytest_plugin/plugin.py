@@ -11,9 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import time
 from collections.abc import Callable, Generator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,20 +20,16 @@ import pytest
 from verify.config.settings import Config, load_config
 from verify.engine.ahead import AheadRunner
 from verify.engine.evidence import CheckRecorder, recording
-from verify.engine.session import VerifySession, build_summary, is_ours, new_run_id
+from verify.engine.finish import exit_code, finish, left_behind_lines, verdict_line
+from verify.engine.fixtures import make_waiter
+from verify.engine.plan import SMOKE_SKIP, parameter_sets
+from verify.engine.session import VerifySession, build_summary, is_ours, start_session
 from verify.engine.sharding import parse_shard, shard_of
 from verify.errors import NotApplicable, UsageError, VerifyError
-from verify.model import RUN_ID_PREFIX, RunSummary, Verdict
-from verify.pytest_plugin.ahead import (
-    AHEAD_KEY,
-    ahead_jobs,
-    finish_flow,
-    flow_of,
-    make_waiter,
-    replay,
-    resource_ids,
-)
+from verify.model import RUN_ID_PREFIX, CheckResult, RunSummary
+from verify.pytest_plugin.ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, replay
 from verify.pytest_plugin.results import annotate, check_id, result_from_report
+from verify.report.allure import AllureWriter
 
 if TYPE_CHECKING:
     from verify.aws.client import Aws
@@ -67,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--verify-run-id", help="run id (default: generated)")
     group.addoption("--verify-policy", help="release-gate policy: a TOML file with a [policy] table")
     group.addoption("--verify-shard", help="run only shard I of N (I/N), for CI jobs run side by side")
+    group.addoption(
+        "--verify-allure", action="store_true", help="write Allure results to <report dir>/allure-results"
+    )
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -90,39 +87,39 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not _enabled(config):
         return
+    run_id: str | None = None
+    started_at: str | None = None
     if _is_worker(config):
         run_id = config.workerinput["verify_run_id"]  # type: ignore[attr-defined]
         started_at = config.workerinput["verify_started_at"]  # type: ignore[attr-defined]
     else:
-        run_id = config.getoption("--verify-run-id") or new_run_id()
-        if not is_ours(run_id):  # it tags the flow's data, and clean-up deletes by it
+        run_id = config.getoption("--verify-run-id")
+        if run_id is not None and not is_ours(run_id):  # it tags the flow's data, and clean-up deletes by it
             raise pytest.UsageError(f"--verify-run-id {run_id!r}: a run id must start with {RUN_ID_PREFIX!r}")
-        started_at = datetime.now(UTC).isoformat(timespec="seconds")
     shard_text = config.getoption("--verify-shard")
     try:
         shard = parse_shard(shard_text) if shard_text else None
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    session = VerifySession(
+    session = start_session(
         config=load_config(config.getoption("--verify-config")),
         profile=config.getoption("--verify-profile"),
-        region_option=config.getoption("--verify-region"),
+        region=config.getoption("--verify-region"),
         outputs_paths=list(config.getoption("--verify-outputs") or []),
-        stack_name=config.getoption("--verify-stack"),
-        policy_file=config.getoption("--verify-policy"),
+        stack=config.getoption("--verify-stack"),
+        policy=config.getoption("--verify-policy"),
         shard=shard,
         report_dir=Path(config.getoption("--verify-report-dir")),
         timeout=float(config.getoption("--verify-timeout")),
         run_id=run_id,
         started_at=started_at,
-        started_monotonic=time.monotonic(),
     )
     try:
         session.policy  # noqa: B018 -- a bad --policy file is a usage error before anything runs
     except VerifyError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = session
-    config.pluginmanager.register(_VerifyHooks(session), "verify-hooks")
+    config.pluginmanager.register(_VerifyHooks(session, config), "verify-hooks")
 
 
 def verify_session(config: pytest.Config) -> VerifySession:
@@ -143,10 +140,29 @@ def shard_group(item: pytest.Item) -> str:
 class _VerifyHooks:
     """Hooks that exist only in an enabled run, so an ordinary pytest run pays nothing for them."""
 
-    def __init__(self, session: VerifySession) -> None:
+    def __init__(self, session: VerifySession, config: pytest.Config) -> None:
         self.session = session
+        self.config = config
         self.ahead: AheadRunner | None = None
         self.reported: set[str] = set()
+        self._allure: AllureWriter | None = None
+        self.writes_allure = bool(config.getoption("--verify-allure")) and not _is_worker(config)
+
+    @property
+    def allure(self) -> AllureWriter | None:
+        """With --verify-allure, Allure's results as the runner writes them, on the controller: made
+        (its directory emptied) at the first result, so a collection alone leaves it as it is."""
+        if self._allure is None and self.writes_allure:
+            self._allure = AllureWriter(self.session.report_dir / "allure-results")
+        return self._allure
+
+    def _record(self, found: tuple[CheckResult, list[tuple[str, str]]] | None) -> None:
+        if found is None:
+            return
+        result, links = found
+        self.session.results.append(result)
+        if self.allure is not None:
+            self.allure.add(result, links)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -154,25 +170,15 @@ class _VerifyHooks:
         node.workerinput["verify_started_at"] = self.session.started_at
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "output" in metafunc.fixturenames:
-            every = list(self.session.outputs().outputs)
-            metafunc.parametrize("output", every, ids=[o.key for o in every])
         marker = metafunc.definition.get_closest_marker("resources")
-        if marker is None or "resource" not in metafunc.fixturenames:
+        sets = parameter_sets(self.session, set(metafunc.fixturenames), marker)
+        name = next(iter(sets[0][1]), None)
+        if name is None:
             return
-        kinds = tuple(marker.args)
-        role = marker.kwargs.get("role")
-        pool = self.session.inventory().of_kind(*kinds) if kinds else list(self.session.inventory().resources)
-        found = [r for r in pool if role is None or r.role == role]
-        if not found:
-            what = " or ".join(kinds) + (f" with role {role}" if role else "")
-            reason = f"not applicable: the outputs name no {what}"
-            metafunc.parametrize(
-                "resource", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["none"]
-            )
-            return
-        ids = resource_ids(found)
-        metafunc.parametrize("resource", found, ids=ids)
+        values = [
+            pytest.param(p[name], marks=pytest.mark.skip(reason=r)) if r else p[name] for _, p, r in sets
+        ]
+        metafunc.parametrize(name, values, ids=[suffix for suffix, _, _ in sets])
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         if self.session.shard is not None:
@@ -184,10 +190,9 @@ class _VerifyHooks:
                 items[:] = keep
         if self.session.profile != "smoke":
             return
-        reason = "not applicable: writes test data, and the smoke profile is read-only"
         for item in items:
             if item.get_closest_marker("writes"):
-                item.add_marker(pytest.mark.skip(reason=reason))
+                item.add_marker(pytest.mark.skip(reason=SMOKE_SKIP))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
@@ -244,16 +249,14 @@ class _VerifyHooks:
         if report.when == "call" and ahead_s is not None:
             report.duration = ahead_s  # the check's own work, not the wait for its thread's answer
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            annotate(item, call, report, stack_of=self.session.stack_of, region=self._region())
+            annotate(item, call, report, self.session, self.session.known_region())
         if report.failed:
             _redact_report(report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on workers too (harmless: only the controller writes files, in sessionfinish).
         self.reported.add(report.nodeid)
-        result = result_from_report(report, self.session.policy)
-        if result is not None:
-            self.session.results.append(result)
+        self._record(result_from_report(report, self.session.policy))
 
     def _report_finished_ahead(self, session: pytest.Session) -> None:
         """An interrupted run's report still holds every check that had its answer, also those
@@ -266,16 +269,8 @@ class _VerifyHooks:
                 continue
             call = pytest.CallInfo.from_call(functools.partial(replay, runner.outcome(item.nodeid)), "call")
             report = pytest.TestReport.from_item_and_call(item, call)
-            annotate(item, call, report, stack_of=self.session.stack_of, region=self._region(), allure=False)
-            result = result_from_report(report, self.session.policy)
-            if result is not None:
-                self.session.results.append(result)
-
-    def _region(self) -> str | None:
-        try:
-            return self.session.region()
-        except VerifyError:
-            return self.session.region_option
+            annotate(item, call, report, self.session, self.session.known_region())
+            self._record(result_from_report(report, self.session.policy))
 
     def pytest_keyboard_interrupt(self) -> None:
         self.session.interrupted = True
@@ -289,20 +284,16 @@ class _VerifyHooks:
             self.session.notes.append(f"clean-up of the flow's test data failed: {exc}")
         if _is_worker(session.config) or session.config.option.collectonly:
             return  # nothing ran, so there is nothing to judge (and `verify checks list` only collects)
-        from verify.report import write_reports
-        from verify.report.allure import finish_allure_results
-        from verify.report.gate import apply_gate
-
         interrupted = self.session.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         if interrupted:
             self._report_finished_ahead(session)
-        summary = build_summary(self.session, interrupted=interrupted)
-        summary = apply_gate(summary, self.session.policy, self.session.policy_source)
         _redact_report_files(session.config)
+        summary = finish(self.session, self.allure, interrupted=interrupted)
         allure_dir = getattr(session.config.option, "allure_report_dir", None)
-        if allure_dir and Path(allure_dir).is_dir():
+        if allure_dir and Path(allure_dir).is_dir():  # a user's own allure-pytest run beside ours
+            from verify.report.allure import finish_allure_results
+
             finish_allure_results(Path(allure_dir), summary)
-        write_reports(summary, self.session.report_dir)
         session.config.stash[_SUMMARY_KEY] = summary
         if interrupted:
             return
@@ -311,22 +302,15 @@ class _VerifyHooks:
             pytest.ExitCode.TESTS_FAILED,
             pytest.ExitCode.NO_TESTS_COLLECTED,
         ):
-            session.exitstatus = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 3}[summary.verdict]
+            session.exitstatus = exit_code(summary)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         summary = terminalreporter.config.stash.get(_SUMMARY_KEY, None)
         if summary is None:
             return
-        counts = summary.counts()
-        terminalreporter.write_sep(
-            "=",
-            f"verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['error']} error, {counts['skipped']} skipped; reports in {self.session.report_dir}/",
-        )
-        from verify.escape import terminal
-
-        for item in summary.left_behind:  # test data clean-up could not remove: the team deletes it
-            terminalreporter.write_line(f"LEFT BEHIND {terminal(item.line())}")
+        terminalreporter.write_sep("=", verdict_line(summary, self.session.report_dir))
+        for line in left_behind_lines(summary):
+            terminalreporter.write_line(line)
 
 
 _SUMMARY_KEY = pytest.StashKey[RunSummary]()

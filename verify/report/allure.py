@@ -1,5 +1,5 @@
 """Allure results: the finishing touches on allure-pytest's (our statuses, environment, categories),
-and, for runs that do not go through pytest (verify.engine.direct), the results written from the summary.
+and the results every verify run writes from its checks' results (`AllureWriter`, both runners).
 
 allure-pytest decides a test's status from the exception it saw, so a check that found itself not
 applicable (`NotApplicable`) reads "broken" there while summary.json says `skipped`. Each result
@@ -92,7 +92,7 @@ def worth_attaching(evidence: dict[str, Any]) -> bool:
 
 
 class AllureWriter:
-    """Allure results for runs that do not go through pytest (verify.engine.direct), written as each check
+    """Allure results for verify's runs (the runner and the pytest adapter alike), written as each check
     gets its verdict: one result per check as allure-pytest would write it (labels, title, console
     links, one step per AWS call, the evidence as a JSON attachment), and the extras at the end.
 

@@ -1,0 +1,120 @@
+"""One plan for both runners: which instances a check has (parametrized from the inventory), which
+are skipped before they run (smoke's read-only rule, a kind the outputs do not name), and -k.
+
+The pytest plugin parametrizes and skips with `parameter_sets` and `SMOKE_SKIP`; the runner plans the
+shipped suites with `plan`, so both give the same ids, titles and skips.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from verify.engine.fixtures import FIXTURES
+from verify.engine.spec import CheckSpec, marks_of, parameters, suites_dir
+from verify.errors import UsageError
+
+if TYPE_CHECKING:
+    from verify.engine.session import VerifySession
+    from verify.stack.inventory import Resource
+
+SMOKE_SKIP = "not applicable: writes test data, and the smoke profile is read-only"
+# Marks only pytest knows how to honour.
+PYTEST_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures"})
+
+
+class NeedsPytest(Exception):
+    """The run needs pytest's own machinery (a fixture or mark this runner does not give)."""
+
+
+def smoke_skip(session: VerifySession, marks: dict[str, Any] | set[str]) -> str:
+    """The reason a check is skipped before it runs in this profile ("" when it runs)."""
+    return SMOKE_SKIP if session.profile == "smoke" and "writes" in marks else ""
+
+
+def parameter_sets(
+    session: VerifySession, wanted: set[str] | tuple[str, ...], resources: Any
+) -> list[tuple[str, dict[str, Any], str]]:
+    """(id suffix, parameters, skip reason) of each instance of a check asking for `wanted`, with its
+    `resources` mark (or None): one per output, one per matching resource, else one not applicable."""
+    if "output" in wanted:
+        return [(o.key, {"output": o}, "") for o in session.outputs().outputs]
+    if resources is None or "resource" not in wanted:
+        return [("", {}, "")]
+    kinds = tuple(resources.args)
+    role = resources.kwargs.get("role")
+    pool = session.inventory().of_kind(*kinds) if kinds else list(session.inventory().resources)
+    found = [r for r in pool if role is None or r.role == role]
+    if not found:
+        what = " or ".join(kinds) + (f" with role {role}" if role else "")
+        return [("none", {"resource": None}, f"not applicable: the outputs name no {what}")]
+    return [(i, {"resource": r}, "") for i, r in zip(resource_ids(found), found, strict=True)]
+
+
+def resource_ids(resources: list[Resource]) -> list[str]:
+    counts: dict[str, int] = {}
+    for r in resources:
+        counts[r.key] = counts.get(r.key, 0) + 1
+    seen: dict[str, int] = {}
+    ids = []
+    for r in resources:
+        if counts[r.key] == 1:
+            ids.append(r.key)
+        else:
+            ids.append(f"{r.key}-{seen.get(r.key, 0)}")
+            seen[r.key] = seen.get(r.key, 0) + 1
+    return ids
+
+
+def plan(session: VerifySession, keyword: str | None = None) -> list[CheckSpec]:
+    """Every shipped check, parametrized from the inventory as the plugin does, filtered by -k."""
+    matches = keyword_filter(keyword)
+    planned: list[CheckSpec] = []
+    for path in sorted(suites_dir().glob("test_*.py")):
+        module = importlib.import_module(f"suites.{path.stem}")
+        module_marks = marks_of(module)
+        for name, func in vars(module).items():
+            if not name.startswith("test_") or not inspect.isfunction(func):
+                continue
+            marks = {m.name: m for m in module_marks}
+            marks.update({m.name: m for m in reversed(marks_of(func))})  # the closest wins
+            if "check" not in marks:
+                continue
+            skip = smoke_skip(session, marks)
+            unknown = set(parameters(func)) - FIXTURES - {"resource", "output"}
+            if (unknown and not skip) or PYTEST_MARKS & set(marks):
+                # A check planned as skipped never asks for its fixtures (the flow's, in smoke).
+                raise NeedsPytest(f"{path.name}::{name} needs {sorted(unknown) or 'a pytest mark'}")
+            for suffix, params, reason in parameter_sets(session, parameters(func), marks.get("resources")):
+                test = f"{name}[{suffix}]" if suffix else name
+                # The placeholder's own reason comes first, as pytest reads its closest skip mark first.
+                spec = CheckSpec(f"suites/{path.name}::{test}", test, func, marks, params, reason or skip)
+                if matches({"suites", path.name, test, *marks}):
+                    planned.append(spec)
+    return planned
+
+
+def keyword_filter(keyword: str | None) -> Callable[[set[str]], bool]:
+    """pytest's -k: an expression over case-insensitive substrings of a check's names and marks."""
+    if not keyword:
+        return lambda _: True
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError as exc:  # a pytest without it: let pytest itself read -k
+        raise NeedsPytest("-k needs pytest's expression parser") from exc
+    try:
+        expression = Expression.compile(keyword)
+    except SyntaxError as exc:
+        raise UsageError(f"-k {keyword!r} is not a valid expression: {exc.msg}") from None
+
+    def matches(names: set[str]) -> bool:
+        lowered = [n.lower() for n in names]
+
+        def matcher(sub: str, /, **_: str | int | bool | None) -> bool:
+            return any(sub.lower() in n for n in lowered)
+
+        return bool(expression.evaluate(matcher))
+
+    return matches
