@@ -18,10 +18,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verify import __version__
 from verify.errors import UsageError, VerifyError
+
+if TYPE_CHECKING:
+    from verify.engine.session import VerifySession
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -320,21 +323,30 @@ def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
     return {} if args.suite else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
-def _validate_inputs(args: argparse.Namespace, outputs_path: str | list[str] | None) -> None:
-    """Read config, policy and outputs before pytest starts, so bad input is one sentence and exit 2."""
-    from verify.config.settings import load_config, load_policy
-    from verify.stack.inventory import build_inventory
-    from verify.stack.outputs import DEFAULT_OUTPUTS_PATH
-    from verify.stack.several import load_stacks
+def _session(args: argparse.Namespace, outputs_path: str | list[str] | None) -> VerifySession:
+    """The run's shared state from the command line: its inputs are read once, through it."""
+    from verify.config.settings import load_config
+    from verify.engine.session import start_session
 
-    config = load_config(args.config)
-    if getattr(args, "policy", None):
-        load_policy(args.policy)
-    if args.stack and not outputs_path:
+    return start_session(
+        config=load_config(args.config),
+        profile="smoke" if args.command == "smoke" else args.profile,
+        region=args.region,
+        outputs_paths=[outputs_path] if isinstance(outputs_path, str) else list(outputs_path or []),
+        stack=args.stack,
+        policy=getattr(args, "policy", None),
+        report_dir=Path(args.report_dir),
+        timeout=args.timeout,
+        run_id=getattr(args, "run_id", None),
+    )
+
+
+def _validate_inputs(args: argparse.Namespace, session: VerifySession) -> None:
+    """Read config, policy and outputs before anything runs, so bad input is one sentence and exit 2."""
+    session.policy  # noqa: B018 -- a bad --policy file is a usage error before anything runs
+    if session.stack_name and not session.outputs_paths:
         return  # live outputs are read (and their errors reported) by the run itself
-    paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
-    outputs, _ = load_stacks(paths or [config.outputs_path or DEFAULT_OUTPUTS_PATH], stack=args.stack)
-    inventory = build_inventory(outputs, overrides=config.aliases, region=args.region)
+    outputs, inventory = session.outputs(), session.inventory()
     # Settings (region, environment) and names of no known kind are nothing a check could verify:
     # a run on them alone would be all skips and errors, never a verdict about a stack.
     if not any(r.kind not in ("scalar", "unknown") for r in inventory.resources):
@@ -377,7 +389,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     with stop_signals_interrupt(args.timeout):  # and the run's deadline, from --timeout
         if args.sandbox:
             return _run_with_sandbox(args)
-        _validate_inputs(args, args.outputs)
         return _run_checks(args, args.outputs)
 
 
@@ -414,7 +425,6 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
             os.environ.update(handle.env)
             for note in handle.notes:
                 print(f"verify: sandbox: {note}", file=sys.stderr)
-            _validate_inputs(args, str(outputs_path))
             return _run_checks(args, str(outputs_path))
         finally:
             handle.stop()
@@ -437,26 +447,14 @@ def _direct_eligible(args: argparse.Namespace) -> bool:
 
 
 def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
+    session = _session(args, outputs_path)
+    _validate_inputs(args, session)
     if not _direct_eligible(args):
         return _run_pytest(args, outputs_path)
-    from verify.config.settings import load_config
     from verify.engine.finish import exit_code
     from verify.engine.plan import NeedsPytest, plan
     from verify.engine.runner import run
-    from verify.engine.session import start_session
 
-    paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
-    session = start_session(
-        config=load_config(args.config),
-        profile="smoke" if args.command == "smoke" else args.profile,
-        region=args.region,
-        outputs_paths=paths,
-        stack=args.stack,
-        policy=getattr(args, "policy", None),
-        report_dir=Path(args.report_dir),
-        timeout=args.timeout,
-        run_id=getattr(args, "run_id", None),
-    )
     try:
         planned = plan(session, args.keyword)
     except NeedsPytest:
