@@ -23,7 +23,8 @@ from verify.model import Category, CheckResult, RunSummary, Severity, Status, Ve
 
 if TYPE_CHECKING:
     from verify import probes
-    from verify.aws.client import Aws, aws_errors
+    from verify.aws.client import Aws
+    from verify.aws.errors import aws_errors
     from verify.aws.http import HttpResult, SignedHttp
     from verify.config.settings import Config
     from verify.engine.evidence import CheckRecorder
@@ -37,7 +38,7 @@ from verify.version import __version__
 
 _LAZY = {
     "Aws": "verify.aws.client",
-    "aws_errors": "verify.aws.client",
+    "aws_errors": "verify.aws.errors",
     "CheckRecorder": "verify.engine.evidence",
     "Config": "verify.config.settings",
     "Flow": "verify.scenario.flow",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from verify.aws.client import Aws, Breaker, EndpointDown, aws_errors
+from verify.aws import Aws, Breaker, EndpointDown, aws_errors
 from verify.errors import AwsAccessError
 
 

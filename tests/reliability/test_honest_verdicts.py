@@ -43,7 +43,7 @@ FAILED = {"assertion", "check_failed"}  # the stack is wrong: failed; everything
 SUITE = """
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from verify.aws.client import aws_errors
+from verify.aws import aws_errors
 from verify.errors import AwsAccessError, CheckFailed, UsageError, VerifyError
 
 

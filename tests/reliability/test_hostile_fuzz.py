@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.report.markup import control_characters, html_skeleton, markdown_skeleton
-from verify.aws.client import aws_errors
+from verify.aws import aws_errors
 from verify.aws.http import HttpResult
 from verify.engine.outcome import status_of, with_asked
 from verify.model import Category, CheckResult, Gate, LeftBehind, RunSummary, Severity, Verdict

@@ -21,7 +21,7 @@ from botocore.exceptions import (
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from verify.aws.client import Aws, aws_errors, is_read_operation
+from verify.aws import Aws, aws_errors, is_read_operation
 from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation
 
 REGION = "eu-west-1"

@@ -133,7 +133,7 @@ def test_the_backstop_cuts_only_an_aws_call_and_only_past_the_hard_deadline() ->
 def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     # An AWS answer trickled through a proxy: headers at once, then a byte every 0.05 s, so
     # botocore's per-read timeout never fires. Each try gets connect + read timeout in all.
-    from verify.aws.client import Aws, aws_errors
+    from verify.aws import Aws, aws_errors
 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
@@ -152,7 +152,7 @@ def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.M
 
 
 def test_a_stop_abandons_an_aws_try_without_tripping_the_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
-    from verify.aws.client import Aws, aws_errors
+    from verify.aws import Aws, aws_errors
 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)

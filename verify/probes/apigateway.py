@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable
 from verify.stack.inventory import Inventory, Resource
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed
 from verify.polling import NotYet
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable
 from verify.polling import NotYet
 from verify.stack.inventory import Inventory, Resource

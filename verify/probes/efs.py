@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed
 from verify.polling import NotYet
 

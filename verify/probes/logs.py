@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import AwsAccessError, CheckFailed
 from verify.probes.batching import batch_with
 

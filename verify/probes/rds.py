@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
 from verify.polling import NotYet
 from verify.probes.standin import skip_if_no_server

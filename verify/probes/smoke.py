@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.aws.http import HttpResult, SignedHttp
 from verify.errors import CheckFailed, VerifyError
 from verify.escape import terminal

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable
 from verify.stack.inventory import Resource
 

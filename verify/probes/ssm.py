@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from verify.aws.client import aws_errors
+from verify.aws.errors import aws_errors
 from verify.errors import AwsAccessError, CheckFailed
 from verify.probes.batching import batch_with
 

@@ -36,7 +36,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin
 
-from verify.aws.client import Aws, aws_errors
+from verify.aws.client import Aws
+from verify.aws.errors import aws_errors
 from verify.aws.http import HttpResult, SignedHttp
 from verify.config.settings import Config
 from verify.engine.session import is_ours
