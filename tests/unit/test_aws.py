@@ -402,6 +402,28 @@ def test_not_found_codes_are_check_failures(code: str) -> None:
     assert info.value.resource == "orders-db"
 
 
+def test_not_found_with_a_subject_speaks_as_the_check_does() -> None:
+    # The one place every probe's "not found" is written: what was expected, what was seen, which call.
+    subject = "RDS instance `orders-db`"
+    with (
+        pytest.raises(CheckFailed) as info,
+        aws_errors("rds", "DescribeDBInstances", "orders-db", subject=subject),
+    ):
+        raise _client_error("DBInstanceNotFoundFault", 404)
+    failed = info.value
+    assert (
+        failed.message
+        == "RDS instance `orders-db`: expected it to exist, got not found (DescribeDBInstances)"
+    )
+    assert (failed.resource, failed.expected, failed.actual) == ("orders-db", "exists", "not found")
+    # Only "not found" takes the subject: any other answer still names service, operation and resource.
+    with (
+        pytest.raises(AwsAccessError, match="rds:DescribeDBInstances on orders-db"),
+        aws_errors("rds", "DescribeDBInstances", "orders-db", subject=subject),
+    ):
+        raise _client_error("AccessDenied", 403)
+
+
 @pytest.mark.parametrize(
     "code", ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"]
 )

@@ -1,7 +1,8 @@
 """`aws_errors()`: botocore's exceptions turned into the harness's two families.
 
 A missing resource is `CheckFailed` (the stack is wrong), everything else is `AwsAccessError` (could
-not verify).
+not verify). With `subject=` ("DynamoDB table `raw`") a missing resource is said in the check's own
+words, once for every probe: what was expected, what was seen, and which call saw it.
 """
 
 from __future__ import annotations
@@ -118,8 +119,13 @@ def _is_not_found(code: str, status: int) -> bool:
 
 
 @contextmanager
-def aws_errors(service: str, operation: str, resource: str) -> Iterator[None]:
-    """Translate botocore exceptions raised inside into `CheckFailed` / `AwsAccessError`."""
+def aws_errors(service: str, operation: str, resource: str, *, subject: str | None = None) -> Iterator[None]:
+    """Translate botocore exceptions raised inside into `CheckFailed` / `AwsAccessError`.
+
+    `subject` names the resource as a check speaks of it ("SQS queue `work`"): a missing resource is
+    then "SQS queue `work`: expected it to exist, got not found (GetQueueUrl)", expected "exists",
+    actual "not found". Without it the message names the service and the error code.
+    """
     try:
         yield
     except EndpointDown as error:
@@ -132,7 +138,7 @@ def aws_errors(service: str, operation: str, resource: str) -> Iterator[None]:
             "check the network, the region and AWS_ENDPOINT_URL"
         ) from None
     except ClientError as error:
-        raise _from_client_error(error, service, operation, resource) from error
+        raise _from_client_error(error, service, operation, resource, subject) from error
     except StubResponseError:
         raise  # a test's stub mismatch is a bug in the test, not an AWS answer
     except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError, TokenRetrievalError):
@@ -153,12 +159,19 @@ def aws_errors(service: str, operation: str, resource: str) -> Iterator[None]:
 
 
 def _from_client_error(
-    error: ClientError, service: str, operation: str, resource: str
+    error: ClientError, service: str, operation: str, resource: str, subject: str | None
 ) -> CheckFailed | AwsAccessError:
     info = error.response.get("Error", {})
     code = str(info.get("Code", "Unknown"))
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if _is_not_found(code, status):
+        if subject is not None:
+            return CheckFailed(
+                f"{subject}: expected it to exist, got not found ({operation})",
+                resource=resource,
+                expected="exists",
+                actual="not found",
+            )
         return CheckFailed(
             f"{service} {resource}: expected it to exist, got not found ({operation}: {code})",
             resource=resource,

@@ -13,8 +13,6 @@ provisioned capacity of 0, so no honest failure exists for "billing mode reporte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,21 +22,6 @@ from verify.polling import NotYet
 
 _TRANSITIONAL = frozenset({"CREATING", "UPDATING"})
 _KMS_OK = frozenset({"ENABLED", "UPDATING"})  # UPDATING: a key change in flight, still KMS-encrypted
-
-
-@contextmanager
-def _found(operation: str, name: str) -> Iterator[None]:
-    """`aws_errors`, with "not found" phrased as what was expected and what was seen."""
-    try:
-        with aws_errors("dynamodb", operation, name):
-            yield
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"DynamoDB table `{name}`: expected it to exist, got not found ({operation})",
-            resource=name,
-            expected="exists",
-            actual="not found",
-        ) from missing
 
 
 @dataclass(frozen=True)
@@ -52,7 +35,7 @@ class KeySchema:
 
 
 def describe_table(client: Any, table: str) -> dict[str, Any]:
-    with _found("DescribeTable", table):
+    with aws_errors("dynamodb", "DescribeTable", table, subject=f"DynamoDB table `{table}`"):
         answer: dict[str, Any] = client.describe_table(TableName=table)["Table"]
     return answer
 
@@ -108,7 +91,7 @@ def key_schema(client: Any, table: str) -> KeySchema:
 
 def check_pitr(client: Any, table: str) -> str:
     __tracebackhide__ = True
-    with _found("DescribeContinuousBackups", table):
+    with aws_errors("dynamodb", "DescribeContinuousBackups", table, subject=f"DynamoDB table `{table}`"):
         answer = client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     status = str(
         answer.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED")

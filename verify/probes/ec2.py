@@ -3,27 +3,10 @@ subnets named together spread over more than one Availability Zone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed
-
-
-@contextmanager
-def _found(what: str, operation: str, name: str) -> Iterator[None]:
-    # EC2 says "InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound".
-    try:
-        with aws_errors("ec2", operation, name):
-            yield
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"{what} `{name}`: expected it to exist, got not found ({operation})",
-            resource=name,
-            expected="exists",
-            actual="not found",
-        ) from missing
 
 
 def _in_vpc(what: str, name: str, seen_vpc: str | None, vpc_id: str | None) -> None:
@@ -39,7 +22,7 @@ def _in_vpc(what: str, name: str, seen_vpc: str | None, vpc_id: str | None) -> N
 
 def vpc(client: Any, vpc_id: str) -> dict[str, Any]:
     __tracebackhide__ = True
-    with _found("VPC", "DescribeVpcs", vpc_id):
+    with aws_errors("ec2", "DescribeVpcs", vpc_id, subject=f"VPC `{vpc_id}`"):
         found = client.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
     state = str(found.get("State", "unknown"))
     if state != "available":
@@ -56,7 +39,7 @@ def subnets(client: Any, subnet_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Every subnet named, by id; `CheckFailed` for the first that does not exist."""
     answer: dict[str, dict[str, Any]] = {}
     for subnet_id in subnet_ids:
-        with _found("subnet", "DescribeSubnets", subnet_id):
+        with aws_errors("ec2", "DescribeSubnets", subnet_id, subject=f"subnet `{subnet_id}`"):
             answer[subnet_id] = dict(client.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0])
     return answer
 
@@ -78,7 +61,7 @@ def subnet(client: Any, subnet_id: str, vpc_id: str | None) -> dict[str, Any]:
 
 def security_group(client: Any, group_id: str, vpc_id: str | None) -> dict[str, Any]:
     __tracebackhide__ = True
-    with _found("security group", "DescribeSecurityGroups", group_id):
+    with aws_errors("ec2", "DescribeSecurityGroups", group_id, subject=f"security group `{group_id}`"):
         found = client.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     _in_vpc("security group", group_id, found.get("VpcId"), vpc_id)
     return {

@@ -12,16 +12,8 @@ _TRANSITIONAL = frozenset({"creating", "updating"})
 
 
 def describe(client: Any, fs_id: str) -> dict[str, Any]:
-    try:
-        with aws_errors("efs", "DescribeFileSystems", fs_id):
-            found = client.describe_file_systems(FileSystemId=fs_id)["FileSystems"]
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"EFS file system `{fs_id}`: expected it to exist, got not found (DescribeFileSystems)",
-            resource=fs_id,
-            expected="exists",
-            actual="not found",
-        ) from missing
+    with aws_errors("efs", "DescribeFileSystems", fs_id, subject=f"EFS file system `{fs_id}`"):
+        found = client.describe_file_systems(FileSystemId=fs_id)["FileSystems"]
     return dict(found[0])
 
 

@@ -13,8 +13,6 @@ id in them says where they came from, and they expire with the stream's retentio
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,20 +23,6 @@ from verify.stack.inventory import Inventory, Resource
 
 _TRANSITIONAL = frozenset({"CREATING", "UPDATING"})
 DEFAULT_RETENTION_HOURS = 24
-
-
-@contextmanager
-def _found(operation: str, name: str) -> Iterator[None]:
-    try:
-        with aws_errors("kinesis", operation, name):
-            yield
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"Kinesis stream `{name}`: expected it to exist, got not found ({operation})",
-            resource=name,
-            expected="exists",
-            actual="not found",
-        ) from missing
 
 
 def target(resource: Resource, inventory: Inventory) -> str:
@@ -52,7 +36,7 @@ def target(resource: Resource, inventory: Inventory) -> str:
 
 
 def summary(client: Any, stream: str) -> dict[str, Any]:
-    with _found("DescribeStreamSummary", stream):
+    with aws_errors("kinesis", "DescribeStreamSummary", stream, subject=f"Kinesis stream `{stream}`"):
         answer: dict[str, Any] = client.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
     return answer
 
@@ -121,7 +105,7 @@ def tagged_data(run_id: str) -> bytes:
 
 def put_tagged_record(client: Any, stream: str, run_id: str) -> PutResult:
     data = tagged_data(run_id)
-    with _found("PutRecord", stream):
+    with aws_errors("kinesis", "PutRecord", stream, subject=f"Kinesis stream `{stream}`"):
         answer = client.put_record(StreamName=stream, Data=data, PartitionKey=run_id)
     return PutResult(shard_id=answer["ShardId"], sequence_number=answer["SequenceNumber"], data=data)
 
@@ -133,14 +117,14 @@ def read_back(client: Any, stream: str, put: PutResult) -> dict[str, Any]:
     `CheckFailed` when the record at that sequence number holds other data.
     """
     __tracebackhide__ = True
-    with _found("GetShardIterator", stream):
+    with aws_errors("kinesis", "GetShardIterator", stream, subject=f"Kinesis stream `{stream}`"):
         iterator = client.get_shard_iterator(
             StreamName=stream,
             ShardId=put.shard_id,
             ShardIteratorType="AT_SEQUENCE_NUMBER",
             StartingSequenceNumber=put.sequence_number,
         )["ShardIterator"]
-    with _found("GetRecords", stream):
+    with aws_errors("kinesis", "GetRecords", stream, subject=f"Kinesis stream `{stream}`"):
         records = client.get_records(ShardIterator=iterator, Limit=1).get("Records", [])
     if not records:
         raise NotYet(f"record {put.sequence_number} readable", "GetRecords returned no record yet")

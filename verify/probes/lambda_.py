@@ -4,8 +4,6 @@ event source mappings."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -54,23 +52,8 @@ DEPRECATED_RUNTIMES: dict[str, dt.date] = {
 DEPRECATION_WARNING_DAYS = 180
 
 
-@contextmanager
-def _found(operation: str, name: str) -> Iterator[None]:
-    """`aws_errors`, with "not found" phrased as what was expected and what was seen."""
-    try:
-        with aws_errors("lambda", operation, name):
-            yield
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"Lambda function `{name}`: expected it to exist, got not found ({operation})",
-            resource=name,
-            expected="exists",
-            actual="not found",
-        ) from missing
-
-
 def function_configuration(client: Any, function: str) -> dict[str, Any]:
-    with _found("GetFunctionConfiguration", function):
+    with aws_errors("lambda", "GetFunctionConfiguration", function, subject=f"Lambda function `{function}`"):
         answer: dict[str, Any] = client.get_function_configuration(FunctionName=function)
     answer.pop("ResponseMetadata", None)
     return answer
@@ -156,7 +139,7 @@ def check_tracing(config: dict[str, Any], function: str) -> str:
 
 def check_reserved_concurrency(client: Any, function: str) -> int:
     __tracebackhide__ = True
-    with _found("GetFunctionConcurrency", function):
+    with aws_errors("lambda", "GetFunctionConcurrency", function, subject=f"Lambda function `{function}`"):
         reserved = client.get_function_concurrency(FunctionName=function).get("ReservedConcurrentExecutions")
     if reserved is None:
         raise CheckFailed(

@@ -75,16 +75,8 @@ def parse_endpoint(value: str) -> Endpoint | None:
 
 
 def describe(client: Any, identifier: str) -> dict[str, Any]:
-    try:
-        with aws_errors("rds", "DescribeDBInstances", identifier):
-            answer = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"RDS instance `{identifier}`: expected it to exist, got not found (DescribeDBInstances)",
-            resource=identifier,
-            expected="exists",
-            actual="not found",
-        ) from missing
+    with aws_errors("rds", "DescribeDBInstances", identifier, subject=f"RDS instance `{identifier}`"):
+        answer = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     return dict(answer[0])
 
 

@@ -22,16 +22,8 @@ OVERDUE_GRACE = dt.timedelta(days=1)
 
 
 def describe(client: Any, secret_id: str) -> dict[str, Any]:
-    try:
-        with aws_errors("secretsmanager", "DescribeSecret", secret_id):
-            answer: dict[str, Any] = client.describe_secret(SecretId=secret_id)
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"secret `{secret_id}`: expected it to exist, got not found (DescribeSecret)",
-            resource=secret_id,
-            expected="exists",
-            actual="not found",
-        ) from missing
+    with aws_errors("secretsmanager", "DescribeSecret", secret_id, subject=f"secret `{secret_id}`"):
+        answer: dict[str, Any] = client.describe_secret(SecretId=secret_id)
     answer.pop("ResponseMetadata", None)
     return answer
 

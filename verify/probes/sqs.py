@@ -7,29 +7,13 @@ ReceiveMessage would hide messages from the stack's own consumer, and a purge wo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable
 from verify.stack.inventory import Resource
-
-
-@contextmanager
-def _found(operation: str, name: str) -> Iterator[None]:
-    """`aws_errors`, with "not found" phrased as what was expected and what was seen."""
-    try:
-        with aws_errors("sqs", operation, name):
-            yield
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"SQS queue `{name}`: expected it to exist, got not found ({operation})",
-            resource=name,
-            expected="exists",
-            actual="not found",
-        ) from missing
 
 
 @dataclass(frozen=True)
@@ -71,14 +55,14 @@ def queue_url(client: Any, resource: Resource) -> str:
     if resource.arn:
         name, account = _arn_parts(resource.arn)
         params = {"QueueName": name, **({"QueueOwnerAWSAccountId": account} if account else {})}
-    with _found("GetQueueUrl", resource.name):
+    with aws_errors("sqs", "GetQueueUrl", resource.name, subject=f"SQS queue `{resource.name}`"):
         return str(client.get_queue_url(**params)["QueueUrl"])
 
 
 def queue_facts(client: Any, resource: Resource) -> QueueFacts:
     """Every attribute of the queue (one GetQueueAttributes); `CheckFailed` when it does not exist."""
     url = queue_url(client, resource)
-    with _found("GetQueueAttributes", resource.name):
+    with aws_errors("sqs", "GetQueueAttributes", resource.name, subject=f"SQS queue `{resource.name}`"):
         attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
     return QueueFacts(
         name=resource.name,

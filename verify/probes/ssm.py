@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from verify.aws.errors import aws_errors
-from verify.errors import AwsAccessError, CheckFailed
+from verify.errors import AwsAccessError
 from verify.probes.batching import batch_with
 
 # Longer String values are cut in evidence: a report is not a config dump.
@@ -30,21 +29,6 @@ def _batched(client: Any, name: str, batch: Sequence[str]) -> dict[str, Any] | N
     return None  # not in the answer: GetParameter says why, in its own words
 
 
-@contextmanager
-def _found(operation: str, name: str) -> Iterator[None]:
-    """`aws_errors`, with "not found" phrased as what was expected and what was seen."""
-    try:
-        with aws_errors("ssm", operation, name):
-            yield
-    except CheckFailed as missing:
-        raise CheckFailed(
-            f"SSM parameter `{name}`: expected it to exist, got not found ({operation})",
-            resource=name,
-            expected="exists",
-            actual="not found",
-        ) from missing
-
-
 def check_readable(
     client: Any, name: str, *, sensitive: bool = False, batch: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -58,7 +42,7 @@ def check_readable(
     __tracebackhide__ = True
     parameter = _batched(client, name, batch) if batch else None
     if parameter is None:
-        with _found("GetParameter", name):
+        with aws_errors("ssm", "GetParameter", name, subject=f"SSM parameter `{name}`"):
             parameter = client.get_parameter(Name=name, WithDecryption=False)["Parameter"]
     kind = str(parameter.get("Type", ""))
     facts: dict[str, Any] = {"type": kind, "version": parameter.get("Version")}
