@@ -29,9 +29,9 @@ class NeedsPytest(Exception):
     """The run needs pytest's own machinery (a fixture or mark this runner does not give)."""
 
 
-def smoke_skip(session: VerifySession, marks: dict[str, Any] | set[str]) -> str:
-    """The reason a check is skipped before it runs in this profile ("" when it runs)."""
-    return SMOKE_SKIP if session.profile == "smoke" and "writes" in marks else ""
+def smoke_skip(session: VerifySession, *, writes: bool) -> str:
+    """The reason a check (marked `writes` or not) is skipped before it runs ("" when it runs)."""
+    return SMOKE_SKIP if session.profile == "smoke" and writes else ""
 
 
 def parameter_sets(
@@ -82,7 +82,7 @@ def plan(session: VerifySession, keyword: str | None = None) -> list[CheckSpec]:
             marks.update({m.name: m for m in reversed(marks_of(func))})  # the closest wins
             if "check" not in marks:
                 continue
-            skip = smoke_skip(session, marks)
+            skip = smoke_skip(session, writes="writes" in marks)
             unknown = set(parameters(func)) - FIXTURES - {"resource", "output"}
             if (unknown and not skip) or PYTEST_MARKS & set(marks):
                 # A check planned as skipped never asks for its fixtures (the flow's, in smoke).

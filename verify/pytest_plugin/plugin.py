@@ -22,7 +22,7 @@ from verify.engine.ahead import AheadRunner
 from verify.engine.evidence import CheckRecorder, recording
 from verify.engine.finish import exit_code, finish, left_behind_lines, verdict_line
 from verify.engine.fixtures import make_waiter
-from verify.engine.plan import SMOKE_SKIP, parameter_sets
+from verify.engine.plan import parameter_sets, smoke_skip
 from verify.engine.session import VerifySession, build_summary, is_ours, start_session
 from verify.engine.sharding import parse_shard, shard_of
 from verify.errors import NotApplicable, UsageError, VerifyError
@@ -188,11 +188,9 @@ class _VerifyHooks:
             if dropped:
                 config.hook.pytest_deselected(items=dropped)
                 items[:] = keep
-        if self.session.profile != "smoke":
-            return
         for item in items:
-            if item.get_closest_marker("writes"):
-                item.add_marker(pytest.mark.skip(reason=SMOKE_SKIP))
+            if reason := smoke_skip(self.session, writes=item.get_closest_marker("writes") is not None):
+                item.add_marker(pytest.mark.skip(reason=reason))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
