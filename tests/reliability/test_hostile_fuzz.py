@@ -226,7 +226,7 @@ def _written(summary: RunSummary, workdir: Path) -> dict[str, str]:
 
 def _printed(summary: RunSummary) -> list[str]:
     from verify.engine.finish import print_summary
-    from verify.probes.smoke import on_call_table
+    from verify.report.oncall import on_call_table
     from verify.pytest_plugin.plugin import _redact_report
 
     out = io.StringIO()

@@ -121,7 +121,7 @@ def test_the_terminal_gets_no_control_character() -> None:
 @pytest.mark.parametrize("text", HOSTILE)
 def test_smoke_table_and_direct_failed_lines_carry_no_control_character(text: str) -> None:
     from verify.engine.finish import print_summary
-    from verify.probes.smoke import on_call_table
+    from verify.report.oncall import on_call_table
 
     summary = _summary(text)
     table = on_call_table(json.loads(json.dumps(summary.to_dict())))

@@ -472,7 +472,7 @@ def _after_run(args: argparse.Namespace) -> None:
     if args.json and summary.is_file():
         print(summary.read_text(encoding="utf-8"))
     elif args.command == "smoke" and summary.is_file():
-        from verify.probes.smoke import on_call_table
+        from verify.report.oncall import on_call_table
 
         print("\n" + on_call_table(json.loads(summary.read_text(encoding="utf-8"))))
 

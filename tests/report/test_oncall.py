@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.probes.smoke import on_call_table
+from verify.report.oncall import on_call_table
 
 
 def _check(name: str, status: str, severity: str = "blocking", message: str = "") -> dict[str, Any]:

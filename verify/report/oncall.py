@@ -1,0 +1,49 @@
+"""The table on-call reads after `verify smoke`: what is wrong first, one line each, then the rest.
+
+A renderer of summary.json's shape, so it lives with the other report writers, not with the probes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verify.escape import terminal
+
+
+def on_call_table(summary: dict[str, Any], limit: int = 30) -> str:
+    """What is wrong first (blocking before advisory, one line each), then one line for the rest.
+
+    Reads summary.json's shape only, so it prints the same for a run that just finished and for a
+    report fetched from CI.
+    """
+    checks = summary.get("checks", [])
+    wrong = [c for c in checks if c.get("status") in ("failed", "error")]
+    wrong.sort(key=lambda c: (c.get("severity") != "blocking", c.get("status") != "failed", c.get("id", "")))
+    lines = [
+        f"verify smoke: {terminal(str(summary.get('verdict', '?')).upper())} ({summary.get('duration_s', 0):.1f} s)"
+    ]
+    if wrong:
+        rows = [("STATUS", "SEVERITY", "SERVICE", "WHAT IS WRONG")]
+        for c in wrong[:limit]:
+            # Keys and answers are data: no control character of theirs reaches the terminal.
+            reason = terminal(" ".join(str(c.get("message") or c.get("title") or "").split()))
+            rows.append(
+                (
+                    terminal(str(c.get("status", "?")).upper()),
+                    terminal(c.get("severity", "")),
+                    terminal(c.get("service", "")),
+                    reason,
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
+            lines.append("  ".join([*cells, row[3][:160]]))
+        if len(wrong) > limit:
+            lines.append(f"... and {len(wrong) - limit} more in summary.json")
+    else:
+        lines.append("nothing is wrong")
+    passed = sum(1 for c in checks if c.get("status") == "passed")
+    skipped = sum(1 for c in checks if c.get("status") == "skipped")
+    lines.append(f"the rest: {passed} passed, {skipped} skipped (not applicable or writes test data)")
+    return "\n".join(lines)
