@@ -30,8 +30,8 @@ def _redrive_targets_by_queue(aws: Aws, inventory: Inventory) -> dict[str, set[s
         return found
 
 
-# `facts` is probes.sqs.queue_facts's QueueFacts, only passed on: suites name no type outside `verify`.
-def _is_dlq(resource: Resource, facts: object, aws: Aws, inventory: Inventory) -> bool:
+# `facts` is typed through `verify.probes`, the public API: suites name no type outside `verify`.
+def _is_dlq(resource: Resource, facts: probes.sqs.QueueFacts, aws: Aws, inventory: Inventory) -> bool:
     if resource.role == "dlq":
         return True
     by_queue = _redrive_targets_by_queue(aws, inventory)

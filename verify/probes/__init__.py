@@ -7,6 +7,50 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # so suites' `probes.sqs.queue_facts(...)` calls are type-checked
+    from verify.probes import (
+        apigateway,
+        batching,
+        dynamodb,
+        ec2,
+        ecs,
+        efs,
+        elasticache,
+        kinesis,
+        lambda_,
+        logs,
+        outputs,
+        rds,
+        secretsmanager,
+        smoke,
+        sns,
+        sqs,
+        ssm,
+        standin,
+    )
+
+__all__ = [
+    "apigateway",
+    "batching",
+    "dynamodb",
+    "ec2",
+    "ecs",
+    "efs",
+    "elasticache",
+    "kinesis",
+    "lambda_",
+    "logs",
+    "outputs",
+    "rds",
+    "secretsmanager",
+    "smoke",
+    "sns",
+    "sqs",
+    "ssm",
+    "standin",
+]
 
 
 def __getattr__(name: str) -> ModuleType:
