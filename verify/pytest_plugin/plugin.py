@@ -23,13 +23,14 @@ from verify.engine.evidence import CheckRecorder, recording
 from verify.engine.finish import exit_code, finish, left_behind_lines, verdict_line
 from verify.engine.fixtures import make_waiter
 from verify.engine.plan import parameter_sets, smoke_skip
-from verify.engine.session import VerifySession, build_summary, is_ours, start_session
+from verify.engine.session import VerifySession, build_summary, start_session
 from verify.engine.sharding import parse_shard, shard_of
 from verify.errors import NotApplicable, UsageError, VerifyError
 from verify.model import RUN_ID_PREFIX, CheckResult, RunSummary
 from verify.pytest_plugin.ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, replay
 from verify.pytest_plugin.results import annotate, check_id, result_from_report
 from verify.report.allure import AllureWriter
+from verify.scenario.run_ids import is_ours
 
 if TYPE_CHECKING:
     from verify.aws.client import Aws
@@ -119,7 +120,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except VerifyError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = session
-    config.pluginmanager.register(_VerifyHooks(session, config), "verify-hooks")
+    # Allure's results are written once, on the controller (or the single process).
+    writes_allure = bool(config.getoption("--verify-allure")) and not _is_worker(config)
+    config.pluginmanager.register(_VerifyHooks(session, writes_allure=writes_allure), "verify-hooks")
 
 
 def verify_session(config: pytest.Config) -> VerifySession:
@@ -140,13 +143,12 @@ def shard_group(item: pytest.Item) -> str:
 class _VerifyHooks:
     """Hooks that exist only in an enabled run, so an ordinary pytest run pays nothing for them."""
 
-    def __init__(self, session: VerifySession, config: pytest.Config) -> None:
+    def __init__(self, session: VerifySession, *, writes_allure: bool = False) -> None:
         self.session = session
-        self.config = config
         self.ahead: AheadRunner | None = None
         self.reported: set[str] = set()
         self._allure: AllureWriter | None = None
-        self.writes_allure = bool(config.getoption("--verify-allure")) and not _is_worker(config)
+        self.writes_allure = writes_allure
 
     @property
     def allure(self) -> AllureWriter | None:
