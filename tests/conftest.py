@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-MOTO_REGION = "us-east-1"
+from tests.helpers.moto import MOTO_REGION
 
 
 @pytest.fixture

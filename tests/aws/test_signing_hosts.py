@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 
-from tests.reliability.helpers import HeaderListener, header_listener
+from tests.helpers.cli import HeaderListener, header_listener
 from verify.aws.http import HostRefused, SignedHttp, SigningHosts, endpoint_hosts, valid_allow_entry
 from verify.config.settings import load_config
 from verify.errors import ConfigError

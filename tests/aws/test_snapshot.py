@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import MOTO_REGION
+from tests.helpers.moto import MOTO_REGION
 from verify.aws.client import Aws
 from verify.engine.evidence import CheckRecorder, observe_aws, recording
 from verify.polling import eventually

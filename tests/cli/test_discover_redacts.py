@@ -42,7 +42,7 @@ def test_discover_masks_a_secret_field_inside_an_output_value(
 def test_a_fatal_error_sentence_is_masked_and_terminal_safe(capsys: pytest.CaptureFixture[str]) -> None:
     """Every VerifyError becomes `verify: <sentence>` on stderr; a path, key or value quoted in it
     is data too (`verify gate --summary $'x\\e[2J.json'` printed the ESC sequence raw)."""
-    from tests.report.markup import control_characters
+    from tests.helpers.markup import control_characters
     from verify.cli.main import _guarded
     from verify.errors import UsageError
     from verify.redact import REDACTOR

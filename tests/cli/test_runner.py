@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import clean_env, verify_command
-from tests.sandbox.conftest import start_stack
+from tests.helpers.cli import clean_env, verify_command
+from tests.helpers.sandbox import start_stack
 from verify.sandbox.manager import SandboxHandle
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.xdist_group("runner")]

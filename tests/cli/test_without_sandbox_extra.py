@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.helpers import clean_env
+from tests.helpers.cli import clean_env
 
 pytestmark = pytest.mark.sandbox
 

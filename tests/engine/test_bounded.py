@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.credentials import Credentials
 
-from tests.reliability.trickle import TrickleServer
+from tests.helpers.trickle import TrickleServer
 from verify.aws.http import SignedHttp, SigningHosts
 from verify.engine.ahead import AheadRunner, Job
 from verify.engine.evidence import CheckRecorder

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import clean_env, run_verify, summary
+from tests.helpers.cli import clean_env, run_verify, summary
 from verify.sandbox.faults.catalogue import AWS_FAULTS, FAULTS, validate_faults
 
 pytestmark = pytest.mark.sandbox

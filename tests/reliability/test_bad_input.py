@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reliability.helpers import clean_env, run_verify
+from tests.helpers.cli import clean_env, run_verify
 from verify.config.settings import _SCHEMA, Config, _Validator, load_config, parse_config
 from verify.errors import ConfigError
 

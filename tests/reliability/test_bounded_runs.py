@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import clean_env, items, run_verify, summary, verify_command, wait_for
-from tests.reliability.trickle import TrickleServer
+from tests.helpers.cli import clean_env, items, run_verify, summary, verify_command, wait_for
+from tests.helpers.trickle import TrickleServer
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox

@@ -19,7 +19,7 @@ import pytest
 from botocore.credentials import Credentials
 
 import verify.scenario.flow as flow_module
-from tests.reliability.helpers import create_flow_tables
+from tests.helpers.cli import create_flow_tables
 from verify.aws.client import Aws
 from verify.aws.http import HttpResult, SignedHttp
 from verify.config.settings import Config
@@ -267,7 +267,7 @@ def slow_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[An
 
 
 def _ours(env: dict[str, str], table: str, run_id: str) -> list[str]:
-    from tests.reliability.helpers import items
+    from tests.helpers.cli import items
 
     return [i["sensorId"]["S"] for i in items(env, table) if i["sensorId"]["S"].startswith(run_id)]
 
@@ -288,7 +288,7 @@ def test_a_run_timing_out_before_a_slow_processor_leaves_nothing_behind(
 ) -> None:
     import json
 
-    from tests.reliability.helpers import clean_env, run_verify, summary
+    from tests.helpers.cli import clean_env, run_verify, summary
 
     handle, outputs = slow_pipeline
     env = clean_env(handle.env)
@@ -311,7 +311,7 @@ def test_an_interrupted_run_removes_or_reports_what_the_processor_writes_later(
     import subprocess
     import time
 
-    from tests.reliability.helpers import clean_env, items, summary, verify_command, wait_for
+    from tests.helpers.cli import clean_env, items, summary, verify_command, wait_for
 
     handle, outputs = slow_pipeline
     env = clean_env(handle.env)
@@ -399,7 +399,7 @@ def test_the_pytest_path_prints_what_was_left_behind(tmp_path: Path) -> None:
 
 @pytest.mark.sandbox
 def test_a_stack_accepting_garbage_gets_the_malformed_reading_reported_with_its_dlq(tmp_path: Path) -> None:
-    from tests.reliability.helpers import clean_env, run_verify, summary
+    from tests.helpers.cli import clean_env, run_verify, summary
 
     done = run_verify(
         "run",

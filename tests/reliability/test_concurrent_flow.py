@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import clean_env, verify_command
-from tests.sandbox.conftest import start_stack
+from tests.helpers.cli import clean_env, verify_command
+from tests.helpers.sandbox import start_stack
 
 
 def _run(tmp_path: Path, env: dict[str, str], outputs: Path) -> tuple[int, dict[str, Any]]:

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.credentials import Credentials
 
-from tests.reliability.helpers import create_flow_tables
+from tests.helpers.cli import create_flow_tables
 from verify.aws.client import Aws
 from verify.aws.http import SignedHttp
 from verify.config.settings import Config

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.helpers import clean_env, run_verify, summary
+from tests.helpers.cli import clean_env, run_verify, summary
 
 OUTPUTS = {"RawSensorTableName": "raw-sensor-data-dev", "Region": "us-east-1"}
 

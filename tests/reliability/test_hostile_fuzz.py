@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.report.markup import control_characters, html_skeleton, markdown_skeleton
+from tests.helpers.markup import control_characters, html_skeleton, markdown_skeleton
 from verify.aws import aws_errors
 from verify.aws.http import HttpResult
 from verify.engine.outcome import status_of, with_asked
@@ -226,8 +226,8 @@ def _written(summary: RunSummary, workdir: Path) -> dict[str, str]:
 
 def _printed(summary: RunSummary) -> list[str]:
     from verify.engine.finish import print_summary
-    from verify.report.oncall import on_call_table
     from verify.pytest_plugin.plugin import _redact_report
+    from verify.report.oncall import on_call_table
 
     out = io.StringIO()
     print_summary(summary, Path("reports"), 1.0, out)

@@ -184,7 +184,7 @@ def test_workers_cannot_share_a_read_once_input(capsys: pytest.CaptureFixture[st
 @pytest.mark.sandbox
 @pytest.mark.parametrize("how", ["process substitution", "/dev/stdin", "dash"])
 def test_the_console_script_reads_pipes_once(how: str, tmp_path: Path) -> None:
-    from tests.reliability.helpers import clean_env, verify_command
+    from tests.helpers.cli import clean_env, verify_command
 
     source = tmp_path / "flat.json"
     source.write_text(json.dumps(OUTPUTS), encoding="utf-8")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import (
+from tests.helpers.cli import (
     alive,
     clean_env,
     cmdline,

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 
-from tests.reliability.helpers import clean_env, client, items, snapshot, summary, verify_command, wait_for
+from tests.helpers.cli import clean_env, client, items, snapshot, summary, verify_command, wait_for
 from verify.aws.http import SignedHttp
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 

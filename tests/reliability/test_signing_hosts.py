@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import HeaderListener, clean_env, header_listener, run_verify, summary
+from tests.helpers.cli import HeaderListener, clean_env, header_listener, run_verify, summary
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.markup import html_skeleton, markdown_skeleton
+from tests.helpers.markup import html_skeleton, markdown_skeleton
 from verify.model import Category, CheckResult, Gate, RunSummary, Severity, Status, Verdict
 from verify.redact import MASK, REDACTOR
 from verify.report import render_html, render_junit, render_markdown, write_reports
@@ -206,7 +206,7 @@ def test_the_pytest_paths_allure_files_stay_json(registered: None, tmp_path: Pat
 def test_allure_titles_and_messages_carry_no_control_character(tmp_path: Path) -> None:
     """report.html shows a bidi override or an ESC in a key as a visible escape; the Allure report
     showed it raw (a title reversed on screen, `\\u202eELBAT`)."""
-    from tests.report.markup import control_characters
+    from tests.helpers.markup import control_characters
     from verify.report.allure import allure_text
 
     hostile = "table \u202eELBAT\x1b[2J\r\n# x"

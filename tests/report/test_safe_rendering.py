@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.markup import control_characters, html_skeleton, markdown_skeleton, outside_code_spans
+from tests.helpers.markup import control_characters, html_skeleton, markdown_skeleton, outside_code_spans
 from verify import escape
 from verify.model import Category, CheckResult, Gate, LeftBehind, RunSummary, Severity, Status, Verdict
 from verify.report import render_html, render_junit, render_markdown, write_reports

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from requests_aws4auth import AWS4Auth
 
-from tests.sandbox.conftest import Stack, reading
+from tests.helpers.sandbox import Stack, reading
 from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 pytestmark = pytest.mark.sandbox

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.helpers import clean_env, run_verify, summary
+from tests.helpers.cli import clean_env, run_verify, summary
 
 pytestmark = pytest.mark.sandbox
 

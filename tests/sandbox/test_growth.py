@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.conftest import Stack, start_stack
+from tests.helpers.sandbox import Stack, start_stack
 from verify.config.settings import Config
 from verify.errors import UsageError
 from verify.sandbox.commands import sandbox_main
@@ -189,7 +189,7 @@ def test_detached_growth_through_the_command_line(tmp_path: Path, capsys: pytest
 
 
 def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    from tests.reliability.helpers import clean_env
+    from tests.helpers.cli import clean_env
 
     return clean_env(extra)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
+from tests.helpers.sandbox import Stack, reading, start_stack, wait_until
 from verify.sandbox.emulator.latency import Delays
 
 pytestmark = pytest.mark.sandbox

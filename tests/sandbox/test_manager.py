@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.sandbox.conftest import Stack, start_stack
+from tests.helpers.sandbox import Stack, start_stack
 from verify.errors import UsageError, VerifyError
 from verify.sandbox.emulator.context import StackParts
 from verify.sandbox.faults.catalogue import FAULTS, validate_faults

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
+from tests.helpers.sandbox import Stack, reading, start_stack, wait_until
 from verify.sandbox.faults.catalogue import FAULTS
 
 pytestmark = pytest.mark.sandbox

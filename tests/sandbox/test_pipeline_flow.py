@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.sandbox.conftest import Stack, reading, wait_until
+from tests.helpers.sandbox import Stack, reading, wait_until
 from verify.sandbox.pipeline.processor import InvalidReading, validate_reading
 
 pytestmark = pytest.mark.sandbox

@@ -20,7 +20,7 @@ import requests
 from botocore.exceptions import ClientError
 from requests_aws4auth import AWS4Auth
 
-from tests.reliability.helpers import processes_mentioning
+from tests.helpers.cli import processes_mentioning
 from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext, StackParts
 from verify.sandbox.emulator.server import Emulator
 from verify.sandbox.platform import stack as platform_module

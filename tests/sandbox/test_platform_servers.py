@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.reliability.helpers import processes_mentioning
+from tests.helpers.cli import processes_mentioning
 from verify.sandbox.emulator.context import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StackContext
 from verify.sandbox.emulator.server import AwsRequest, Emulator, free_port
 from verify.sandbox.platform import postgres as postgres_module

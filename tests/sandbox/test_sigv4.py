@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 from requests_aws4auth import AWS4Auth
 
 from verify.aws.http import SignedHttp
-from verify.sandbox.emulator.sigv4 import SigV4Error, canonical_query, canonical_uri, signing_key, verify_request
+from verify.sandbox.emulator.sigv4 import (
+    SigV4Error,
+    canonical_query,
+    canonical_uri,
+    signing_key,
+    verify_request,
+)
 
 REGION = "eu-west-1"
 KEY_ID = "AKIDVERIFYTEST000001"

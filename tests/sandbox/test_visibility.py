@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.conftest import Stack, reading, start_stack, wait_until
+from tests.helpers.sandbox import Stack, reading, start_stack, wait_until
 from verify.errors import UsageError
 from verify.sandbox.emulator.visibility import VisibilityLog
 from verify.sandbox.manager import SandboxHandle, sandbox_status

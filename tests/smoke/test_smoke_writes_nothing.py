@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 
-from tests.reliability.helpers import client, snapshot
+from tests.helpers.cli import client, snapshot
 from verify.aws.http import SignedHttp
 from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 

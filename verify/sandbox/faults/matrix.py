@@ -188,7 +188,7 @@ PROVEN_ELSEWHERE: dict[str, str] = {
     # stream that is not ACTIVE, a disabled KMS key) makes PutRecord refuse, which is "could not
     # verify" (see stream_inactive). The failure path is proven against moto with forged data.
     KINESIS + "test_tagged_record_read_back": (
-        "tests/unit/test_probes_kinesis.py::test_other_data_at_the_sequence_number_fails"
+        "tests/probes/test_kinesis.py::test_other_data_at_the_sequence_number_fails"
     ),
 }
 
