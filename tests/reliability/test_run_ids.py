@@ -17,9 +17,9 @@ from verify.aws.client import Aws
 from verify.aws.http import SignedHttp
 from verify.cli.main import build_parser
 from verify.config.settings import Config
-from verify.engine.session import new_run_id, run_id_for
 from verify.errors import UsageError
 from verify.scenario.flow import Flow
+from verify.scenario.run_ids import new_run_id, run_id_for
 from verify.stack.inventory import build_inventory
 from verify.stack.outputs import parse_outputs
 
@@ -130,7 +130,7 @@ def test_run_id_device_0001_leaves_the_teams_device_0001_readings(tmp_path: Path
     """The finding as it was seen: the sandbox's pipeline holds the team's own `device-0001` readings."""
     import json
 
-    from tests.reliability.helpers import clean_env, items, run_verify, summary
+    from tests.helpers.cli import clean_env, items, run_verify, summary
     from verify.sandbox.manager import spawn_sandbox
 
     handle = spawn_sandbox(

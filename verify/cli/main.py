@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from verify import __version__
 from verify.errors import UsageError, VerifyError
+from verify.version import __version__
 
 if TYPE_CHECKING:
     from verify.engine.session import VerifySession
@@ -369,7 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.fault and not args.sandbox:
         raise UsageError("--fault only makes sense with --sandbox")
     if getattr(args, "run_id", None):
-        from verify.engine.session import run_id_for
+        from verify.scenario.run_ids import run_id_for
 
         args.run_id = run_id_for(args.run_id)  # never a bare label: it tags (and deletes) test data
     from verify.report.files import check_report_dir

@@ -8,7 +8,7 @@ thread): a step waits for the steps it needs only when they are `schedule`d to r
 the raw item, the processed item, the query answer, the trace and the log lines overlap, and a
 step nobody scheduled is "did not run" at once, as before.
 
-The marker is the run id (always `vfy-...-<random>`, see `session.run_id_for`), placed in the raw
+The marker is the run id (always `vfy-...-<random>`, see `run_ids.run_id_for`), placed in the raw
 table's partition key, so every read is a key lookup (never a scan) and clean-up deletes exactly what
 this run wrote: each delete is conditional on the key still carrying the run id. Where a flow table
 has TTL enabled the reading also carries that attribute (an hour ahead), so even a run killed before
@@ -40,7 +40,6 @@ from verify.aws.client import Aws
 from verify.aws.errors import aws_errors
 from verify.aws.http import HttpResult, SignedHttp
 from verify.config.settings import Config
-from verify.engine.session import is_ours
 from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
 from verify.model import LeftBehind
 from verify.polling import (
@@ -54,6 +53,7 @@ from verify.polling import (
 )
 from verify.redact import REDACTOR
 from verify.scenario.payload import KeySchema, default_payload, render_template
+from verify.scenario.run_ids import is_ours
 from verify.scenario.targets import find_targets
 from verify.stack.inventory import Inventory, Resource
 
