@@ -327,6 +327,7 @@ def _session(args: argparse.Namespace, outputs_path: str | list[str] | None) -> 
     """The run's shared state from the command line: its inputs are read once, through it."""
     from verify.config.settings import load_config
     from verify.engine.session import start_session
+    from verify.engine.sharding import parse_shard
 
     return start_session(
         config=load_config(args.config),
@@ -338,6 +339,7 @@ def _session(args: argparse.Namespace, outputs_path: str | list[str] | None) -> 
         report_dir=Path(args.report_dir),
         timeout=args.timeout,
         run_id=getattr(args, "run_id", None),
+        shard=parse_shard(args.shard) if getattr(args, "shard", None) else None,
     )
 
 
@@ -450,7 +452,7 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     session = _session(args, outputs_path)
     _validate_inputs(args, session)
     if not _direct_eligible(args):
-        return _run_pytest(args, outputs_path)
+        return _run_pytest(args, outputs_path, session)
     from verify.engine.finish import exit_code
     from verify.engine.plan import NeedsPytest, plan
     from verify.engine.runner import run
@@ -458,7 +460,7 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     try:
         planned = plan(session, args.keyword)
     except NeedsPytest:
-        return _run_pytest(args, outputs_path)
+        return _run_pytest(args, outputs_path, session)
     done = run(session, planned, out=sys.stderr if args.json else sys.stdout)
     _after_run(args)
     if not planned:  # the reports say so too: verdict error, "no check ran"
@@ -487,8 +489,12 @@ class _InternalErrorWatch:
         self.seen = True
 
 
-def _run_pytest(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
+def _run_pytest(
+    args: argparse.Namespace, outputs_path: str | list[str] | None, session: VerifySession
+) -> int:
     import pytest
+
+    from verify.pytest_plugin.plugin import GivenSession
 
     watch = _InternalErrorWatch()
     env = _pytest_env(args)
@@ -497,7 +503,9 @@ def _run_pytest(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     try:
         # With --json, stdout carries the summary alone (for `| jq`); pytest's progress goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-            code = int(pytest.main(build_pytest_args(args, outputs_path), plugins=[watch]))
+            # The session, its inputs read: the controller uses it (xdist workers build their own).
+            plugins = [watch, GivenSession(session)]
+            code = int(pytest.main(build_pytest_args(args, outputs_path), plugins=plugins))
     finally:
         for key, value in saved.items():
             if value is None:

@@ -88,6 +88,28 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not _enabled(config):
         return
+    given = None if _is_worker(config) else _given_session(config)
+    session = given if given is not None else _session_from_options(config)
+    config.stash[_SESSION_KEY] = session
+    # Allure's results are written once, on the controller (or the single process).
+    writes_allure = bool(config.getoption("--verify-allure")) and not _is_worker(config)
+    config.pluginmanager.register(_VerifyHooks(session, writes_allure=writes_allure), "verify-hooks")
+
+
+class GivenSession:
+    """A run's session its caller already built, inputs read (the CLI's, for an in-process pytest
+    run): the plugin uses it as it is, rather than reading the same inputs again."""
+
+    def __init__(self, session: VerifySession) -> None:
+        self.session = session
+
+
+def _given_session(config: pytest.Config) -> VerifySession | None:
+    found = [p for p in config.pluginmanager.get_plugins() if isinstance(p, GivenSession)]
+    return found[0].session if found else None
+
+
+def _session_from_options(config: pytest.Config) -> VerifySession:
     run_id: str | None = None
     started_at: str | None = None
     if _is_worker(config):
@@ -119,10 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         session.policy  # noqa: B018 -- a bad --policy file is a usage error before anything runs
     except VerifyError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[_SESSION_KEY] = session
-    # Allure's results are written once, on the controller (or the single process).
-    writes_allure = bool(config.getoption("--verify-allure")) and not _is_worker(config)
-    config.pluginmanager.register(_VerifyHooks(session, writes_allure=writes_allure), "verify-hooks")
+    return session
 
 
 def verify_session(config: pytest.Config) -> VerifySession:
