@@ -127,7 +127,7 @@ class Bench:
         outputs = where / "cfn-outputs" / "flat-outputs.json"
         visibility = where / "visibility.jsonl"
         cmd = [
-            PY, "-m", "verify.cli.main", "sandbox", "up", "--stack", "pipeline", "--latency", "aws", "--detach",
+            PY, "-m", "verify.cli", "sandbox", "up", "--stack", "pipeline", "--latency", "aws", "--detach",
             "--outputs", str(outputs), "--visibility-log", str(visibility),
         ]  # fmt: skip
         if grow:
@@ -149,7 +149,7 @@ class Bench:
             yield env, outputs, visibility
         finally:
             subprocess.run(
-                [PY, "-m", "verify.cli.main", "sandbox", "down"],
+                [PY, "-m", "verify.cli", "sandbox", "down"],
                 cwd=where,
                 env=sandbox_env,
                 capture_output=True,
@@ -162,7 +162,7 @@ class Bench:
     ) -> tuple[Proc, dict[str, Any]]:
         reports = self.work / "reports" / tag
         run_id = f"bench-{tag}-{uuid.uuid4().hex[:6]}"
-        cmd = [PY, "-m", "verify.cli.main", command, "--outputs", str(outputs), "--report-dir", str(reports)]
+        cmd = [PY, "-m", "verify.cli", command, "--outputs", str(outputs), "--report-dir", str(reports)]
         if command == "run":
             cmd += ["--run-id", run_id]
         proc = measure(cmd, self.work, env)
