@@ -45,6 +45,15 @@ class Resource:
     arn: str | None = None
     url: str | None = None
     sensitive: bool = False
+    # How it was found: "output", or the relationship followed from an output
+    # (`verify.stack.wiring`: "redrive policy of IngestionQueueUrl"); `origin` is that output's key.
+    found_via: str = "output"
+    origin: str | None = None
+
+    @property
+    def discovered(self) -> bool:
+        """Found by following the stack's wiring, not named by an output (`key` is then its name)."""
+        return self.found_via != "output"
 
     def __repr__(self) -> str:
         # Shown in pytest failure output and allure parameters: never with a sensitive value.
@@ -55,12 +64,44 @@ class Resource:
         )
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "key": self.key,
+        shown: dict[str, object] = {
+            "key": None if self.discovered else self.key,  # the contract: null when no output names it
             "value": MASK if self.sensitive else self.value,
             "kind": self.kind,
             "name": MASK if self.sensitive else self.name,
             "role": self.role,
+        }
+        if self.discovered:
+            # Only on discovered resources, so the JSON of an outputs-only inventory is unchanged.
+            shown["found_via"] = self.found_via
+            shown["origin"] = self.origin
+        return shown
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    """What following the stack's wiring cost and said (`verify.stack.wiring.discover_wiring`).
+
+    `calls` is every AWS call discovery made (a page is a call), never more than `max_calls`: the
+    number the run's summary is to show beside its own calls. `notes` are what could not be followed (an AWS error,
+    a missing log group, the bound reached): said, never dropped.
+    """
+
+    calls: int
+    max_calls: int
+    found: int
+    calls_by_operation: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
+    bound_reached: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "calls": self.calls,
+            "max_calls": self.max_calls,
+            "found": self.found,
+            "calls_by_operation": dict(self.calls_by_operation),
+            "notes": list(self.notes),
+            "bound_reached": self.bound_reached,
         }
 
 
@@ -70,6 +111,8 @@ class Inventory:
     resources: tuple[Resource, ...]
     missing: tuple[Output, ...]
     source: str
+    # What following the stack's wiring found and cost (`verify.stack.wiring`); None when not run.
+    discovery: DiscoveryReport | None = None
 
     def of_kind(self, *kinds: str) -> list[Resource]:
         for kind in kinds:
@@ -85,11 +128,14 @@ class Inventory:
         return next((r for r in candidates if r.role is None), candidates[0] if candidates else None)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        shown: dict[str, object] = {
             "region": self.region,
             "resources": [r.to_json() for r in self.resources],
             "missing": [o.key for o in self.missing],
         }
+        if self.discovery is not None:
+            shown["discovery"] = self.discovery.to_json()
+        return shown
 
 
 def classify(key: str, value: str) -> Resource:

@@ -1,0 +1,428 @@
+"""Discovery that follows the stack's own wiring, from what the outputs name: read-only and bounded.
+
+A stack's outputs seldom name everything: its dead-letter queue, its functions and their log groups
+are one hop away. From the resources the outputs name, this follows:
+
+- API → routes and methods → Lambda integrations → functions (REST: `GetResources` with the methods
+  embedded; HTTP API: `GetRoutes` + `GetIntegrations`);
+- queue → redrive policy → dead-letter queue (`GetQueueAttributes`);
+- queue → event-source mappings → consumer functions (`ListEventSourceMappings`);
+- table → stream → consumer functions (`DescribeTable`, then the mappings on the stream's ARN), and
+  a mapping's on-failure destination;
+- function → log group (its `LoggingConfig`, else `/aws/lambda/<name>`, confirmed with
+  `DescribeLogGroups`: a log group that does not exist is never invented), dead-letter config and
+  asynchronous-invocation destinations (`GetFunctionConfiguration`, `GetFunctionEventInvokeConfig`).
+
+Depth: the first hop starts from what an output names; the second only from a function found by the
+first (its log group, dead-letter config and destinations). Nothing found at the second hop is
+followed further.
+
+Bound: at most `MAX_CALLS` AWS calls (each page of a listing is one) and `MAX_SECONDS` of wall time,
+whichever comes first. When the bound is reached, what was not followed is said in a note.
+
+Read-only: only the Describe/Get/List operations in `READ_OPERATIONS` are ever sent.
+
+A discovered resource is an ordinary inventory `Resource` of the same kinds, so every shipped check
+applies to it as if an output had named it. Its `found_via` says how it was found, `origin` which
+output it hangs from, and its `key` is its name (no output names it). A resource already in the
+inventory (same ARN, or same kind and name) is never added twice. An AWS error is a note in the
+`DiscoveryReport`, never a crash and never a silent drop.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
+
+from verify.stack.inventory import DiscoveryReport, Inventory, Resource, classify
+from verify.stack.kinds import Kind
+
+MAX_CALLS = 60
+MAX_SECONDS = 20.0
+# The operations discovery may send, as (service, boto3 method): every one a Describe, Get or List.
+READ_OPERATIONS = frozenset(
+    {
+        ("apigateway", "get_resources"),
+        ("apigatewayv2", "get_routes"),
+        ("apigatewayv2", "get_integrations"),
+        ("sqs", "get_queue_url"),
+        ("sqs", "get_queue_attributes"),
+        ("lambda", "list_event_source_mappings"),
+        ("lambda", "get_function_configuration"),
+        ("lambda", "get_function_event_invoke_config"),
+        ("dynamodb", "describe_table"),
+        ("logs", "describe_log_groups"),
+    }
+)
+_PAGE = 100  # items asked per page of a listing; a bigger page is never more calls
+# API Gateway ids: 10 lower-case letters and digits on AWS (moto makes HTTP API ids of 8). A Lambda
+# function URL's id is 32 long and is no API Gateway.
+_API_ID = re.compile(r"^[a-z0-9]{6,12}$")
+_FUNCTION_ARN = re.compile(
+    r"(?P<arn>arn:aws[\w-]*:lambda:[a-z0-9-]+:\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64}))"
+    r"(?::[A-Za-z0-9_$-]+)?(?=/|$)"
+)
+_NOT_FOUND = frozenset({"ResourceNotFoundException", "NotFoundException", "NotFound"})
+
+
+@runtime_checkable
+class ClientSource(Protocol):
+    """What gives discovery its clients: `verify.aws.Aws` (or anything with `.client(service)`)."""
+
+    def client(self, service: str) -> Any: ...
+
+
+class _BoundReached(Exception):
+    """The call or time bound is spent: the current step and every later one are not followed."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    what: str  # for the note when it cannot be followed: "redrive policy of IngestionQueueUrl"
+    run: Callable[[], None]
+
+
+def discover_wiring(
+    inventory: Inventory,
+    aws: ClientSource | Callable[[str], Any],
+    *,
+    max_calls: int = MAX_CALLS,
+    max_seconds: float = MAX_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> Inventory:
+    """The inventory with what the stack's wiring leads to added, and a `DiscoveryReport` on it.
+
+    `aws` is the run's `Aws` (its read-only guard, breaker and call counting apply) or a plain
+    client factory `service -> client`.
+    """
+    factory: Callable[[str], Any] = aws.client if isinstance(aws, ClientSource) else aws
+    walk = _Walk(inventory, factory, max_calls=max_calls, max_seconds=max_seconds, clock=clock)
+    found, report = walk.run()
+    return replace(inventory, resources=(*inventory.resources, *found), discovery=report)
+
+
+class _Walk:
+    """One discovery: a queue of steps, each spending calls from one shared budget."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        factory: Callable[[str], Any],
+        *,
+        max_calls: int,
+        max_seconds: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._factory = factory
+        self._clients: dict[str, Any] = {}
+        self._max_calls = max_calls
+        self._max_seconds = max_seconds
+        self._deadline = clock() + max_seconds
+        self._clock = clock
+        self._calls: Counter[str] = Counter()
+        self._notes: list[str] = []
+        self._found: list[Resource] = []
+        self._names: set[tuple[str, str]] = set()
+        self._arns: set[str] = set()
+        self._steps: deque[_Step] = deque()
+        self._bound_reached = False
+        self._start = [r for r in inventory.resources if not r.sensitive]
+        for resource in inventory.resources:
+            self._remember(resource)
+
+    # ------------------------------------------------------------------ the walk
+
+    def run(self) -> tuple[list[Resource], DiscoveryReport]:
+        self._plan_first_hop()
+        while self._steps:
+            step = self._steps.popleft()
+            try:
+                step.run()
+            except _BoundReached:
+                self._bound_reached = True
+                left = [step.what, *(s.what for s in self._steps)]
+                self._steps.clear()
+                shown = "; ".join(left[:5]) + (f"; and {len(left) - 5} more" if len(left) > 5 else "")
+                self._notes.append(
+                    f"discovery stopped at its bound ({self._max_calls} AWS calls or "
+                    f"{self._max_seconds:g} s): not followed: {shown}"
+                )
+            except Exception as error:  # an AWS error (or any surprise) is said, never raised
+                self._notes.append(f"could not follow the {step.what}: {_error_text(error)}")
+        report = DiscoveryReport(
+            calls=sum(self._calls.values()),
+            max_calls=self._max_calls,
+            found=len(self._found),
+            calls_by_operation=tuple(sorted(self._calls.items())),
+            notes=tuple(self._notes),
+            bound_reached=self._bound_reached,
+        )
+        return self._found, report
+
+    def _plan_first_hop(self) -> None:
+        # Queues first (their DLQs are the backlog a healthy-looking run misses), then APIs, tables,
+        # and the functions the outputs name; functions found on the way are queued behind them.
+        for resource in self._start:
+            if resource.kind == Kind.SQS_QUEUE:
+                self._add_step(f"redrive policy and consumers of {resource.key}", self._queue, resource)
+        seen_apis: set[str] = set()
+        for resource in self._start:
+            if resource.kind == Kind.API and _API_ID.match(resource.name) and resource.name not in seen_apis:
+                seen_apis.add(resource.name)  # `ApiId` and `ApiEndpoint` name one API: read it once
+                self._add_step(f"routes of {resource.key}", self._api, resource)
+        for resource in self._start:
+            if resource.kind == Kind.DYNAMODB_TABLE:
+                self._add_step(f"stream consumers of {resource.key}", self._table, resource)
+        for resource in self._start:
+            if resource.kind == Kind.LAMBDA_FUNCTION:
+                self._add_step(f"log group and failure targets of {resource.key}", self._function, resource)
+
+    def _add_step(self, what: str, action: Callable[..., None], *args: Any) -> None:
+        self._steps.append(_Step(what, lambda: action(*args)))
+
+    # ------------------------------------------------------------------ first hop
+
+    def _queue(self, queue: Resource) -> None:
+        url = queue.url
+        if url is None:
+            params: dict[str, str] = {"QueueName": queue.name}
+            if queue.arn:
+                params["QueueOwnerAWSAccountId"] = queue.arn.split(":")[4]
+            url = str(self._ask("sqs", "get_queue_url", **params)["QueueUrl"])
+        attributes = self._ask(
+            "sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"]
+        ).get("Attributes", {})
+        redrive = attributes.get("RedrivePolicy")
+        if redrive:
+            target = _json_object(redrive).get("deadLetterTargetArn")
+            if isinstance(target, str) and target:
+                self._add(target, f"redrive policy of {queue.key}", origin=queue.key, role="dlq")
+        queue_arn = attributes.get("QueueArn") or queue.arn
+        if queue_arn:
+            self._consumers(str(queue_arn), f"event-source mapping of {queue.key}", queue.key)
+
+    def _table(self, table: Resource) -> None:
+        described = self._ask("dynamodb", "describe_table", TableName=table.name).get("Table", {})
+        stream_arn = described.get("LatestStreamArn")
+        if stream_arn and described.get("StreamSpecification", {}).get("StreamEnabled", True):
+            self._consumers(str(stream_arn), f"stream consumer of {table.key}", table.key)
+
+    def _api(self, api: Resource) -> None:
+        try:
+            pages = list(self._rest_integrations(api.name))
+        except _AwsNotFound:
+            pages = list(self._http_integrations(api.name))  # not a REST API: an HTTP API (v2)?
+        for route, uri in pages:
+            self._integration(uri, f"integration of {api.key} {route}", api.key)
+
+    def _rest_integrations(self, api_id: str) -> Iterator[tuple[str, str]]:
+        position: str | None = None
+        while True:
+            params: dict[str, Any] = {"restApiId": api_id, "embed": ["methods"], "limit": 500}
+            if position:
+                params["position"] = position
+            answer = self._ask("apigateway", "get_resources", **params)
+            for item in answer.get("items", []):
+                for method, body in sorted((item.get("resourceMethods") or {}).items()):
+                    uri = ((body or {}).get("methodIntegration") or {}).get("uri")
+                    if isinstance(uri, str):
+                        yield f"{method} {item.get('path', '?')}", uri
+            position = answer.get("position")
+            if not position:
+                return
+
+    def _http_integrations(self, api_id: str) -> Iterator[tuple[str, str]]:
+        uris: dict[str, str] = {}
+        for item in self._pages("apigatewayv2", "get_integrations", ApiId=api_id):
+            if item.get("IntegrationId") and isinstance(item.get("IntegrationUri"), str):
+                uris[item["IntegrationId"]] = item["IntegrationUri"]
+        for route in self._pages("apigatewayv2", "get_routes", ApiId=api_id):
+            target = str(route.get("Target") or "")
+            integration = target.removeprefix("integrations/")
+            if integration in uris:
+                yield str(route.get("RouteKey", "?")), uris[integration]
+
+    def _pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            answer = self._ask(
+                service, operation, **params, MaxResults=str(_PAGE), **({"NextToken": token} if token else {})
+            )
+            yield from answer.get("Items", [])
+            token = answer.get("NextToken")
+            if not token:
+                return
+
+    def _integration(self, uri: str, via: str, origin: str) -> None:
+        match = _FUNCTION_ARN.search(uri)
+        if match is None:
+            if ":lambda:" in uri:  # a Lambda integration whose function we cannot name (a stage variable)
+                self._notes.append(f"{via}: its Lambda integration names no function we can resolve")
+            return  # an HTTP, mock or other AWS service integration: no function behind it
+        self._add_function(match["arn"], via, origin)
+
+    def _consumers(self, source_arn: str, via: str, origin: str) -> None:
+        marker: str | None = None
+        while True:
+            params: dict[str, Any] = {"EventSourceArn": source_arn, "MaxItems": _PAGE}
+            if marker:
+                params["Marker"] = marker
+            answer = self._ask("lambda", "list_event_source_mappings", **params)
+            for mapping in answer.get("EventSourceMappings", []):
+                function_arn = mapping.get("FunctionArn")
+                if isinstance(function_arn, str) and (match := _FUNCTION_ARN.search(function_arn)):
+                    self._add_function(match["arn"], via, origin)
+                failure = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+                if isinstance(failure, str) and failure:
+                    self._add(failure, f"on-failure destination of the {via}", origin=origin, role="dlq")
+            marker = answer.get("NextMarker")
+            if not marker:
+                return
+
+    # ------------------------------------------------------------------ functions (first or second hop)
+
+    def _add_function(self, arn: str, via: str, origin: str) -> None:
+        """A function found at the first hop; its log group and failure targets are the second (and
+        last) hop, queued behind every first-hop step."""
+        added = self._add(arn, via, origin=origin)
+        if added is not None:
+            self._add_step(f"log group and failure targets of function {added.name}", self._function, added)
+
+    def _function(self, function: Resource) -> None:
+        origin = function.origin or function.key
+        about = f"function {function.name}" if function.discovered else function.key
+        chain = f" ({function.found_via})" if function.discovered else ""
+        try:
+            config = self._ask(
+                "lambda", "get_function_configuration", FunctionName=function.arn or function.name
+            )
+        except _AwsNotFound:
+            self._notes.append(f"{about}{chain}: Lambda has no such function, so nothing hangs from it")
+            return
+        group = str((config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{function.name}")
+        if (Kind.LOG_GROUP, group) not in self._names:
+            groups = self._ask("logs", "describe_log_groups", logGroupNamePrefix=group, limit=1)
+            # Names sort, so an exact match is the first one with this prefix; a longer name is not it.
+            if any(g.get("logGroupName") == group for g in groups.get("logGroups", [])):
+                self._add(group, f"log group of {about}{chain}", origin=origin, kind=Kind.LOG_GROUP)
+            else:
+                self._notes.append(f"{about}{chain}: its log group {group} does not exist (not invented)")
+        dead_letter = (config.get("DeadLetterConfig") or {}).get("TargetArn")
+        if isinstance(dead_letter, str) and dead_letter:
+            self._add(dead_letter, f"dead-letter config of {about}{chain}", origin=origin, role="dlq")
+        try:
+            invoke = self._ask(
+                "lambda", "get_function_event_invoke_config", FunctionName=function.arn or function.name
+            )
+        except _AwsNotFound:
+            return  # no asynchronous-invocation settings: nothing configured, nothing to follow
+        destinations = invoke.get("DestinationConfig") or {}
+        for outcome, role in (("OnFailure", "dlq"), ("OnSuccess", None)):
+            target = (destinations.get(outcome) or {}).get("Destination")
+            if isinstance(target, str) and target:
+                what = "on-failure" if outcome == "OnFailure" else "on-success"
+                self._add(target, f"{what} destination of {about}{chain}", origin=origin, role=role)
+
+    # ------------------------------------------------------------------ the inventory's side
+
+    def _remember(self, resource: Resource) -> None:
+        self._names.add((resource.kind, resource.name))
+        if resource.arn:
+            self._arns.add(_unqualified(resource.arn))
+
+    def _add(
+        self, value: str, via: str, *, origin: str, role: str | None = None, kind: Kind | None = None
+    ) -> Resource | None:
+        """The resource `value` (an ARN, or a name of `kind`) names, added unless the inventory already
+        holds it; None if it does, or if it names nothing a check knows.
+
+        Classified from the value alone: the origin output's key words (`RawSensorTableName`) say
+        nothing of what hangs from it, and must not lend it their role.
+        """
+        classified = classify("", value)
+        if kind is not None and classified.kind != kind:
+            classified = replace(classified, kind=str(kind), name=value)
+        if classified.kind in (Kind.UNKNOWN, Kind.SCALAR) or classified.sensitive:
+            self._notes.append(f"{via}: {value} is nothing verify checks, not added")
+            return None
+        arn = _unqualified(classified.arn) if classified.arn else None
+        if (classified.kind, classified.name) in self._names or (arn is not None and arn in self._arns):
+            return None
+        resource = replace(
+            classified,
+            key=classified.name,
+            value=arn or classified.value,
+            arn=arn,
+            # `dlq` is a queue's role; an SNS topic as a dead-letter target plays none.
+            role=(role if classified.kind == Kind.SQS_QUEUE else None) or classified.role,
+            found_via=via,
+            origin=origin,
+        )
+        self._remember(resource)
+        self._found.append(resource)
+        return resource
+
+    # ------------------------------------------------------------------ the one door to AWS
+
+    def _ask(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        if (service, operation) not in READ_OPERATIONS:  # a programming error, caught by the tests
+            raise AssertionError(f"discovery may not call {service}.{operation}")
+        if sum(self._calls.values()) >= self._max_calls or self._clock() >= self._deadline:
+            raise _BoundReached
+        if service not in self._clients:
+            self._clients[service] = self._factory(service)
+        self._calls[f"{service}:{_api_name(operation)}"] += 1
+        try:
+            answer = getattr(self._clients[service], operation)(**params)
+        except Exception as error:
+            if _error_code(error) in _NOT_FOUND:
+                raise _AwsNotFound(_error_text(error)) from error
+            raise
+        return answer if isinstance(answer, dict) else {}
+
+
+class _AwsNotFound(Exception):
+    """AWS answered that the thing asked about does not exist."""
+
+
+def _unqualified(arn: str) -> str:
+    """A function ARN without its version or alias (`...:function:f:live` → `...:function:f`)."""
+    match = _FUNCTION_ARN.fullmatch(arn)
+    return match["arn"] if match else arn
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _api_name(operation: str) -> str:
+    """boto3's `get_queue_attributes` → the API's `GetQueueAttributes`, as the call counter keys it."""
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _error_code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _error_text(error: Exception) -> str:
+    """One short phrase: the AWS error code, else the exception's type and first line."""
+    if isinstance(error, _AwsNotFound):
+        return str(error)
+    code = _error_code(error)
+    operation = getattr(error, "operation_name", "")
+    if code:
+        return f"{operation} answered {code}" if operation else code
+    first = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
