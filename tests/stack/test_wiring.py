@@ -21,11 +21,12 @@ from botocore.exceptions import ClientError
 from tests.helpers.moto import MOTO_REGION
 from verify.aws.client import Aws
 from verify.aws.guard import is_read_operation
+from verify.errors import AwsAccessError
 from verify.probes import logs as logs_probe
 from verify.probes import sqs as sqs_probe
 from verify.stack.inventory import Inventory, Resource, build_inventory
 from verify.stack.outputs import parse_outputs
-from verify.stack.wiring import MAX_CALLS, READ_OPERATIONS, discover_wiring
+from verify.stack.wiring import MAX_CALLS, READ_OPERATIONS, describe, discover_wiring
 
 ACCOUNT = "123456789012"
 WRITER, READER = "telemetry-writer-stg", "telemetry-reader-stg"
@@ -176,7 +177,11 @@ def test_discovery_lists_the_dlq_functions_and_log_groups_found_by_relationship(
     assert report.found == len(found) == 8
     assert report.calls == aws.call_count() - before  # every call discovery made, and only those
     assert report.calls <= MAX_CALLS and not report.bound_reached
-    assert any(f"/aws/lambda/{READER} does not exist (not invented)" in note for note in report.notes)
+    # The only note: no AWS error, no write refused by the read-only guard, only the reader's log group.
+    assert report.notes == (
+        f"function {READER} (integration of HttpEndpoint GET /history): its log group "
+        f"/aws/lambda/{READER} does not exist (not invented)",
+    )
 
 
 def test_a_log_group_that_does_not_exist_is_not_invented(stand_in: StandIn) -> None:
@@ -447,3 +452,42 @@ def test_a_lambda_integration_through_a_stage_variable_is_said_not_guessed() -> 
 def test_discovery_only_sends_reads(service: str, operation: str) -> None:
     api_name = "".join(part.capitalize() for part in operation.split("_"))
     assert is_read_operation(service, api_name)
+
+
+def test_without_credentials_discovery_asks_nothing_and_says_why() -> None:
+    class NoCredentials:
+        def __init__(self) -> None:
+            self.clients: list[str] = []
+
+        def client(self, service: str) -> Any:
+            self.clients.append(service)
+            raise AssertionError("no client may be made")
+
+        def credentials(self) -> Any:
+            raise AwsAccessError("no AWS credentials found: set AWS_PROFILE")
+
+    aws = NoCredentials()
+    outputs = {"QueueUrl": f"https://sqs.{MOTO_REGION}.amazonaws.com/{ACCOUNT}/{QUEUE}"}
+    inventory = discover_wiring(_inventory(outputs), aws)
+    assert aws.clients == []
+    assert inventory.discovery is not None
+    assert inventory.discovery.calls == 0
+    assert inventory.discovery.notes == (
+        "discovery did not follow the stack's wiring: no AWS credentials found: set AWS_PROFILE",
+    )
+    assert [r.key for r in inventory.resources] == ["QueueUrl"]
+
+
+def test_describe_lists_what_was_found_and_how(stand_in: StandIn) -> None:
+    inventory = discover_wiring(_inventory(stand_in.outputs), Aws(MOTO_REGION, read_only=True))
+    assert inventory.discovery is not None
+    lines = describe(inventory)
+    assert lines[0] == (
+        f"found by following the stack's wiring: 8 resource(s), {inventory.discovery.calls} AWS call(s) "
+        f"of at most {MAX_CALLS}"
+    )
+    assert f"  sqs_queue  dlq  {DLQ}  <- redrive policy of WorkQueueUrl" in lines
+    assert f"note: function {READER} (integration of HttpEndpoint GET /history): its log group " in "\n".join(
+        lines
+    )
+    assert describe(_inventory(stand_in.outputs)) == []  # nothing followed, nothing said

@@ -101,9 +101,46 @@ def discover_wiring(
     client factory `service -> client`.
     """
     factory: Callable[[str], Any] = aws.client if isinstance(aws, ClientSource) else aws
+    unusable = _no_credentials(aws)
+    if unusable is not None:
+        # Without credentials every call would fail alike (each after the credential chain's own
+        # lookups): one note says so, and nothing is asked.
+        report = DiscoveryReport(calls=0, max_calls=max_calls, found=0, notes=(unusable,))
+        return replace(inventory, discovery=report)
     walk = _Walk(inventory, factory, max_calls=max_calls, max_seconds=max_seconds, clock=clock)
     found, report = walk.run()
     return replace(inventory, resources=(*inventory.resources, *found), discovery=report)
+
+
+def _no_credentials(aws: object) -> str | None:
+    """Why discovery cannot ask AWS at all (`Aws.credentials()` refuses), else None."""
+    credentials = getattr(aws, "credentials", None)
+    if not callable(credentials):
+        return None
+    try:
+        credentials()
+    except Exception as error:
+        return f"discovery did not follow the stack's wiring: {error}"
+    return None
+
+
+def describe(inventory: Inventory) -> list[str]:
+    """What discovery found and said, as lines for `verify discover` (plain text: the caller escapes)."""
+    report = inventory.discovery
+    if report is None:
+        return []
+    bound = ", its bound reached" if report.bound_reached else ""
+    lines = [
+        f"found by following the stack's wiring: {report.found} resource(s), "
+        f"{report.calls} AWS call(s) of at most {report.max_calls}{bound}"
+    ]
+    for resource in inventory.resources:
+        if resource.discovered:
+            lines.append(
+                f"  {resource.kind}  {resource.role or '-'}  {resource.name}  <- {resource.found_via}"
+            )
+    lines.extend(f"note: {note}" for note in report.notes)
+    return lines
 
 
 class _Walk:
