@@ -77,9 +77,9 @@ def sample_summary() -> RunSummary:
 
 
 def test_counts() -> None:
-    assert sample_summary().counts() == {"passed": 1, "failed": 2, "skipped": 1, "error": 1}
+    assert sample_summary().counts() == {"passed": 1, "failed": 2, "skipped": 1, "error": 1, "unverified": 0}
     empty = RunSummary(Verdict.ERROR, "full", "r", "", 0.0, "", None)
-    assert empty.counts() == {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    assert empty.counts() == {"passed": 0, "failed": 0, "skipped": 0, "error": 0, "unverified": 0}
 
 
 def test_to_dict_has_the_contract_shape() -> None:
@@ -89,7 +89,7 @@ def test_to_dict_has_the_contract_shape() -> None:
     assert data["profile"] == "smoke"
     assert data["duration_s"] == 4.235
     assert data["stack"] == {"source": "cfn-outputs/flat-outputs.json", "region": "eu-west-1"}
-    assert data["counts"] == {"passed": 1, "failed": 2, "skipped": 1, "error": 1}
+    assert data["counts"] == {"passed": 1, "failed": 2, "skipped": 1, "error": 1, "unverified": 0}
     assert data["notes"] == ["a note"]
     assert data["interrupted"] is True
     assert data["checks"][0] == {

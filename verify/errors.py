@@ -7,6 +7,7 @@ Exception tree::
     Exception
     ├── NotApplicable          the check does not apply to this stack (a check's verdict: skipped)
     └── VerifyError            the harness could not verify (exit 3, or a check's verdict: error)
+        ├── NotReachable       not reachable from where verify runs (a check's verdict: unverified)
         ├── AwsAccessError     no credentials, endpoint unreachable, permission denied, throttled out
         ├── ReadOnlyViolation  a write was attempted while the read-only guard is on (smoke mode)
         └── UsageError         bad input: nothing was verified (exit 2)
@@ -49,6 +50,19 @@ class VerifyError(Exception):
     """The harness could not verify. `exit_code` is what the CLI exits with when it is fatal."""
 
     exit_code = 3
+
+
+class NotReachable(VerifyError):
+    """The resource is not reachable from where verify runs -- a database in private subnets seen from
+    a CI runner outside the VPC -- so nothing was learned about it either way (`unverified`).
+
+    A VerifyError, because it is a kind of "could not verify"; its own class, because it is the normal
+    case for private resources and must neither fail a healthy stack nor pass an unseen one.
+    """
+
+    def __init__(self, message: str, *, address: str = "") -> None:
+        super().__init__(message)
+        self.address = address
 
 
 class AwsAccessError(VerifyError):

@@ -20,6 +20,7 @@ class Status(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     ERROR = "error"
+    UNVERIFIED = "unverified"  # not reachable from where verify ran: neither a pass nor a failure
 
 
 class Category(StrEnum):

@@ -203,7 +203,7 @@ def test_statuses_severity_and_ids(pytester: pytest.Pytester, outputs_file: Path
     plain = checks[prefix + "test_plain_assert"]
     assert (plain["status"], plain["message"]) == ("failed", "arithmetic is broken")
 
-    assert summary["counts"] == {"passed": 3, "failed": 3, "skipped": 3, "error": 1}
+    assert summary["counts"] == {"passed": 3, "failed": 3, "skipped": 3, "error": 1, "unverified": 0}
     assert summary["verdict"] == "fail"
     assert summary["run_id"] == "vfy-test-run"
     assert summary["profile"] == "full"
@@ -266,7 +266,7 @@ def test_only_advisory_failures_still_pass(pytester: pytest.Pytester, outputs_fi
     )
     result, summary = run(pytester, outputs_file)
     assert summary["verdict"] == "pass"
-    assert summary["counts"] == {"passed": 1, "failed": 1, "skipped": 0, "error": 0}
+    assert summary["counts"] == {"passed": 1, "failed": 1, "skipped": 0, "error": 0, "unverified": 0}
     assert result.ret == 0
 
 
@@ -312,7 +312,7 @@ def test_everything_skipped_exits_3(pytester: pytest.Pytester, outputs_file: Pat
     result, summary = run(pytester, outputs_file)
     assert result.ret == 3
     assert summary["verdict"] == "error"
-    assert summary["counts"] == {"passed": 0, "failed": 0, "skipped": 2, "error": 0}
+    assert summary["counts"] == {"passed": 0, "failed": 0, "skipped": 2, "error": 0, "unverified": 0}
 
 
 def test_smoke_profile_skips_writes(pytester: pytest.Pytester, outputs_file: Path) -> None:
@@ -490,7 +490,7 @@ def test_xdist_writes_one_summary_with_every_result(
     summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
     ids = [c["id"] for c in summary["checks"]]
     assert len(ids) == len(set(ids)) == 3 + 2 + 4
-    assert summary["counts"] == {"passed": 9, "failed": 0, "skipped": 0, "error": 0}
+    assert summary["counts"] == {"passed": 9, "failed": 0, "skipped": 0, "error": 0, "unverified": 0}
     assert summary["run_id"] == "vfy-xdist"
     # The controller collected nothing itself, yet knows the stack it judged.
     assert summary["stack"] == {"source": str(outputs_file), "region": "us-east-1"}

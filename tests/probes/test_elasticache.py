@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from verify.errors import CheckFailed, VerifyError
+from verify.errors import CheckFailed, NotReachable
 from verify.polling import NotYet
 from verify.probes import elasticache
 
@@ -121,13 +121,16 @@ def test_ping_falls_back_to_plain_and_says_so(pong_server: int) -> None:
     assert elasticache.ping("127.0.0.1", pong_server, tls_first=True)["transport"] == "plain"
 
 
-def test_refused_ping_is_could_not_verify() -> None:
+def test_refused_ping_is_not_verified_from_here_unless_it_must_be_reachable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    with pytest.raises(VerifyError, match="unreachable from this network") as caught:
+    with pytest.raises(NotReachable, match="not reachable from here") as caught:
         elasticache.ping("127.0.0.1", port)
     assert not isinstance(caught.value, CheckFailed)
+    assert caught.value.address == f"127.0.0.1:{port}"
+    with pytest.raises(CheckFailed, match=r"expect.cache_must_be_reachable"):
+        elasticache.ping("127.0.0.1", port, must_be_reachable=True)
 
 
 @pytest.fixture

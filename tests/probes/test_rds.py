@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
+from verify.errors import AwsAccessError, CheckFailed, NotApplicable, NotReachable, VerifyError
 from verify.probes import rds
 from verify.redact import REDACTOR
 from verify.stack.inventory import Inventory, classify
@@ -163,12 +163,14 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_refused_connection_is_could_not_verify_unless_it_must_be_reachable() -> None:
-    endpoint = rds.Endpoint("127.0.0.1", _closed_port())
+def test_refused_connection_is_not_verified_from_here_unless_it_must_be_reachable() -> None:
+    port = _closed_port()
+    endpoint = rds.Endpoint("127.0.0.1", port)
     credentials = rds.DbCredentials("iotadmin", "whatever-password", None, None, "iot")
-    with pytest.raises(VerifyError, match="unreachable from this network") as caught:
+    with pytest.raises(NotReachable, match="not reachable from here") as caught:
         rds.connect_and_query(endpoint, credentials, "iot", must_be_reachable=False, timeout_s=2)
     assert not isinstance(caught.value, CheckFailed)
+    assert caught.value.address == f"127.0.0.1:{port}"
     with pytest.raises(CheckFailed, match=r"expected a connection \(expect.db_must_be_reachable\)"):
         rds.connect_and_query(endpoint, credentials, "iot", must_be_reachable=True, timeout_s=2)
 

@@ -60,7 +60,7 @@ def test_default_policy_blocks_functional_and_advises_posture() -> None:
     assert judged.verdict is Verdict.PASS
     assert [c.severity for c in judged.checks] == [Severity.BLOCKING, Severity.ADVISORY]
     assert judged.gate is not None
-    assert judged.gate.reasons == ["all 1 blocking checks passed"]
+    assert judged.gate.reasons == ["all 1 blocking checks that ran passed"]
     assert judged.gate.policy == "built-in default"
 
 

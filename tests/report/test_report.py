@@ -89,7 +89,7 @@ def test_summary_json_has_the_contract_keys(tmp_path: Path) -> None:
     assert data["started_at"] == "2026-01-01T00:00:00+00:00"
     assert data["duration_s"] == 2.5
     assert data["stack"] == {"source": "out.json", "region": "us-east-1"}
-    assert data["counts"] == {"passed": 1, "failed": 2, "skipped": 1, "error": 1}
+    assert data["counts"] == {"passed": 1, "failed": 2, "skipped": 1, "error": 1, "unverified": 0}
     assert [list(c) for c in data["checks"]] == [CHECK_KEYS] * 5
     assert data["checks"][1] == {
         "id": "suites/test_dynamodb.py::pitr",

@@ -142,7 +142,13 @@ def test_markdown_leads_with_the_first_failure_and_shows_the_timeline(summary: R
 def test_stacks_section_in_summary_json(summary: RunSummary) -> None:
     data = summary.to_dict()
     assert set(data["stacks"]) == {"Api", "Data"}
-    assert data["stacks"]["Api"]["counts"] == {"passed": 0, "failed": 0, "skipped": 1, "error": 1}
+    assert data["stacks"]["Api"]["counts"] == {
+        "passed": 0,
+        "failed": 0,
+        "skipped": 1,
+        "error": 1,
+        "unverified": 0,
+    }
     assert data["checks"][0]["stack"] == "Data"
     assert "stack" not in data["checks"][2]  # the flow spans stacks
     assert RunSummary.from_dict(data).to_dict() == data
@@ -159,7 +165,7 @@ def test_allure_statuses_follow_ours_and_extras_are_written(tmp_path: Path, summ
     assert finish_allure_results(tmp_path, summary) == 1
     assert json.loads((tmp_path / "1-result.json").read_text(encoding="utf-8"))["status"] == "skipped"
     categories = json.loads((tmp_path / "categories.json").read_text(encoding="utf-8"))
-    assert [c["matchedStatuses"] for c in categories] == [["failed"], ["broken"], ["skipped"]]
+    assert [c["matchedStatuses"] for c in categories] == [["failed"], ["broken"], ["skipped"], ["unknown"]]
     env = (tmp_path / "environment.properties").read_text(encoding="utf-8")
     assert "region=eu-west-1\n" in env and "run_id=vfy-w\n" in env and "python=3.11.7\n" in env
     assert environment_properties(summary).count("\n") == len(env.splitlines())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from verify.model import RunSummary, Status, Verdict
+from verify.report.markdown import unverified_clause
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,7 +42,7 @@ def verdict_line(summary: RunSummary, report_dir: Path) -> str:
     counts = summary.counts()
     return (
         f"verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['error']} error, {counts['skipped']} skipped; reports in {report_dir}/"
+        f"{counts['error']} error, {counts['skipped']} skipped{unverified_clause(counts)}; reports in {report_dir}/"
     )
 
 

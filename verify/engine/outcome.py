@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from verify.engine.evidence import REDACTED_ON_RECORD
-from verify.errors import CheckFailed, NotApplicable, VerifyError
+from verify.errors import CheckFailed, NotApplicable, NotReachable, VerifyError
 from verify.model import Category, CheckResult, Status
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ def status_of(
             evidence.setdefault("expected", exc.expected)
         if exc.actual is not None:
             evidence.setdefault("actual", exc.actual)
+    elif isinstance(exc, NotReachable):
+        status, message = Status.UNVERIFIED, f"not verified from here: {exc}"
+        if exc.address:
+            evidence.setdefault("address", exc.address)
     elif isinstance(exc, AssertionError):
         status, message = Status.FAILED, str(exc).split("\n", 1)[0] or "assertion failed"
     elif isinstance(exc, VerifyError):

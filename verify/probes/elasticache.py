@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from verify.aws.errors import aws_errors
-from verify.errors import CheckFailed, NotApplicable, VerifyError
+from verify.errors import CheckFailed, NotApplicable
 from verify.polling import NotYet
 from verify.probes.standin import skip_if_no_server
+from verify.probes.vantage import not_reachable
 from verify.stack.inventory import Inventory, Resource
 
 _TRANSITIONAL = frozenset({"creating", "modifying", "snapshotting"})
@@ -150,7 +151,12 @@ def check_encryption(cache: Cache) -> dict[str, Any]:
 
 
 def ping(
-    host: str, port: int, *, tls_first: bool = True, timeout_s: float = PING_TIMEOUT_S
+    host: str,
+    port: int,
+    *,
+    tls_first: bool = True,
+    must_be_reachable: bool = False,
+    timeout_s: float = PING_TIMEOUT_S,
 ) -> dict[str, Any]:
     """PING over TLS and plain TCP at once (see the module docstring); the first answer wins.
 
@@ -178,7 +184,14 @@ def ping(
     finally:
         pool.shutdown(wait=False)  # a losing attempt ends at its own socket timeout
     said = "; ".join(f"{t}: {refusals[t]}" for t in order if t in refusals)
-    raise VerifyError(f"{where} is unreachable from this network ({said})")
+    if must_be_reachable:
+        raise CheckFailed(
+            f"{where}: expected an answer (expect.cache_must_be_reachable), got {said}",
+            resource=f"{host}:{port}",
+            expected="reachable",
+            actual=said,
+        )
+    raise not_reachable("ElastiCache endpoint", host, port, said)
 
 
 def _ping_once(host: str, port: int, tls: bool, timeout_s: float) -> tuple[str, str]:

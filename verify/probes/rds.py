@@ -22,6 +22,7 @@ from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
 from verify.polling import NotYet
 from verify.probes.standin import skip_if_no_server
+from verify.probes.vantage import not_reachable
 from verify.redact import REDACTOR
 from verify.stack.inventory import Inventory, Resource
 
@@ -310,7 +311,7 @@ def connect_and_query(
                 expected="reachable",
                 actual=reason,
             ) from None
-        raise VerifyError(f"{where} is unreachable from this network ({reason})") from None
+        raise not_reachable("database", endpoint.host, endpoint.port or 5432, reason) from None
     if one is None or one[0] != 1:
         raise CheckFailed(
             f"database {endpoint}: expected SELECT 1 to return 1, got {one!r}",

@@ -54,6 +54,8 @@ def annotate(
     params = _params(item)
     recorder: CheckRecorder | None = getattr(item, "_verify_recorder", None)
     exc = call.excinfo.value if call.excinfo is not None else None
+    if report.when == "call" and getattr(item, "_verify_not_reachable", None) is not None:
+        exc = item._verify_not_reachable  # type: ignore[attr-defined]
     judged: tuple[Status, str] | None = None
     if isinstance(exc, NotApplicable):
         report.outcome = "skipped"

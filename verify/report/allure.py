@@ -22,7 +22,13 @@ from verify.redact import REDACTOR
 from verify.report.files import real_dir, regular_files, reset_dir, write_text
 
 # Allure's vocabulary: a product defect is "failed", a test defect (could not verify) is "broken".
-ALLURE_STATUS = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped"}
+ALLURE_STATUS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "broken",
+    "skipped": "skipped",
+    "unverified": "unknown",  # not reachable from here: Allure's "unknown" is neither pass nor fail
+}
 
 CATEGORIES = [
     {
@@ -36,6 +42,7 @@ CATEGORIES = [
         "matchedStatuses": ["broken"],
     },
     {"name": "Not applicable", "matchedStatuses": ["skipped"]},
+    {"name": "Not verified from here", "matchedStatuses": ["unknown"]},
 ]
 
 

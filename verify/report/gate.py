@@ -51,6 +51,15 @@ def apply_gate(
         elif check.status is Status.ERROR:
             detail = _line(check.message).removeprefix("could not verify: ")
             reasons.append(f"blocking check {check.id} could not be verified: {detail}")
+        elif check.status is Status.UNVERIFIED:
+            detail = _line(check.message).removeprefix("not verified from here: ")
+            if policy.require_reachable:
+                verdict = Verdict.FAIL
+                reasons.append(
+                    f"blocking check {check.id} was not reachable (policy.require_reachable): {detail}"
+                )
+            else:
+                reasons.append(f"blocking check {check.id} not verified from here: {detail}")
     for check in checks:
         if check.status not in (Status.FAILED, Status.ERROR):
             continue
@@ -65,7 +74,11 @@ def apply_gate(
         reasons.append("no blocking check passed: nothing was verified")
     verdict = _thresholds(checks, policy, verdict, reasons)
     if verdict is Verdict.PASS:
-        reasons.insert(0, f"all {len(blocking)} blocking checks passed")
+        # Say what passed, not how many were planned: skipped and unverified checks passed nothing.
+        passed = sum(1 for c in blocking if c.status is Status.PASSED)
+        others = len(blocking) - passed
+        tail = f" ({others} others skipped or not verified from here)" if others else ""
+        reasons.insert(0, f"all {passed} blocking checks that ran passed{tail}")
     if summary.interrupted and verdict is Verdict.PASS:
         # A run stopped half-way proves only what it reached: never a green gate.
         verdict = Verdict.ERROR

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from verify.escape import html_text
 from verify.model import CheckResult, RunSummary, Severity, Status
-from verify.report.markdown import anchor, first_problem
+from verify.report.markdown import anchor, first_problem, unverified_clause
 from verify.report.text import readable_json
 from verify.report.timeline import flow_timeline
 
-_ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.PASSED: 3}
+_ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.UNVERIFIED: 2, Status.SKIPPED: 3, Status.PASSED: 4}
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#222}
 h1 .pass{color:#1a7f37}h1 .fail{color:#cf222e}h1 .error{color:#9a6700}
@@ -47,7 +47,7 @@ def render_html(summary: RunSummary) -> str:
         + (f" &middot; shard {_e(summary.shard)}" if summary.shard else "")
         + "</p>",
         f"<p>{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
-        f"{counts['skipped']} skipped</p>",
+        f"{counts['skipped']} skipped{_e(unverified_clause(counts))}</p>",
     ]
     parts += [f"<p><em>{_e(note)}</em></p>" for note in summary.notes]
     if summary.left_behind:
@@ -66,6 +66,16 @@ def render_html(summary: RunSummary) -> str:
         parts.append(f"<h2>Gate: {_e(summary.gate.verdict.upper())}</h2>")
         parts.append(f'<p class="meta">policy: {_e(summary.gate.policy)}</p><ul>')
         parts += [f"<li>{_e(reason)}</li>" for reason in summary.gate.reasons]
+        parts.append("</ul>")
+    unreached = [c for c in summary.checks if c.status is Status.UNVERIFIED]
+    if unreached:
+        # Its own section: not reachable from where verify ran is neither a pass nor a failure.
+        parts.append("<h2>Not verified from here</h2><ul>")
+        parts += [
+            f'<li><a href="#{anchor(c.id)}">{_e(c.title)}</a>: '
+            f"{_e(c.message.removeprefix('not verified from here: '))}</li>"
+            for c in sorted(unreached, key=lambda c: c.id)
+        ]
         parts.append("</ul>")
     parts += _timeline(summary)
     parts += _stacks(summary)

@@ -96,7 +96,7 @@ def render_junit(summary: RunSummary) -> str:
                 "tests": str(len(checks)),
                 "failures": str(mine[Status.FAILED]),
                 "errors": str(mine[Status.ERROR]),
-                "skipped": str(mine[Status.SKIPPED]),
+                "skipped": str(mine[Status.SKIPPED] + mine[Status.UNVERIFIED]),
                 "time": f"{sum(c.duration_s for c in checks):.3f}",
                 "timestamp": summary.started_at,
                 "hostname": host,
@@ -125,7 +125,9 @@ def _testcase(suite: ET.Element, classname: str, check: CheckResult) -> None:
     elif check.status is Status.ERROR:
         node = ET.SubElement(case, "error", {"type": "CouldNotVerify", "message": message})
         node.text = message
-    elif check.status is Status.SKIPPED:
+    elif check.status in (Status.SKIPPED, Status.UNVERIFIED):
+        # JUnit has no "not reachable from here": a skip whose message says so keeps CI widgets from
+        # reading it as a failure (it is none) or a pass (it is none either).
         ET.SubElement(case, "skipped", {"message": message})
     out = ET.SubElement(case, "system-out")
     out.text = _text(_system_out(check))

@@ -11,8 +11,14 @@ from verify.model import CheckResult, RunSummary, Severity, Status
 from verify.redact import REDACTOR
 from verify.report.timeline import flow_timeline
 
-_ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "⚠️", Status.SKIPPED: "⏭️"}
-_ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.PASSED: 3}
+_ICON = {
+    Status.PASSED: "✅",
+    Status.FAILED: "❌",
+    Status.ERROR: "⚠️",
+    Status.UNVERIFIED: "🔭",
+    Status.SKIPPED: "⏭️",
+}
+_ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.UNVERIFIED: 2, Status.SKIPPED: 3, Status.PASSED: 4}
 HTML_REPORT = "report.html"
 
 
@@ -63,7 +69,7 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
         f"{code(summary.source or '-')}, region {code(summary.region or '-')}, "
         f"{summary.duration_s:.1f} s: "
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
-        f"{counts['skipped']} skipped.",
+        f"{counts['skipped']} skipped{unverified_clause(counts)}.",
         "",
     ]
     lines.extend(f"> {cell(note)}" for note in summary.notes)
@@ -91,6 +97,7 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
         lines += [f"- {cell(reason)}" for reason in summary.gate.reasons]
         lines.append("")
     lines += _problems(summary, cell)
+    lines += _unverified(summary, cell)
     lines += _timeline(summary, cell)
     stacks = summary.stacks()
     if stacks:
@@ -123,6 +130,33 @@ def _problems(summary: RunSummary, cell: Cell) -> list[str]:
             f"| {_ICON[check.status]} | {check.severity} | {cell(check.title)} | "
             f"{cell(check.message + waived)} | [evidence]({HTML_REPORT}#{anchor(check.id)}) |"
         )
+    lines.append("")
+    return lines
+
+
+def unverified_clause(counts: dict[str, int]) -> str:
+    """ ", N not verified from here" when there are any: a count of its own, never folded into skipped."""
+    n = counts.get("unverified", 0)
+    return f", {n} not verified from here" if n else ""
+
+
+def _unverified(summary: RunSummary, cell: Cell) -> list[str]:
+    unreached = [c for c in summary.checks if c.status is Status.UNVERIFIED]
+    if not unreached:
+        return []
+    lines = [
+        "## Not verified from here",
+        "",
+        "Not reachable from where verify ran (normal for private subnets seen from outside the VPC):",
+        "neither a pass nor a failure. `[policy] require_reachable = true` makes them block.",
+        "",
+        "| check | address | reason |",
+        "|---|---|---|",
+    ]
+    for check in sorted(unreached, key=lambda c: c.id):
+        address = str(check.evidence.get("address", "")) if isinstance(check.evidence, dict) else ""
+        reason = check.message.removeprefix("not verified from here: ")
+        lines.append(f"| {cell(check.title)} | {cell(address or '-')} | {cell(reason)} |")
     lines.append("")
     return lines
 
