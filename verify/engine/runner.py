@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from verify.engine.session import VerifySession
     from verify.engine.spec import CheckSpec
 
-_STATUS_CHAR = {Status.PASSED: ".", Status.SKIPPED: "s", Status.FAILED: "F", Status.ERROR: "E", Status.UNVERIFIED: "u"}
+_STATUS_CHAR = {
+    Status.PASSED: ".",
+    Status.SKIPPED: "s",
+    Status.FAILED: "F",
+    Status.ERROR: "E",
+    Status.UNVERIFIED: "u",
+}
 
 
 @dataclass
