@@ -253,7 +253,7 @@ def test_trace_and_request_ids_from_response(server: RecordingServer) -> None:
 def test_trace_id_falls_back_to_the_header_we_sent(server: RecordingServer) -> None:
     result = SignedHttp(creds(), REGION).request("GET", f"{server.base}/html")
     sent = header(last(server), "X-Amzn-Trace-Id")
-    assert sent == f"Root={result.trace_id}"
+    assert sent == f"Root={result.trace_id};Sampled=0"  # not the reading: never takes a sample
     assert result.trace_id is not None
     assert result.trace_id.startswith("1-") and len(result.trace_id) == 35
     assert result.request_id == "gw-1"

@@ -3,7 +3,12 @@
 Every request is signed with credentials frozen at that moment, so refreshed or rotated credentials
 are picked up and a session token travels as `X-Amz-Security-Token`. Each request carries an
 `X-Amzn-Trace-Id` root of our own (unless the caller set one), so a check can later look the
-request up in X-Ray even when the API does not echo the header. Bodies are streamed and cut at
+request up in X-Ray even when the API does not echo the header. That header also carries the
+sampling decision, made here: `Sampled=1` only for the request a check will look up in X-Ray (the
+flow's tagged reading, `sampled=True`), `Sampled=0` for every other one. X-Ray's services honour an
+upstream decision; a request with none (no header, or no `Sampled`) is judged by the sampling rules,
+and under the default rule (the first request each second, then 5 %) a probe sent in the same second
+as the reading would take the sample and leave the reading's trace unrecorded. Bodies are streamed and cut at
 `max_body_bytes`, so a misbehaving endpoint cannot flood a report. Redirects are not followed: a
 verifier reports the status it got.
 
@@ -51,6 +56,7 @@ _CHUNK_BYTES = 64 * 1024
 _REQUEST_ID_HEADERS = ("x-amzn-RequestId", "x-amz-apigw-id", "x-amz-request-id")
 _TRACE_HEADER = "X-Amzn-Trace-Id"
 _ROOT_RE = re.compile(r"(?:^|;)\s*Root=([^;\s]+)")
+_SAMPLED_RE = re.compile(r"(?:^|;)\s*Sampled=([^;\s]+)")
 _CHARSET_RE = re.compile(r"charset=\"?([\w.:-]+)", re.IGNORECASE)
 
 NO_CREDENTIALS = (
@@ -307,7 +313,10 @@ class SignedHttp:
         headers: Mapping[str, str] | None = None,
         sign: bool = True,
         credentials_override: tuple[str, str, str | None] | None = None,
+        sampled: bool = False,
     ) -> HttpResult:
+        """`sampled`: ask X-Ray to record this request's trace (see the module docstring); every
+        other request says `Sampled=0`, so it never takes the sample a traced request needs."""
         method = method.upper()
         shown_url = REDACTOR.redact(url)
         if self.allowed_methods is not None and method not in self.allowed_methods:
@@ -322,7 +331,7 @@ class SignedHttp:
         else:
             body = data.encode() if isinstance(data, str) else data
         if _TRACE_HEADER not in request_headers:
-            request_headers[_TRACE_HEADER] = f"Root={new_trace_root()}"
+            request_headers[_TRACE_HEADER] = trace_header(new_trace_root(), sampled=sampled)
         if self.hosts is not None:
             self.hosts.check(method, url)  # before the credentials are even read
         auth = self._auth(credentials_override) if sign else None
@@ -413,6 +422,17 @@ class SignedHttp:
 def new_trace_root() -> str:
     """An X-Ray trace id: version 1, epoch seconds in hex, 96 random bits."""
     return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def trace_header(root: str, *, sampled: bool) -> str:
+    """An `X-Amzn-Trace-Id` value that carries the sampling decision, so no sampling rule decides."""
+    return f"Root={root};Sampled={1 if sampled else 0}"
+
+
+def sampling_decision(header: str | None) -> str | None:
+    """The `Sampled` value of a trace header ("1", "0", "?"); None when it carries none."""
+    match = _SAMPLED_RE.search(header or "")
+    return match.group(1) if match else None
 
 
 def _trace_root(header: str | None) -> str | None:

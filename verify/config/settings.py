@@ -30,6 +30,8 @@ class FlowConfig:
     raw_table: str | None = None  # output key of the table that plays "raw"
     processed_table: str | None = None
     value_field: str = "temperature"
+    # Attributes the processor must derive (verify.scenario.enrichment); empty: at least one derived.
+    enriched_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "raw_table": (str,),
         "processed_table": (str,),
         "value_field": (str,),
+        "enriched_fields": (list,),
     },
     "expect": {
         "pitr": (bool,),
@@ -302,6 +305,13 @@ def parse_config(data: Mapping[str, Any], validator: _Validator) -> Config:
     for name in ("ingest_path", "query_path"):
         if name in flow:
             _relative_path(flow[name], f"flow.{name}", validator)
+    if "enriched_fields" in flow:
+        fields = _strings(flow["enriched_fields"], "flow.enriched_fields", validator)
+        if not all(name.strip() for name in fields):
+            raise validator.error(
+                "flow.enriched_fields", "`flow.enriched_fields` must name attributes, not empty strings"
+            )
+        flow["enriched_fields"] = tuple(fields)
     expect = dict(data.get("expect", {}))
     smoke = data.get("smoke", {})
     for safe in _strings(smoke.get("safe_paths", []), "smoke.safe_paths", validator):

@@ -306,3 +306,64 @@ def named_api_ids(inventory: Inventory) -> frozenset[str]:
         if _is_id_output(resource) or _EXECUTE_API.match(host):
             found.add(resource.name)
     return frozenset(found)
+
+
+# ---------------------------------------------------------------- declared routes
+# A REST API answers `403 Missing Authentication Token` for every route it does not declare, signed
+# or not: a negative check (unsigned, wrong secret, malformed) that got that 403 from an undeclared
+# route proves nothing about the route the reading uses. These say which routes an API declares.
+
+
+@dataclass(frozen=True)
+class Route:
+    """One declared route: an HTTP method (or `ANY`) and a path template (`/readings/{id}`,
+    `/{proxy+}`), or an HTTP API's `$default` route, which takes every request."""
+
+    method: str
+    path: str
+
+    def __str__(self) -> str:
+        return self.path if self.path == "$default" else f"{self.method} {self.path}"
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.path == "$default":
+            return True
+        if self.method not in ("ANY", method.upper()):
+            return False
+        return _path_matches(self.path, path)
+
+
+def _path_matches(template: str, path: str) -> bool:
+    wanted = [s for s in template.split("/") if s]
+    given = [s for s in path.split("?", 1)[0].split("/") if s]
+    for index, segment in enumerate(wanted):
+        if segment.startswith("{") and segment.endswith("+}"):
+            return len(given) > index  # a greedy parameter takes one segment or more
+        if index >= len(given):
+            return False
+        if not (segment.startswith("{") and segment.endswith("}")) and segment != given[index]:
+            return False
+    return len(given) == len(wanted)
+
+
+def declared_routes(client: Any, api_id: str, v2_client: Any | None = None) -> list[Route]:
+    """The routes API `api_id` declares: GetResources for a REST API (v1), GetRoutes for an HTTP API
+    (v2). `CheckFailed` when neither knows the API; `AwsAccessError` when AWS refuses to say."""
+    try:
+        return [Route(m["method"], m["path"]) for m in methods(client, api_id)]
+    except CheckFailed:
+        if v2_client is None:
+            raise
+    with aws_errors("apigatewayv2", "GetRoutes", api_id, subject=f"API Gateway API `{api_id}`"):
+        pages = v2_client.get_paginator("get_routes").paginate(ApiId=api_id)
+        keys = [str(item.get("RouteKey", "")) for page in pages for item in page.get("Items", [])]
+    routes: list[Route] = []
+    for key in keys:
+        method, _, path = key.partition(" ")
+        routes.append(Route("ANY", "$default") if key == "$default" else Route(method.upper(), path))
+    return routes
+
+
+def is_function_url(resource: Resource) -> bool:
+    """A Lambda function URL: no routes, every path reaches the function."""
+    return bool(resource.url and _LAMBDA_URL.search(_host(resource.url)))

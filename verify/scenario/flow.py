@@ -51,7 +51,9 @@ from verify.polling import (
     stop_deadline,
     waits_cancelled,
 )
+from verify.probes.apigateway import declared_routes, is_function_url, rest_api_id
 from verify.redact import REDACTOR
+from verify.scenario.enrichment import derived_attributes
 from verify.scenario.payload import KeySchema, default_payload, render_template
 from verify.scenario.run_ids import is_ours
 from verify.scenario.targets import find_targets
@@ -120,6 +122,7 @@ class Flow:
         self.config = config
         self.timeout = timeout
         self.waiter = waiter
+        self.inventory = inventory
         self.targets = find_targets(inventory, config)
         self.marker = run_id
         self.malformed_marker = f"{run_id}-malformed"
@@ -142,6 +145,9 @@ class Flow:
         self.processed: dict[str, Any] = {}
         self.raw: dict[str, Any] = {}
         self._done = {name: threading.Event() for name in STEPS}
+        # Whether the reading's route is one the API declares: asked once, by the first negative check.
+        self._route_lock = threading.Lock()
+        self._route_verdict: tuple[dict[str, Any], str | None] | None = None
         self._scheduled: frozenset[str] = frozenset()
 
     def schedule(self, steps: Iterator[str] | set[str] | frozenset[str] | list[str]) -> None:
@@ -324,7 +330,8 @@ class Flow:
             self._sent_epoch_ms = int(time.time() * 1000)
             evidence["sent_at"] = round(self._sent_epoch_ms / 1000, 3)
             self._sending(self.marker)
-            response = self.http.request(self.config.flow.method, url, json_body=self.payload)
+            # Sampled=1: the one request whose trace the trace step looks up (verify.aws.http).
+            response = self.http.request(self.config.flow.method, url, json_body=self.payload, sampled=True)
             self._answered(self.marker, response.status)
             self.ingest_response = response
             evidence.update(request=response.evidence(), payload=_trim(self.payload))
@@ -391,18 +398,45 @@ class Flow:
         # step has its item, ingest timestamps would pass for derived fields.
         self._await("raw")
         with self.step("enriched", "processed") as evidence:
-            # Enrichment is what the processor added: beyond the payload and beyond what the ingest
-            # step stored itself (ingest timestamps are not enrichment).
-            added = sorted(set(self.processed) - set(self.payload) - set(self.raw))
-            evidence["added_attributes"] = added
-            if not added:
+            # Enrichment is what the processor derived (verify.scenario.enrichment): not the table's
+            # keys, not a copy of the payload or of what the ingest stored itself, not null.
+            keys = self._key_names(self.targets.processed_table)
+            derived, not_derived = derived_attributes(self.processed, self.payload, self.raw, keys)
+            evidence["added_attributes"] = derived
+            evidence["not_enrichment"] = not_derived
+            wanted = self.config.flow.enriched_fields
+            if wanted:
+                evidence["enriched_fields"] = list(wanted)
+                missing = [name for name in wanted if name not in derived]
+                if missing:
+                    raise CheckFailed(
+                        f"processed reading {self.marker}: expected the fields [flow] enriched_fields names "
+                        f"({', '.join(wanted)}) derived by the processor, got "
+                        + "; ".join(f"{name}: {not_derived.get(name, 'absent')}" for name in missing),
+                        expected=list(wanted),
+                        actual=derived,
+                        evidence=evidence,
+                    )
+            elif not derived:
                 raise CheckFailed(
-                    f"processed reading {self.marker}: expected attributes the payload did not carry (enrichment), "
-                    f"got only {sorted(self.processed)}",
+                    f"processed reading {self.marker}: expected attributes the processor derived (non-null, "
+                    "not a key, not copied from the payload or the raw item), got none: "
+                    + (
+                        ", ".join(f"{name} ({why})" for name, why in sorted(not_derived.items()))
+                        or "no attributes"
+                    ),
                     expected="derived attributes",
                     actual=sorted(self.processed),
+                    evidence=evidence,
                 )
         return evidence
+
+    def _key_names(self, table: Resource | None) -> frozenset[str]:
+        """The key attributes of a flow table: a processor writes them by necessity, never as enrichment."""
+        if table is None:
+            return frozenset()
+        schema = self.schema(table)
+        return frozenset({schema.partition.name} | ({schema.sort.name} if schema.sort else set()))
 
     @_ends("queue")
     def queue_hop(self) -> dict[str, Any]:
@@ -532,7 +566,56 @@ class Flow:
 
     # ---------------------------------------------------------------- negative steps
 
+    def declared_route(self) -> dict[str, Any]:
+        """Evidence that the reading's route is one the API declares. Otherwise `VerifyError` (could
+        not verify), saying why: a REST API answers `403 Missing Authentication Token` for every route
+        it does not declare, signed or not, so a refusal from such a route proves nothing."""
+        with self._route_lock:
+            if self._route_verdict is None:
+                self._route_verdict = self._judge_route()
+            evidence, problem = self._route_verdict
+        if problem is not None:
+            raise VerifyError(problem)
+        return dict(evidence)
+
+    def _judge_route(self) -> tuple[dict[str, Any], str | None]:
+        method = self.config.flow.method.upper()
+        path = "/" + self.config.flow.ingest_path.split("?", 1)[0].strip("/")
+        shown = f"{method} {path}"
+        api = self.targets.api
+        if api is None:
+            return {}, f"no output names the API, so whether it declares {shown} is unknown"
+        if is_function_url(api):
+            return {
+                "route": shown,
+                "declared_by": f"Lambda function URL {api.key}: every path reaches it",
+            }, None
+        api_id = rest_api_id(api, self.inventory)
+        if api_id is None:
+            return {}, (
+                f"cannot tell whether {shown} is a route the API at output `{api.key}` declares: no output "
+                "names its API Gateway id (add one, e.g. `ApiId`), and a 403 from a route it does not "
+                "declare proves nothing"
+            )
+        try:
+            routes = declared_routes(self.aws.client("apigateway"), api_id, self.aws.client("apigatewayv2"))
+        except (CheckFailed, VerifyError) as exc:
+            return {}, (
+                f"could not read the routes of API {api_id} (output `{api.key}`): {exc}; a 403 from a route "
+                f"it does not declare proves nothing, so {shown} must be known to be one"
+            )
+        declared = [str(route) for route in routes]
+        if not any(route.matches(method, path) for route in routes):
+            return {}, (
+                f"{shown} is not a route API {api_id} declares; declared: {', '.join(declared) or 'none'}. "
+                "A REST API answers 403 Missing Authentication Token for every route it does not declare, "
+                "so a refusal there proves nothing: set [flow] ingest_path and method to the route "
+                "the stack ingests readings on"
+            )
+        return {"route": shown, "api_id": api_id, "declared": declared}, None
+
     def rejects(self, how: str) -> dict[str, Any]:
+        route = self.declared_route()  # before anything is sent: an undeclared route proves nothing
         url = self._url(self.config.flow.ingest_path)
         marker = f"{self.marker}-{how}"
         self._markers_written.add(marker)
@@ -548,7 +631,7 @@ class Flow:
                 self.config.flow.method, url, json_body=body, credentials_override=wrong
             )
         self._answered(marker, response.status)
-        evidence = {"response": response.evidence()}
+        evidence = {"route": route, "response": response.evidence()}
         if response.status not in (401, 403):
             raise CheckFailed(
                 f"{self.config.flow.method} {url} with {how.replace('_', ' ')} request: expected 403, got HTTP "
@@ -560,6 +643,7 @@ class Flow:
         return evidence
 
     def malformed_not_stored(self) -> dict[str, Any]:
+        route = self.declared_route()  # a 4xx from a route the API does not declare proves nothing
         url = self._url(self.config.flow.ingest_path)
         # Valid JSON that no sane handler accepts: the key (so a stack that stores it anyway stores it
         # under this run's marker, where the check finds it and clean-up removes it), no timestamp,
@@ -574,7 +658,7 @@ class Flow:
         response = self.http.request(self.config.flow.method, url, json_body=body)
         self._answered(self.malformed_marker, response.status)
         self._malformed_status = response.status
-        evidence: dict[str, Any] = {"response": response.evidence()}
+        evidence: dict[str, Any] = {"route": route, "response": response.evidence()}
         stored = self._items(self.targets.raw_table, self.malformed_marker) if self.targets.raw_table else []
         evidence["stored_items"] = len(stored)
         if 200 <= response.status < 300 or stored:

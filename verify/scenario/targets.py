@@ -17,6 +17,7 @@ __all__ = ["FlowTargets", "find_targets"]
 @dataclass
 class FlowTargets:
     api_url: str
+    api: Resource | None
     raw_table: Resource | None
     processed_table: Resource | None
     queue: Resource | None
@@ -26,11 +27,16 @@ class FlowTargets:
     log_groups: dict[str, str] = field(default_factory=dict)  # role ("ingest"/"processor") -> group
 
 
-def _api_url(inventory: Inventory) -> str | None:
+def _api(inventory: Inventory) -> Resource | None:
+    """The API output whose URL the reading is sent to (its id tells which routes the API declares)."""
     for resource in inventory.of_kind("api"):
         if resource.value.startswith(("http://", "https://")):
-            return resource.value if resource.value.endswith("/") else resource.value + "/"
+            return resource
     return None
+
+
+def _api_url(api: Resource) -> str:
+    return api.value if api.value.endswith("/") else api.value + "/"
 
 
 def _table(inventory: Inventory, config_key: str | None, role: str) -> Resource | None:
@@ -52,8 +58,8 @@ def _function(inventory: Inventory, *words: str) -> str | None:
 
 
 def find_targets(inventory: Inventory, config: Config) -> FlowTargets:
-    api_url = _api_url(inventory)
-    if api_url is None:
+    api = _api(inventory)
+    if api is None:
         raise NotApplicable("not applicable: the outputs name no API URL to send a reading to")
     raw_table = _table(inventory, config.flow.raw_table, "raw")
     processed_table = _table(inventory, config.flow.processed_table, "processed")
@@ -73,7 +79,8 @@ def find_targets(inventory: Inventory, config: Config) -> FlowTargets:
             named = next((g for g in groups if g.endswith("/" + function) or g.endswith(function)), None)
             log_groups[role] = named or f"/aws/lambda/{function}"
     return FlowTargets(
-        api_url=api_url,
+        api_url=_api_url(api),
+        api=api,
         raw_table=raw_table,
         processed_table=processed_table,
         queue=next((q for q in queues if q.role != "dlq"), None),
