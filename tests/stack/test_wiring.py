@@ -26,7 +26,7 @@ from verify.probes import logs as logs_probe
 from verify.probes import sqs as sqs_probe
 from verify.stack.inventory import Inventory, Resource, build_inventory
 from verify.stack.outputs import parse_outputs
-from verify.stack.wiring import MAX_CALLS, READ_OPERATIONS, describe, discover_wiring
+from verify.stack.wiring import MAX_CALLS, READ_OPERATIONS, describe, discover_wiring, follow_wiring
 
 ACCOUNT = "123456789012"
 WRITER, READER = "telemetry-writer-stg", "telemetry-reader-stg"
@@ -491,3 +491,19 @@ def test_describe_lists_what_was_found_and_how(stand_in: StandIn) -> None:
         lines
     )
     assert describe(_inventory(stand_in.outputs)) == []  # nothing followed, nothing said
+
+
+def test_follow_wiring_says_why_when_the_run_has_no_aws(stand_in: StandIn) -> None:
+    """The session's lazy `aws` may refuse (no region): the inventory is still built, with one note."""
+
+    def no_region() -> Aws:
+        raise AwsAccessError("no AWS region: pass --region")
+
+    inventory = follow_wiring(_inventory(stand_in.outputs), no_region)
+    assert [r.key for r in inventory.resources] == list(stand_in.outputs)
+    assert inventory.discovery is not None
+    assert inventory.discovery.notes == (
+        "discovery did not follow the stack's wiring: no AWS region: pass --region",
+    )
+    followed = follow_wiring(_inventory(stand_in.outputs), lambda: Aws(MOTO_REGION, read_only=True))
+    assert followed.discovery is not None and followed.discovery.found == 8

@@ -112,6 +112,19 @@ def discover_wiring(
     return replace(inventory, resources=(*inventory.resources, *found), discovery=report)
 
 
+def follow_wiring(inventory: Inventory, get_aws: Callable[[], ClientSource]) -> Inventory:
+    """`discover_wiring` for a run's session: `get_aws` (the session's lazy `aws`) is asked here, so
+    that no region or no credentials is one note on the inventory, never an error of building it."""
+    try:
+        aws = get_aws()
+    except Exception as error:
+        note = f"discovery did not follow the stack's wiring: {error}"
+        return replace(
+            inventory, discovery=DiscoveryReport(calls=0, max_calls=MAX_CALLS, found=0, notes=(note,))
+        )
+    return discover_wiring(inventory, aws)
+
+
 def _no_credentials(aws: object) -> str | None:
     """Why discovery cannot ask AWS at all (`Aws.credentials()` refuses), else None."""
     credentials = getattr(aws, "credentials", None)
