@@ -42,6 +42,7 @@ class Expectations:
     rotation_days: int | None = None
     multi_az: bool = True
     db_must_be_reachable: bool = False
+    cache_must_be_reachable: bool = False
     processed_max_age_s: float = 3600.0
 
 
@@ -85,6 +86,8 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     max_errors: int | None = None
     max_flow_latency_s: float | None = None
+    # Where verify runs inside the VPC, a database it cannot reach is a fault: `unverified` blocks.
+    require_reachable: bool = False
 
     def active_waiver(self, check_id: str, today: dt.date | None = None) -> Waiver | None:
         today = today or dt.date.today()
@@ -145,6 +148,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "rotation_days": (int,),
         "multi_az": (bool,),
         "db_must_be_reachable": (bool,),
+        "cache_must_be_reachable": (bool,),
         "processed_max_age_s": (int, float),
     },
     "smoke": {"safe_paths": (list,)},
@@ -157,6 +161,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "waivers": (list,),
         "max_errors": (int,),
         "max_flow_latency_s": (int, float),
+        "require_reachable": (bool,),
     },
 }
 _ALIAS_KEYS = {"kind", "role", "name"}
@@ -452,4 +457,5 @@ def _parse_policy(raw: Mapping[str, Any], validator: _Validator) -> Policy:
         waivers=tuple(waivers),
         max_errors=raw.get("max_errors"),
         max_flow_latency_s=float(max_latency) if max_latency is not None else None,
+        require_reachable=bool(raw.get("require_reachable", False)),
     )
