@@ -168,6 +168,7 @@ def test_discovery_lists_the_dlq_functions_and_log_groups_found_by_relationship(
     assert origins[WRITER] == origins[f"/aws/lambda/{WRITER}"] == "HttpEndpoint"
     assert origins[AUDITOR] == "RawReadingsTable"
     assert found[("sqs_queue", DLQ)].role == "dlq"  # so "SQS dead-letter queue ... is empty" applies to it
+    assert found[("sqs_queue", DLQ)].url == stand_in.dlq_url  # asked of SQS: the flow reads the DLQ by URL
     # The output-named resources are all still there, first, and marked as named by an output.
     assert [r.key for r in inventory.resources if not r.discovered] == list(stand_in.outputs)
     assert all(r.found_via == "output" for r in inventory.resources[: len(stand_in.outputs)])
@@ -407,6 +408,7 @@ def test_dead_letter_config_and_destinations_of_a_named_function() -> None:
     dlq = f"arn:aws:sqs:{MOTO_REGION}:{ACCOUNT}:{DLQ}"
     bus = f"arn:aws:events:{MOTO_REGION}:{ACCOUNT}:event-bus/telemetry-stg"
     answers: dict[str, dict[str, Callable[..., Any]]] = {
+        "sqs": {"get_queue_url": lambda **_: {"QueueUrl": f"https://sqs.example/{DLQ}"}},
         "lambda": {
             "get_function_configuration": lambda **_: {
                 "DeadLetterConfig": {"TargetArn": dlq},
@@ -428,6 +430,17 @@ def test_dead_letter_config_and_destinations_of_a_named_function() -> None:
     # A custom log group from the function's LoggingConfig, not the /aws/lambda/ default.
     assert found[("log_group", "telemetry-shared-logs")].found_via == "log group of WriterFunctionName"
     assert len(found) == 3  # the DLQ named twice (dead-letter config and on-failure) is added once
+    assert inventory.discovery is not None and inventory.discovery.notes == ()
+    assert calls.count("sqs.get_queue_url") == 1
+
+
+def test_a_redrive_to_a_queue_that_is_gone_is_said(stand_in: StandIn, clients: dict[str, Any]) -> None:
+    clients["sqs"].delete_queue(QueueUrl=stand_in.dlq_url)
+    inventory = discover_wiring(_inventory(stand_in.outputs), Aws(MOTO_REGION, read_only=True))
+    dlq = _found(inventory)[("sqs_queue", DLQ)]
+    assert dlq.url is None  # kept by its ARN: "SQS dead-letter queue ... is empty" then fails it as not found
+    assert inventory.discovery is not None
+    assert f"redrive policy of WorkQueueUrl: queue {DLQ} does not exist" in inventory.discovery.notes
 
 
 def test_a_lambda_integration_through_a_stage_variable_is_said_not_guessed() -> None:

@@ -67,7 +67,15 @@ _FUNCTION_ARN = re.compile(
     r"(?P<arn>arn:aws[\w-]*:lambda:[a-z0-9-]+:\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64}))"
     r"(?::[A-Za-z0-9_$-]+)?(?=/|$)"
 )
-_NOT_FOUND = frozenset({"ResourceNotFoundException", "NotFoundException", "NotFound"})
+_NOT_FOUND = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NotFoundException",
+        "NotFound",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    }
+)
 
 
 @runtime_checkable
@@ -414,8 +422,27 @@ class _Walk:
             origin=origin,
         )
         self._remember(resource)
-        self._found.append(resource)
+        self._found.append(resource)  # before its URL is asked: kept (by ARN) if the bound is reached there
+        if resource.kind == Kind.SQS_QUEUE and resource.url is None and resource.arn:
+            resource = self._found[-1] = self._with_queue_url(resource, via)
         return resource
+
+    def _with_queue_url(self, queue: Resource, via: str) -> Resource:
+        """The queue with its URL: an ARN is what a redrive policy or a dead-letter config names, but
+        SQS (and the flow, which reads the dead-letter queue by URL) addresses a queue by its URL."""
+        account = queue.arn.split(":")[4] if queue.arn else ""
+        params = {"QueueName": queue.name, **({"QueueOwnerAWSAccountId": account} if account else {})}
+        try:
+            url = self._ask("sqs", "get_queue_url", **params).get("QueueUrl")
+        except _BoundReached:
+            raise
+        except _AwsNotFound:
+            self._notes.append(f"{via}: queue {queue.name} does not exist")
+            return queue
+        except Exception as error:  # said, and the rest of the step still followed
+            self._notes.append(f"{via}: could not read the URL of queue {queue.name}: {_error_text(error)}")
+            return queue
+        return replace(queue, url=url) if isinstance(url, str) and url else queue
 
     # ------------------------------------------------------------------ the one door to AWS
 
