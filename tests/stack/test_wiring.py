@@ -499,7 +499,7 @@ def test_describe_lists_what_was_found_and_how(stand_in: StandIn) -> None:
         f"found by following the stack's wiring: 8 resource(s), {inventory.discovery.calls} AWS call(s) "
         f"of at most {MAX_CALLS}"
     )
-    assert f"  sqs_queue  dlq  {DLQ}  <- redrive policy of WorkQueueUrl" in lines
+    assert f"  sqs_queue        dlq  {DLQ}  <- redrive policy of WorkQueueUrl" in lines  # columns aligned
     assert f"note: function {READER} (integration of HttpEndpoint GET /history): its log group " in "\n".join(
         lines
     )

@@ -155,11 +155,12 @@ def describe(inventory: Inventory) -> list[str]:
         f"found by following the stack's wiring: {report.found} resource(s), "
         f"{report.calls} AWS call(s) of at most {report.max_calls}{bound}"
     ]
-    for resource in inventory.resources:
-        if resource.discovered:
-            lines.append(
-                f"  {resource.kind}  {resource.role or '-'}  {resource.name}  <- {resource.found_via}"
-            )
+    found = [r for r in inventory.resources if r.discovered]
+    kind_width = max((len(r.kind) for r in found), default=0)
+    role_width = max((len(r.role or "-") for r in found), default=0)
+    for resource in found:
+        kind, role = resource.kind.ljust(kind_width), (resource.role or "-").ljust(role_width)
+        lines.append(f"  {kind}  {role}  {resource.name}  <- {resource.found_via}")
     lines.extend(f"note: {note}" for note in report.notes)
     return lines
 
