@@ -582,7 +582,7 @@ def test_several_stacks_report_per_stack_and_overall(pytester: pytest.Pytester) 
     }
     assert summary["stacks"]["queue-outputs"] == {
         "verdict": "fail",
-        "counts": {"passed": 0, "failed": 1, "skipped": 0, "error": 0},
+        "counts": {"passed": 0, "failed": 1, "skipped": 0, "error": 0, "unverified": 0},
     }
     assert summary["stacks"]["DataStack"]["verdict"] == "pass"
     assert summary["verdict"] == "fail"
