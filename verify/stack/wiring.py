@@ -20,6 +20,10 @@ followed further.
 Bound: at most `MAX_CALLS` AWS calls (each page of a listing is one) and `MAX_SECONDS` of wall time,
 whichever comes first. When the bound is reached, what was not followed is said in a note.
 
+Time: the steps of one hop run at once (up to 8), so discovery costs a run about three round trips'
+worth of waiting (first hop, functions, queue URLs), not one per call. What a wave found is applied
+in the steps' order, so the inventory never depends on thread timing.
+
 Read-only: only the Describe/Get/List operations in `READ_OPERATIONS` are ever sent.
 
 A discovered resource is an ordinary inventory `Resource` of the same kinds, so every shipped check
@@ -33,10 +37,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from verify.stack.inventory import DiscoveryReport, Inventory, Resource, classify
@@ -59,7 +65,11 @@ READ_OPERATIONS = frozenset(
         ("logs", "describe_log_groups"),
     }
 )
-_PAGE = 100  # items asked per page of a listing; a bigger page is never more calls
+# A first page is asked with exactly the parameters the checks' probes send: in a read-only run the
+# snapshot (verify.aws.snapshot) then answers the checks from discovery's reads, and discovery costs
+# smoke almost no calls of its own.
+_PAGE = 100  # items asked per page where the probes ask nothing alike (API Gateway v2)
+_THREADS = 8  # steps of one wave asked at once (the run's clients pool 32 connections)
 # API Gateway ids: 10 lower-case letters and digits on AWS (moto makes HTTP API ids of 8). A Lambda
 # function URL's id is 32 long and is no API Gateway.
 _API_ID = re.compile(r"^[a-z0-9]{6,12}$")
@@ -89,10 +99,31 @@ class _BoundReached(Exception):
     """The call or time bound is spent: the current step and every later one are not followed."""
 
 
+@dataclass
+class _Findings:
+    """What one step found, in the order it found it; applied to the inventory after its wave, in the
+    steps' order, so what is added (and how it is said to be found) never depends on thread timing."""
+
+    adds: list[tuple[str, str, str, str | None, Kind | None, bool]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    urls: list[tuple[str, str]] = field(default_factory=list)  # (queue name, its URL)
+    error: str | None = None
+    cut: bool = False  # the bound was reached inside this step
+
+    def add(
+        self, value: str, via: str, origin: str, *, role: str | None = None, kind: Kind | None = None
+    ) -> None:
+        self.adds.append((value, via, origin, role, kind, False))
+
+    def function(self, arn: str, via: str, origin: str) -> None:
+        """A function found at the first hop: its own step (log group, failure targets) follows."""
+        self.adds.append((arn, via, origin, None, None, True))
+
+
 @dataclass(frozen=True)
 class _Step:
     what: str  # for the note when it cannot be followed: "redrive policy of IngestionQueueUrl"
-    run: Callable[[], None]
+    run: Callable[[_Findings], None]
 
 
 def discover_wiring(
@@ -166,7 +197,8 @@ def describe(inventory: Inventory) -> list[str]:
 
 
 class _Walk:
-    """One discovery: a queue of steps, each spending calls from one shared budget."""
+    """One discovery: waves of steps (first hop, functions, queue URLs), each wave's steps run
+    concurrently on one shared call budget, their findings applied in order between waves."""
 
     def __init__(
         self,
@@ -179,6 +211,7 @@ class _Walk:
     ) -> None:
         self._factory = factory
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
         self._max_calls = max_calls
         self._max_seconds = max_seconds
         self._deadline = clock() + max_seconds
@@ -188,8 +221,7 @@ class _Walk:
         self._found: list[Resource] = []
         self._names: set[tuple[str, str]] = set()
         self._arns: set[str] = set()
-        self._steps: deque[_Step] = deque()
-        self._bound_reached = False
+        self._cut: list[str] = []
         self._start = [r for r in inventory.resources if not r.sensitive]
         for resource in inventory.resources:
             self._remember(resource)
@@ -197,92 +229,148 @@ class _Walk:
     # ------------------------------------------------------------------ the walk
 
     def run(self) -> tuple[list[Resource], DiscoveryReport]:
-        self._plan_first_hop()
-        while self._steps:
-            step = self._steps.popleft()
-            try:
-                step.run()
-            except _BoundReached:
-                self._bound_reached = True
-                left = [step.what, *(s.what for s in self._steps)]
-                self._steps.clear()
-                shown = "; ".join(left[:5]) + (f"; and {len(left) - 5} more" if len(left) > 5 else "")
-                self._notes.append(
-                    f"discovery stopped at its bound ({self._max_calls} AWS calls or "
-                    f"{self._max_seconds:g} s): not followed: {shown}"
-                )
-            except Exception as error:  # an AWS error (or any surprise) is said, never raised
-                self._notes.append(f"could not follow the {step.what}: {_error_text(error)}")
+        wave = self._first_hop()
+        while wave:
+            functions: list[_Step] = []
+            for step, findings in zip(wave, self._run_wave(wave), strict=True):
+                functions += self._apply(step, findings)
+            # A queue named by ARN alone (a redrive policy, a dead-letter config) gets its URL before
+            # the next wave: SQS, and the flow reading the dead-letter queue, address a queue by URL.
+            queues = [r for r in self._found if r.kind == Kind.SQS_QUEUE and r.url is None and r.arn]
+            urls = [_Step(f"URL of queue {q.name} ({q.found_via})", self._queue_url(q)) for q in queues]
+            for step, findings in zip(urls, self._run_wave(urls), strict=True):
+                self._apply(step, findings)
+            wave = functions
+        if self._cut:
+            shown = "; ".join(self._cut[:5]) + (
+                f"; and {len(self._cut) - 5} more" if len(self._cut) > 5 else ""
+            )
+            self._notes.append(
+                f"discovery stopped at its bound ({self._max_calls} AWS calls or "
+                f"{self._max_seconds:g} s): not followed: {shown}"
+            )
         report = DiscoveryReport(
             calls=sum(self._calls.values()),
             max_calls=self._max_calls,
             found=len(self._found),
             calls_by_operation=tuple(sorted(self._calls.items())),
             notes=tuple(self._notes),
-            bound_reached=self._bound_reached,
+            bound_reached=bool(self._cut),
         )
         return self._found, report
 
-    def _plan_first_hop(self) -> None:
+    def _first_hop(self) -> list[_Step]:
         # Queues first (their DLQs are the backlog a healthy-looking run misses), then APIs, tables,
-        # and the functions the outputs name; functions found on the way are queued behind them.
+        # and the functions the outputs name; functions found on the way come in the next wave.
+        steps: list[_Step] = []
         for resource in self._start:
             if resource.kind == Kind.SQS_QUEUE:
-                self._add_step(f"redrive policy and consumers of {resource.key}", self._queue, resource)
+                steps.append(_Step(f"redrive policy and consumers of {resource.key}", self._queue(resource)))
         seen_apis: set[str] = set()
         for resource in self._start:
             if resource.kind == Kind.API and _API_ID.match(resource.name) and resource.name not in seen_apis:
                 seen_apis.add(resource.name)  # `ApiId` and `ApiEndpoint` name one API: read it once
-                self._add_step(f"routes of {resource.key}", self._api, resource)
+                steps.append(_Step(f"routes of {resource.key}", self._api(resource)))
         for resource in self._start:
             if resource.kind == Kind.DYNAMODB_TABLE:
-                self._add_step(f"stream consumers of {resource.key}", self._table, resource)
+                steps.append(_Step(f"stream consumers of {resource.key}", self._table(resource)))
         for resource in self._start:
             if resource.kind == Kind.LAMBDA_FUNCTION:
-                self._add_step(f"log group and failure targets of {resource.key}", self._function, resource)
+                steps.append(
+                    _Step(f"log group and failure targets of {resource.key}", self._function(resource))
+                )
+        return steps
 
-    def _add_step(self, what: str, action: Callable[..., None], *args: Any) -> None:
-        self._steps.append(_Step(what, lambda: action(*args)))
+    def _run_wave(self, steps: list[_Step]) -> list[_Findings]:
+        """Each step's findings, the steps run at once: a wave costs its slowest step, not the sum."""
+        if len(steps) <= 1:
+            return [self._run_step(step) for step in steps]
+        with ThreadPoolExecutor(max_workers=min(_THREADS, len(steps)), thread_name_prefix="wiring") as pool:
+            return list(pool.map(self._run_step, steps))
+
+    def _run_step(self, step: _Step) -> _Findings:
+        findings = _Findings()
+        try:
+            step.run(findings)
+        except _BoundReached:
+            findings.cut = True  # what it found before the bound is kept
+        except Exception as error:  # an AWS error (or any surprise) is said, never raised
+            findings.error = f"could not follow the {step.what}: {_error_text(error)}"
+        return findings
+
+    def _apply(self, step: _Step, findings: _Findings) -> list[_Step]:
+        """The step's findings, added to the inventory in order; the function steps they lead to."""
+        functions: list[_Step] = []
+        for value, via, origin, role, kind, is_function in findings.adds:
+            added = self._add(value, via, origin=origin, role=role, kind=kind)
+            if added is not None and is_function:
+                what = f"log group and failure targets of function {added.name}"
+                functions.append(_Step(what, self._function(added)))
+        for name, url in findings.urls:
+            self._found = [
+                replace(r, url=url) if r.kind == Kind.SQS_QUEUE and r.name == name else r for r in self._found
+            ]
+        self._notes.extend(findings.notes)
+        if findings.error:
+            self._notes.append(findings.error)
+        if findings.cut:
+            self._cut.append(step.what)
+        return functions
 
     # ------------------------------------------------------------------ first hop
 
-    def _queue(self, queue: Resource) -> None:
-        url = queue.url
-        if url is None:
-            params: dict[str, str] = {"QueueName": queue.name}
-            if queue.arn:
-                params["QueueOwnerAWSAccountId"] = queue.arn.split(":")[4]
-            url = str(self._ask("sqs", "get_queue_url", **params)["QueueUrl"])
-        attributes = self._ask(
-            "sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"]
-        ).get("Attributes", {})
-        redrive = attributes.get("RedrivePolicy")
-        if redrive:
-            target = _json_object(redrive).get("deadLetterTargetArn")
-            if isinstance(target, str) and target:
-                self._add(target, f"redrive policy of {queue.key}", origin=queue.key, role="dlq")
-        queue_arn = attributes.get("QueueArn") or queue.arn
-        if queue_arn:
-            self._consumers(str(queue_arn), f"event-source mapping of {queue.key}", queue.key)
+    def _queue(self, queue: Resource) -> Callable[[_Findings], None]:
+        def follow(out: _Findings) -> None:
+            url = queue.url
+            if url is None:
+                params: dict[str, str] = {"QueueName": queue.name}
+                if queue.arn:
+                    params["QueueOwnerAWSAccountId"] = queue.arn.split(":")[4]
+                url = str(self._ask("sqs", "get_queue_url", **params)["QueueUrl"])
+            attributes = self._ask("sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["All"]).get(
+                "Attributes", {}
+            )
+            redrive = attributes.get("RedrivePolicy")
+            if redrive:
+                target = _json_object(redrive).get("deadLetterTargetArn")
+                if isinstance(target, str) and target:
+                    out.add(target, f"redrive policy of {queue.key}", queue.key, role="dlq")
+            queue_arn = attributes.get("QueueArn") or queue.arn
+            if queue_arn:
+                self._consumers(out, str(queue_arn), f"event-source mapping of {queue.key}", queue.key)
 
-    def _table(self, table: Resource) -> None:
-        described = self._ask("dynamodb", "describe_table", TableName=table.name).get("Table", {})
-        stream_arn = described.get("LatestStreamArn")
-        if stream_arn and described.get("StreamSpecification", {}).get("StreamEnabled", True):
-            self._consumers(str(stream_arn), f"stream consumer of {table.key}", table.key)
+        return follow
 
-    def _api(self, api: Resource) -> None:
-        try:
-            pages = list(self._rest_integrations(api.name))
-        except _AwsNotFound:
-            pages = list(self._http_integrations(api.name))  # not a REST API: an HTTP API (v2)?
-        for route, uri in pages:
-            self._integration(uri, f"integration of {api.key} {route}", api.key)
+    def _table(self, table: Resource) -> Callable[[_Findings], None]:
+        def follow(out: _Findings) -> None:
+            described = self._ask("dynamodb", "describe_table", TableName=table.name).get("Table", {})
+            stream_arn = described.get("LatestStreamArn")
+            if stream_arn and described.get("StreamSpecification", {}).get("StreamEnabled", True):
+                self._consumers(out, str(stream_arn), f"stream consumer of {table.key}", table.key)
+
+        return follow
+
+    def _api(self, api: Resource) -> Callable[[_Findings], None]:
+        def follow(out: _Findings) -> None:
+            try:
+                routes = list(self._rest_integrations(api.name))
+            except _AwsNotFound:
+                routes = list(self._http_integrations(api.name))  # not a REST API: an HTTP API (v2)?
+            for route, uri in routes:
+                via = f"integration of {api.key} {route}"
+                match = _FUNCTION_ARN.search(uri)
+                if match is not None:
+                    out.function(match["arn"], via, api.key)
+                elif ":lambda:" in uri:  # a Lambda integration naming no function (a stage variable)
+                    out.notes.append(f"{via}: its Lambda integration names no function we can resolve")
+                # else an HTTP, mock or other AWS service integration: no function behind it
+
+        return follow
 
     def _rest_integrations(self, api_id: str) -> Iterator[tuple[str, str]]:
         position: str | None = None
         while True:
-            params: dict[str, Any] = {"restApiId": api_id, "embed": ["methods"], "limit": 500}
+            params: dict[str, Any] = {"restApiId": api_id, "embed": ["methods"]}
             if position:
                 params["position"] = position
             answer = self._ask("apigateway", "get_resources", **params)
@@ -317,75 +405,77 @@ class _Walk:
             if not token:
                 return
 
-    def _integration(self, uri: str, via: str, origin: str) -> None:
-        match = _FUNCTION_ARN.search(uri)
-        if match is None:
-            if ":lambda:" in uri:  # a Lambda integration whose function we cannot name (a stage variable)
-                self._notes.append(f"{via}: its Lambda integration names no function we can resolve")
-            return  # an HTTP, mock or other AWS service integration: no function behind it
-        self._add_function(match["arn"], via, origin)
-
-    def _consumers(self, source_arn: str, via: str, origin: str) -> None:
+    def _consumers(self, out: _Findings, source_arn: str, via: str, origin: str) -> None:
         marker: str | None = None
         while True:
-            params: dict[str, Any] = {"EventSourceArn": source_arn, "MaxItems": _PAGE}
+            params: dict[str, Any] = {"EventSourceArn": source_arn}
             if marker:
                 params["Marker"] = marker
             answer = self._ask("lambda", "list_event_source_mappings", **params)
             for mapping in answer.get("EventSourceMappings", []):
                 function_arn = mapping.get("FunctionArn")
                 if isinstance(function_arn, str) and (match := _FUNCTION_ARN.search(function_arn)):
-                    self._add_function(match["arn"], via, origin)
+                    out.function(match["arn"], via, origin)
                 failure = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
                 if isinstance(failure, str) and failure:
-                    self._add(failure, f"on-failure destination of the {via}", origin=origin, role="dlq")
+                    out.add(failure, f"on-failure destination of the {via}", origin, role="dlq")
             marker = answer.get("NextMarker")
             if not marker:
                 return
 
     # ------------------------------------------------------------------ functions (first or second hop)
 
-    def _add_function(self, arn: str, via: str, origin: str) -> None:
-        """A function found at the first hop; its log group and failure targets are the second (and
-        last) hop, queued behind every first-hop step."""
-        added = self._add(arn, via, origin=origin)
-        if added is not None:
-            self._add_step(f"log group and failure targets of function {added.name}", self._function, added)
-
-    def _function(self, function: Resource) -> None:
+    def _function(self, function: Resource) -> Callable[[_Findings], None]:
         origin = function.origin or function.key
         about = f"function {function.name}" if function.discovered else function.key
         chain = f" ({function.found_via})" if function.discovered else ""
-        try:
-            config = self._ask(
-                "lambda", "get_function_configuration", FunctionName=function.arn or function.name
-            )
-        except _AwsNotFound:
-            self._notes.append(f"{about}{chain}: Lambda has no such function, so nothing hangs from it")
-            return
-        group = str((config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{function.name}")
-        if (Kind.LOG_GROUP, group) not in self._names:
-            groups = self._ask("logs", "describe_log_groups", logGroupNamePrefix=group, limit=1)
-            # Names sort, so an exact match is the first one with this prefix; a longer name is not it.
-            if any(g.get("logGroupName") == group for g in groups.get("logGroups", [])):
-                self._add(group, f"log group of {about}{chain}", origin=origin, kind=Kind.LOG_GROUP)
-            else:
-                self._notes.append(f"{about}{chain}: its log group {group} does not exist (not invented)")
-        dead_letter = (config.get("DeadLetterConfig") or {}).get("TargetArn")
-        if isinstance(dead_letter, str) and dead_letter:
-            self._add(dead_letter, f"dead-letter config of {about}{chain}", origin=origin, role="dlq")
-        try:
-            invoke = self._ask(
-                "lambda", "get_function_event_invoke_config", FunctionName=function.arn or function.name
-            )
-        except _AwsNotFound:
-            return  # no asynchronous-invocation settings: nothing configured, nothing to follow
-        destinations = invoke.get("DestinationConfig") or {}
-        for outcome, role in (("OnFailure", "dlq"), ("OnSuccess", None)):
-            target = (destinations.get(outcome) or {}).get("Destination")
-            if isinstance(target, str) and target:
-                what = "on-failure" if outcome == "OnFailure" else "on-success"
-                self._add(target, f"{what} destination of {about}{chain}", origin=origin, role=role)
+
+        def follow(out: _Findings) -> None:
+            try:
+                config = self._ask("lambda", "get_function_configuration", FunctionName=function.name)
+            except _AwsNotFound:
+                out.notes.append(f"{about}{chain}: Lambda has no such function, so nothing hangs from it")
+                return
+            logging = config.get("LoggingConfig") or {}
+            group = str(logging.get("LogGroup") or f"/aws/lambda/{function.name}")
+            # Read between waves only (the inventory changes when a wave is applied, never during it).
+            if (Kind.LOG_GROUP, group) not in self._names:
+                groups = self._ask("logs", "describe_log_groups", logGroupNamePrefix=group)
+                # Names sort, so an exact match is among the first with this prefix.
+                if any(g.get("logGroupName") == group for g in groups.get("logGroups", [])):
+                    out.add(group, f"log group of {about}{chain}", origin, kind=Kind.LOG_GROUP)
+                else:
+                    out.notes.append(f"{about}{chain}: its log group {group} does not exist (not invented)")
+            dead_letter = (config.get("DeadLetterConfig") or {}).get("TargetArn")
+            if isinstance(dead_letter, str) and dead_letter:
+                out.add(dead_letter, f"dead-letter config of {about}{chain}", origin, role="dlq")
+            try:
+                invoke = self._ask("lambda", "get_function_event_invoke_config", FunctionName=function.name)
+            except _AwsNotFound:
+                return  # no asynchronous-invocation settings: nothing configured, nothing to follow
+            destinations = invoke.get("DestinationConfig") or {}
+            for outcome, role in (("OnFailure", "dlq"), ("OnSuccess", None)):
+                target = (destinations.get(outcome) or {}).get("Destination")
+                if isinstance(target, str) and target:
+                    what = "on-failure" if outcome == "OnFailure" else "on-success"
+                    out.add(target, f"{what} destination of {about}{chain}", origin, role=role)
+
+        return follow
+
+    def _queue_url(self, queue: Resource) -> Callable[[_Findings], None]:
+        def follow(out: _Findings) -> None:
+            account = queue.arn.split(":")[4] if queue.arn else ""
+            params = {"QueueName": queue.name, **({"QueueOwnerAWSAccountId": account} if account else {})}
+            try:
+                url = self._ask("sqs", "get_queue_url", **params).get("QueueUrl")
+            except _AwsNotFound:
+                # Kept by its ARN: the checks on it then fail it as not found, which it is.
+                out.notes.append(f"{queue.found_via}: queue {queue.name} does not exist")
+                return
+            if isinstance(url, str) and url:
+                out.urls.append((queue.name, url))
+
+        return follow
 
     # ------------------------------------------------------------------ the inventory's side
 
@@ -423,40 +513,23 @@ class _Walk:
             origin=origin,
         )
         self._remember(resource)
-        self._found.append(resource)  # before its URL is asked: kept (by ARN) if the bound is reached there
-        if resource.kind == Kind.SQS_QUEUE and resource.url is None and resource.arn:
-            resource = self._found[-1] = self._with_queue_url(resource, via)
+        self._found.append(resource)
         return resource
-
-    def _with_queue_url(self, queue: Resource, via: str) -> Resource:
-        """The queue with its URL: an ARN is what a redrive policy or a dead-letter config names, but
-        SQS (and the flow, which reads the dead-letter queue by URL) addresses a queue by its URL."""
-        account = queue.arn.split(":")[4] if queue.arn else ""
-        params = {"QueueName": queue.name, **({"QueueOwnerAWSAccountId": account} if account else {})}
-        try:
-            url = self._ask("sqs", "get_queue_url", **params).get("QueueUrl")
-        except _BoundReached:
-            raise
-        except _AwsNotFound:
-            self._notes.append(f"{via}: queue {queue.name} does not exist")
-            return queue
-        except Exception as error:  # said, and the rest of the step still followed
-            self._notes.append(f"{via}: could not read the URL of queue {queue.name}: {_error_text(error)}")
-            return queue
-        return replace(queue, url=url) if isinstance(url, str) and url else queue
 
     # ------------------------------------------------------------------ the one door to AWS
 
     def _ask(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         if (service, operation) not in READ_OPERATIONS:  # a programming error, caught by the tests
             raise AssertionError(f"discovery may not call {service}.{operation}")
-        if sum(self._calls.values()) >= self._max_calls or self._clock() >= self._deadline:
-            raise _BoundReached
-        if service not in self._clients:
-            self._clients[service] = self._factory(service)
-        self._calls[f"{service}:{_api_name(operation)}"] += 1
+        with self._lock:  # checked and spent at once: concurrent steps never pass the bound together
+            if sum(self._calls.values()) >= self._max_calls or self._clock() >= self._deadline:
+                raise _BoundReached
+            self._calls[f"{service}:{_api_name(operation)}"] += 1
+            if service not in self._clients:
+                self._clients[service] = self._factory(service)
+            client = self._clients[service]
         try:
-            answer = getattr(self._clients[service], operation)(**params)
+            answer = getattr(client, operation)(**params)
         except Exception as error:
             if _error_code(error) in _NOT_FOUND:
                 raise _AwsNotFound(_error_text(error)) from error
