@@ -3,13 +3,11 @@ the stage is throttled and traced."""
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, mark, probes
 
 
-@pytest.mark.check("apigateway", title="API {key}: the stage of its URL is deployed")
-@pytest.mark.resources("api")
+@mark.check("apigateway", title="API {key}: the stage of its URL is deployed")
+@mark.resources("api")
 def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")
@@ -20,8 +18,8 @@ def test_stage_exists(resource: Resource, aws: Aws, inventory: Inventory, check:
     check.record("deployment", stage.get("deploymentId"))
 
 
-@pytest.mark.check("apigateway", title="API {key}: every method requires AWS_IAM")
-@pytest.mark.resources("api")
+@mark.check("apigateway", title="API {key}: every method requires AWS_IAM")
+@mark.resources("api")
 def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")
@@ -30,8 +28,8 @@ def test_methods_use_iam(resource: Resource, aws: Aws, inventory: Inventory, che
     check.record("methods", [f"{m['method']} {m['path']}" for m in methods])
 
 
-@pytest.mark.check("apigateway", category="posture", title="API {key}: the stage is throttled")
-@pytest.mark.resources("api")
+@mark.check("apigateway", category="posture", title="API {key}: the stage is throttled")
+@mark.resources("api")
 def test_throttling(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")
@@ -40,8 +38,8 @@ def test_throttling(resource: Resource, aws: Aws, inventory: Inventory, check: C
     check.record_all(probes.apigateway.check_throttling(client, api, stage))
 
 
-@pytest.mark.check("apigateway", category="posture", title="API {key}: X-Ray tracing on the stage")
-@pytest.mark.resources("api")
+@mark.check("apigateway", category="posture", title="API {key}: X-Ray tracing on the stage")
+@mark.resources("api")
 def test_stage_tracing(resource: Resource, aws: Aws, inventory: Inventory) -> None:
     api = probes.apigateway.target(resource, inventory)
     client = aws.client("apigateway")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Config, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Config, Inventory, Resource, mark, probes
 
 
 def _batch(aws: Aws, inventory: Inventory, kind: str) -> list[str]:
@@ -15,15 +13,15 @@ def _batch(aws: Aws, inventory: Inventory, kind: str) -> list[str]:
     return [r.name for r in inventory.of_kind(kind)]
 
 
-@pytest.mark.check("logs", title="log group {name} exists")
-@pytest.mark.resources("log_group")
+@mark.check("logs", title="log group {name} exists")
+@mark.resources("log_group")
 def test_log_group_exists(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     group = probes.logs.log_group(aws.client("logs"), resource.name)
     check.record("stored_bytes", group.get("storedBytes"))
 
 
-@pytest.mark.check("logs", category="posture", title="log group {name} has a retention period")
-@pytest.mark.resources("log_group")
+@mark.check("logs", category="posture", title="log group {name} has a retention period")
+@mark.resources("log_group")
 def test_log_group_retention(
     resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder
 ) -> None:
@@ -32,8 +30,8 @@ def test_log_group_retention(
     check.record("retention_days", days)
 
 
-@pytest.mark.check("cloudwatch", title="alarm {name} exists and is not in ALARM")
-@pytest.mark.resources("alarm")
+@mark.check("cloudwatch", title="alarm {name} exists and is not in ALARM")
+@mark.resources("alarm")
 def test_alarm_not_firing(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     batch = _batch(aws, inventory, "alarm")
     found = probes.logs.alarm(aws.client("cloudwatch"), resource.name, batch=batch)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Config, NotApplicable, Resource, Waiter, probes
+from verify import Aws, CheckRecorder, Config, NotApplicable, Resource, Waiter, mark, probes
 
 
-@pytest.mark.check("dynamodb", title="DynamoDB table {name} is ACTIVE")
-@pytest.mark.resources("dynamodb_table")
+@mark.check("dynamodb", title="DynamoDB table {name} is ACTIVE")
+@mark.resources("dynamodb_table")
 def test_table_active(resource: Resource, aws: Aws, eventually: Waiter) -> None:
     client = aws.client("dynamodb")
     eventually(
@@ -18,8 +16,8 @@ def test_table_active(resource: Resource, aws: Aws, eventually: Waiter) -> None:
     )
 
 
-@pytest.mark.check("dynamodb", title="DynamoDB table {name} has a readable key schema")
-@pytest.mark.resources("dynamodb_table")
+@mark.check("dynamodb", title="DynamoDB table {name} has a readable key schema")
+@mark.resources("dynamodb_table")
 def test_key_schema(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     schema = probes.dynamodb.key_schema(aws.client("dynamodb"), resource.name)
     check.record("partition_key", f"{schema.partition_key} ({schema.partition_type})")
@@ -28,16 +26,16 @@ def test_key_schema(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     check.record_all(schema.evidence)
 
 
-@pytest.mark.check("dynamodb", category="posture", title="DynamoDB table {name} has point-in-time recovery")
-@pytest.mark.resources("dynamodb_table")
+@mark.check("dynamodb", category="posture", title="DynamoDB table {name} has point-in-time recovery")
+@mark.resources("dynamodb_table")
 def test_pitr(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     if not verify_config.expect.pitr:
         raise NotApplicable("expect.pitr is false in the configuration")
     check.record("pitr", probes.dynamodb.check_pitr(aws.client("dynamodb"), resource.name))
 
 
-@pytest.mark.check("dynamodb", category="posture", title="DynamoDB table {name} is encrypted with KMS")
-@pytest.mark.resources("dynamodb_table")
+@mark.check("dynamodb", category="posture", title="DynamoDB table {name} is encrypted with KMS")
+@mark.resources("dynamodb_table")
 def test_sse(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     if not verify_config.expect.sse:
         raise NotApplicable("expect.sse is false in the configuration")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, Resource, Waiter, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, Waiter, mark, probes
 
 
-@pytest.mark.check("ecs", title="ECS cluster {name} is ACTIVE")
-@pytest.mark.resources("ecs_cluster")
+@mark.check("ecs", title="ECS cluster {name} is ACTIVE")
+@mark.resources("ecs_cluster")
 def test_cluster_active(resource: Resource, aws: Aws, eventually: Waiter, check: CheckRecorder) -> None:
     client = aws.client("ecs")
     polled = eventually(
@@ -19,8 +17,8 @@ def test_cluster_active(resource: Resource, aws: Aws, eventually: Waiter, check:
     check.record_all(polled.value)
 
 
-@pytest.mark.check("ecs", title="ECS service {name} runs its desired tasks, deployment completed")
-@pytest.mark.resources("ecs_service")
+@mark.check("ecs", title="ECS service {name} runs its desired tasks, deployment completed")
+@mark.resources("ecs_service")
 def test_service_steady(
     resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, probes
+from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, mark, probes
 
 
-@pytest.mark.check("efs", title="EFS file system {name} is available")
-@pytest.mark.resources("efs_filesystem")
+@mark.check("efs", title="EFS file system {name} is available")
+@mark.resources("efs_filesystem")
 def test_file_system_available(
     resource: Resource, aws: Aws, eventually: Waiter, check: CheckRecorder
 ) -> None:
@@ -21,16 +19,14 @@ def test_file_system_available(
     check.record_all(polled.value)
 
 
-@pytest.mark.check("efs", category="posture", title="EFS file system {name} is encrypted at rest")
-@pytest.mark.resources("efs_filesystem")
+@mark.check("efs", category="posture", title="EFS file system {name} is encrypted at rest")
+@mark.resources("efs_filesystem")
 def test_file_system_encrypted(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     check.record_all(probes.efs.check_encrypted(aws.client("efs"), resource.name))
 
 
-@pytest.mark.check(
-    "efs", category="posture", title="EFS file system {name} is mounted in the stack's subnets"
-)
-@pytest.mark.resources("efs_filesystem")
+@mark.check("efs", category="posture", title="EFS file system {name} is mounted in the stack's subnets")
+@mark.resources("efs_filesystem")
 def test_mount_targets_in_stack_subnets(
     resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder
 ) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, probes
+from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, mark, probes
 
 
-@pytest.mark.check("elasticache", title="ElastiCache {key} is available")
-@pytest.mark.resources("elasticache")
+@mark.check("elasticache", title="ElastiCache {key} is available")
+@mark.resources("elasticache")
 def test_cache_available(
     resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:
@@ -22,17 +20,15 @@ def test_cache_available(
     check.record_all(polled.value)
 
 
-@pytest.mark.check(
-    "elasticache", category="posture", title="ElastiCache {key} is encrypted at rest and in transit"
-)
-@pytest.mark.resources("elasticache")
+@mark.check("elasticache", category="posture", title="ElastiCache {key} is encrypted at rest and in transit")
+@mark.resources("elasticache")
 def test_cache_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     cache = probes.elasticache.cache_for(aws.client("elasticache"), resource, inventory)
     check.record_all(probes.elasticache.check_encryption(cache))
 
 
-@pytest.mark.check("elasticache", title="ElastiCache {key} answers PING")
-@pytest.mark.resources("elasticache")
+@mark.check("elasticache", title="ElastiCache {key} answers PING")
+@mark.resources("elasticache")
 def test_cache_ping(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     cache = probes.elasticache.cache_for(aws.client("elasticache"), resource, inventory)
     endpoint = cache.endpoint()

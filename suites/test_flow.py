@@ -11,71 +11,69 @@ removed at the end of the run, also when a step failed or the run was interrupte
 
 from __future__ import annotations
 
-import pytest
+from verify import CheckRecorder, Flow, mark
 
-from verify import CheckRecorder, Flow
-
-pytestmark = [pytest.mark.writes, pytest.mark.xdist_group("flow")]
+pytestmark = [mark.writes, mark.xdist_group("flow")]
 
 
-@pytest.mark.flow_step("ingest")
-@pytest.mark.check("flow", title="signed POST /ingest accepts a tagged reading")
+@mark.flow_step("ingest")
+@mark.check("flow", title="signed POST /ingest accepts a tagged reading")
 def test_ingest_accepted(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.ingest())
 
 
-@pytest.mark.flow_step("raw")
-@pytest.mark.check("flow", title="the raw table holds the reading")
+@mark.flow_step("raw")
+@mark.check("flow", title="the raw table holds the reading")
 def test_raw_item_written(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.raw_item())
 
 
-@pytest.mark.flow_step("processed")
-@pytest.mark.check("flow", title="the processor wrote the processed reading")
+@mark.flow_step("processed")
+@mark.check("flow", title="the processor wrote the processed reading")
 def test_processor_ran(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.processed_item())
 
 
-@pytest.mark.flow_step("enriched")
-@pytest.mark.check("flow", title="the processed reading is enriched")
+@mark.flow_step("enriched")
+@mark.check("flow", title="the processed reading is enriched")
 def test_processed_item_enriched(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.enriched())
 
 
-@pytest.mark.flow_step("queue")
-@pytest.mark.check("flow", title="the queue hop happened and the DLQ did not grow")
+@mark.flow_step("queue")
+@mark.check("flow", title="the queue hop happened and the DLQ did not grow")
 def test_queue_hop(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.queue_hop())
 
 
-@pytest.mark.flow_step("query")
-@pytest.mark.check("flow", title="signed GET /query returns the reading")
+@mark.flow_step("query")
+@mark.check("flow", title="signed GET /query returns the reading")
 def test_query_returns_reading(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.query())
 
 
-@pytest.mark.flow_step("trace")
-@pytest.mark.check("flow", title="X-Ray traces the reading through ingest and processor")
+@mark.flow_step("trace")
+@mark.check("flow", title="X-Ray traces the reading through ingest and processor")
 def test_trace_spans_hops(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.trace())
 
 
-@pytest.mark.flow_step("logs")
-@pytest.mark.check("flow", title="CloudWatch logs of ingest and processor carry the reading's marker")
+@mark.flow_step("logs")
+@mark.check("flow", title="CloudWatch logs of ingest and processor carry the reading's marker")
 def test_logs_carry_marker(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.logs())
 
 
-@pytest.mark.check("flow", title="an unsigned call to /ingest is rejected with 403")
+@mark.check("flow", title="an unsigned call to /ingest is rejected with 403")
 def test_unsigned_rejected(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.rejects("unsigned"))
 
 
-@pytest.mark.check("flow", title="a call signed with a wrong secret is rejected with 403")
+@mark.check("flow", title="a call signed with a wrong secret is rejected with 403")
 def test_wrong_secret_rejected(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.rejects("wrong_secret"))
 
 
-@pytest.mark.check("flow", title="a malformed payload gets 4xx and nothing is stored")
+@mark.check("flow", title="a malformed payload gets 4xx and nothing is stored")
 def test_malformed_rejected_and_not_stored(flow: Flow, check: CheckRecorder) -> None:
     check.record_all(flow.malformed_not_stored())

@@ -3,13 +3,11 @@ profile) a tagged record read back by its own sequence number."""
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, Resource, Waiter, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, Waiter, mark, probes
 
 
-@pytest.mark.check("kinesis", title="Kinesis stream {name} is ACTIVE")
-@pytest.mark.resources("kinesis_stream")
+@mark.check("kinesis", title="Kinesis stream {name} is ACTIVE")
+@mark.resources("kinesis_stream")
 def test_stream_active(
     resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:
@@ -23,23 +21,23 @@ def test_stream_active(
     check.record_all(polled.value)
 
 
-@pytest.mark.check("kinesis", category="posture", title="Kinesis stream {name} is encrypted with KMS")
-@pytest.mark.resources("kinesis_stream")
+@mark.check("kinesis", category="posture", title="Kinesis stream {name} is encrypted with KMS")
+@mark.resources("kinesis_stream")
 def test_stream_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     stream = probes.kinesis.target(resource, inventory)
     check.record_all(probes.kinesis.check_encryption(aws.client("kinesis"), stream))
 
 
-@pytest.mark.check("kinesis", category="posture", title="Kinesis stream {name} keeps records beyond 24 h")
-@pytest.mark.resources("kinesis_stream")
+@mark.check("kinesis", category="posture", title="Kinesis stream {name} keeps records beyond 24 h")
+@mark.resources("kinesis_stream")
 def test_stream_retention(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     stream = probes.kinesis.target(resource, inventory)
     check.record("retention_hours", probes.kinesis.check_retention(aws.client("kinesis"), stream))
 
 
-@pytest.mark.writes
-@pytest.mark.check("kinesis", title="Kinesis stream {name} returns a tagged record by its sequence number")
-@pytest.mark.resources("kinesis_stream")
+@mark.writes
+@mark.check("kinesis", title="Kinesis stream {name} returns a tagged record by its sequence number")
+@mark.resources("kinesis_stream")
 def test_tagged_record_read_back(
     resource: Resource,
     aws: Aws,

@@ -3,9 +3,7 @@ named together spread over at least two Availability Zones."""
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, mark, probes
 
 
 def _vpc_id(inventory: Inventory) -> str | None:
@@ -13,27 +11,27 @@ def _vpc_id(inventory: Inventory) -> str | None:
     return vpcs.pop() if len(vpcs) == 1 else None
 
 
-@pytest.mark.check("ec2", title="VPC {name} exists")
-@pytest.mark.resources("vpc")
+@mark.check("ec2", title="VPC {name} exists")
+@mark.resources("vpc")
 def test_vpc_exists(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     check.record_all(probes.ec2.vpc(aws.client("ec2"), resource.name))
 
 
-@pytest.mark.check("ec2", title="subnet {name} ({key}) exists in the stack's VPC")
-@pytest.mark.resources("subnet")
+@mark.check("ec2", title="subnet {name} ({key}) exists in the stack's VPC")
+@mark.resources("subnet")
 def test_subnet_exists(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     check.record_all(probes.ec2.subnet(aws.client("ec2"), resource.name, _vpc_id(inventory)))
 
 
-@pytest.mark.check("ec2", title="security group {name} exists in the stack's VPC")
-@pytest.mark.resources("security_group")
+@mark.check("ec2", title="security group {name} exists in the stack's VPC")
+@mark.resources("security_group")
 def test_security_group_exists(
     resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder
 ) -> None:
     check.record_all(probes.ec2.security_group(aws.client("ec2"), resource.name, _vpc_id(inventory)))
 
 
-@pytest.mark.check("ec2", category="posture", title="subnets named together span at least two AZs")
+@mark.check("ec2", category="posture", title="subnets named together span at least two AZs")
 def test_subnets_span_azs(aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     groups: dict[str, list[str]] = {}
     for subnet in inventory.of_kind("subnet"):

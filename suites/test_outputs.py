@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Output, Resource, probes
+from verify import Output, Resource, mark, probes
 
 
-@pytest.mark.check("outputs", title="output {key} has a value")
+@mark.check("outputs", title="output {key} has a value")
 def test_output_present(output: Output) -> None:
     probes.outputs.check_present(output)
 
 
-@pytest.mark.check("outputs", title="output {key} is a well-formed {resource.kind}")
-@pytest.mark.resources()
+@mark.check("outputs", title="output {key} is a well-formed {resource.kind}")
+@mark.resources()
 def test_output_well_formed(resource: Resource) -> None:
     probes.outputs.check_well_formed(resource)

@@ -3,13 +3,11 @@ up, protected from deletion, and reachable with the credentials the stack stores
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, Waiter, probes
+from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, Waiter, mark, probes
 
 
-@pytest.mark.check("rds", title="RDS instance {key} is available")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", title="RDS instance {key} is available")
+@mark.resources("rds_instance")
 def test_instance_available(
     resource: Resource, aws: Aws, inventory: Inventory, eventually: Waiter, check: CheckRecorder
 ) -> None:
@@ -27,8 +25,8 @@ def test_instance_available(
     check.record("deletion_protection", instance.get("DeletionProtection"))
 
 
-@pytest.mark.check("rds", category="posture", title="RDS instance {key} runs an engine version RDS offers")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", category="posture", title="RDS instance {key} runs an engine version RDS offers")
+@mark.resources("rds_instance")
 def test_engine_version_offered(
     resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder
 ) -> None:
@@ -36,36 +34,36 @@ def test_engine_version_offered(
     check.record_all(probes.rds.check_engine_version(aws.client("rds"), instance))
 
 
-@pytest.mark.check("rds", category="posture", title="RDS instance {key} has encrypted storage")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", category="posture", title="RDS instance {key} has encrypted storage")
+@mark.resources("rds_instance")
 def test_storage_encrypted(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     instance = probes.rds.instance_for(aws.client("rds"), resource, inventory)
     check.record_all(probes.rds.check_storage_encrypted(instance))
 
 
-@pytest.mark.check("rds", category="posture", title="RDS instance {key} is Multi-AZ")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", category="posture", title="RDS instance {key} is Multi-AZ")
+@mark.resources("rds_instance")
 def test_multi_az(resource: Resource, aws: Aws, inventory: Inventory, verify_config: Config) -> None:
     if not verify_config.expect.multi_az:
         raise NotApplicable("expect.multi_az is false in the configuration")
     probes.rds.check_multi_az(probes.rds.instance_for(aws.client("rds"), resource, inventory))
 
 
-@pytest.mark.check("rds", category="posture", title="RDS instance {key} keeps automated backups")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", category="posture", title="RDS instance {key} keeps automated backups")
+@mark.resources("rds_instance")
 def test_backup_retention(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     instance = probes.rds.instance_for(aws.client("rds"), resource, inventory)
     check.record("backup_retention_days", probes.rds.check_backups(instance))
 
 
-@pytest.mark.check("rds", category="posture", title="RDS instance {key} has deletion protection on")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", category="posture", title="RDS instance {key} has deletion protection on")
+@mark.resources("rds_instance")
 def test_deletion_protection(resource: Resource, aws: Aws, inventory: Inventory) -> None:
     probes.rds.check_deletion_protection(probes.rds.instance_for(aws.client("rds"), resource, inventory))
 
 
-@pytest.mark.check("rds", title="RDS instance {key} accepts the stored credentials (SELECT 1)")
-@pytest.mark.resources("rds_instance")
+@mark.check("rds", title="RDS instance {key} accepts the stored credentials (SELECT 1)")
+@mark.resources("rds_instance")
 def test_connectivity(
     resource: Resource, aws: Aws, inventory: Inventory, verify_config: Config, check: CheckRecorder
 ) -> None:

@@ -3,19 +3,17 @@ DescribeSecret only: no check here reads a secret's value."""
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Config, Resource, probes
+from verify import Aws, CheckRecorder, Config, Resource, mark, probes
 
 
-@pytest.mark.check("secretsmanager", title="secret {name} exists")
-@pytest.mark.resources("secret")
+@mark.check("secretsmanager", title="secret {name} exists")
+@mark.resources("secret")
 def test_secret_exists(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     check.record_all(probes.secretsmanager.check_exists(aws.client("secretsmanager"), resource.value))
 
 
-@pytest.mark.check("secretsmanager", category="posture", title="secret {name} rotates on schedule")
-@pytest.mark.resources("secret")
+@mark.check("secretsmanager", category="posture", title="secret {name} rotates on schedule")
+@mark.resources("secret")
 def test_rotation_enabled(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     client = aws.client("secretsmanager")
     evidence = probes.secretsmanager.check_rotation(
@@ -24,7 +22,7 @@ def test_rotation_enabled(resource: Resource, aws: Aws, verify_config: Config, c
     check.record_all(evidence)
 
 
-@pytest.mark.check("secretsmanager", category="posture", title="secret {name}: the last rotation finished")
-@pytest.mark.resources("secret")
+@mark.check("secretsmanager", category="posture", title="secret {name}: the last rotation finished")
+@mark.resources("secret")
 def test_last_rotation_finished(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     check.record_all(probes.secretsmanager.check_last_rotation(aws.client("secretsmanager"), resource.value))

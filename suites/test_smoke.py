@@ -7,8 +7,6 @@ suite runs in the smoke profile too, so "exists and serving" comes from them.
 
 from __future__ import annotations
 
-import pytest
-
 from verify import (
     Aws,
     CheckRecorder,
@@ -18,6 +16,7 @@ from verify import (
     Resource,
     SignedHttp,
     VerifySession,
+    mark,
     probes,
 )
 
@@ -39,8 +38,8 @@ def _safe_urls(resource: Resource, aws: Aws, inventory: Inventory, config: Confi
     return [probes.smoke.api_url(base, p) for p in safe]
 
 
-@pytest.mark.check("apigateway", title="API {key} answers a signed GET on each safe path")
-@pytest.mark.resources("api")
+@mark.check("apigateway", title="API {key} answers a signed GET on each safe path")
+@mark.resources("api")
 def test_api_answers_signed_get(
     resource: Resource,
     aws: Aws,
@@ -53,8 +52,8 @@ def test_api_answers_signed_get(
         check.record(url, probes.smoke.check_answers(signed_http, url))
 
 
-@pytest.mark.check("apigateway", title="API {key} rejects an unsigned GET with 403")
-@pytest.mark.resources("api")
+@mark.check("apigateway", title="API {key} rejects an unsigned GET with 403")
+@mark.resources("api")
 def test_api_rejects_unsigned_get(
     resource: Resource,
     aws: Aws,
@@ -68,7 +67,7 @@ def test_api_rejects_unsigned_get(
     check.record("response", probes.smoke.check_unsigned_rejected(signed_http, url).evidence())
 
 
-@pytest.mark.check("dynamodb", title="the newest processed record is recent")
+@mark.check("dynamodb", title="the newest processed record is recent")
 def test_latest_processed_record_recent(
     verify_run: VerifySession, inventory: Inventory, verify_config: Config, aws: Aws, check: CheckRecorder
 ) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
-from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, probes
+from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, mark, probes
 
 # Which queue redrives where, read once per run: asked per check, a stack of N queues cost N^2
 # GetQueueAttributes calls. Keyed by the run's inventory (held, so an id is never reused).
@@ -39,8 +37,8 @@ def _is_dlq(resource: Resource, facts: probes.sqs.QueueFacts, aws: Aws, inventor
     return bool(probes.sqs.is_dlq(resource, facts, others))
 
 
-@pytest.mark.check("sqs", title="SQS queue {name} is reachable")
-@pytest.mark.resources("sqs_queue")
+@mark.check("sqs", title="SQS queue {name} is reachable")
+@mark.resources("sqs_queue")
 def test_queue_reachable(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
     check.record("arn", facts.arn)
@@ -48,8 +46,8 @@ def test_queue_reachable(resource: Resource, aws: Aws, check: CheckRecorder) -> 
     check.record("in_flight", facts.count("ApproximateNumberOfMessagesNotVisible"))
 
 
-@pytest.mark.check("sqs", title="SQS queue {name} redrives to a dead-letter queue that exists")
-@pytest.mark.resources("sqs_queue")
+@mark.check("sqs", title="SQS queue {name} redrives to a dead-letter queue that exists")
+@mark.resources("sqs_queue")
 def test_redrive_policy(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     client = aws.client("sqs")
     facts = probes.sqs.queue_facts(client, resource)
@@ -58,8 +56,8 @@ def test_redrive_policy(resource: Resource, aws: Aws, inventory: Inventory, chec
     check.record_all(probes.sqs.check_redrive(client, facts))
 
 
-@pytest.mark.check("sqs", title="SQS dead-letter queue {name} is empty")
-@pytest.mark.resources("sqs_queue")
+@mark.check("sqs", title="SQS dead-letter queue {name} is empty")
+@mark.resources("sqs_queue")
 def test_dlq_empty(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
     if not _is_dlq(resource, facts, aws, inventory):
@@ -67,8 +65,8 @@ def test_dlq_empty(resource: Resource, aws: Aws, inventory: Inventory, check: Ch
     check.record("depth", probes.sqs.check_dlq_empty(facts))
 
 
-@pytest.mark.check("sqs", category="posture", title="SQS queue {name} is encrypted at rest")
-@pytest.mark.resources("sqs_queue")
+@mark.check("sqs", category="posture", title="SQS queue {name} is encrypted at rest")
+@mark.resources("sqs_queue")
 def test_encryption(resource: Resource, aws: Aws, verify_config: Config, check: CheckRecorder) -> None:
     if not verify_config.expect.sse:
         raise NotApplicable("expect.sse is false in the configuration")
@@ -76,8 +74,8 @@ def test_encryption(resource: Resource, aws: Aws, verify_config: Config, check: 
     check.record_all(probes.sqs.check_encryption(facts))
 
 
-@pytest.mark.check("sqs", category="posture", title="SQS queue {name} outlasts its consumer's timeout")
-@pytest.mark.resources("sqs_queue")
+@mark.check("sqs", category="posture", title="SQS queue {name} outlasts its consumer's timeout")
+@mark.resources("sqs_queue")
 def test_visibility_timeout(resource: Resource, aws: Aws, check: CheckRecorder) -> None:
     facts = probes.sqs.queue_facts(aws.client("sqs"), resource)
     check.record_all(probes.sqs.check_visibility_timeout(aws.client("lambda"), facts))

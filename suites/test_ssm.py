@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from verify import Aws, CheckRecorder, Inventory, Resource, probes
+from verify import Aws, CheckRecorder, Inventory, Resource, mark, probes
 
 
-@pytest.mark.check("ssm", title="SSM parameter {name} is readable")
-@pytest.mark.resources("ssm_parameter")
+@mark.check("ssm", title="SSM parameter {name} is readable")
+@mark.resources("ssm_parameter")
 def test_parameter_readable(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
     # In a read-only run the parameters are read 10 at a time, and its snapshot answers the others.
     batch = [r.name for r in inventory.of_kind("ssm_parameter")] if aws.snapshot is not None else []

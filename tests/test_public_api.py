@@ -29,7 +29,7 @@ def test_public_api_is_explicit_and_resolves() -> None:
         "ConfigError", "Flow", "HttpResult", "Inventory", "NotApplicable", "NotYet", "Output", "Outputs",
         "OutputsError", "Polled", "ReadOnlyViolation", "Resource", "RunSummary", "Severity", "SignedHttp",
         "Status", "UsageError", "Verdict", "VerifyError", "VerifySession", "Waiter", "__version__",
-        "aws_errors", "eventually", "probes",
+        "aws_errors", "eventually", "mark", "probes",
     }  # fmt: skip
     assert set(verify.__all__) == expected
     for name in verify.__all__:

@@ -19,6 +19,7 @@ from verify.errors import (
     UsageError,
     VerifyError,
 )
+from verify.marks import mark  # cheap, and unlike pytest.mark it loads no pytest: verify/marks.py
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 
 if TYPE_CHECKING:
@@ -97,5 +98,6 @@ __all__ = [
     "__version__",
     "aws_errors",
     "eventually",
+    "mark",
     "probes",
 ]

@@ -1,4 +1,4 @@
-"""The checks catalogue: collected from the shipped suites by pytest, cross-checked with the fault
+"""The checks catalogue: read from the shipped suites by the engine, cross-checked with the fault
 matrix, and docs/checks.md must be what `verify checks list --markdown` prints today."""
 
 from __future__ import annotations

@@ -1,24 +1,15 @@
 """The checks catalogue: every shipped check with its id, service, category, title and the sandbox
-fault that demonstrates it can fail -- read from the suites through pytest's own collection, so the
-catalogue is what a run would execute, never a guess from the source text.
+fault that demonstrates it can fail -- read from the suites by the engine's one reader of marks
+(`verify.engine.spec.shipped_checks`), the one the runner plans from: the catalogue is what a run would
+execute, never a guess from the source text. Nothing runs, nothing is asked of AWS, pytest is not loaded.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from verify.engine.spec import suites_dir
-from verify.errors import VerifyError
-from verify.pytest_plugin.results import check_id
+from verify.engine.spec import ShippedCheck, shipped_checks
 
 
 @dataclass(frozen=True)
@@ -32,14 +23,6 @@ class CatalogueEntry:
     faults: tuple[str, ...]
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.items: list[pytest.Item] = []
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.items = list(session.items)
-
-
 def _faults_by_check() -> dict[str, list[str]]:
     from verify.sandbox.faults.matrix import FAULT_BREAKS
 
@@ -50,67 +33,30 @@ def _faults_by_check() -> dict[str, list[str]]:
     return found
 
 
-def _entry(item: pytest.Item, faults: dict[str, list[str]]) -> CatalogueEntry:
-    marker = item.get_closest_marker("check")
+def _entry(shipped: ShippedCheck, faults: dict[str, list[str]]) -> CatalogueEntry:
+    marker = shipped.marks.get("check")
     kwargs = dict(marker.kwargs) if marker else {}
     service = str(marker.args[0]) if marker and marker.args else str(kwargs.get("service", "outputs"))
-    base = check_id(item).split("[", 1)[0]
-    title = str(kwargs.get("title") or item.name.split("[", 1)[0])
+    title = str(kwargs.get("title") or shipped.name)
     for placeholder, shown in (("{name}", "<name>"), ("{key}", "<key>"), ("{resource.kind}", "<kind>")):
         title = title.replace(placeholder, shown)
-    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    doc = shipped.func.__doc__ or ""
     proves = doc.strip().splitlines()[0] if doc.strip() else title
     return CatalogueEntry(
-        id=base,
+        id=shipped.id,
         service=service,
         category=str(kwargs.get("category", "functional")),
         title=title,
         proves=proves,
-        writes=item.get_closest_marker("writes") is not None,
-        faults=tuple(sorted(faults.get(base, []))),
+        writes="writes" in shipped.marks,
+        faults=tuple(sorted(faults.get(shipped.id, []))),
     )
 
 
 def collect_catalogue() -> list[CatalogueEntry]:
-    """Collect the shipped suites (nothing runs, nothing is asked of AWS) and list each check once."""
-    with tempfile.TemporaryDirectory(prefix="verify-catalogue-") as tmp:
-        # Any outputs do: a check with no matching resource is still collected, as its "[none]" case.
-        outputs = Path(tmp) / "outputs.json"
-        outputs.write_text(json.dumps({"Environment": "catalogue"}), encoding="utf-8")
-        collector = _Collector()
-        args = [
-            str(suites_dir()),
-            "--collect-only",
-            "-q",
-            "--verify",
-            f"--verify-outputs={outputs}",
-            f"--verify-report-dir={tmp}",
-            "-c",
-            str(Path(__file__).with_name("pytest.ini")),
-            f"--rootdir={tmp}",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "verify.pytest_plugin.plugin",
-        ]
-        saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        try:
-            with contextlib.redirect_stdout(io.StringIO()) as out:
-                code = pytest.main(args, plugins=[collector])
-        finally:
-            if saved is None:
-                os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-            else:
-                os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
-        if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-            tail = " ".join(out.getvalue().strip().splitlines()[-3:])
-            raise VerifyError(f"could not collect the shipped suites (pytest exit {int(code)}): {tail}")
+    """Each shipped check once (before it is parametrized by resource), by service, then id."""
     faults = _faults_by_check()
-    entries: dict[str, CatalogueEntry] = {}
-    for item in collector.items:
-        entry = _entry(item, faults)
-        entries.setdefault(entry.id, entry)
+    entries = {entry.id: entry for entry in (_entry(shipped, faults) for shipped in shipped_checks())}
     return sorted(entries.values(), key=lambda e: (e.service, e.id))
 
 

@@ -7,14 +7,13 @@ shipped suites with `plan`, so both give the same ids, titles and skips.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from verify.engine.fixtures import FIXTURES
-from verify.engine.spec import CheckSpec, marks_of, parameters, suites_dir
+from verify.engine.spec import CheckSpec, parameters, shipped_checks
 from verify.errors import UsageError
+from verify.stack.kinds import checked_kinds
 
 if TYPE_CHECKING:
     from verify.engine.session import VerifySession
@@ -35,15 +34,16 @@ def smoke_skip(session: VerifySession, *, writes: bool) -> str:
 
 
 def parameter_sets(
-    session: VerifySession, wanted: set[str] | tuple[str, ...], resources: Any
+    session: VerifySession, wanted: set[str] | tuple[str, ...], resources: Any, check: str
 ) -> list[tuple[str, dict[str, Any], str]]:
-    """(id suffix, parameters, skip reason) of each instance of a check asking for `wanted`, with its
-    `resources` mark (or None): one per output, one per matching resource, else one not applicable."""
+    """(id suffix, parameters, skip reason) of each instance of check `check` asking for `wanted`, with
+    its `resources` mark (or None): one per output, one per matching resource, else one not applicable.
+    A kind the mark misspells is a `UsageError` naming the check, never a skip on every stack."""
     if "output" in wanted:
         return [(o.key, {"output": o}, "") for o in session.outputs().outputs]
     if resources is None or "resource" not in wanted:
         return [("", {}, "")]
-    kinds = tuple(resources.args)
+    kinds = checked_kinds(resources.args, check)
     role = resources.kwargs.get("role")
     pool = session.inventory().of_kind(*kinds) if kinds else list(session.inventory().resources)
     found = [r for r in pool if role is None or r.role == role]
@@ -72,27 +72,20 @@ def plan(session: VerifySession, keyword: str | None = None) -> list[CheckSpec]:
     """Every shipped check, parametrized from the inventory as the plugin does, filtered by -k."""
     matches = keyword_filter(keyword)
     planned: list[CheckSpec] = []
-    for path in sorted(suites_dir().glob("test_*.py")):
-        module = importlib.import_module(f"suites.{path.stem}")
-        module_marks = marks_of(module)
-        for name, func in vars(module).items():
-            if not name.startswith("test_") or not inspect.isfunction(func):
-                continue
-            marks = {m.name: m for m in module_marks}
-            marks.update({m.name: m for m in reversed(marks_of(func))})  # the closest wins
-            if "check" not in marks:
-                continue
-            skip = smoke_skip(session, writes="writes" in marks)
-            unknown = set(parameters(func)) - FIXTURES - {"resource", "output"}
-            if (unknown and not skip) or PYTEST_MARKS & set(marks):
-                # A check planned as skipped never asks for its fixtures (the flow's, in smoke).
-                raise NeedsPytest(f"{path.name}::{name} needs {sorted(unknown) or 'a pytest mark'}")
-            for suffix, params, reason in parameter_sets(session, parameters(func), marks.get("resources")):
-                test = f"{name}[{suffix}]" if suffix else name
-                # The placeholder's own reason comes first, as pytest reads its closest skip mark first.
-                spec = CheckSpec(f"suites/{path.name}::{test}", test, func, marks, params, reason or skip)
-                if matches({"suites", path.name, test, *marks}):
-                    planned.append(spec)
+    for shipped in shipped_checks():
+        func, marks = shipped.func, shipped.marks
+        skip = smoke_skip(session, writes="writes" in marks)
+        unknown = set(parameters(func)) - FIXTURES - {"resource", "output"}
+        if (unknown and not skip) or PYTEST_MARKS & set(marks):
+            # A check planned as skipped never asks for its fixtures (the flow's, in smoke).
+            raise NeedsPytest(f"{shipped.id} needs {sorted(unknown) or 'a pytest mark'}")
+        sets = parameter_sets(session, parameters(func), marks.get("resources"), shipped.id)
+        for suffix, params, reason in sets:
+            test = f"{shipped.name}[{suffix}]" if suffix else shipped.name
+            # The placeholder's own reason comes first, as pytest reads its closest skip mark first.
+            spec = CheckSpec(f"suites/{shipped.file}::{test}", test, func, marks, params, reason or skip)
+            if matches({"suites", shipped.file, test, *marks}):
+                planned.append(spec)
     return planned
 
 

@@ -1,17 +1,22 @@
 """A check, defined once: a shipped check's marks read once into a `CheckSpec`, and what they say
-(service, category, title) as both runners report it. No pytest: marks are read as plain attributes.
+(service, category, title) as both runners report it. No pytest: marks are read as plain attributes
+(`verify.mark`'s record, and pytest's own `pytestmark` for users' `pytest.mark`). The one reader of
+the shipped suites' marks is `shipped_checks`: the runner's plan and `verify checks list` use it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import importlib.util
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from verify.marks import MARKS_ATTRIBUTE
 
 
 @functools.cache
@@ -30,9 +35,51 @@ def parameters(func: Callable[..., object]) -> tuple[str, ...]:
 
 
 def marks_of(obj: object) -> list[Any]:
-    """The marks on a module or function (pytest's `pytestmark` / decorators), as Mark objects."""
+    """The marks on a module or function, closest first: `verify.mark`'s plain record, then pytest's
+    `pytestmark` (a user's `pytest.mark`, a module's list) for the names the record does not hold --
+    under pytest a `verify.mark` is in both, and must count once."""
+    recorded = list(getattr(obj, MARKS_ATTRIBUTE, ()))
+    names = {m.name for m in recorded}
     raw = getattr(obj, "pytestmark", [])
-    return [getattr(m, "mark", m) for m in (raw if isinstance(raw, list) else [raw])]
+    # A `verify.mark` in a module's list is read as its plain record, pytest imported or not.
+    theirs: list[Any] = [
+        getattr(m, "plain", getattr(m, "mark", m)) for m in (raw if isinstance(raw, list) else [raw])
+    ]
+    return recorded + [m for m in theirs if m.name not in names]
+
+
+def closest_marks(module: object, func: object) -> dict[str, Any]:
+    """A check's marks by name, the closest one of each: the function's over its module's."""
+    marks = {m.name: m for m in reversed(marks_of(module))}
+    marks.update({m.name: m for m in reversed(marks_of(func))})
+    return marks
+
+
+@dataclass(frozen=True)
+class ShippedCheck:
+    """A check of the shipped suites as written, before it is parametrized: `suites/<file>::<test>`."""
+
+    file: str  # test_<service>.py
+    name: str
+    func: Callable[..., object]
+    marks: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"suites/{self.file}::{self.name}"
+
+
+def shipped_checks() -> Iterator[ShippedCheck]:
+    """Every shipped check (a `test_*` function with a `check` mark), module by module in file order,
+    each module imported as it is reached. Nothing runs; pytest is not imported."""
+    for path in sorted(suites_dir().glob("test_*.py")):
+        module = importlib.import_module(f"suites.{path.stem}")
+        for name, func in vars(module).items():
+            if not name.startswith("test_") or not inspect.isfunction(func):
+                continue
+            marks = closest_marks(module, func)
+            if "check" in marks:
+                yield ShippedCheck(path.name, name, func, marks)
 
 
 def subject_of(params: dict[str, Any]) -> Any:

@@ -26,6 +26,7 @@ from verify.engine.plan import parameter_sets, smoke_skip
 from verify.engine.session import VerifySession, build_summary, start_session
 from verify.engine.sharding import parse_shard, shard_of
 from verify.errors import NotApplicable, UsageError, VerifyError
+from verify.marks import apply_pending
 from verify.model import RUN_ID_PREFIX, CheckResult, RunSummary
 from verify.pytest_plugin.ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, replay
 from verify.pytest_plugin.results import annotate, check_id, result_from_report
@@ -168,6 +169,7 @@ class _VerifyHooks:
         self.reported: set[str] = set()
         self._allure: AllureWriter | None = None
         self.writes_allure = writes_allure
+        self.usage_error = ""  # a misspelt resource kind, found while parametrizing
 
     @property
     def allure(self) -> AllureWriter | None:
@@ -192,7 +194,17 @@ class _VerifyHooks:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("resources")
-        sets = parameter_sets(self.session, set(metafunc.fixturenames), marker)
+        try:
+            sets = parameter_sets(
+                self.session, set(metafunc.fixturenames), marker, check_id(metafunc.definition)
+            )
+        except VerifyError as exc:
+            if _is_worker(metafunc.config):  # the controller collects nothing: a collection error says it
+                pytest.fail(str(exc), pytrace=False)
+            # Raised here, inside a module's collection, it would be a collection error (pytest's
+            # exit 2, "interrupted"): a usage error, once collection is done, is one sentence, exit 2.
+            self.usage_error = self.usage_error or str(exc)
+            return
         name = next(iter(sets[0][1]), None)
         if name is None:
             return
@@ -202,6 +214,8 @@ class _VerifyHooks:
         metafunc.parametrize(name, values, ids=[suffix for suffix, _, _ in sets])
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.usage_error:  # one sentence, exit 2 (`verify run` maps pytest's usage error to it)
+            raise pytest.UsageError(self.usage_error)
         if self.session.shard is not None:
             index, total = self.session.shard
             keep = [i for i in items if shard_of(shard_group(i), total) == index]
@@ -301,8 +315,8 @@ class _VerifyHooks:
             finish_flow(session.config)
         except Exception as exc:
             self.session.notes.append(f"clean-up of the flow's test data failed: {exc}")
-        if _is_worker(session.config) or session.config.option.collectonly:
-            return  # nothing ran, so there is nothing to judge (and `verify checks list` only collects)
+        if _is_worker(session.config) or session.config.option.collectonly or self.usage_error:
+            return  # nothing ran, so there is nothing to judge (a usage error writes no report either)
         interrupted = self.session.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         if interrupted:
             self._report_finished_ahead(session)
@@ -451,6 +465,13 @@ def flow(pytestconfig: pytest.Config, verify_run: VerifySession) -> Iterator[Flo
         yield scenario
     finally:
         finish_flow(pytestconfig)  # stops the steps still running ahead first
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """A suite imported before pytest was (the engine planned it, then the run fell back to pytest in
+    the same process) holds `verify.mark` marks pytest never got: applied before pytest reads them."""
+    apply_pending(obj)
 
 
 @pytest.hookimpl(wrapper=True)
