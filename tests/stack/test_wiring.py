@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -520,3 +521,49 @@ def test_follow_wiring_says_why_when_the_run_has_no_aws(stand_in: StandIn) -> No
     )
     followed = follow_wiring(_inventory(stand_in.outputs), lambda: Aws(MOTO_REGION, read_only=True))
     assert followed.discovery is not None and followed.discovery.found == 8
+
+
+def test_what_is_found_never_depends_on_thread_timing() -> None:
+    """A queue's mapping and an API route lead to one function; the steps run at once, and the slower
+    answer must not decide how it is said to be found (the queue's step comes first, so it wins)."""
+    function = f"arn:aws:lambda:{MOTO_REGION}:{ACCOUNT}:function:shared-fn"
+    queue_arn = f"arn:aws:sqs:{MOTO_REGION}:{ACCOUNT}:{QUEUE}"
+    delays = iter([0.05, 0.0] * 10)
+
+    def slow_first(answer: dict[str, Any]) -> Callable[..., Any]:
+        def call(**_: Any) -> dict[str, Any]:
+            time.sleep(next(delays))
+            return answer
+
+        return call
+
+    answers: dict[str, dict[str, Callable[..., Any]]] = {
+        "sqs": {"get_queue_attributes": lambda **_: {"Attributes": {"QueueArn": queue_arn}}},
+        "lambda": {
+            "list_event_source_mappings": slow_first({"EventSourceMappings": [{"FunctionArn": function}]}),
+            "get_function_configuration": lambda **_: {},
+            "get_function_event_invoke_config": lambda **_: {},
+        },
+        "apigateway": {
+            "get_resources": lambda **_: {
+                "items": [
+                    {
+                        "path": "/x",
+                        "resourceMethods": {
+                            "GET": {"methodIntegration": {"uri": _integration_uri(function)}}
+                        },
+                    }
+                ]
+            }
+        },
+        "logs": {"describe_log_groups": lambda **_: {"logGroups": []}},
+    }
+    outputs = {
+        "QueueUrl": f"https://sqs.{MOTO_REGION}.amazonaws.com/{ACCOUNT}/{QUEUE}",
+        "ApiUrl": f"https://abcde12345.execute-api.{MOTO_REGION}.amazonaws.com/prod/",
+    }
+    for _ in range(3):
+        inventory = discover_wiring(_inventory(outputs), _factory([], answers))
+        found = _found(inventory)
+        assert found[("lambda_function", "shared-fn")].found_via == "event-source mapping of QueueUrl"
+        assert len(found) == 1
