@@ -153,25 +153,31 @@ class Walk:
         return self._found, report
 
     def _first_hop(self) -> list[_Step]:
-        # Queues first (their DLQs are the backlog a healthy-looking run misses), then APIs, tables,
-        # and the functions the outputs name; functions found on the way come in the next wave.
-        steps: list[_Step] = []
-        for resource in self._start:
-            if resource.kind == Kind.SQS_QUEUE:
-                steps.append(_Step(f"redrive policy and consumers of {resource.key}", self._queue(resource)))
+        # Most telling first, should the bound cut the rest (a wave's steps start in this order):
+        # queues (their DLQs hold the backlog a healthy-looking run misses), APIs, the functions the
+        # outputs name, tables' streams, and last the queues that are themselves dead-letter queues
+        # (they seldom have a DLQ or a consumer of their own). Functions found come in the next wave.
+        start = self._start
+        queues = [r for r in start if r.kind == Kind.SQS_QUEUE]
+        steps = [
+            _Step(f"redrive policy and consumers of {r.key}", self._queue(r))
+            for r in queues
+            if r.role != "dlq"
+        ]
         seen_apis: set[str] = set()
-        for resource in self._start:
+        for resource in start:
             if resource.kind == Kind.API and _API_ID.match(resource.name) and resource.name not in seen_apis:
                 seen_apis.add(resource.name)  # `ApiId` and `ApiEndpoint` name one API: read it once
                 steps.append(_Step(f"routes of {resource.key}", self._api(resource)))
-        for resource in self._start:
-            if resource.kind == Kind.DYNAMODB_TABLE:
-                steps.append(_Step(f"stream consumers of {resource.key}", self._table(resource)))
-        for resource in self._start:
-            if resource.kind == Kind.LAMBDA_FUNCTION:
-                steps.append(
-                    _Step(f"log group and failure targets of {resource.key}", self._function(resource))
-                )
+        functions = [r for r in start if r.kind == Kind.LAMBDA_FUNCTION]
+        steps += [_Step(f"log group and failure targets of {r.key}", self._function(r)) for r in functions]
+        tables = [r for r in start if r.kind == Kind.DYNAMODB_TABLE]
+        steps += [_Step(f"stream consumers of {r.key}", self._table(r)) for r in tables]
+        steps += [
+            _Step(f"redrive policy and consumers of {r.key}", self._queue(r))
+            for r in queues
+            if r.role == "dlq"
+        ]
         return steps
 
     def _run_wave(self, steps: list[_Step]) -> list[_Findings]:
