@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verify import Aws, CheckRecorder, Inventory, NotApplicable, Resource, Waiter, mark, probes
+from verify import Aws, CheckRecorder, Config, Inventory, NotApplicable, Resource, Waiter, mark, probes
 
 
 @mark.check("elasticache", title="ElastiCache {key} is available")
@@ -29,11 +29,14 @@ def test_cache_encrypted(resource: Resource, aws: Aws, inventory: Inventory, che
 
 @mark.check("elasticache", title="ElastiCache {key} answers PING")
 @mark.resources("elasticache")
-def test_cache_ping(resource: Resource, aws: Aws, inventory: Inventory, check: CheckRecorder) -> None:
+def test_cache_ping(
+    resource: Resource, aws: Aws, inventory: Inventory, verify_config: Config, check: CheckRecorder
+) -> None:
     cache = probes.elasticache.cache_for(aws.client("elasticache"), resource, inventory)
     endpoint = cache.endpoint()
     if endpoint is None:
         raise NotApplicable(f"ElastiCache {cache.kind} `{cache.id}` reports no endpoint to PING")
     check.record("endpoint", f"{endpoint[0]}:{endpoint[1]}")
     tls_first = bool(cache.facts.get("TransitEncryptionEnabled"))
-    check.record_all(probes.elasticache.ping(*endpoint, tls_first=tls_first))
+    must = verify_config.expect.cache_must_be_reachable
+    check.record_all(probes.elasticache.ping(*endpoint, tls_first=tls_first, must_be_reachable=must))

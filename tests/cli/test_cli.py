@@ -234,7 +234,7 @@ def test_run_on_healthy_outputs_passes(tmp_path: Path) -> None:
     assert summary["profile"] == "full"
     assert summary["stack"] == {"source": "out.json", "region": "us-east-1"}
     # One presence and one shape check per output.
-    assert summary["counts"] == {"passed": 6, "failed": 0, "skipped": 0, "error": 0}
+    assert summary["counts"] == {"passed": 6, "failed": 0, "skipped": 0, "error": 0, "unverified": 0}
     assert {c["id"] for c in summary["checks"]} == {
         f"suites/test_outputs.py::{test}[{key}]"
         for test in ("test_output_present", "test_output_well_formed")

@@ -25,7 +25,7 @@ from verify.engine.fixtures import make_waiter
 from verify.engine.plan import parameter_sets, smoke_skip
 from verify.engine.session import VerifySession, build_summary, start_session
 from verify.engine.sharding import parse_shard, shard_of
-from verify.errors import NotApplicable, UsageError, VerifyError
+from verify.errors import NotApplicable, NotReachable, UsageError, VerifyError
 from verify.marks import apply_pending
 from verify.model import RUN_ID_PREFIX, CheckResult, RunSummary
 from verify.pytest_plugin.ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, replay
@@ -482,6 +482,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
         return (yield)
     except NotApplicable as exc:
         raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
+    except NotReachable as exc:
+        # Neither passed nor failed for pytest's own tally; our result keeps the real exception
+        # (results.py reads it back), so the status is `unverified`, not `skipped`.
+        pyfuncitem._verify_not_reachable = exc  # type: ignore[attr-defined]
+        raise pytest.skip.Exception(f"not verified from here: {exc}", _use_item_location=True) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
