@@ -20,7 +20,7 @@ from verify.errors import UsageError
 from verify.marks import Mark
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "pipeline-flat.json"
-TYPO = "check suites/test_orders.py::test_orders: its @pytest.mark.resources names an unknown resource kind 'dynamodb_tabel' (did you mean `dynamodb_table`?)"
+TYPO = "check suites/test_orders.py::test_orders: its resources mark names an unknown resource kind 'dynamodb_tabel' (did you mean `dynamodb_table`?)"
 
 
 def _session(tmp_path: Path) -> VerifySession:
@@ -101,7 +101,7 @@ def test_a_users_suite_through_pytest_says_it_in_one_sentence_and_exits_2(tmp_pa
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
     assert (
-        "test_orders.py::test_orders: its @pytest.mark.resources names an unknown resource kind" in lines[0]
+        "test_orders.py::test_orders: its resources mark names an unknown resource kind" in lines[0]
     )
     assert "did you mean `dynamodb_table`?" in lines[0]
     assert "Traceback" not in done.stdout + done.stderr

@@ -74,5 +74,5 @@ def checked_kinds(kinds: Iterable[object], check: str) -> tuple[str, ...]:
     named = tuple(kinds)
     for kind in named:
         if not isinstance(kind, str) or kind not in _KNOWN:
-            raise UsageError(unknown_kind_message(kind, f"check {check}: its @pytest.mark.resources"))
+            raise UsageError(unknown_kind_message(kind, f"check {check}: its resources mark"))
     return tuple(str(kind) for kind in named)
