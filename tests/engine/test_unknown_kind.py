@@ -100,9 +100,7 @@ def test_a_users_suite_through_pytest_says_it_in_one_sentence_and_exits_2(tmp_pa
     assert done.returncode == 2, done.stdout + done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
-    assert (
-        "test_orders.py::test_orders: its resources mark names an unknown resource kind" in lines[0]
-    )
+    assert "test_orders.py::test_orders: its resources mark names an unknown resource kind" in lines[0]
     assert "did you mean `dynamodb_table`?" in lines[0]
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "reports").exists()
