@@ -55,6 +55,16 @@ class CheckResult:
     stack: str = ""  # the stack whose outputs named the resource ("" for a single-stack run)
     waiver: str = ""  # an active waiver's reason, when one made this check advisory
 
+    @property
+    def is_advice(self) -> bool:
+        """Advice, not a failure: failed, advisory under the policy, and no waiver made it so.
+
+        The default policy makes posture advisory, so a healthy stack's findings about what it never
+        asked for (no KMS on a topic, no reserved concurrency) are advice; a check the policy makes
+        blocking (`[policy] blocking_checks`/`blocking_services`/`blocking_categories`) is asked for
+        and stays a failure. A waived check was blocking: a known wrong, still shown as one."""
+        return is_advice(str(self.status), str(self.severity), self.waiver)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
@@ -72,6 +82,8 @@ class CheckResult:
             data["stack"] = self.stack
         if self.waiver:
             data["waiver"] = self.waiver
+        if self.is_advice:
+            data["advice"] = True
         if self.evidence:
             data["evidence"] = self.evidence
         return data
@@ -93,6 +105,11 @@ class CheckResult:
             stack=str(data.get("stack", "")),
             waiver=str(data.get("waiver", "")),
         )
+
+
+def is_advice(status: str, severity: str, waiver: str = "") -> bool:
+    """The advice rule on summary.json's plain values (see `CheckResult.is_advice`)."""
+    return status == Status.FAILED and severity == Severity.ADVISORY and not waiver
 
 
 def judge(checks: list[CheckResult]) -> Verdict:
@@ -186,6 +203,10 @@ class RunSummary:
     def counts(self) -> dict[str, int]:
         return count_statuses(self.checks)
 
+    def advice(self) -> list[CheckResult]:
+        """Failed checks that are advice, not failures (`CheckResult.is_advice`), in run order."""
+        return [c for c in self.checks if c.is_advice]
+
     def stacks(self) -> dict[str, dict[str, Any]]:
         """Per-stack verdict and counts, when the checks came from more than one stack."""
         names = sorted({c.stack for c in self.checks if c.stack})
@@ -209,6 +230,10 @@ class RunSummary:
             "counts": self.counts(),
             "checks": [c.to_dict() for c in self.checks],
         }
+        advice = len(self.advice())
+        if advice:
+            # How many of `counts.failed` are advice: a key of its own, `counts` stays one per status.
+            data["advice"] = advice
         if self.notes:
             data["notes"] = list(self.notes)
         if self.interrupted:

@@ -17,7 +17,7 @@ def _check(name: str, status: str, severity: str = "blocking", message: str = ""
     }
 
 
-def test_blocking_failures_come_first_then_errors_then_advisories_then_the_rest() -> None:
+def test_blocking_failures_come_first_then_errors_then_advice_then_the_rest() -> None:
     summary = {
         "verdict": "fail",
         "duration_s": 2.5,
@@ -35,10 +35,11 @@ def test_blocking_failures_come_first_then_errors_then_advisories_then_the_rest(
     assert [line.split()[0] + " " + line.split()[1] for line in lines[2:5]] == [
         "FAILED blocking",
         "ERROR blocking",
-        "FAILED advisory",
+        "ADVICE rds",  # an advisory failure is advice: after what is wrong, apart from it
     ]
+    assert "expected Multi-AZ, got False" in lines[4]
     assert "expected status available, got stopped" in lines[2]
-    assert lines[-1] == "the rest: 1 passed, 1 skipped (not applicable or writes test data)"
+    assert lines[-1] == "the rest: 1 passed, 1 skipped (not applicable or writes test data), 1 advice"
 
 
 def test_a_clean_run_says_so_in_two_lines() -> None:

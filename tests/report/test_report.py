@@ -81,7 +81,9 @@ def test_summary_json_has_the_contract_keys(tmp_path: Path) -> None:
         "stack",
         "counts",
         "checks",
+        "advice",  # a documented extra (docs/reports.md): how many of counts.failed are advice
     ]
+    assert data["advice"] == 1
     assert data["schema"] == 1
     assert data["verdict"] == "fail"
     assert data["profile"] == "full"
@@ -90,7 +92,13 @@ def test_summary_json_has_the_contract_keys(tmp_path: Path) -> None:
     assert data["duration_s"] == 2.5
     assert data["stack"] == {"source": "out.json", "region": "us-east-1"}
     assert data["counts"] == {"passed": 1, "failed": 2, "skipped": 1, "error": 1, "unverified": 0}
-    assert [list(c) for c in data["checks"]] == [CHECK_KEYS] * 5
+    assert [list(c) for c in data["checks"]] == [
+        CHECK_KEYS,
+        [*CHECK_KEYS, "advice"],
+        CHECK_KEYS,
+        CHECK_KEYS,
+        CHECK_KEYS,
+    ]
     assert data["checks"][1] == {
         "id": "suites/test_dynamodb.py::pitr",
         "title": "dynamodb pitr",
@@ -102,6 +110,7 @@ def test_summary_json_has_the_contract_keys(tmp_path: Path) -> None:
         "duration_s": 0.25,
         "attempts": 1,
         "message": "expected ENABLED, got DISABLED",
+        "advice": True,
     }
 
 
@@ -134,14 +143,16 @@ def test_markdown_lists_failures_first(tmp_path: Path) -> None:
     wrong = lines.index("## What is wrong")
     services = lines.index("## dynamodb")
     assert wrong < services
-    problem_rows = [line for line in lines[wrong + 4 : services] if line.startswith("|")]
-    # Blocking before advisory; within blocking, failed before error.
+    advice = lines.index("## Advice (1)")
+    problem_rows = [line for line in lines[wrong + 4 : advice] if line.startswith("|")]
+    # Within blocking, failed before error; the advisory failure is advice, in its own section after.
     assert [row.split("|")[3].strip() for row in problem_rows] == [
         "sqs reachable",
         "sqs depth",
-        "dynamodb pitr",
     ]
-    assert [row.split("|")[2].strip() for row in problem_rows] == ["blocking", "blocking", "advisory"]
+    assert [row.split("|")[2].strip() for row in problem_rows] == ["blocking", "blocking"]
+    assert wrong < advice < services
+    assert "| dynamodb pitr | expected ENABLED, got DISABLED |" in text
     # Pipes and newlines in a message must not break the table.
     assert "expected 200 \\| got 500 body" in problem_rows[0]
     # The passed and skipped checks are not in the problem list, but are in their service's table.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from verify.model import RunSummary, Status, Verdict
-from verify.report.markdown import unverified_clause
+from verify.report.markdown import advice_clause, unverified_clause
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +42,8 @@ def verdict_line(summary: RunSummary, report_dir: Path) -> str:
     counts = summary.counts()
     return (
         f"verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['error']} error, {counts['skipped']} skipped{unverified_clause(counts)}; reports in {report_dir}/"
+        f"{counts['error']} error, {counts['skipped']} skipped{unverified_clause(counts)}{advice_clause(summary)}; "
+        f"reports in {report_dir}/"
     )
 
 
@@ -59,7 +60,8 @@ def print_summary(summary: RunSummary, report_dir: Path, took: float, out: TextI
 
     for check in summary.checks:
         if check.status in (Status.FAILED, Status.ERROR):
-            word = "FAILED" if check.status is Status.FAILED else "ERROR"
+            # Advice is a finding, not a failure: its own word, so a PASS run does not scroll "FAILED".
+            word = "ADVICE" if check.is_advice else "FAILED" if check.status is Status.FAILED else "ERROR"
             out.write(f"{word} {terminal(check.id)} - {terminal(check.message)}\n")
     out.write(f"= {verdict_line(summary, report_dir)} =\n")
     for line in left_behind_lines(summary):

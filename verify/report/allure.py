@@ -30,6 +30,9 @@ ALLURE_STATUS = {
     "unverified": "unknown",  # not reachable from here: Allure's "unknown" is neither pass nor fail
 }
 
+# Allure's severity label, so its Severity filter tells what blocks the gate from what advises.
+ALLURE_SEVERITY = {"blocking": "critical", "advisory": "minor"}
+
 CATEGORIES = [
     {
         "name": "Stack failures (the deployed stack is wrong)",
@@ -141,6 +144,7 @@ def _allure_result(
         {"name": "service", "value": check.service},
         {"name": "category", "value": str(check.category)},
         {"name": "verify_status", "value": str(check.status)},
+        {"name": "severity", "value": ALLURE_SEVERITY.get(str(check.severity), "normal")},
         {"name": "tag", "value": check.service},
         {"name": "tag", "value": str(check.category)},
         {"name": "parentSuite", "value": check.stack or "verify"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from verify.escape import html_text
 from verify.model import CheckResult, RunSummary, Severity, Status
-from verify.report.markdown import anchor, first_problem, unverified_clause
+from verify.report.markdown import advice_clause, anchor, first_problem, unverified_clause
 from verify.report.text import readable_json
 from verify.report.timeline import flow_timeline
 
@@ -22,7 +22,7 @@ th,td{border:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical-align:
 th{background:#f6f8fa}
 .check{border:1px solid #d0d7de;border-radius:6px;margin:.4em 0;padding:.4em .7em}
 .failed{border-left:6px solid #cf222e}.error{border-left:6px solid #9a6700}
-.skipped{border-left:6px solid #8c959f}.passed{border-left:6px solid #1a7f37}
+.skipped{border-left:6px solid #8c959f}.advice{border-left:6px solid #0969da}.passed{border-left:6px solid #1a7f37}
 .meta{color:#57606a;font-size:90%}
 pre{background:#f6f8fa;padding:.6em;overflow:auto;white-space:pre-wrap;word-break:break-word}
 """
@@ -47,7 +47,7 @@ def render_html(summary: RunSummary) -> str:
         + (f" &middot; shard {_e(summary.shard)}" if summary.shard else "")
         + "</p>",
         f"<p>{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
-        f"{counts['skipped']} skipped{_e(unverified_clause(counts))}</p>",
+        f"{counts['skipped']} skipped{_e(unverified_clause(counts))}{_e(advice_clause(summary))}</p>",
     ]
     parts += [f"<p><em>{_e(note)}</em></p>" for note in summary.notes]
     if summary.left_behind:
@@ -77,16 +77,31 @@ def render_html(summary: RunSummary) -> str:
             for c in sorted(unreached, key=lambda c: c.id)
         ]
         parts.append("</ul>")
+    advice = summary.advice()
+    if advice:
+        # After failures and what could not be reached: advisory findings no policy blocks on.
+        parts.append(f"<h2>Advice ({len(advice)})</h2>")
+        parts.append('<p class="meta">advisory findings: worth a look, not why a gate fails</p><ul>')
+        parts += [
+            f'<li><a href="#{anchor(c.id)}">{_e(c.title)}</a>: {_e(c.message)}</li>'
+            for c in sorted(advice, key=lambda c: (c.service, c.id))
+        ]
+        parts.append("</ul>")
     parts += _timeline(summary)
     parts += _stacks(summary)
     parts.append("<h2>Checks</h2>")
     ordered = sorted(
         summary.checks,
-        key=lambda c: (_ORDER[c.status], c.severity is not Severity.BLOCKING, c.service, c.id),
+        key=lambda c: (_rank(c), c.severity is not Severity.BLOCKING, c.service, c.id),
     )
     parts += [_check(c) for c in ordered]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _rank(check: CheckResult) -> float:
+    # Advice sorts after what could not be reached and before skips: not a failure, still a finding.
+    return 2.5 if check.is_advice else _ORDER[check.status]
 
 
 def _timeline(summary: RunSummary) -> list[str]:
@@ -127,12 +142,14 @@ def _check(check: CheckResult) -> str:
         f"{_e(check.service)} &middot; {_e(check.category)} &middot; {_e(check.severity)} &middot; "
         f"{_e(check.status)} &middot; {check.duration_s:.2f} s &middot; attempts {check.attempts}"
     )
+    if check.is_advice:
+        meta += " &middot; advice"
     if check.resource:
         meta += f" &middot; resource {_e(check.resource)}"
     if check.stack:
         meta += f" &middot; stack {_e(check.stack)}"
     body = [
-        f'<div class="check {_e(check.status)}" id="{anchor(check.id)}">',
+        f'<div class="check {"advice" if check.is_advice else _e(check.status)}" id="{anchor(check.id)}">',
         f"<strong>{_e(check.title)}</strong>",
         f'<div class="meta">{meta}<br><code>{_e(check.id)}</code></div>',
     ]
@@ -141,7 +158,7 @@ def _check(check: CheckResult) -> str:
     if check.waiver:
         body.append(f"<p><em>waived: {_e(check.waiver)}</em></p>")
     if check.evidence:
-        opened = " open" if check.status in (Status.FAILED, Status.ERROR) else ""
+        opened = " open" if check.status in (Status.FAILED, Status.ERROR) and not check.is_advice else ""
         evidence = readable_json(check.evidence)
         body.append(f"<details{opened}><summary>evidence</summary><pre>{_e(evidence)}</pre></details>")
     body.append("</div>")

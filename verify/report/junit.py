@@ -5,6 +5,12 @@ counts, merges as easily, and carries the evidence. That schema allows `<propert
 `<testsuite>`, not on a `<testcase>`: run-level facts (run id, verdict, gate reasons) are suite
 properties, and each check's facts and evidence go to its `<system-out>`, which every CI shows.
 One `<testsuite>` per service (per stack and service when the run spans stacks).
+
+Advice (a failed advisory check, `CheckResult.is_advice`) is written as `<skipped message="advice:
+...">`, not `<failure>`: the gate passed, and CI widgets (Jenkins, GitLab, GitHub test reporters)
+draw every `<failure>` red. A skip is shown, counted and not red; a passing case would hide the
+finding from every count. Blocking failures, and waived ones, stay `<failure>`. The `failures` and
+`skipped` attributes count what the cases hold.
 """
 
 from __future__ import annotations
@@ -74,12 +80,13 @@ def render_junit(summary: RunSummary) -> str:
     for check in summary.checks:
         suites[_suite_name(check)].append(check)
     counts = summary.counts()
+    advice = len(summary.advice())
     root = ET.Element(
         "testsuites",
         {
             "name": "verify",
             "tests": str(len(summary.checks)),
-            "failures": str(counts["failed"]),
+            "failures": str(counts["failed"] - advice),
             "errors": str(counts["error"]),
             "time": f"{summary.duration_s:.3f}",
         },
@@ -88,15 +95,16 @@ def render_junit(summary: RunSummary) -> str:
     for name in sorted(suites):
         checks = suites[name]
         mine = {s: sum(1 for c in checks if c.status is s) for s in Status}
+        advised = sum(1 for c in checks if c.is_advice)
         suite = ET.SubElement(
             root,
             "testsuite",
             {
                 "name": name,
                 "tests": str(len(checks)),
-                "failures": str(mine[Status.FAILED]),
+                "failures": str(mine[Status.FAILED] - advised),
                 "errors": str(mine[Status.ERROR]),
-                "skipped": str(mine[Status.SKIPPED] + mine[Status.UNVERIFIED]),
+                "skipped": str(mine[Status.SKIPPED] + mine[Status.UNVERIFIED] + advised),
                 "time": f"{sum(c.duration_s for c in checks):.3f}",
                 "timestamp": summary.started_at,
                 "hostname": host,
@@ -119,7 +127,9 @@ def _testcase(suite: ET.Element, classname: str, check: CheckResult) -> None:
     )
     label = "" if check.severity is Severity.BLOCKING else "[advisory] "
     message = _text(label + check.message)
-    if check.status is Status.FAILED:
+    if check.is_advice:
+        ET.SubElement(case, "skipped", {"message": _text("advice: " + check.message)})
+    elif check.status is Status.FAILED:
         node = ET.SubElement(case, "failure", {"type": "CheckFailed", "message": message})
         node.text = message
     elif check.status is Status.ERROR:

@@ -11,6 +11,7 @@ from verify.model import CheckResult, RunSummary, Severity, Status
 from verify.redact import REDACTOR
 from verify.report.timeline import flow_timeline
 
+ADVICE_ICON = "💡"
 _ICON = {
     Status.PASSED: "✅",
     Status.FAILED: "❌",
@@ -20,6 +21,10 @@ _ICON = {
 }
 _ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.UNVERIFIED: 2, Status.SKIPPED: 3, Status.PASSED: 4}
 HTML_REPORT = "report.html"
+
+
+def icon(check: CheckResult) -> str:
+    return ADVICE_ICON if check.is_advice else _ICON[check.status]
 
 
 def anchor(check_id: str) -> str:
@@ -69,7 +74,7 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
         f"{code(summary.source or '-')}, region {code(summary.region or '-')}, "
         f"{summary.duration_s:.1f} s: "
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error, "
-        f"{counts['skipped']} skipped{unverified_clause(counts)}.",
+        f"{counts['skipped']} skipped{unverified_clause(counts)}{advice_clause(summary)}.",
         "",
     ]
     lines.extend(f"> {cell(note)}" for note in summary.notes)
@@ -98,6 +103,7 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
         lines.append("")
     lines += _problems(summary, cell)
     lines += _unverified(summary, cell)
+    lines += _advice(summary, cell)
     lines += _timeline(summary, cell)
     stacks = summary.stacks()
     if stacks:
@@ -119,7 +125,8 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
 
 
 def _problems(summary: RunSummary, cell: Cell) -> list[str]:
-    problems = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR)]
+    # Advice has its own section below: a healthy run's first screen is not a list of failures.
+    problems = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR) and not c.is_advice]
     if not problems:
         return []
     problems.sort(key=lambda c: (c.severity is not Severity.BLOCKING, _ORDER[c.status], c.id))
@@ -138,6 +145,33 @@ def unverified_clause(counts: dict[str, int]) -> str:
     """ ", N not verified from here" when there are any: a count of its own, never folded into skipped."""
     n = counts.get("unverified", 0)
     return f", {n} not verified from here" if n else ""
+
+
+def advice_clause(summary: RunSummary) -> str:
+    """ "; N advice" when there is any: how many of the failed checks are advice, not failures."""
+    n = len(summary.advice())
+    return f"; {n} advice" if n else ""
+
+
+def _advice(summary: RunSummary, cell: Cell) -> list[str]:
+    advice = summary.advice()
+    if not advice:
+        return []
+    lines = [
+        f"## Advice ({len(advice)})",
+        "",
+        "Advisory findings the policy does not block on (summary.json: `status: failed`, `severity: advisory`):",
+        "worth a look, not why a gate fails. `[policy] blocking_checks` makes one a failure.",
+        "",
+        "| check | finding | |",
+        "|---|---|---|",
+    ]
+    for check in sorted(advice, key=lambda c: (c.service, c.id)):
+        lines.append(
+            f"| {cell(check.title)} | {cell(check.message)} | [evidence]({HTML_REPORT}#{anchor(check.id)}) |"
+        )
+    lines.append("")
+    return lines
 
 
 def _unverified(summary: RunSummary, cell: Cell) -> list[str]:
@@ -191,7 +225,7 @@ def _per_service(summary: RunSummary, cell: Cell) -> list[str]:
         ]
         for check in sorted(by_service[service], key=lambda c: (_ORDER[c.status], c.id)):
             lines.append(
-                f"| {_ICON[check.status]} | {cell(check.title)} | {check.category} | {check.severity} "
+                f"| {icon(check)} | {cell(check.title)} | {check.category} | {check.severity} "
                 f"| {check.duration_s:.2f}s | {cell(check.message)} |"
             )
         lines.append("")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from verify.escape import terminal
+from verify.model import is_advice
 
 
 def on_call_table(summary: dict[str, Any], limit: int = 30) -> str:
@@ -17,7 +18,9 @@ def on_call_table(summary: dict[str, Any], limit: int = 30) -> str:
     report fetched from CI.
     """
     checks = summary.get("checks", [])
-    wrong = [c for c in checks if c.get("status") in ("failed", "error")]
+    # Advice (failed, advisory, not waived) is a finding, not what is wrong: listed after, apart.
+    advice = [c for c in checks if _advice(c)]
+    wrong = [c for c in checks if c.get("status") in ("failed", "error") and not _advice(c)]
     wrong.sort(key=lambda c: (c.get("severity") != "blocking", c.get("status") != "failed", c.get("id", "")))
     lines = [
         f"verify smoke: {terminal(str(summary.get('verdict', '?')).upper())} ({summary.get('duration_s', 0):.1f} s)"
@@ -49,5 +52,19 @@ def on_call_table(summary: dict[str, Any], limit: int = 30) -> str:
     for c in unreached[:limit]:
         reason = terminal(" ".join(str(c.get("message") or "").split()))
         lines.append(f"NOT VERIFIED FROM HERE  {terminal(c.get('service', ''))}  {reason[:160]}")
-    lines.append(f"the rest: {passed} passed, {skipped} skipped (not applicable or writes test data)")
+    for c in advice[:limit]:
+        reason = terminal(" ".join(str(c.get("message") or c.get("title") or "").split()))
+        lines.append(f"ADVICE  {terminal(c.get('service', ''))}  {reason[:160]}")
+    if len(advice) > limit:
+        lines.append(f"... and {len(advice) - limit} more advice in summary.json")
+    tail = f", {len(advice)} advice" if advice else ""
+    lines.append(f"the rest: {passed} passed, {skipped} skipped (not applicable or writes test data){tail}")
     return "\n".join(lines)
+
+
+def _advice(check: dict[str, Any]) -> bool:
+    if "advice" in check:  # written by this version's summary.json
+        return bool(check["advice"])
+    return is_advice(
+        str(check.get("status", "")), str(check.get("severity", "")), str(check.get("waiver", ""))
+    )

@@ -1,0 +1,168 @@
+"""Advice apart from failures (issue 15, item 7; issue 18's JUnit and Allure severities).
+
+A failed check whose severity is advisory (and that no waiver made advisory) is advice: the stack is
+not wrong for the gate, so it never leads a report as "What is wrong". It keeps `status: failed` and
+`severity: advisory` in summary.json; the reports give it a section and a count of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import xmlschema
+
+from verify.engine.finish import verdict_line
+from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
+from verify.report import render_html, render_junit, render_markdown
+from verify.report.allure import AllureWriter
+from verify.report.oncall import on_call_table
+
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
+
+POSTURE = [
+    ("sns", "test_topic_has_subscription", "SNS topic `alerts`: expected a subscription, got none"),
+    ("sns", "test_topic_encrypted", "SNS topic `alerts`: expected a KMS key, got none"),
+    ("dynamodb", "test_pitr_enabled", "DynamoDB table `raw`: expected PITR ENABLED, got DISABLED"),
+    ("lambda", "test_reserved_concurrency", "Lambda `processor`: expected reserved concurrency, got none"),
+    ("kinesis", "test_retention", "Kinesis stream `s`: expected retention over 24 h, got 24 h"),
+]
+
+
+def _check(
+    service: str,
+    name: str,
+    status: Status,
+    severity: Severity,
+    message: str = "",
+    waiver: str = "",
+) -> CheckResult:
+    return CheckResult(
+        id=f"suites/test_{service}.py::{name}[Key]",
+        title=f"{service} {name}",
+        service=service,
+        resource="Key",
+        category=Category.FUNCTIONAL if severity is Severity.BLOCKING else Category.POSTURE,
+        severity=severity,
+        status=status,
+        duration_s=0.1,
+        message=message,
+        waiver=waiver,
+    )
+
+
+def _healthy(*extra: CheckResult) -> RunSummary:
+    checks = [
+        _check("dynamodb", "test_table_active", Status.PASSED, Severity.BLOCKING),
+        _check("sqs", "test_queue_reachable", Status.PASSED, Severity.BLOCKING),
+        *[_check(s, n, Status.FAILED, Severity.ADVISORY, m) for s, n, m in POSTURE],
+        *extra,
+    ]
+    verdict = (
+        Verdict.FAIL
+        if any(c.severity is Severity.BLOCKING and c.status is Status.FAILED for c in checks)
+        else Verdict.PASS
+    )
+    return RunSummary(
+        verdict=verdict,
+        profile="full",
+        run_id="vfy-advice",
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=1.5,
+        source="out.json",
+        region="us-east-1",
+        checks=checks,
+    )
+
+
+def test_the_rule_advisory_failures_are_advice_waived_ones_and_errors_are_not() -> None:
+    assert _check("sns", "a", Status.FAILED, Severity.ADVISORY).is_advice
+    assert not _check("sns", "a", Status.FAILED, Severity.BLOCKING).is_advice
+    assert not _check("sns", "a", Status.ERROR, Severity.ADVISORY).is_advice
+    assert not _check("sns", "a", Status.PASSED, Severity.ADVISORY).is_advice
+    # A waiver made a blocking check advisory: a known wrong the team chose to live with for now.
+    assert not _check("sns", "a", Status.FAILED, Severity.ADVISORY, waiver="ticket 7 (waived)").is_advice
+
+
+def test_summary_json_keeps_status_and_severity_and_adds_the_advice_flag_and_count() -> None:
+    data = _healthy().to_dict()
+    assert data["counts"]["failed"] == 5  # the contract's counts are per status, unchanged
+    assert data["advice"] == 5
+    pitr = next(c for c in data["checks"] if "pitr" in c["id"])
+    assert (pitr["status"], pitr["severity"], pitr["advice"]) == ("failed", "advisory", True)
+    active = next(c for c in data["checks"] if "active" in c["id"])
+    assert "advice" not in active
+    back = RunSummary.from_dict(json.loads(json.dumps(data)))
+    assert sum(c.is_advice for c in back.checks) == 5
+
+
+def test_healthy_markdown_shows_advice_and_no_what_is_wrong() -> None:
+    text = render_markdown(_healthy())
+    assert "## What is wrong" not in text
+    assert "First to fix" not in text
+    assert "## Advice (5)" in text
+    assert "expected PITR ENABLED, got DISABLED" in text.split("## Advice (5)", 1)[1]
+    assert "5 advice" in text.splitlines()[2]
+
+
+def test_a_blocking_failure_still_leads_and_advice_stays_apart() -> None:
+    broken = _check("lambda", "test_processor_runs", Status.FAILED, Severity.BLOCKING, "processor is down")
+    text = render_markdown(_healthy(broken))
+    assert "**First to fix:** ❌ lambda test_processor_runs: processor is down" in text
+    wrong = text.split("## What is wrong", 1)[1].split("## ", 1)[0]
+    assert "processor is down" in wrong and "PITR" not in wrong
+    assert text.index("## What is wrong") < text.index("## Advice (5)")
+
+
+def test_html_has_an_advice_section_and_advice_cards_are_not_red() -> None:
+    page = render_html(_healthy())
+    assert "<h2>Advice (5)</h2>" in page
+    assert "First to fix" not in page
+    assert 'class="check failed"' not in page
+    assert page.count('class="check advice"') == 5
+    assert "5 advice" in page
+
+
+def test_console_line_and_on_call_table_count_advice_apart() -> None:
+    summary = _healthy()
+    line = verdict_line(summary, Path("reports"))
+    assert line.startswith("verify: PASS -- ") and line.endswith("; 5 advice; reports in reports/")
+    table = on_call_table(summary.to_dict()).splitlines()
+    assert table[1] == "nothing is wrong"
+    assert sum(row.startswith("ADVICE ") for row in table) == 5
+    assert table[-1].endswith(", 5 advice")
+
+
+def test_junit_writes_advice_as_skipped_and_blocking_failures_as_failure() -> None:
+    broken = _check("lambda", "test_processor_runs", Status.FAILED, Severity.BLOCKING, "processor is down")
+    text = render_junit(_healthy(broken))
+    SCHEMA.validate(text)
+    root = ET.fromstring(text)
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    pitr = cases["suites/test_dynamodb.py::test_pitr_enabled[Key]"]
+    assert pitr.find("failure") is None
+    skipped = pitr.find("skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("advice: DynamoDB table `raw`")
+    assert cases["suites/test_lambda.py::test_processor_runs[Key]"].find("failure") is not None
+    # The attributes count what the cases hold.
+    assert root.get("failures") == "1"
+    for suite in root.iter("testsuite"):
+        mine = list(suite.iter("testcase"))
+        assert suite.get("failures") == str(sum(c.find("failure") is not None for c in mine))
+        assert suite.get("skipped") == str(sum(c.find("skipped") is not None for c in mine))
+
+
+def test_allure_results_carry_the_severity_label(tmp_path: Path) -> None:
+    writer = AllureWriter(tmp_path / "allure")
+    summary = _healthy()
+    for check in summary.checks:
+        writer.add(check, [])
+    severities: dict[str, tuple[str, str]] = {}
+    for path in (tmp_path / "allure").glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        labels = [lb["value"] for lb in result["labels"] if lb["name"] == "severity"]
+        assert len(labels) == 1
+        severities[result["fullName"]] = (labels[0], result["status"])
+    assert severities["suites/test_dynamodb.py::test_table_active[Key]"] == ("critical", "passed")
+    assert severities["suites/test_dynamodb.py::test_pitr_enabled[Key]"] == ("minor", "failed")
