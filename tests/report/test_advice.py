@@ -166,3 +166,19 @@ def test_allure_results_carry_the_severity_label(tmp_path: Path) -> None:
         severities[result["fullName"]] = (labels[0], result["status"])
     assert severities["suites/test_dynamodb.py::test_table_active[Key]"] == ("critical", "passed")
     assert severities["suites/test_dynamodb.py::test_pitr_enabled[Key]"] == ("minor", "failed")
+
+
+def test_the_console_prints_advice_as_advice_not_failed() -> None:
+    import io
+
+    from verify.engine.finish import print_summary
+
+    broken = _check("lambda", "test_processor_runs", Status.FAILED, Severity.BLOCKING, "processor is down")
+    out = io.StringIO()
+    print_summary(_healthy(broken), Path("reports"), 1.0, out)
+    lines = out.getvalue().splitlines()
+    # Advice first; the failure sits just above the verdict line, where a terminal's reader looks.
+    assert all(line.startswith("ADVICE suites/") for line in lines[:5])
+    assert lines[5] == "FAILED suites/test_lambda.py::test_processor_runs[Key] - processor is down"
+    assert not any(line.startswith("FAILED") and "pitr" in line for line in lines)
+    assert "; 5 advice; reports in reports/ =" in lines[-2]

@@ -58,10 +58,13 @@ def print_summary(summary: RunSummary, report_dir: Path, took: float, out: TextI
     """What the runner prints at the end, as pytest -q would: the problems, the verdict, the counts."""
     from verify.escape import terminal
 
+    # Advice is a finding, not a failure: its own word, and printed first, so the failures end up
+    # just above the verdict line, where a terminal's reader looks.
+    for check in summary.advice():
+        out.write(f"ADVICE {terminal(check.id)} - {terminal(check.message)}\n")
     for check in summary.checks:
-        if check.status in (Status.FAILED, Status.ERROR):
-            # Advice is a finding, not a failure: its own word, so a PASS run does not scroll "FAILED".
-            word = "ADVICE" if check.is_advice else "FAILED" if check.status is Status.FAILED else "ERROR"
+        if check.status in (Status.FAILED, Status.ERROR) and not check.is_advice:
+            word = "FAILED" if check.status is Status.FAILED else "ERROR"
             out.write(f"{word} {terminal(check.id)} - {terminal(check.message)}\n")
     out.write(f"= {verdict_line(summary, report_dir)} =\n")
     for line in left_behind_lines(summary):
