@@ -182,3 +182,36 @@ def test_the_console_prints_advice_as_advice_not_failed() -> None:
     assert lines[5] == "FAILED suites/test_lambda.py::test_processor_runs[Key] - processor is down"
     assert not any(line.startswith("FAILED") and "pitr" in line for line in lines)
     assert "; 5 advice; reports in reports/ =" in lines[-2]
+
+
+def test_a_policy_that_asks_for_a_property_makes_its_finding_a_failure_again() -> None:
+    import datetime as dt
+
+    from verify.config.settings import Policy, Waiver
+    from verify.report.gate import apply_gate
+
+    today = dt.date(2026, 1, 1)
+    default = apply_gate(_healthy(), Policy(), "built-in default", today=today)
+    assert default.verdict is Verdict.PASS and len(default.advice()) == 5
+    # Asked for: the policy makes PITR blocking, so it fails the gate and leads "What is wrong".
+    asked = apply_gate(
+        _healthy(),
+        Policy(blocking_checks=frozenset({"suites/test_dynamodb.py::test_pitr_enabled"})),
+        "p",
+        today=today,
+    )
+    assert asked.verdict is Verdict.FAIL and len(asked.advice()) == 4
+    text = render_markdown(asked)
+    assert "PITR" in text.split("## What is wrong", 1)[1].split("## Advice (4)", 1)[0]
+    # Waived: a blocking check the team chose to live with for now is still shown as wrong, not advice.
+    waived = apply_gate(
+        _healthy(),
+        Policy(
+            blocking_checks=frozenset({"suites/test_dynamodb.py::test_pitr_enabled"}),
+            waivers=(Waiver("suites/test_dynamodb.py::test_pitr_enabled*", "ticket 7"),),
+        ),
+        "p",
+        today=today,
+    )
+    assert waived.verdict is Verdict.PASS and len(waived.advice()) == 4
+    assert "waived: ticket 7" in render_markdown(waived).split("## What is wrong", 1)[1]
