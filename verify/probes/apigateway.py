@@ -8,6 +8,7 @@ commonly emit).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -367,3 +368,61 @@ def declared_routes(client: Any, api_id: str, v2_client: Any | None = None) -> l
 def is_function_url(resource: Resource) -> bool:
     """A Lambda function URL: no routes, every path reaches the function."""
     return bool(resource.url and _LAMBDA_URL.search(_host(resource.url)))
+
+
+# ---------------------------------------------------------------- what a method asks of a request
+# The flow learns a stack's conventions from the API itself (verify.scenario.conventions): the query
+# parameters a method requires (`method.request.querystring.X: true`) and the JSON schema of its
+# request model. Read-only: GetResources (the same page `methods` reads), GetModel.
+
+
+@dataclass(frozen=True)
+class MethodRequest:
+    """What one declared method asks of a request."""
+
+    method: str
+    path: str
+    required_query: tuple[str, ...] = ()
+    optional_query: tuple[str, ...] = ()
+    path_params: tuple[str, ...] = ()
+    model: str | None = None  # the application/json request model's name
+    validated: bool = False  # a request validator is attached
+
+
+def method_requests(client: Any, api_id: str) -> list[MethodRequest]:
+    """Every method of REST API `api_id` with its request parameters and model."""
+    with aws_errors("apigateway", "GetResources", api_id, subject=f"API Gateway REST API `{api_id}`"):
+        pages = client.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"])
+        resources = [item for page in pages for item in page.get("items", [])]
+    found: list[MethodRequest] = []
+    for item in resources:
+        path = str(item["path"])
+        params = tuple(s[1:-1].rstrip("+") for s in path.split("/") if s.startswith("{") and s.endswith("}"))
+        for verb, method in (item.get("resourceMethods") or {}).items():
+            declared = method.get("requestParameters") or {}
+            prefix = "method.request.querystring."
+            query = {k[len(prefix) :]: bool(v) for k, v in declared.items() if k.startswith(prefix)}
+            models = method.get("requestModels") or {}
+            found.append(
+                MethodRequest(
+                    method=str(verb),
+                    path=path,
+                    required_query=tuple(sorted(k for k, v in query.items() if v)),
+                    optional_query=tuple(sorted(k for k, v in query.items() if not v)),
+                    path_params=params,
+                    model=models.get("application/json"),
+                    validated=bool(method.get("requestValidatorId")),
+                )
+            )
+    return found
+
+
+def model_schema(client: Any, api_id: str, model: str) -> dict[str, Any]:
+    """A request model's JSON schema (`{}` when it has none or it is not JSON)."""
+    with aws_errors("apigateway", "GetModel", f"{api_id} {model}", subject=f"API Gateway model `{model}`"):
+        text = client.get_model(restApiId=api_id, modelName=model).get("schema") or "{}"
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}

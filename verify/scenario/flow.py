@@ -39,7 +39,7 @@ from urllib.parse import urljoin
 from verify.aws.client import Aws
 from verify.aws.errors import aws_errors
 from verify.aws.http import HttpResult, SignedHttp
-from verify.config.settings import Config
+from verify.config.settings import Config, FlowConfig
 from verify.errors import AwsAccessError, CheckFailed, NotApplicable, VerifyError
 from verify.model import LeftBehind
 from verify.polling import (
@@ -51,10 +51,26 @@ from verify.polling import (
     stop_deadline,
     waits_cancelled,
 )
-from verify.probes.apigateway import declared_routes, is_function_url, rest_api_id
+from verify.probes.apigateway import (
+    MethodRequest,
+    declared_routes,
+    is_function_url,
+    method_requests,
+    model_schema,
+    rest_api_id,
+)
 from verify.redact import REDACTOR
+from verify.scenario.conventions import (
+    MAX_TRIES,
+    Convention,
+    from_key_schema,
+    from_model,
+    named_in_answer,
+    next_candidate,
+)
 from verify.scenario.enrichment import derived_attributes
-from verify.scenario.payload import KeySchema, default_payload, render_template
+from verify.scenario.payload import KeySchema, render_template
+from verify.scenario.query_route import QueryRequest, plan_query
 from verify.scenario.run_ids import is_ours
 from verify.scenario.targets import find_targets
 from verify.stack.inventory import Inventory, Resource
@@ -149,6 +165,13 @@ class Flow:
         self._route_lock = threading.Lock()
         self._route_verdict: tuple[dict[str, Any], str | None] | None = None
         self._scheduled: frozenset[str] = frozenset()
+        # The reading's shape (verify.scenario.conventions): learned once, refined by the ingest's tries.
+        self._learn_lock = threading.RLock()  # learning asks the API's methods under it
+        self.convention: Convention | None = None
+        self._static_convention: Convention | None = None
+        self._methods: list[MethodRequest] | None = None
+        self._methods_note: str | None = None
+        self._reading_time = dt.datetime.now(dt.UTC)
 
     def schedule(self, steps: Iterator[str] | set[str] | frozenset[str] | list[str]) -> None:
         """Say which steps will run concurrently: a step then waits for these before judging."""
@@ -281,16 +304,120 @@ class Flow:
     def _url(self, path: str) -> str:
         return urljoin(self.targets.api_url, path.lstrip("/"))
 
-    def build_payload(self) -> dict[str, Any]:
+    def build_payload(self, convention: Convention | None = None) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC)
+        self._reading_time = now
         if self.config.flow.payload:
             payload = render_template(self.config.flow.payload, self.marker, now)
         else:
-            schema = self.schema(self.targets.raw_table) if self.targets.raw_table else None
-            payload = default_payload(schema, self.marker, now, self.config.flow.value_field)
+            shape = convention or self.convention or self.learned_convention()
+            payload = shape.payload(self.marker, now, self.config.flow.value_field)
         for name, value in self._ttl_values(now).items():
             payload.setdefault(name, value)
         return payload
+
+    # ---------------------------------------------------------------- the stack's conventions
+
+    def learned_convention(self) -> Convention:
+        """The reading's shape as the stack describes it without a reading sent: the raw table's key
+        schema (with one sampled item when an epoch sort key's unit is in doubt), then the ingest
+        method's request model. Asked once; the ingest's tries may refine it (`self.convention`)."""
+        with self._learn_lock:
+            if self._static_convention is None:
+                self._static_convention = self._learn()
+            return self._static_convention
+
+    def _learn(self) -> Convention:
+        table = self.targets.raw_table
+        schema = self.schema(table) if table is not None else None
+        sample = None
+        if table is not None and schema is not None and schema.sort is not None and schema.sort.type == "N":
+            sample = self._sample_item(table)
+        convention = from_key_schema(schema, sample)
+        request = self._ingest_method()
+        if request is not None and request.model:
+            api_id = rest_api_id(self.targets.api, self.inventory) if self.targets.api else None
+            try:
+                with aws_errors("apigateway", "GetModel", request.model):
+                    body_schema = model_schema(self.aws.client("apigateway"), str(api_id), request.model)
+            except (CheckFailed, VerifyError):
+                body_schema = {}  # no model to read: the 4xx answers still teach the shape
+            if body_schema:
+                convention = from_model(convention, body_schema, f"request model `{request.model}`")
+        return convention
+
+    def _sample_item(self, table: Resource) -> dict[str, Any] | None:
+        """One existing item (a bounded, read-only Scan of 1): its epoch says seconds or milliseconds."""
+        try:
+            with aws_errors("dynamodb", "Scan", table.name):
+                items = self.aws.client("dynamodb").scan(TableName=table.name, Limit=1).get("Items", [])
+        except (CheckFailed, VerifyError):
+            return None  # no permission or no table: the key's name alone decides
+        return items[0] if items else None
+
+    def method_requests(self) -> list[MethodRequest]:
+        """What each method of the API (when an output names its id) asks of a request; [] when unknown."""
+        with self._learn_lock:
+            if self._methods is None:
+                self._methods = []
+                api = self.targets.api
+                api_id = rest_api_id(api, self.inventory) if api is not None else None
+                if api_id is None:
+                    self._methods_note = "no output names the API Gateway id"
+                else:
+                    try:
+                        self._methods = method_requests(self.aws.client("apigateway"), api_id)
+                    except (CheckFailed, VerifyError) as exc:
+                        self._methods_note = f"could not read API {api_id}'s methods: {exc}"
+            return self._methods
+
+    def _ingest_method(self) -> MethodRequest | None:
+        method = self.config.flow.method.upper()
+        path = "/" + self.config.flow.ingest_path.split("?", 1)[0].strip("/")
+        for request in self.method_requests():
+            if request.method in (method, "ANY") and request.path == path:
+                return request
+        return None
+
+    def _send_reading(self, evidence: dict[str, Any]) -> HttpResult:
+        """POST the tagged reading; while the API refuses it with 400/422 and no `[flow] payload` is
+        set, try the next candidate shape its answer points to (bounded: `MAX_TRIES`). Every try carries
+        the run's marker in its id field, so were a refused try stored after all, clean-up finds it."""
+        url = self._url(self.config.flow.ingest_path)
+        explicit = bool(self.config.flow.payload)
+        convention = None if explicit else self.learned_convention()
+        tried: list[Convention] = []
+        tries: list[dict[str, Any]] = []
+        named: set[str] = set()
+        keyed_by = self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else None
+        while True:
+            self.payload = self.build_payload(convention)
+            self._sent_at = time.monotonic()
+            self._sent_epoch_ms = int(time.time() * 1000)
+            self._sending(self.marker)
+            # Sampled=1: the request whose trace the trace step looks up (verify.aws.http).
+            response = self.http.request(self.config.flow.method, url, json_body=self.payload, sampled=True)
+            self._answered(self.marker, response.status)
+            if convention is not None:
+                tried.append(convention)
+                tries.append(
+                    {**convention.describe(), "status": response.status, "answer": response.text[:200]}
+                )
+            if convention is None or response.status not in (400, 422) or len(tried) >= MAX_TRIES:
+                break
+            named |= named_in_answer(response.text)
+            following = next_candidate(tried, named, keyed_by)
+            if following is None:
+                break
+            convention = following
+        self.convention = convention
+        if convention is None:
+            evidence["convention"] = {"learned_from": ["[flow] payload (explicit, nothing learned)"]}
+        else:
+            evidence["convention"] = convention.describe()
+            if len(tries) > 1:
+                evidence["tries"] = tries
+        return response
 
     def _ttl_values(self, now: dt.datetime) -> dict[str, int]:
         """The TTL attribute of each flow table that has TTL on, an hour ahead: a processor that copies
@@ -323,16 +450,10 @@ class Flow:
     @_ends("ingest")
     def ingest(self) -> dict[str, Any]:
         with self.step("ingest") as evidence:
-            self.payload = self.build_payload()
             self.dlq_depth_before = self._dlq_depth()
             url = self._url(self.config.flow.ingest_path)
-            self._sent_at = time.monotonic()
-            self._sent_epoch_ms = int(time.time() * 1000)
+            response = self._send_reading(evidence)
             evidence["sent_at"] = round(self._sent_epoch_ms / 1000, 3)
-            self._sending(self.marker)
-            # Sampled=1: the one request whose trace the trace step looks up (verify.aws.http).
-            response = self.http.request(self.config.flow.method, url, json_body=self.payload, sampled=True)
-            self._answered(self.marker, response.status)
             self.ingest_response = response
             evidence.update(request=response.evidence(), payload=_trim(self.payload))
             if 200 <= response.status < 300 and "html" in response.content_type.lower():
@@ -474,17 +595,19 @@ class Flow:
     @_ends("query")
     def query(self) -> dict[str, Any]:
         with self.step("query", "ingest", after=("processed",)) as evidence:
-            param = self.config.flow.query_param or self._query_param()
-            url = self._url(self.config.flow.query_path)
+            planned = self._query_request()
+            evidence.update(planned.evidence)
+            url = self._url(planned.path)
+            shown = url + "?" + "&".join(f"{k}={v}" for k, v in planned.params.items())
             last: dict[str, HttpResult] = {}
 
             def ask() -> HttpResult:
-                response = self.http.request("GET", url, params={param: self.marker})
+                response = self.http.request("GET", url, params=dict(planned.params))
                 last["response"] = response
                 if response.status >= 500 or response.status in (401, 403, 404):
                     # Not something to wait out: the endpoint itself is broken or refuses us.
                     raise CheckFailed(
-                        f"GET {url}?{param}={self.marker}: expected 2xx with the reading, got HTTP "
+                        f"GET {shown}: expected 2xx with the reading, got HTTP "
                         f"{response.status}: {response.text[:200]!r}",
                         expected="2xx",
                         actual=response.status,
@@ -499,6 +622,20 @@ class Flow:
             answer = self._wait(ask, f"reading {self.marker} in GET {url}", url, evidence, ("processed",))
             evidence["response"] = answer.evidence()
         return evidence
+
+    def _query_request(self) -> QueryRequest:
+        """Where to ask for the reading: the routes the API declares and the query strings they
+        require (verify.scenario.query_route); `[flow] query_path`/`query_param` when set."""
+        param = self.config.flow.query_param or self._query_param()
+        return plan_query(
+            self.method_requests(),
+            query_path=self.config.flow.query_path,
+            id_param=param,
+            marker=self.marker,
+            when=self._reading_time,
+            note=self._methods_note,
+            explicit=self.config.flow.query_path != FlowConfig().query_path,
+        )
 
     def _query_param(self) -> str:
         table = self.targets.processed_table or self.targets.raw_table
@@ -645,20 +782,29 @@ class Flow:
     def malformed_not_stored(self) -> dict[str, Any]:
         route = self.declared_route()  # a 4xx from a route the API does not declare proves nothing
         url = self._url(self.config.flow.ingest_path)
-        # Valid JSON that no sane handler accepts: the key (so a stack that stores it anyway stores it
-        # under this run's marker, where the check finds it and clean-up removes it), no timestamp,
-        # and a value of the wrong type.
-        body = {
-            **self._ttl_values(dt.datetime.now(dt.UTC)),
-            **self._partition(self.malformed_marker),
-            self.config.flow.value_field: "not-a-number",
-        }
+        # Valid JSON that no sane handler accepts *in the stack's shape* (verify.scenario.conventions):
+        # the key (so a stack that stores it anyway stores it under this run's marker, where the check
+        # finds it and clean-up removes it), and flat: no timestamp and a value of the wrong type;
+        # nested: the readings' envelope missing. The shape the ingest settled on, once it has.
+        body: dict[str, Any] = self._ttl_values(dt.datetime.now(dt.UTC))
+        shape: Convention | None = None
+        if not self.config.flow.payload:
+            self._await("ingest")
+            shape = self.convention or self.learned_convention()
+        if shape is None:
+            body.update(
+                {**self._partition(self.malformed_marker), self.config.flow.value_field: "not-a-number"}
+            )
+        else:
+            body.update(shape.malformed(self.malformed_marker, self.config.flow.value_field))
         self._markers_written.add(self.malformed_marker)
         self._sending(self.malformed_marker)
         response = self.http.request(self.config.flow.method, url, json_body=body)
         self._answered(self.malformed_marker, response.status)
         self._malformed_status = response.status
-        evidence: dict[str, Any] = {"route": route, "response": response.evidence()}
+        evidence: dict[str, Any] = {"route": route, "response": response.evidence(), "sent": _trim(body)}
+        if shape is not None:
+            evidence["malformed_for"] = shape.describe()
         stored = self._items(self.targets.raw_table, self.malformed_marker) if self.targets.raw_table else []
         evidence["stored_items"] = len(stored)
         if 200 <= response.status < 300 or stored:

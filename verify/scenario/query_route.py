@@ -1,0 +1,120 @@
+"""Where and how the flow asks the API for its reading back, learned from the routes the API declares.
+
+Stacks answer queries as `GET /query?sensorId=…` (the sandbox), `GET /query?device_id=…&event_date=…
+&table=processed` (the public IoT handlers: every parameter required) or `GET /readings/{device_id}`.
+The API says which: its methods' `requestParameters` mark required query strings
+(`method.request.querystring.X: true`), its paths name path parameters. In this order:
+
+1. `[flow] query_path` is declared as a GET route (or nothing is known of the routes): ask there, by
+   `?<id>=marker`, adding every query string the method requires;
+2. else a declared GET route whose one path parameter is the id (`/readings/{device_id}`, or any
+   single `{param}` under a path naming readings, data or query);
+3. else a declared GET route that requires the id as a query string.
+A required parameter is filled from its name: the id -> the marker; a date (`event_date`, `date`,
+`day`) -> the reading's UTC day (YYYY-MM-DD); `table`/`source`/`type`/`kind` -> `processed`; a time ->
+the reading's epoch milliseconds. One whose value cannot be told is listed in the evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from verify.probes.apigateway import MethodRequest
+
+__all__ = ["QueryRequest", "plan_query"]
+
+_DATE = re.compile(r"(^|_)(date|day)$|Date$", re.IGNORECASE)
+_TIME = re.compile(r"(time|timestamp|ts|epoch)$", re.IGNORECASE)
+_WHICH_TABLE = frozenset({"table", "source", "type", "kind", "table_name", "dataset"})
+_READING_WORDS = ("reading", "data", "query", "sensor", "device", "metric", "record", "item")
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    path: str  # relative to the API's base URL
+    params: dict[str, str]
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _value(name: str, id_param: str, marker: str, when: dt.datetime) -> str | None:
+    if name == id_param:
+        return marker
+    if _DATE.search(name):
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%d")
+    if name.lower() in _WHICH_TABLE:
+        return "processed"
+    if _TIME.search(name):
+        return str(int(when.timestamp() * 1000))
+    return None
+
+
+def _filled(
+    request: MethodRequest, id_param: str, marker: str, when: dt.datetime
+) -> tuple[dict[str, str], list[str]]:
+    params: dict[str, str] = {}
+    unknown: list[str] = []
+    for name in request.required_query:
+        value = _value(name, id_param, marker, when)
+        if value is None:
+            unknown.append(name)
+        else:
+            params[name] = value
+    return params, unknown
+
+
+def plan_query(
+    methods: list[MethodRequest],
+    *,
+    query_path: str,
+    id_param: str,
+    marker: str,
+    when: dt.datetime,
+    note: str | None = None,
+    explicit: bool = False,
+) -> QueryRequest:
+    """The query request for the reading (see the module docstring for the order)."""
+    wanted = "/" + query_path.split("?", 1)[0].strip("/")
+    gets = [m for m in methods if m.method in ("GET", "ANY")]
+    if not gets:
+        why = note or "the API declares no GET method"
+        return QueryRequest(query_path, {id_param: marker}, {"query_route": f"GET {wanted} ({why})"})
+    chosen = next((m for m in gets if m.path == wanted), None)
+    how = "the configured query_path, declared"
+    if chosen is None and explicit:
+        # `[flow] query_path` set by hand wins, declared or not (its own answer will say).
+        return QueryRequest(
+            query_path, {id_param: marker}, {"query_route": f"GET {wanted} ([flow] query_path)"}
+        )
+    if chosen is None:
+        by_path = [
+            m
+            for m in gets
+            if len(m.path_params) == 1
+            and (m.path_params[0] == id_param or any(w in m.path.lower() for w in _READING_WORDS))
+        ]
+        by_query = [m for m in gets if id_param in m.required_query or id_param in m.optional_query]
+        if by_path:
+            chosen, how = by_path[0], "a declared GET route with the id as path parameter"
+        elif by_query:
+            chosen, how = by_query[0], f"a declared GET route taking `{id_param}` as query string"
+    if chosen is None:
+        return QueryRequest(
+            query_path,
+            {id_param: marker},
+            {"query_route": f"GET {wanted} (no declared GET route takes the id `{id_param}`)"},
+        )
+    path = chosen.path
+    for name in chosen.path_params:
+        path = path.replace("{" + name + "+}", marker).replace("{" + name + "}", marker)
+    params, unknown = _filled(chosen, id_param, marker, when)
+    if not chosen.path_params:
+        params.setdefault(id_param, marker)
+    evidence: dict[str, Any] = {"query_route": f"GET {chosen.path} ({how})"}
+    if chosen.required_query:
+        evidence["required_query"] = list(chosen.required_query)
+    if unknown:
+        evidence["unfilled_required_query"] = unknown
+    return QueryRequest(path.lstrip("/"), params, evidence)
