@@ -5,7 +5,9 @@ sort key, a processed table keyed by `device_id` + `event_date`, and a query rou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,8 @@ from tests.helpers.moto import MOTO_REGION
 from tests.helpers.standin_iot import REQUIRED_INGEST, IotStandIn, standin_iot
 from verify.aws.client import Aws
 from verify.aws.http import SignedHttp
-from verify.config.settings import Config, FlowConfig
+from verify.cli.main import main
+from verify.config.settings import Config, FlowConfig, load_config
 from verify.errors import CheckFailed
 from verify.scenario.flow import Flow
 from verify.stack.inventory import build_inventory
@@ -138,3 +141,41 @@ def test_the_query_by_path_parameter(aws_mock: None) -> None:
         flow.cleanup()
     assert query["query_route"].startswith("GET /readings/{device_id}")
     assert any(r["route"] == "/readings/vfy-test-learn" for r in running.received)
+
+
+def test_an_explicit_template_makes_the_malformed_body_malformed_for_it(stack: IotStandIn) -> None:
+    template = '{"device_id": "{marker}", "sensor_data": {"temperature": 19.0}, "timestamp": {now_epoch_ms}}'
+    evidence = _flow(stack, payload=template).malformed_not_stored()
+    assert evidence["malformed_for"]["learned_from"] == ["[flow] payload"]
+    assert "sensor_data" not in evidence["sent"]
+    assert evidence["response"]["status"] == 400
+
+
+def test_init_learn_flow_writes_the_learned_shape_and_a_run_uses_it(
+    aws_mock: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with standin_iot(request_model=True) as running:
+        (tmp_path / "outputs.json").write_text(json.dumps(running.outputs), encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        assert main(["init", "--outputs", "outputs.json", "--region", MOTO_REGION, "--learn-flow"]) == 0
+        written = (tmp_path / "verify.toml").read_text(encoding="utf-8")
+        line = next(x for x in written.splitlines() if x.startswith("payload = "))
+        assert line == (
+            'payload = \'{"device_id": "{marker}", "timestamp": {now_epoch_ms}, '
+            '"sensor_data": {"temperature": 21.5}}\''
+        )
+        config = load_config(None, cwd=tmp_path)
+        flow = _flow(running, payload=config.flow.payload or "")
+        assert flow.ingest()["request"]["status"] == 200
+    assert [r["method"] for r in running.received] == ["POST"]  # init itself sent nothing
+
+
+def test_init_without_learn_flow_asks_the_stack_nothing(
+    aws_mock: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with standin_iot() as running:
+        (tmp_path / "outputs.json").write_text(json.dumps(running.outputs), encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        assert main(["init", "--outputs", "outputs.json"]) == 0
+    written = (tmp_path / "verify.toml").read_text(encoding="utf-8")
+    assert '# payload = \'{"sensorId": "{marker}"' in written

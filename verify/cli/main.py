@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a commented verify.toml from what discovery finds")
     _add_stack_options(init)
     init.add_argument("--force", action="store_true", help="overwrite an existing verify.toml")
+    init.add_argument(
+        "--learn-flow",
+        action="store_true",
+        help="ask the stack (read-only) for the reading's shape and write it as [flow] payload",
+    )
 
     from verify.cli.reports import add_commands
 
@@ -249,9 +254,32 @@ def cmd_init(args: argparse.Namespace) -> int:
     inventory = _load_inventory(args)
     from verify.config.initfile import render_config
 
-    target.write_text(render_config(inventory), encoding="utf-8")
+    template = learned_from = None
+    if getattr(args, "learn_flow", False):
+        template, learned_from = _learned_payload(args, inventory)
+    target.write_text(render_config(inventory, template, learned_from), encoding="utf-8")
     print(f"wrote {target}: review the aliases and expectations, then run `verify run`")
     return EXIT_PASS
+
+
+def _learned_payload(args: argparse.Namespace, inventory: Any) -> tuple[str | None, str | None]:
+    """The reading's shape the stack tells (key schemas, request model; read-only, nothing sent) as a
+    `[flow] payload` template; (None, why not) when it cannot tell, and init writes the default."""
+    from verify.aws.client import Aws
+    from verify.config.settings import load_config
+    from verify.errors import CheckFailed, NotApplicable
+    from verify.scenario.flow import learn_convention
+
+    config = load_config(args.config)
+    try:
+        aws = Aws(args.region or inventory.region, read_only=True)
+        convention = learn_convention(aws, inventory, config)
+    except (VerifyError, CheckFailed, NotApplicable) as exc:
+        print(
+            f"verify init: the reading's shape was not learned ({exc}); each run learns it", file=sys.stderr
+        )
+        return None, None
+    return convention.template(config.flow.value_field), ", ".join(convention.learned_from)
 
 
 # ------------------------------------------------------------------ run / smoke

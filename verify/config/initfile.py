@@ -7,7 +7,11 @@ import json
 from verify.stack.inventory import Inventory
 
 
-def render_config(inventory: Inventory) -> str:
+def render_config(
+    inventory: Inventory, payload_template: str | None = None, learned_from: str | None = None
+) -> str:
+    """`payload_template`: the reading's shape the flow learned from the stack (read-only, nothing
+    sent), written as `[flow] payload` so the runs use it as is; without one the line stays a comment."""
     raw = inventory.one("dynamodb_table", "raw")
     processed = inventory.one("dynamodb_table", "processed")
     lines = [
@@ -33,7 +37,7 @@ def render_config(inventory: Inventory) -> str:
         'query_path = "query"',
         f"# raw_table = {json.dumps(raw.key if raw else 'RawTableOutputKey')}",
         f"# processed_table = {json.dumps(processed.key if processed else 'ProcessedTableOutputKey')}",
-        '# payload = \'{"sensorId": "{marker}", "timestamp": "{now_iso}", "temperature": 21.5}\'',
+        *_payload_lines(payload_template, learned_from),
         "",
         "# What the stack is expected to be configured like (posture checks).",
         "[expect]",
@@ -56,3 +60,13 @@ def render_config(inventory: Inventory) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _payload_lines(template: str | None, learned_from: str | None) -> list[str]:
+    if template is None or "'" in template:  # a TOML literal string cannot hold a quote
+        return ['# payload = \'{"sensorId": "{marker}", "timestamp": "{now_iso}", "temperature": 21.5}\'']
+    return [
+        f"# The reading's shape, learned from the stack ({learned_from or 'its key schema'}); delete the",
+        "# line to let each run learn it again.",
+        f"payload = '{template}'",
+    ]

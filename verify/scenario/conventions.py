@@ -41,6 +41,7 @@ __all__ = [
     "Convention",
     "from_key_schema",
     "from_model",
+    "from_payload",
     "named_in_answer",
     "next_candidate",
 ]
@@ -110,12 +111,16 @@ class Convention:
         body[value_field] = "not-a-number"
         return body
 
-    def ranked(self) -> tuple[int, int, int]:
-        return (
-            ID_FIELDS.index(self.id_field) if self.id_field in ID_FIELDS else -1,
-            NESTINGS.index(self.nest),
-            TIME_STYLES.index(self.time_style),
-        )
+    def template(self, value_field: str) -> str:
+        """This shape as a `[flow] payload` template (what `verify init` writes into verify.toml)."""
+        placeholder = {"iso": '"{now_iso}"', "epoch_s": "{now_epoch_s}", "epoch_ms": "{now_epoch_ms}"}
+        parts = [f'"{self.id_field}": "{{marker}}"']
+        if self.sort_marker:
+            parts.append(f'"{self.sort_marker}": "{{marker}}"')
+        parts.append(f'"{self.time_field}": {placeholder[self.time_style]}')
+        readings = f'"{value_field}": 21.5'
+        parts.append(f'"{self.nest}": {{{readings}}}' if self.nest else readings)
+        return "{" + ", ".join(parts) + "}"
 
 
 _STYLE_WORDS = {"iso": "ISO-8601", "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds"}
@@ -145,6 +150,22 @@ def from_key_schema(schema: KeySchema | None, sample: dict[str, Any] | None = No
             convention = replace(convention, sort_marker=sort.name)
     sources[0] += ")"
     return replace(convention, learned_from=tuple(sources))
+
+
+def from_payload(payload: dict[str, Any], marker: str, fallback: Convention) -> Convention:
+    """The shape of an explicit `[flow] payload` (rendered): the field carrying the marker is the id,
+    an object-valued field the readings' envelope. What the template does not show comes from
+    `fallback` (the learned shape). Used to make the malformed body malformed for *that* shape."""
+    ids = [name for name, value in payload.items() if value == marker]
+    envelopes = [name for name, value in payload.items() if isinstance(value, dict)]
+    known = [name for name in envelopes if name in NESTINGS]
+    return replace(
+        fallback,
+        id_field=ids[0] if ids else fallback.id_field,
+        sort_marker=ids[1] if len(ids) > 1 else None,
+        nest=next(iter(known or envelopes), None),
+        learned_from=("[flow] payload",),
+    )
 
 
 def _sampled_number(sample: dict[str, Any] | None, name: str) -> float | None:

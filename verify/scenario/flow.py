@@ -65,6 +65,7 @@ from verify.scenario.conventions import (
     Convention,
     from_key_schema,
     from_model,
+    from_payload,
     named_in_answer,
     next_candidate,
 )
@@ -787,24 +788,20 @@ class Flow:
         # finds it and clean-up removes it), and flat: no timestamp and a value of the wrong type;
         # nested: the readings' envelope missing. The shape the ingest settled on, once it has.
         body: dict[str, Any] = self._ttl_values(dt.datetime.now(dt.UTC))
-        shape: Convention | None = None
-        if not self.config.flow.payload:
-            self._await("ingest")
-            shape = self.convention or self.learned_convention()
-        if shape is None:
-            body.update(
-                {**self._partition(self.malformed_marker), self.config.flow.value_field: "not-a-number"}
-            )
-        else:
-            body.update(shape.malformed(self.malformed_marker, self.config.flow.value_field))
+        self._await("ingest")
+        shape = self.convention or self.learned_convention()
+        if self.config.flow.payload:
+            # An explicit template is the shape: malformed for it, not for what learning would say.
+            rendered = render_template(self.config.flow.payload, self.marker, dt.datetime.now(dt.UTC))
+            shape = from_payload(rendered, self.marker, shape)
+        body.update(shape.malformed(self.malformed_marker, self.config.flow.value_field))
         self._markers_written.add(self.malformed_marker)
         self._sending(self.malformed_marker)
         response = self.http.request(self.config.flow.method, url, json_body=body)
         self._answered(self.malformed_marker, response.status)
         self._malformed_status = response.status
         evidence: dict[str, Any] = {"route": route, "response": response.evidence(), "sent": _trim(body)}
-        if shape is not None:
-            evidence["malformed_for"] = shape.describe()
+        evidence["malformed_for"] = shape.describe()
         stored = self._items(self.targets.raw_table, self.malformed_marker) if self.targets.raw_table else []
         evidence["stored_items"] = len(stored)
         if 200 <= response.status < 300 or stored:
@@ -1011,6 +1008,21 @@ class Flow:
                         reason="its key differs from the raw table's, so verify cannot look this reading up there",
                     )
                 )
+
+
+def learn_convention(aws: Aws, inventory: Inventory, config: Config) -> Convention:
+    """The reading's shape as far as the stack tells it without a reading sent (key schemas, a
+    sampled item, the ingest method's request model): what `verify init` writes into verify.toml.
+    Read-only; `NotApplicable` when the outputs name no API and flow table."""
+    flow = Flow(
+        aws=aws,
+        http=SignedHttp(aws.credentials(), aws.region),  # never used: learning sends nothing
+        inventory=inventory,
+        config=config,
+        run_id="vfy-init",
+        timeout=1,
+    )
+    return flow.learned_convention()
 
 
 def _not_yet(observed: str) -> Any:
