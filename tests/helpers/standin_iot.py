@@ -45,6 +45,9 @@ class StandInOptions:
         "query"  # "query": GET /query?device_id&event_date&table; "path": /readings/{device_id}
     )
     request_model: bool = False  # POST /ingest declares a JSON request model (required fields)
+    processed_sort: str = "event_date"  # or "timestamp": processed keyed by id and time (N, epoch ms)
+    processor_stopped: bool = False  # accepted readings never reach the processed table
+    query_broken: bool = False  # the query route answers 500
     raw_table: str = "iot-raw-data"
     processed_table: str = "iot-processed-data"
     stage: str = "prod"
@@ -72,10 +75,14 @@ class IotStandIn:
 
 
 def create_tables(options: StandInOptions) -> None:
-    ddb = boto3.client("dynamodb", region_name=MOTO_REGION)
+    ddb: Any = boto3.client("dynamodb", region_name=MOTO_REGION)
     for name, sort, sort_type in (
         (options.raw_table, "timestamp", "N"),
-        (options.processed_table, "event_date", "S"),
+        (
+            options.processed_table,
+            options.processed_sort,
+            "S" if options.processed_sort == "event_date" else "N",
+        ),
     ):
         ddb.create_table(
             TableName=name,
@@ -232,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         ddb = boto3.client("dynamodb", region_name=MOTO_REGION)
         raw = {**reading, "device_id": device, "timestamp": epoch_ms}
         ddb.put_item(TableName=self.server.options.raw_table, Item=_typed(raw))
-        if isinstance(sensor_data, dict):
+        if isinstance(sensor_data, dict) and not self.server.options.processor_stopped:
             # The processor's part, at once: the reading by day, with fields it derives.
             temperature = sensor_data.get("temperature")
             processed = {
@@ -249,14 +256,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, {"message": "Data ingested successfully", "device_id": device})
 
     def _query(self, params: dict[str, list[str]]) -> None:
+        if self.server.options.query_broken:
+            self._answer(500, {"message": "Internal server error"})
+            return
         device = (params.get("device_id") or [""])[0]
         day = (params.get("event_date") or [""])[0]
         table = (params.get("table") or [""])[0]
         if not (device and day and table):
             self._answer(400, {"error": REQUIRED_QUERY})
             return
-        name = self.server.options.processed_table if table == "processed" else self.server.options.raw_table
-        key = "event_date" if table == "processed" else None
+        processed = table == "processed"
+        name = self.server.options.processed_table if processed else self.server.options.raw_table
+        key = "event_date" if processed and self.server.options.processed_sort == "event_date" else None
         condition = "device_id = :d" + (" AND event_date = :e" if key else "")
         values = {":d": {"S": device}, **({":e": {"S": day}} if key else {})}
         answer = boto3.client("dynamodb", region_name=MOTO_REGION).query(

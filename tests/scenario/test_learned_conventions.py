@@ -179,3 +179,34 @@ def test_init_without_learn_flow_asks_the_stack_nothing(
         assert main(["init", "--outputs", "outputs.json"]) == 0
     written = (tmp_path / "verify.toml").read_text(encoding="utf-8")
     assert '# payload = \'{"sensorId": "{marker}"' in written
+
+
+def test_a_processed_table_keyed_by_id_and_time(aws_mock: None) -> None:
+    with standin_iot(processed_sort="timestamp") as running:
+        flow = _flow(running)
+        flow.ingest()
+        evidence = flow.processed_item()
+        flow.cleanup()
+    assert evidence["item"]["timestamp"]["N"] == str(flow.payload["timestamp"])
+    assert running.items("iot-processed-data") == []
+
+
+def test_a_stopped_processor_fails_the_processed_step_on_the_stand_in(aws_mock: None) -> None:
+    with standin_iot(processor_stopped=True) as running:
+        flow = _flow(running)
+        flow.timeout = 0.5
+        flow.ingest()
+        flow.raw_item()
+        with pytest.raises(CheckFailed, match="processed reading vfy-test-learn in table iot-processed-data"):
+            flow.processed_item()
+
+
+def test_a_broken_query_route_fails_the_query_step_on_the_stand_in(aws_mock: None) -> None:
+    with standin_iot(query_broken=True) as running:
+        flow = _flow(running)
+        flow.ingest()
+        flow.processed_item()
+        with pytest.raises(
+            CheckFailed, match=r"GET .*/query\?device_id=vfy-test-learn&event_date=.*table=processed"
+        ):
+            flow.query()
