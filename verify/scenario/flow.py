@@ -305,9 +305,10 @@ class Flow:
     def _url(self, path: str) -> str:
         return urljoin(self.targets.api_url, path.lstrip("/"))
 
-    def build_payload(self, convention: Convention | None = None) -> dict[str, Any]:
-        now = dt.datetime.now(dt.UTC)
-        self._reading_time = now
+    def build_payload(
+        self, convention: Convention | None = None, now: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        now = now or dt.datetime.now(dt.UTC)
         if self.config.flow.payload:
             payload = render_template(self.config.flow.payload, self.marker, now)
         else:
@@ -392,7 +393,9 @@ class Flow:
         named: set[str] = set()
         keyed_by = self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else None
         while True:
-            self.payload = self.build_payload(convention)
+            # The reading's time: the query's date parameter (`event_date`) is its UTC day.
+            self._reading_time = dt.datetime.now(dt.UTC)
+            self.payload = self.build_payload(convention, self._reading_time)
             self._sent_at = time.monotonic()
             self._sent_epoch_ms = int(time.time() * 1000)
             self._sending(self.marker)
