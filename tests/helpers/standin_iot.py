@@ -48,6 +48,7 @@ class StandInOptions:
     processed_sort: str = "event_date"  # or "timestamp": processed keyed by id and time (N, epoch ms)
     processor_stopped: bool = False  # accepted readings never reach the processed table
     query_broken: bool = False  # the query route answers 500
+    refuses_everything: bool = False  # every reading gets 400 "invalid reading", naming no field
     raw_table: str = "iot-raw-data"
     processed_table: str = "iot-processed-data"
     stage: str = "prod"
@@ -224,6 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
             reading = json.loads(body or b"{}", parse_float=Decimal)
         except ValueError:
             self._answer(400, {"error": "invalid JSON"})
+            return
+        if self.server.options.refuses_everything:
+            self._answer(400, {"error": "invalid reading"})
             return
         device = reading.get("device_id") if isinstance(reading, dict) else None
         sensor_data = reading.get("sensor_data") if isinstance(reading, dict) else None

@@ -20,6 +20,7 @@ from verify.aws.http import SignedHttp
 from verify.cli.main import main
 from verify.config.settings import Config, FlowConfig, load_config
 from verify.errors import CheckFailed
+from verify.scenario.conventions import MAX_TRIES
 from verify.scenario.flow import Flow
 from verify.stack.inventory import build_inventory
 from verify.stack.outputs import parse_outputs
@@ -210,3 +211,16 @@ def test_a_broken_query_route_fails_the_query_step_on_the_stand_in(aws_mock: Non
             CheckFailed, match=r"GET .*/query\?device_id=vfy-test-learn&event_date=.*table=processed"
         ):
             flow.query()
+
+
+def test_learning_is_bounded_when_every_shape_is_refused(aws_mock: None) -> None:
+    # A stack that refuses every shape without naming a field: at most MAX_TRIES tries, then the
+    # ingest check fails, saying so, with each try in its evidence.
+    with standin_iot(refuses_everything=True) as running:
+        flow = _flow(running)
+        with pytest.raises(CheckFailed, match=r"after 6 shapes") as caught:
+            flow.ingest()
+    assert len([r for r in running.received if r["method"] == "POST"]) == MAX_TRIES
+    assert all("vfy-test-learn" in r["body"] for r in running.received)
+    assert len(caught.value.evidence["tries"]) == MAX_TRIES
+    assert running.items("iot-raw-data") == []

@@ -474,7 +474,13 @@ class Flow:
             if not 200 <= response.status < 300:
                 raise CheckFailed(
                     f"{self.config.flow.method} {url}: expected 2xx for a signed, valid reading, got HTTP "
-                    f"{response.status}: {response.text[:200]!r}",
+                    f"{response.status}: {response.text[:200]!r}"
+                    + (
+                        f" (after {len(evidence['tries'])} shapes, see the evidence's tries; set [flow] payload "
+                        "to the stack's own)"
+                        if "tries" in evidence
+                        else ""
+                    ),
                     resource=url,
                     expected="2xx",
                     actual=response.status,
