@@ -248,6 +248,8 @@ class _VerifyHooks:
                 hold = flow.ingested if "ingest" in steps else None
         self.ahead = runner
         config.stash[AHEAD_KEY] = runner
+        if jobs:
+            config.add_cleanup(leave_the_environment_alone())
         runner.start(list(jobs.values()), hold_quick=hold)
 
     @pytest.hookimpl(tryfirst=True)
@@ -496,3 +498,29 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if session is None:
         return None
     return f"verify: run {session.run_id}, profile {session.profile}, pid {os.getpid()}"
+
+
+def leave_the_environment_alone() -> Callable[[], None]:
+    """Stop pytest from setting and deleting PYTEST_CURRENT_TEST; returns the undo.
+
+    Checks running ahead read os.environ from their threads (requests and botocore look up proxy
+    settings there, iterating it) while pytest's main thread sets the variable at each test's set-up
+    and deletes it at each teardown. A read that met a delete was a check error on CI, "KeyError:
+    'PYTEST_CURRENT_TEST'". The variable is only for a test to inspect itself; checks run ahead have
+    no use for it. (A private pytest function: when it is not there, nothing is patched.)
+    """
+    import _pytest.runner
+
+    original = getattr(_pytest.runner, "_update_current_test_var", None)
+    if original is None:
+        return lambda: None
+
+    def untouched(item: object, when: object) -> None:
+        return None
+
+    _pytest.runner._update_current_test_var = untouched
+
+    def undo() -> None:
+        _pytest.runner._update_current_test_var = original
+
+    return undo
