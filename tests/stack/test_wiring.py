@@ -14,6 +14,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -567,3 +568,24 @@ def test_what_is_found_never_depends_on_thread_timing() -> None:
         found = _found(inventory)
         assert found[("lambda_function", "shared-fn")].found_via == "event-source mapping of QueueUrl"
         assert len(found) == 1
+
+
+def test_verify_discover_follow_lists_what_was_found_and_how(
+    stand_in: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from verify.cli.main import main
+
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(stand_in.outputs), encoding="utf-8")
+    assert main(["discover", "--outputs", str(outputs), "--follow"]) == 0
+    printed = capsys.readouterr().out
+    assert "found by following the stack's wiring: 8 resource(s)" in printed
+    assert f"{DLQ}  <- redrive policy of WorkQueueUrl" in printed
+    assert (
+        f"/aws/lambda/{WRITER}  <- log group of function {WRITER} (integration of HttpEndpoint POST /readings)"
+        in printed
+    )
+    table = printed.split("found by following")[0]
+    assert DLQ not in table  # the outputs' table lists what the outputs name, nothing more
+    assert main(["discover", "--outputs", str(outputs)]) == 0  # without --follow: no AWS call, as before
+    assert "found by following" not in capsys.readouterr().out

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(discover)
     discover.add_argument("--json", action="store_true", help="machine-readable output")
     discover.add_argument("--resolve", action="store_true", help="ask AWS (read-only) about ambiguous names")
+    discover.add_argument(
+        "--follow",
+        action="store_true",
+        help="also follow the stack's wiring from what the outputs name (read-only, at most 60 AWS calls)",
+    )
 
     init = sub.add_parser("init", help="write a commented verify.toml from what discovery finds")
     _add_stack_options(init)
@@ -227,13 +232,19 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
         aws = Aws(args.region or inventory.region, read_only=True)
         inventory = resolve_ambiguous(inventory, aws.client)
+    if getattr(args, "follow", False):
+        from verify.aws.client import Aws
+        from verify.stack.wiring import follow_wiring
+
+        inventory = follow_wiring(inventory, lambda: Aws(args.region or inventory.region, read_only=True))
     if args.json:
         # Masked value by value: a secret field inside a JSON-encoded value is escaped in the text.
         print(json.dumps(REDACTOR.redact_json_value(inventory.to_json()), indent=2))
         return EXIT_PASS
     rows = [("KEY", "KIND", "ROLE", "NAME")]
     for r in inventory.resources:
-        rows.append((shown(r.key), r.kind, r.role or "-", shown(r.to_json()["name"])))
+        if not r.discovered:  # listed below, with how each was found
+            rows.append((shown(r.key), r.kind, r.role or "-", shown(r.to_json()["name"])))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print(
         f"region: {shown(inventory.region or 'unknown (pass --region)')}   source: {shown(inventory.source)}"
@@ -244,6 +255,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
         # A sensitive output's "placeholder" may be its real value (a password set to "changeme").
         value = "its value hidden: sensitive" if output.sensitive else json.dumps(output.value)
         print(f"missing: {shown(output.key)} is a placeholder ({shown(value)}): nothing to verify there")
+    from verify.stack.wiring import describe
+
+    for line in describe(inventory):
+        print(shown(line))
     return EXIT_PASS
 
 

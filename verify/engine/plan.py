@@ -45,7 +45,12 @@ def parameter_sets(
         return [("", {}, "")]
     kinds = checked_kinds(resources.args, check)
     role = resources.kwargs.get("role")
-    pool = session.inventory().of_kind(*kinds) if kinds else list(session.inventory().resources)
+    # No kind: every resource an output names (the outputs' own checks), not what discovery added.
+    pool = (
+        session.inventory().of_kind(*kinds)
+        if kinds
+        else [r for r in session.inventory().resources if not r.discovered]
+    )
     found = [r for r in pool if role is None or r.role == role]
     if not found:
         what = " or ".join(kinds) + (f" with role {role}" if role else "")

@@ -97,10 +97,13 @@ class VerifySession:
     def inventory(self) -> Inventory:
         if self._inventory is None:
             from verify.stack.inventory import build_inventory
+            from verify.stack.wiring import follow_wiring
 
             self._inventory = build_inventory(
                 self.outputs(), overrides=self.config.aliases, region=self.region_option
             )
+            # Assigned first: `aws()` asks `region()`, which reads the inventory just built.
+            self._inventory = follow_wiring(self._inventory, self.aws)
         return self._inventory
 
     def region(self) -> str | None:
