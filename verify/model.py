@@ -197,6 +197,9 @@ class RunSummary:
     # AWS API calls the run made, keyed like IAM actions (`sqs:GetQueueAttributes`): what it costs a
     # stack's API budget, and how that grows with the stack.
     aws_calls: dict[str, int] = field(default_factory=dict)
+    # Of those, the calls discovery spent following the stack's wiring (summary.json
+    # `aws_calls.discovery`): what seeing one hop beyond the outputs costs.
+    discovery_calls: int = 0
     # Test data the run could not remove (summary.json `left_behind`, absent when nothing was left).
     left_behind: list[LeftBehind] = field(default_factory=list)
 
@@ -249,6 +252,8 @@ class RunSummary:
             data["environment"] = dict(self.environment)
         if self.aws_calls:
             data["aws_calls"] = {"total": sum(self.aws_calls.values()), "by_operation": dict(self.aws_calls)}
+            if self.discovery_calls:
+                data["aws_calls"]["discovery"] = self.discovery_calls
         if self.left_behind:
             data["left_behind"] = [item.to_dict() for item in self.left_behind]
         return data
@@ -274,4 +279,5 @@ class RunSummary:
                 str(k): int(v) for k, v in ((data.get("aws_calls") or {}).get("by_operation") or {}).items()
             },
             left_behind=[LeftBehind.from_dict(item) for item in data.get("left_behind") or []],
+            discovery_calls=int((data.get("aws_calls") or {}).get("discovery") or 0),
         )

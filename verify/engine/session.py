@@ -218,6 +218,9 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         checks=list(session.results),
         notes=notes + session.notes,
         aws_calls=session._aws.calls_by_operation() if session._aws is not None else {},
+        discovery_calls=session._inventory.discovery.calls
+        if session._inventory is not None and session._inventory.discovery is not None
+        else 0,
         interrupted=interrupted,
         left_behind=list(session.left_behind),
     )
