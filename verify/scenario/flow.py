@@ -488,18 +488,21 @@ class Flow:
                 )
         return evidence
 
+    def _wait_for_reading(self, table: Resource, what: str, evidence: dict[str, Any]) -> dict[str, Any]:
+        """The first item tagged with this run's marker in `table`, once it is there (kept in evidence)."""
+        items: list[dict[str, Any]] = self._wait(
+            lambda: self._items(table, self.marker) or _not_yet("no item"), what, table.key, evidence
+        )
+        evidence["item"] = _trim(items[0])
+        return items[0]
+
     @_ends("raw")
     def raw_item(self) -> dict[str, Any]:
         table = self._require_table(self.targets.raw_table, "raw")
         with self.step("raw", "ingest") as evidence:
-            items = self._wait(
-                lambda: self._items(table, self.marker) or _not_yet("no item"),
-                f"reading {self.marker} in raw table {table.name}",
-                table.key,
-                evidence,
+            self.raw = self._wait_for_reading(
+                table, f"reading {self.marker} in raw table {table.name}", evidence
             )
-            self.raw = items[0]
-            evidence["item"] = _trim(items[0])
         return evidence
 
     @_ends("processed")
@@ -513,14 +516,9 @@ class Flow:
                 "reading does not carry; set [flow] payload to include it"
             )
         with self.step("processed", "ingest") as evidence:
-            items = self._wait(
-                lambda: self._items(table, self.marker) or _not_yet("no item"),
-                f"processed reading {self.marker} in table {table.name}",
-                table.key,
-                evidence,
+            self.processed = self._wait_for_reading(
+                table, f"processed reading {self.marker} in table {table.name}", evidence
             )
-            self.processed = items[0]
-            evidence["item"] = _trim(items[0])
         return evidence
 
     @_ends("enriched")
