@@ -11,6 +11,12 @@ try starts after it, and a try the main thread is stuck in (an answer trickling 
 read timeout that never fires) is cut short by a timer (SIGALRM), so the run ends within ~5 s of the
 signal, clean-up included. A second signal while clean-up runs is noted, not obeyed.
 
+Those bounds are the design; a watchdog makes them a guarantee. Should the process still be alive
+STOP_WATCHDOG_S after the signal (a bug: a deadlock, a call nothing can cut), it writes where every
+thread was to a file, says so in one sentence, and ends the process with the interrupted exit code.
+A sandbox child notices its parent is gone and stops by itself. If even the watchdog thread cannot
+run (a C call holding the interpreter), faulthandler's own timer ends the process a little later.
+
 `stop_signals_interrupt(timeout)` also sets the run's deadline from `--timeout`
 (`polling.run_budget_s`); the same timer cuts a main-thread AWS try that outlasts it and its
 clean-up grace.
@@ -19,8 +25,12 @@ clean-up grace.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import os
 import signal
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,12 +53,19 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_BUDGET_S = 3.5
 # How often the backstop timer looks whether the main thread must be cut out of an AWS try.
 BACKSTOP_EVERY_S = 0.25
+# From a stop signal to the watchdog ending a process that overran STOP_BUDGET_S by far (a bug).
+STOP_WATCHDOG_S = 20.0
+# The last resort's margin after the watchdog (only if the watchdog thread cannot run at all).
+LAST_RESORT_AFTER_S = 10.0
+EXIT_INTERRUPTED = 130
 
 
 class _Handler:
     def __init__(self) -> None:
         self.received: list[int] = []
         self.backstop = False  # whether SIGALRM is ours to arm
+        self.watchdog_s: float | None = None  # ends the whole process: only where it is the run's
+        self.finished = threading.Event()  # the run ended in time: the watchdog stands down
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
@@ -56,6 +73,8 @@ class _Handler:
             begin_stop(STOP_BUDGET_S)
             if self.backstop:
                 _arm_backstop(BACKSTOP_EVERY_S)
+            if self.watchdog_s is not None:
+                _start_watchdog(self.watchdog_s, self.finished)
             raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
         # Best effort: a message must never raise from inside a signal handler.
         with contextlib.suppress(Exception):
@@ -82,18 +101,54 @@ def _inside_aws_call(frame: FrameType | None) -> bool:
     return False
 
 
+def _start_watchdog(after_s: float, finished: threading.Event) -> None:
+    """Arm the guarantee that the process ends after a stop signal (see the module docstring)."""
+    with contextlib.suppress(Exception):  # never raise from inside the signal handler
+        faulthandler.dump_traceback_later(after_s + LAST_RESORT_AFTER_S, exit=True)
+        threading.Thread(
+            target=_watchdog, args=(after_s, finished), name="verify-stop-watchdog", daemon=True
+        ).start()
+
+
+def _watchdog(after_s: float, finished: threading.Event) -> None:
+    if finished.wait(after_s):
+        return
+    where = "unknown"
+    with contextlib.suppress(Exception):
+        fd, path = tempfile.mkstemp(prefix="verify-stop-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"verify did not end within {after_s:g} s of a stop signal; every thread was here:\n")
+            out.flush()
+            faulthandler.dump_traceback(out, all_threads=True)
+        where = path
+    with contextlib.suppress(Exception):
+        os.write(
+            2,
+            (
+                f"verify: the run did not end within {after_s:g} s of the stop signal, so it ends now;"
+                f" test data it wrote may remain (its keys carry the run id), and its reports may be"
+                f" incomplete. Where it was stuck: {where}\n"
+            ).encode(),
+        )
+    os._exit(EXIT_INTERRUPTED)
+
+
 def _arm_backstop(first_s: float) -> None:
     with contextlib.suppress(ValueError, OSError, AttributeError):
         signal.setitimer(signal.ITIMER_REAL, max(first_s, 0.01), BACKSTOP_EVERY_S)
 
 
 @contextmanager
-def stop_signals_interrupt(timeout: float | None = None) -> Iterator[list[int]]:
+def stop_signals_interrupt(
+    timeout: float | None = None, *, watchdog_s: float | None = None
+) -> Iterator[list[int]]:
     """While inside: SIGINT and SIGTERM raise KeyboardInterrupt once, then are only noted; with a
-    `timeout` (the run's --timeout), the run's deadline is set and enforced.
+    `timeout` (the run's --timeout), the run's deadline is set and enforced. With `watchdog_s` (the
+    command line's run, which owns its process), a stop that overruns ends the process then.
     Yields the list of signals received. Restores the previous handlers on the way out.
     Outside the main thread (where handlers cannot be installed) it changes nothing."""
     handler = _Handler()
+    handler.watchdog_s = watchdog_s
     previous: dict[signal.Signals, Any] = {}
     try:
         for signum in STOP_SIGNALS:
@@ -121,6 +176,10 @@ def stop_signals_interrupt(timeout: float | None = None) -> Iterator[list[int]]:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         if timeout is not None:
             set_run_deadline(None)
+        handler.finished.set()
+        if handler.received and watchdog_s is not None:
+            with contextlib.suppress(Exception):
+                faulthandler.cancel_dump_traceback_later()
         end_stop()
         allow_waits()
         for signum, old in previous.items():

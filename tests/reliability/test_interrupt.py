@@ -67,7 +67,7 @@ def _start(tmp_path: Path, args: list[str], env: dict[str, str]) -> subprocess.P
     )
 
 
-def _interrupt(proc: subprocess.Popen[bytes], signum: int) -> tuple[int, float]:
+def _interrupt(proc: subprocess.Popen[bytes], signum: int, console: Path) -> tuple[int, float]:
     time.sleep(1.0)  # well inside the wait for the processed reading
     sent = time.monotonic()
     proc.send_signal(signum)
@@ -75,11 +75,24 @@ def _interrupt(proc: subprocess.Popen[bytes], signum: int) -> tuple[int, float]:
         code = proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise
-    return code, time.monotonic() - sent
+        proc.wait()
+        raise AssertionError(f"no end within 60 s of the signal; the run said:\n{_said(console)}") from None
+    took = time.monotonic() - sent
+    assert took < 30, f"{took:.1f} s from the signal to the end; the run said:\n{_said(console)}"
+    return code, took
+
+
+def _said(console: Path) -> str:
+    """The console's tail, and where the stop watchdog found the threads, if it had to fire."""
+    text = console.read_text(errors="replace")
+    dumps = [word for word in text.split() if "verify-stop-" in word and word.endswith(".txt")]
+    stacks = "".join(Path(d).read_text(errors="replace") for d in dumps if Path(d).is_file())
+    return text[-3000:] + (f"\n--- where the threads were ---\n{stacks[-6000:]}" if stacks else "")
 
 
 def _assert_interrupted_reports(tmp_path: Path) -> dict[str, Any]:
+    said = (tmp_path / "console.log").read_text(errors="replace")
+    assert "did not end within" not in said, _said(tmp_path / "console.log")  # the watchdog had to fire
     result = summary(tmp_path / "reports")
     assert result["interrupted"] is True
     assert any("interrupted" in note for note in result.get("notes", [])), result.get("notes")
@@ -106,7 +119,7 @@ def test_interrupted_run_removes_its_data_and_reports(
     proc = _start(tmp_path, args, env)
     try:
         ours = wait_for(lambda: set(_run_items(env, raw)) - before, "the run's reading in the raw table")
-        code, took = _interrupt(proc, signum)
+        code, took = _interrupt(proc, signum, tmp_path / "console.log")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -143,7 +156,7 @@ def test_sigterm_with_the_embedded_sandbox_leaves_no_process_behind(tmp_path: Pa
         servers = [
             p for p in tree if any(name in " ".join(cmdline(p)) for name in ("postgres", "redis-server"))
         ]
-        code, took = _interrupt(proc, signal.SIGTERM)
+        code, took = _interrupt(proc, signal.SIGTERM, tmp_path / "console.log")
         # Test data is gone before the sandbox is: the child stops only after pytest's teardown.
     finally:
         if proc.poll() is None:

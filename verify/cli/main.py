@@ -148,12 +148,18 @@ def _workers(text: str) -> int:
     return int(text)
 
 
+# True when the process is the `verify` command's own (not a caller's that imported main()).
+_OWN_PROCESS = False
+
+
 def console() -> None:
     """The `verify` command: `main`, then a fast exit."""
     # The run allocates heavily (botocore parses hundreds of responses) and frees little until the
     # end: the collector's default pace (every 700 allocations) spent ~0.05-0.1 s re-scanning live
     # objects in a one-second smoke run. Collecting less often still collects; memory stays low.
     gc.set_threshold(100_000, 50, 100)
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     code = main()
     # A run leaves a few hundred thousand objects (botocore models, evidence, reports); tearing the
     # interpreter down frees each one, ~0.1 s that nobody waits for on purpose. Everything the run
@@ -428,10 +434,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--outputs from stdin, a pipe or a FIFO can be read only once, so not by --workers processes; "
             "write the outputs to a file and pass its path"
         )
-    from verify.signals import stop_signals_interrupt
+    from verify.signals import STOP_WATCHDOG_S, stop_signals_interrupt
 
-    # SIGTERM ends a run like Ctrl-C: test data removed, partial reports written, exit 130.
-    with stop_signals_interrupt(args.timeout):  # and the run's deadline, from --timeout
+    # SIGTERM ends a run like Ctrl-C: test data removed, partial reports written, exit 130. The
+    # watchdog only where this process is verify's own (the console command), never a caller's.
+    watchdog = STOP_WATCHDOG_S if _OWN_PROCESS else None
+    with stop_signals_interrupt(args.timeout, watchdog_s=watchdog):  # and the run's deadline
         if args.sandbox:
             return _run_with_sandbox(args)
         return _run_checks(args, args.outputs)
