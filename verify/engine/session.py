@@ -164,7 +164,12 @@ class VerifySession:
             inventory = self.inventory()
         except VerifyError:
             inventory = None
-        resources = inventory.resources if inventory is not None else ()
+        # Each output item on its own (two URLs naming one API may name two hosts), then discovery's.
+        resources = (
+            (*inventory.output_items(), *(r for r in inventory.resources if r.discovered))
+            if inventory is not None
+            else ()
+        )
         # The API outputs first: a host named by both `ApiEndpoint` and `DashboardUrl` is the API's.
         named = sorted((r for r in resources if not r.sensitive), key=lambda r: r.kind != "api")
         origins = origins_of((r.key, r.url or r.value) for r in named)
@@ -216,7 +221,7 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         source=source,
         region=region,
         checks=list(session.results),
-        notes=notes + session.notes,
+        notes=notes + session.notes + _discovery_notes(session),
         aws_calls=session._aws.calls_by_operation() if session._aws is not None else {},
         discovery_calls=session._inventory.discovery.calls
         if session._inventory is not None and session._inventory.discovery is not None
@@ -224,6 +229,13 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         interrupted=interrupted,
         left_behind=list(session.left_behind),
     )
+
+
+def _discovery_notes(session: VerifySession) -> list[str]:
+    """What following the stack's wiring could not do (an AWS error, its bound reached): said in
+    the run's notes, because a resource it did not find gets no check and no row of its own."""
+    found = session._inventory.discovery if session._inventory is not None else None
+    return [f"discovery: {note}" for note in found.notes] if found is not None else []
 
 
 def run_environment(session: VerifySession) -> dict[str, str]:
