@@ -97,9 +97,15 @@ def _assert_interrupted_reports(tmp_path: Path) -> dict[str, Any]:
     assert result["interrupted"] is True
     assert any("interrupted" in note for note in result.get("notes", [])), result.get("notes")
     assert result["verdict"] != "pass"
-    # What did run is there, with its own verdict: the ingest had been accepted.
+    # What did run is there, with its own verdict: the ingest had been accepted -- unless, on a
+    # loaded machine, its answer was still on the way when the signal came: then it says so.
     ingest = [c for c in result["checks"] if c["id"].endswith("test_ingest_accepted")]
-    assert ingest and ingest[0]["status"] == "passed"
+    assert ingest, result["checks"]
+    assert ingest[0]["status"] == "passed" or (
+        ingest[0]["status"] == "error"
+        and "abandoned unfinished because the run is being stopped" in ingest[0]["message"]
+    ), ingest[0]
+    assert any(c["status"] == "passed" for c in result["checks"])
     assert (tmp_path / "reports" / "summary.md").is_file()
     console = (tmp_path / "console.log").read_text(errors="replace")
     assert "Traceback" not in console, console[-3000:]
