@@ -54,7 +54,8 @@ def test_a_trickling_answer_is_cut_at_the_per_request_deadline(headers_first: bo
         with pytest.raises(AwsAccessError) as error:
             _http(server, 0.4).request("GET", server.origin + "/prod/query")
         took = time.monotonic() - started
-    assert took < 1.0, took
+    # Uncut, the answer would take 20 s (400 bytes at 0.05 s); 3 s leaves room for a loaded machine.
+    assert took < 3.0, took
     assert "per-request deadline" in str(error.value)
 
 
