@@ -15,9 +15,10 @@ from verify.scenario.conventions import (
     from_model,
     named_in_answer,
     next_candidate,
+    style_in_answer,
 )
 from verify.scenario.payload import KeyAttribute, KeySchema
-from verify.scenario.query_route import plan_query
+from verify.scenario.query_route import ingest_route, plan_query
 
 NOW = dt.datetime(2026, 12, 2, 10, 0, 0, tzinfo=dt.UTC)
 
@@ -129,3 +130,64 @@ def test_an_explicit_query_path_wins_over_the_declared_routes() -> None:
 def test_unknown_routes_keep_todays_query() -> None:
     planned = plan_query([], query_path="query", id_param="sensorId", marker="vfy-m", when=NOW)
     assert (planned.path, planned.params) == ("query", {"sensorId": "vfy-m"})
+
+
+def test_a_refusal_about_the_timestamp_changes_its_format_first() -> None:
+    # Raw table keyed by `ts` (N): epoch milliseconds guessed; the stack wants seconds and says so,
+    # naming its own field. The next try keeps the (right) flat shape and sends seconds.
+    first = from_key_schema(KeySchema(KeyAttribute("sensorId", "S"), KeyAttribute("ts", "N")))
+    answer = "ts must be epoch seconds"
+    assert named_in_answer(answer, "ts") == {"ts"}
+    assert style_in_answer(answer) == "epoch_s"
+    following = next_candidate([first], {"ts"}, "sensorId", (True, "epoch_s"))
+    assert following is not None
+    assert (following.id_field, following.nest, following.time_style) == ("sensorId", None, "epoch_s")
+    # Without the format in the answer, the other formats in order, the envelope still kept.
+    guessed = next_candidate([first], {"ts"}, "sensorId", (True, None))
+    assert guessed is not None and (guessed.nest, guessed.time_style) == (None, "iso")
+
+
+@pytest.mark.parametrize(
+    ("answer", "style"),
+    [
+        ("timestamp must be epoch milliseconds", "epoch_ms"),
+        ("recorded_at: expected a unix time in seconds", "epoch_s"),
+        ("ts must be an ISO-8601 string", "iso"),
+        ("sensorId is required", None),
+    ],
+)
+def test_the_format_a_refusal_asks_for(answer: str, style: str | None) -> None:
+    assert style_in_answer(answer) == style
+
+
+def test_the_ingest_route_is_the_one_the_api_declares_for_posts() -> None:
+    health = MethodRequest("GET", "/health")
+    one = [
+        health,
+        MethodRequest("POST", "/v1/events"),
+        MethodRequest("GET", "/v1/events/{id}", path_params=("id",)),
+    ]
+    assert ingest_route(one, "POST", "ingest") == ("v1/events", "the API's one declared POST route")
+    several = [MethodRequest("POST", "/admin/reset"), MethodRequest("POST", "/telemetry")]
+    assert ingest_route(several, "POST", "ingest") == (
+        "telemetry",
+        "a declared POST route named for readings",
+    )
+    declared = [MethodRequest("POST", "/ingest"), MethodRequest("POST", "/telemetry")]
+    assert ingest_route(declared, "POST", "ingest") == ("ingest", "the default, declared by the API")
+    assert ingest_route([], "POST", "ingest")[0] == "ingest"  # routes unknown: as before
+    unnamed = [MethodRequest("POST", "/admin/reset"), MethodRequest("POST", "/login")]
+    assert ingest_route(unnamed, "POST", "ingest")[0] == "ingest"  # no guess among routes not for readings
+
+
+def test_the_one_get_route_with_a_path_parameter_is_the_query() -> None:
+    methods = [
+        MethodRequest("POST", "/v1/events"),
+        MethodRequest("GET", "/lookup/{id}", path_params=("id",)),
+        MethodRequest("GET", "/health"),
+    ]
+    planned = plan_query(methods, query_path="query", id_param="device_id", marker="vfy-x", when=NOW)
+    assert planned.path == "lookup/vfy-x" and planned.params == {}
+    assert (
+        planned.evidence["query_route"] == "GET /lookup/{id} (the API's one GET route with a path parameter)"
+    )

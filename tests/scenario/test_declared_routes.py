@@ -63,20 +63,32 @@ def _flow(api_id: str, http: StandInHttp, **flow: Any) -> Flow:
 @pytest.mark.parametrize("how", ["unsigned", "wrong_secret"])
 def test_a_403_from_an_undeclared_route_is_an_error_not_a_pass(api_id: str, how: str) -> None:
     http = StandInHttp(rest_api_answer(DECLARED))
-    flow = _flow(api_id, http)  # zero-config: the reading's route is POST /ingest
+    flow = _flow(api_id, http, ingest_path="v1/ingest")  # set by hand, and no route of this API
     with pytest.raises(VerifyError) as caught:
         flow.rejects(how)
     message = str(caught.value)
-    assert f"POST /ingest is not a route API {api_id} declares; declared: " in message
+    assert f"POST /v1/ingest is not a route API {api_id} declares; declared: " in message
     assert "POST /readings" in message and "GET /readings/{id}" in message
     assert http.sent == []  # nothing sent: a refusal from there would prove nothing
 
 
 def test_a_malformed_payload_refused_by_an_undeclared_route_is_an_error(api_id: str) -> None:
     http = StandInHttp(rest_api_answer(DECLARED))
-    with pytest.raises(VerifyError, match="POST /ingest is not a route API"):
-        _flow(api_id, http).malformed_not_stored()
+    with pytest.raises(VerifyError, match="POST /v1/ingest is not a route API"):
+        _flow(api_id, http, ingest_path="v1/ingest").malformed_not_stored()
     assert http.sent == []
+
+
+@pytest.mark.parametrize("how", ["unsigned", "wrong_secret"])
+def test_zero_config_aims_at_the_post_route_the_api_declares(api_id: str, how: str) -> None:
+    # No [flow] ingest_path: the API's one declared POST route is the reading's, not /ingest (where
+    # every request, signed or not, gets 403 Missing Authentication Token and proves nothing).
+    http = StandInHttp(lambda method, path, signed, wrong: (200, {"ok": True}))
+    flow = _flow(api_id, http)
+    with pytest.raises(CheckFailed, match=r"POST .*/readings with .*expected 403, got HTTP 200"):
+        flow.rejects(how)
+    assert [(s["method"], s["path"]) for s in http.sent] == [("POST", "/readings")]
+    assert flow.ingest_route_evidence() == "POST /readings (the API's one declared POST route)"
 
 
 @pytest.mark.parametrize("how", ["unsigned", "wrong_secret"])

@@ -42,6 +42,11 @@ def _is_id_output(resource: Resource) -> bool:
     return resource.url is None and (resource.arn is not None or bool(_API_ID.match(resource.name)))
 
 
+def _named_id(resource: Resource) -> str | None:
+    """The API id an id output among the outputs naming `resource` gives outright."""
+    return next((m.name for m in resource.members if _is_id_output(m)), None)
+
+
 def _common_prefix(a: str, b: str) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -58,9 +63,14 @@ def rest_api_id(resource: Resource, inventory: Inventory) -> str | None:
         return None  # a Lambda function URL is not API Gateway
     if _EXECUTE_API.match(host) or _is_id_output(resource):
         return resource.name
+    if named := _named_id(resource):
+        return named  # an id output names this resource too (`verify.stack.resources.merge`)
     if resource.url and "/restapis/" in resource.url:
         return resource.name  # an emulator's path-style URL: inventory put the id in the name
-    siblings = [r for r in inventory.of_kind("api") if r is not resource and _is_id_output(r)]
+    if resource.url and _API_ID.match(resource.name):
+        return resource.name  # a URL merged with its id output (one resource, one row): the id is its name
+    apis = [m for r in inventory.of_kind("api") for m in (r, *r.members)]
+    siblings = [r for r in apis if r is not resource and _is_id_output(r)]
     if not siblings:
         return None
     # Several APIs in one stack: the id output whose key shares most with this one (ApiEndpoint ~ ApiId).
@@ -306,6 +316,8 @@ def named_api_ids(inventory: Inventory) -> frozenset[str]:
         host = _host(resource.url) if resource.url else ""
         if _is_id_output(resource) or _EXECUTE_API.match(host):
             found.add(resource.name)
+        if named := _named_id(resource):
+            found.add(named)
     return frozenset(found)
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "from_payload",
     "named_in_answer",
     "next_candidate",
+    "style_in_answer",
 ]
 
 ID_FIELDS = ("sensorId", "sensor_id", "deviceId", "device_id")
@@ -205,21 +206,51 @@ def from_model(base: Convention, schema: dict[str, Any], source: str) -> Convent
     return replace(convention, learned_from=(*base.learned_from, source))
 
 
-def named_in_answer(text: str) -> set[str]:
-    """The candidate field names a refusal's body mentions ("device_id and sensor_data are required")."""
+def named_in_answer(text: str, time_field: str = "timestamp") -> set[str]:
+    """The candidate field names a refusal's body mentions ("device_id and sensor_data are required"),
+    the learned timestamp field's own name among them (`ts must be epoch seconds`)."""
     words = set(_WORD.findall(text))
-    known = set(ID_FIELDS) | {n for n in NESTINGS if n} | {"timestamp"}
+    known = set(ID_FIELDS) | {n for n in NESTINGS if n} | {"timestamp", time_field}
     return {w for w in words if w in known}
 
 
-def next_candidate(tried: list[Convention], named: set[str], keyed_by: str | None) -> Convention | None:
+def style_in_answer(text: str) -> str | None:
+    """The timestamp format a refusal asks for ("must be epoch seconds"), when it says one."""
+    lowered = text.lower()
+    if re.search(r"milli|\bms\b", lowered):
+        return "epoch_ms"
+    if re.search(r"second|\bepoch\b|unix", lowered):
+        return "epoch_s"
+    if re.search(r"iso|8601|date.?time string", lowered):
+        return "iso"
+    return None
+
+
+def next_candidate(
+    tried: list[Convention],
+    named: set[str],
+    keyed_by: str | None,
+    time_hint: tuple[bool, str | None] = (False, None),
+) -> Convention | None:
     """The first untried candidate, in the documented order, that fits what the refusals named.
 
     `keyed_by` is the raw table's partition key: when known, only an id field of that name puts the
-    marker where the item can be found, unless a refusal names another id field."""
+    marker where the item can be found, unless a refusal names another id field. `time_hint` says
+    whether the last refusal was about the timestamp (it named the timestamp field and no envelope)
+    and which format it asked for: then the timestamp's format changes first, the envelope kept."""
     if not tried:
         return None
     first, last = tried[0], tried[-1]
+    about_time, wanted_style = time_hint
+    seen_now = {(c.id_field, c.nest, c.time_style) for c in tried}
+    if about_time:
+        order = [wanted_style] if wanted_style else []
+        order += [s for s in TIME_STYLES if s not in order]
+        why = "the API's 4xx answers"
+        sources = last.learned_from if why in last.learned_from else (*last.learned_from, why)
+        for style in order:
+            if (last.id_field, last.nest, style) not in seen_now:
+                return replace(last, time_style=style, learned_from=sources)
     ids: list[str] = [name for name in ID_FIELDS if name in named]
     if not ids:
         ids = [keyed_by] if keyed_by else [first.id_field, *[n for n in ID_FIELDS if n != first.id_field]]

@@ -62,16 +62,18 @@ from verify.probes.apigateway import (
 from verify.redact import REDACTOR
 from verify.scenario.conventions import (
     MAX_TRIES,
+    NESTINGS,
     Convention,
     from_key_schema,
     from_model,
     from_payload,
     named_in_answer,
     next_candidate,
+    style_in_answer,
 )
 from verify.scenario.enrichment import derived_attributes
 from verify.scenario.payload import KeySchema, render_template
-from verify.scenario.query_route import QueryRequest, plan_query
+from verify.scenario.query_route import QueryRequest, ingest_route, plan_query
 from verify.scenario.run_ids import is_ours
 from verify.scenario.targets import find_targets
 from verify.stack.inventory import Inventory, Resource
@@ -172,6 +174,7 @@ class Flow:
         self._static_convention: Convention | None = None
         self._methods: list[MethodRequest] | None = None
         self._methods_note: str | None = None
+        self._ingest: tuple[str, str] | None = None  # the ingest route and how it was chosen
         self._reading_time = dt.datetime.now(dt.UTC)
 
     def schedule(self, steps: Iterator[str] | set[str] | frozenset[str] | list[str]) -> None:
@@ -373,9 +376,26 @@ class Flow:
                         self._methods_note = f"could not read API {api_id}'s methods: {exc}"
             return self._methods
 
+    def ingest_path(self) -> str:
+        """The route the reading (and every negative check) is sent to: `[flow] ingest_path` when set,
+        else the one the API declares for readings (verify.scenario.query_route.ingest_route)."""
+        with self._learn_lock:
+            if self._ingest is None:
+                configured = self.config.flow.ingest_path
+                if configured != FlowConfig().ingest_path:
+                    self._ingest = (configured, "[flow] ingest_path")
+                else:
+                    self._ingest = ingest_route(self.method_requests(), self.config.flow.method, configured)
+            return self._ingest[0]
+
+    def ingest_route_evidence(self) -> str:
+        path = self.ingest_path()
+        how = self._ingest[1] if self._ingest is not None else ""
+        return f"{self.config.flow.method.upper()} /{path.lstrip('/')} ({how})"
+
     def _ingest_method(self) -> MethodRequest | None:
         method = self.config.flow.method.upper()
-        path = "/" + self.config.flow.ingest_path.split("?", 1)[0].strip("/")
+        path = "/" + self.ingest_path().split("?", 1)[0].strip("/")
         for request in self.method_requests():
             if request.method in (method, "ANY") and request.path == path:
                 return request
@@ -385,7 +405,7 @@ class Flow:
         """POST the tagged reading; while the API refuses it with 400/422 and no `[flow] payload` is
         set, try the next candidate shape its answer points to (bounded: `MAX_TRIES`). Every try carries
         the run's marker in its id field, so were a refused try stored after all, clean-up finds it."""
-        url = self._url(self.config.flow.ingest_path)
+        url = self._url(self.ingest_path())
         explicit = bool(self.config.flow.payload)
         convention = None if explicit else self.learned_convention()
         tried: list[Convention] = []
@@ -409,8 +429,13 @@ class Flow:
                 )
             if convention is None or response.status not in (400, 422) or len(tried) >= MAX_TRIES:
                 break
-            named |= named_in_answer(response.text)
-            following = next_candidate(tried, named, keyed_by)
+            said = named_in_answer(response.text, convention.time_field)
+            named |= said
+            # A refusal about the timestamp alone (`ts must be epoch seconds`): its format is wrong,
+            # not the envelope.
+            about_time = convention.time_field in said and not any(n in said for n in NESTINGS if n)
+            hint = (about_time, style_in_answer(response.text) if about_time else None)
+            following = next_candidate(tried, named, keyed_by, hint)
             if following is None:
                 break
             convention = following
@@ -455,7 +480,8 @@ class Flow:
     def ingest(self) -> dict[str, Any]:
         with self.step("ingest") as evidence:
             self.dlq_depth_before = self._dlq_depth()
-            url = self._url(self.config.flow.ingest_path)
+            url = self._url(self.ingest_path())
+            evidence["ingest_route"] = self.ingest_route_evidence()
             response = self._send_reading(evidence)
             evidence["sent_at"] = round(self._sent_epoch_ms / 1000, 3)
             self.ingest_response = response
@@ -725,7 +751,7 @@ class Flow:
 
     def _judge_route(self) -> tuple[dict[str, Any], str | None]:
         method = self.config.flow.method.upper()
-        path = "/" + self.config.flow.ingest_path.split("?", 1)[0].strip("/")
+        path = "/" + self.ingest_path().split("?", 1)[0].strip("/")
         shown = f"{method} {path}"
         api = self.targets.api
         if api is None:
@@ -761,7 +787,7 @@ class Flow:
 
     def rejects(self, how: str) -> dict[str, Any]:
         route = self.declared_route()  # before anything is sent: an undeclared route proves nothing
-        url = self._url(self.config.flow.ingest_path)
+        url = self._url(self.ingest_path())
         marker = f"{self.marker}-{how}"
         self._markers_written.add(marker)
         body = {**(self.payload or self.build_payload()), **self._partition(marker)}
@@ -789,7 +815,7 @@ class Flow:
 
     def malformed_not_stored(self) -> dict[str, Any]:
         route = self.declared_route()  # a 4xx from a route the API does not declare proves nothing
-        url = self._url(self.config.flow.ingest_path)
+        url = self._url(self.ingest_path())
         # Valid JSON that no sane handler accepts *in the stack's shape* (verify.scenario.conventions):
         # the key (so a stack that stores it anyway stores it under this run's marker, where the check
         # finds it and clean-up removes it), and flat: no timestamp and a value of the wrong type;

@@ -9,7 +9,8 @@ The API says which: its methods' `requestParameters` mark required query strings
    `?<id>=marker`, adding every query string the method requires;
 2. else a declared GET route whose one path parameter is the id (`/readings/{device_id}`, or any
    single `{param}` under a path naming readings, data or query);
-3. else a declared GET route that requires the id as a query string.
+3. else a declared GET route that requires the id as a query string;
+4. else the API's one GET route with a single path parameter (`/lookup/{id}`).
 A required parameter is filled from its name: the id -> the marker; a date (`event_date`, `date`,
 `day`) -> the reading's UTC day (YYYY-MM-DD); `table`/`source`/`type`/`kind` -> `processed`; a time ->
 the reading's epoch milliseconds. One whose value cannot be told is listed in the evidence.
@@ -24,12 +25,17 @@ from typing import Any
 
 from verify.probes.apigateway import MethodRequest
 
-__all__ = ["QueryRequest", "plan_query"]
+__all__ = ["INGEST_WORDS", "QueryRequest", "ingest_route", "plan_query"]
 
 _DATE = re.compile(r"(^|_)(date|day)$|Date$", re.IGNORECASE)
 _TIME = re.compile(r"(time|timestamp|ts|epoch)$", re.IGNORECASE)
 _WHICH_TABLE = frozenset({"table", "source", "type", "kind", "table_name", "dataset"})
 _READING_WORDS = ("reading", "data", "query", "sensor", "device", "metric", "record", "item")
+# Words a route that takes readings in is named with (`/ingest`, `/readings`, `/telemetry`, `/v1/events`).
+INGEST_WORDS = (
+    "ingest", "reading", "telemetry", "event", "data", "metric", "measurement", "record", "message",
+    "sensor", "device", "upload", "collect", "sample",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,10 +102,14 @@ def plan_query(
             and (m.path_params[0] == id_param or any(w in m.path.lower() for w in _READING_WORDS))
         ]
         by_query = [m for m in gets if id_param in m.required_query or id_param in m.optional_query]
+        lone = [m for m in gets if len(m.path_params) == 1]
         if by_path:
             chosen, how = by_path[0], "a declared GET route with the id as path parameter"
         elif by_query:
             chosen, how = by_query[0], f"a declared GET route taking `{id_param}` as query string"
+        elif len(lone) == 1:
+            # `/lookup/{id}`: named neither for the id nor for readings, but the API's only GET by key.
+            chosen, how = lone[0], "the API's one GET route with a path parameter"
     if chosen is None:
         return QueryRequest(
             query_path,
@@ -118,3 +128,27 @@ def plan_query(
     if unknown:
         evidence["unfilled_required_query"] = unknown
     return QueryRequest(path.lstrip("/"), params, evidence)
+
+
+def ingest_route(methods: list[MethodRequest], method: str, configured: str) -> tuple[str, str]:
+    """The route the reading is sent to, and how it was chosen, when `[flow] ingest_path` is not set
+    (`configured` is then its default, `ingest`). A stack ingests on the route its API declares, not
+    always `/ingest`:
+
+    1. the default path, when the API declares `method` there (or nothing is known of its routes);
+    2. else the API's one declared `method` route without path parameters;
+    3. else, of several, the first (in the API's order) whose path names readings (`INGEST_WORDS`).
+    Otherwise the default stays, and the negative checks say the route is not declared."""
+    wanted = "/" + configured.split("?", 1)[0].strip("/")
+    verb = method.upper()
+    candidates = [m for m in methods if m.method in (verb, "ANY") and not m.path_params]
+    if not methods:
+        return configured, "the default (the API's routes are unknown)"
+    if any(m.path == wanted for m in candidates):
+        return configured, "the default, declared by the API"
+    if len(candidates) == 1:
+        return candidates[0].path.lstrip("/"), f"the API's one declared {verb} route"
+    named = [m for m in candidates if any(w in m.path.lower() for w in INGEST_WORDS)]
+    if named:
+        return named[0].path.lstrip("/"), f"a declared {verb} route named for readings"
+    return configured, f"the default: the API declares no {verb} route it could be"
