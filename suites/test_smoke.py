@@ -76,7 +76,7 @@ def test_latest_processed_record_recent(
         # more than the age of somebody else's; this check answers on-call's question in smoke.
         raise NotApplicable("not applicable: the full profile proves the data path with its own reading")
     key = verify_config.flow.processed_table
-    table = next((t for t in inventory.of_kind("dynamodb_table") if t.key == key), None) if key else None
+    table = next((t for t in inventory.of_kind("dynamodb_table") if key in t.keys), None) if key else None
     table = table or inventory.one("dynamodb_table", role="processed")
     if table is None:
         raise NotApplicable("not applicable: the outputs name no processed DynamoDB table")

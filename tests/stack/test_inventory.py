@@ -290,10 +290,12 @@ def test_classify_never_reads_the_secret_as_a_name_in_json() -> None:
     assert resource.sensitive
     assert resource.to_json() == {
         "key": "db_password",
+        "keys": ["db_password"],
         "value": "***",
         "kind": "scalar",
         "name": "***",
         "role": None,
+        "found_via": "output",
     }
 
 
@@ -302,7 +304,17 @@ def test_terraform_sensitive_output_is_masked_in_discover_json() -> None:
     shown = json.dumps(inventory.to_json())
     assert "s3cr3t-Pa55word!" not in shown
     masked = [r for r in inventory.to_json()["resources"] if r["key"] == "db_password"]  # type: ignore[union-attr]
-    assert masked == [{"key": "db_password", "value": "***", "kind": "scalar", "name": "***", "role": None}]
+    assert masked == [
+        {
+            "key": "db_password",
+            "keys": ["db_password"],
+            "value": "***",
+            "kind": "scalar",
+            "name": "***",
+            "role": None,
+            "found_via": "output",
+        }
+    ]
 
 
 def test_sensitive_flag_of_the_output_reaches_every_item() -> None:

@@ -71,9 +71,10 @@ def test_outputs_and_resources_of_a_live_stack(cloudformation: Any) -> None:
 
 def test_live_outputs_feed_the_inventory(cloudformation: Any) -> None:
     inventory = build_inventory(load_live_outputs("pipeline-test", cloudformation))
-    kinds = {(r.key, r.kind, r.name, r.role) for r in inventory.resources}
-    assert ("RawSensorTableName", "dynamodb_table", "raw-sensor-data-test", "raw") in kinds
-    assert ("IngestQueueArn", "sqs_queue", "ingest-queue-test", "raw") in kinds
+    kinds = {(r.keys, r.kind, r.name, r.role) for r in inventory.resources}
+    assert (("RawSensorTableName",), "dynamodb_table", "raw-sensor-data-test", "raw") in kinds
+    # The queue's URL and ARN outputs name one queue: one resource, both keys.
+    assert (("IngestQueueUrl", "IngestQueueArn"), "sqs_queue", "ingest-queue-test", "raw") in kinds
     assert inventory.region == REGION
 
 

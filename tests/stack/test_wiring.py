@@ -244,8 +244,11 @@ def test_discover_json_says_how_each_resource_was_found(stand_in: StandIn) -> No
         "role": "dlq",
         "found_via": "redrive policy of WorkQueueUrl",
         "origin": "WorkQueueUrl",
+        "keys": [],  # no output names it
+        "relations": ["redrive policy of WorkQueueUrl"],
     }
-    assert "found_via" not in entries[RAW]  # an output's entry is exactly as before
+    assert entries[RAW]["found_via"] == "output"  # the contract: "output" when an output names it
+    assert entries[RAW]["keys"] == [entries[RAW]["key"]]
     assert inventory.discovery is not None
     assert shown["discovery"]["calls"] == inventory.discovery.calls
 

@@ -250,7 +250,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     rows = [("KEY", "KIND", "ROLE", "NAME")]
     for r in inventory.resources:
         if not r.discovered:  # listed below, with how each was found
-            rows.append((shown(r.key), r.kind, r.role or "-", shown(r.to_json()["name"])))
+            rows.append((shown(", ".join(r.keys)), r.kind, r.role or "-", shown(r.to_json()["name"])))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print(
         f"region: {shown(inventory.region or 'unknown (pass --region)')}   source: {shown(inventory.source)}"

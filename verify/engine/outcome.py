@@ -62,6 +62,13 @@ def with_asked(evidence: dict[str, Any], subject: Any, meta: dict[str, Any]) -> 
         "kind": getattr(subject, "kind", ""),
         "name": "***" if getattr(subject, "sensitive", False) else getattr(subject, "name", ""),
     }
+    # One resource, one check: every output that names it, and how the wiring led to it.
+    keys = getattr(subject, "keys", ())
+    if isinstance(keys, tuple) and len(keys) > 1:
+        asked["outputs"] = list(keys)
+    relations = getattr(subject, "relations", ())
+    if isinstance(relations, tuple) and relations:
+        asked["relations"] = list(relations)
     return {"asked": asked, **evidence}
 
 

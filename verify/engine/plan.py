@@ -37,7 +37,8 @@ def parameter_sets(
     session: VerifySession, wanted: set[str] | tuple[str, ...], resources: Any, check: str
 ) -> list[tuple[str, dict[str, Any], str]]:
     """(id suffix, parameters, skip reason) of each instance of check `check` asking for `wanted`, with
-    its `resources` mark (or None): one per output, one per matching resource, else one not applicable.
+    its `resources` mark (or None): one per output, one per matching resource (its id the first output
+    key that names it, see `resource_ids`), else one not applicable.
     A kind the mark misspells is a `UsageError` naming the check, never a skip on every stack."""
     if "output" in wanted:
         return [(o.key, {"output": o}, "") for o in session.outputs().outputs]
@@ -45,12 +46,10 @@ def parameter_sets(
         return [("", {}, "")]
     kinds = checked_kinds(resources.args, check)
     role = resources.kwargs.get("role")
-    # No kind: every resource an output names (the outputs' own checks), not what discovery added.
-    pool = (
-        session.inventory().of_kind(*kinds)
-        if kinds
-        else [r for r in session.inventory().resources if not r.discovered]
-    )
+    # No kind: what each output item names (the outputs' own checks: one per output, even when two
+    # name one resource), not what discovery added. A kind: one per resource, however many outputs
+    # name it (`verify.stack.resources`), so no instance is a duplicate of another.
+    pool = session.inventory().of_kind(*kinds) if kinds else list(session.inventory().output_items())
     found = [r for r in pool if role is None or r.role == role]
     if not found:
         what = " or ".join(kinds) + (f" with role {role}" if role else "")
@@ -59,6 +58,9 @@ def parameter_sets(
 
 
 def resource_ids(resources: list[Resource]) -> list[str]:
+    """Each resource's id: the first output key that names it (a discovered one's name), so the id
+    depends only on the outputs file and stays the same run after run, shard after shard; `-0`, `-1`
+    ... in inventory order where one key names several (a list-valued output)."""
     counts: dict[str, int] = {}
     for r in resources:
         counts[r.key] = counts.get(r.key, 0) + 1

@@ -42,7 +42,7 @@ def _api_url(api: Resource) -> str:
 def _table(inventory: Inventory, config_key: str | None, role: str) -> Resource | None:
     if config_key:
         for resource in inventory.of_kind("dynamodb_table"):
-            if resource.key == config_key:
+            if config_key in resource.keys:  # any output naming the table, not only the first
                 return resource
         raise VerifyError(
             f"[flow] {role}_table names output `{config_key}`, which is not a DynamoDB table here"

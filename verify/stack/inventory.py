@@ -21,61 +21,18 @@ from verify.stack.arns import REGION, ValueFacts, parse_arn, parse_host, parse_i
 from verify.stack.kinds import KINDS as KINDS  # re-exported: the vocabulary's old home
 from verify.stack.kinds import Kind, unknown_kind_message
 from verify.stack.outputs import Output, Outputs
+from verify.stack.resources import MASK as MASK  # re-exported: the mask's old home
+from verify.stack.resources import Resource as Resource  # re-exported: the resource's old home
+from verify.stack.resources import merge, with_relation
 from verify.stack.values import ENV_WORDS, is_secret_key, strip_cdk_hash
 
 _KNOWN_KINDS = frozenset(KINDS)
 ROLES = ("raw", "processed", "dlq")
-MASK = "***"
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _ENV_VALUES = ENV_WORDS
 _AWS_LOG_PATH = re.compile(r"^/aws/[a-z-]+/\S+$")
 _LAST_SEGMENT = re.compile(r"/([^/?#]+)/?(?:[?#].*)?$")
-
-
-@dataclass(frozen=True)
-class Resource:
-    key: str
-    value: str
-    kind: str
-    name: str
-    role: str | None
-    region: str | None = None
-    account: str | None = None
-    arn: str | None = None
-    url: str | None = None
-    sensitive: bool = False
-    # How it was found: "output", or the relationship followed from an output
-    # (`verify.stack.wiring`: "redrive policy of IngestionQueueUrl"); `origin` is that output's key.
-    found_via: str = "output"
-    origin: str | None = None
-
-    @property
-    def discovered(self) -> bool:
-        """Found by following the stack's wiring, not named by an output (`key` is then its name)."""
-        return self.found_via != "output"
-
-    def __repr__(self) -> str:
-        # Shown in pytest failure output and allure parameters: never with a sensitive value.
-        value = "'***'" if self.sensitive else repr(self.value)
-        name = "'***'" if self.sensitive else repr(self.name)
-        return (
-            f"Resource(key={self.key!r}, kind={self.kind!r}, name={name}, role={self.role!r}, value={value})"
-        )
-
-    def to_json(self) -> dict[str, object]:
-        shown: dict[str, object] = {
-            "key": None if self.discovered else self.key,  # the contract: null when no output names it
-            "value": MASK if self.sensitive else self.value,
-            "kind": self.kind,
-            "name": MASK if self.sensitive else self.name,
-            "role": self.role,
-        }
-        if self.discovered:
-            # Only on discovered resources, so the JSON of an outputs-only inventory is unchanged.
-            shown["found_via"] = self.found_via
-            shown["origin"] = self.origin
-        return shown
 
 
 @dataclass(frozen=True)
@@ -107,12 +64,36 @@ class DiscoveryReport:
 
 @dataclass(frozen=True)
 class Inventory:
+    """The stack's resources, one per thing (`verify.stack.resources.merge`): what the outputs name,
+    then what following the wiring found. `items` keeps what each output item names on its own, one
+    per item in output order, for the checks about the outputs themselves."""
+
     region: str | None
     resources: tuple[Resource, ...]
     missing: tuple[Output, ...]
     source: str
     # What following the stack's wiring found and cost (`verify.stack.wiring`); None when not run.
     discovery: DiscoveryReport | None = None
+    # One per output item (None: `resources` as given, for an inventory built by hand).
+    items: tuple[Resource, ...] | None = None
+    # (output key, resource name) pairs an AWS answer established (`verify.stack.endpoints`).
+    same_as: tuple[tuple[str, str], ...] = ()
+
+    def output_items(self) -> tuple[Resource, ...]:
+        """What each output item names, one per item, in output order (nothing discovery added)."""
+        if self.items is not None:
+            return self.items
+        return tuple(i for r in self.resources if not r.discovered for i in (r.members or (r,)))
+
+    def remerged(self, items: tuple[Resource, ...], same_as: tuple[tuple[str, str], ...] = ()) -> Inventory:
+        """This inventory with its output items replaced (a kind resolved) or more names established:
+        merged again, keeping what discovery found and every relationship it said."""
+        same = (*self.same_as, *same_as)
+        named = merge(items, dict(same))
+        relations = {k: r.relations for r in self.resources if not r.discovered for k in r.keys}
+        named = tuple(_with_relations(r, relations) for r in named)
+        found = tuple(r for r in self.resources if r.discovered)
+        return replace(self, resources=(*named, *found), items=items, same_as=same)
 
     def of_kind(self, *kinds: str) -> list[Resource]:
         for kind in kinds:
@@ -136,6 +117,13 @@ class Inventory:
         if self.discovery is not None:
             shown["discovery"] = self.discovery.to_json()
         return shown
+
+
+def _with_relations(resource: Resource, by_key: Mapping[str, tuple[str, ...]]) -> Resource:
+    for key in resource.keys:
+        for via in by_key.get(key, ()):
+            resource = with_relation(resource, via)
+    return resource
 
 
 def classify(key: str, value: str) -> Resource:
@@ -228,7 +216,8 @@ def build_inventory(
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     region: str | None = None,
 ) -> Inventory:
-    """One `Resource` per present output item; placeholders and nulls are listed as missing instead."""
+    """One `Resource` per thing the present output items name (two outputs naming one table give one,
+    carrying both keys); placeholders and nulls are listed as missing instead."""
     checked = _checked_overrides(overrides or {})
     resources: list[Resource] = []
     for output in outputs.outputs:
@@ -244,9 +233,10 @@ def build_inventory(
             resources.append(resource)
     return Inventory(
         region=region or infer_region(resources),
-        resources=tuple(resources),
+        resources=merge(resources),
         missing=tuple(outputs.missing()),
         source=outputs.source,
+        items=tuple(resources),
     )
 
 
@@ -325,11 +315,12 @@ def resolve_ambiguous(
     deadline = clock() + budget_s
     clients: dict[str, Any] = {}
     resolved: list[Resource] = []
-    for resource in inventory.resources:
+    for resource in inventory.output_items():
         if resource.kind == Kind.UNKNOWN and not resource.sensitive and clock() < deadline:
             resource = _resolve_one(resource, client_factory, clients, deadline, clock)
         resolved.append(resource)
-    return replace(inventory, resources=tuple(resolved))
+    # A name resolved to a kind may name what another output names: merged again.
+    return inventory.remerged(tuple(resolved))
 
 
 def _resolve_one(

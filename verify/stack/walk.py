@@ -19,6 +19,7 @@ from typing import Any
 
 from verify.stack.inventory import DiscoveryReport, Inventory, Resource, classify
 from verify.stack.kinds import Kind
+from verify.stack.resources import with_relation
 
 # The operations discovery may send, as (service, boto3 method): every one a Describe, Get or List.
 READ_OPERATIONS = frozenset(
@@ -115,9 +116,12 @@ class Walk:
         self._names: set[tuple[str, str]] = set()
         self._arns: set[str] = set()
         self._cut: list[str] = []
+        # (kind, name, ARN, relationship) of each thing found again: see `relate`.
+        self.again: list[tuple[str, str, str | None, str]] = []
         self._start = [r for r in inventory.resources if not r.sensitive]
         for resource in inventory.resources:
-            self._remember(resource)
+            for named in (resource, *resource.members):  # every item of a merged one, its ARN too
+                self._remember(named)
 
     # ------------------------------------------------------------------ the walk
 
@@ -150,7 +154,16 @@ class Walk:
             notes=tuple(self._notes),
             bound_reached=bool(self._cut),
         )
-        return self._found, report
+        return [self.relate(r) for r in self._found], report
+
+    def relate(self, resource: Resource) -> Resource:
+        """`resource` with every relationship that found it again (a resource is found once, and
+        said to be reached by each relationship that leads to it)."""
+        arn = _unqualified(resource.arn) if resource.arn else None
+        for kind, name, found_arn, via in self.again:
+            if (kind, name) == (resource.kind, resource.name) or (arn is not None and found_arn == arn):
+                resource = with_relation(resource, via)
+        return resource
 
     def _first_hop(self) -> list[_Step]:
         # Most telling first, should the bound cut the rest (a wave's steps start in this order):
@@ -400,6 +413,9 @@ class Walk:
             return None
         arn = _unqualified(classified.arn) if classified.arn else None
         if (classified.kind, classified.name) in self._names or (arn is not None and arn in self._arns):
+            # Already in the inventory (an output names it, or another relationship led to it):
+            # one resource, with this relationship said on it too.
+            self.again.append((str(classified.kind), classified.name, arn, via))
             return None
         resource = replace(
             classified,
@@ -410,6 +426,7 @@ class Walk:
             role=(role if classified.kind == Kind.SQS_QUEUE else None) or classified.role,
             found_via=via,
             origin=origin,
+            relations=(via,),
         )
         self._remember(resource)
         self._found.append(resource)

@@ -36,14 +36,18 @@ inventory (same ARN, or same kind and name) is never added twice. An AWS error i
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
+from verify.stack import endpoints
 from verify.stack.inventory import DiscoveryReport, Inventory
-from verify.stack.walk import READ_OPERATIONS as READ_OPERATIONS  # re-exported: what discovery may send
+from verify.stack.walk import READ_OPERATIONS as _WALK_OPERATIONS
 from verify.stack.walk import Walk
 
+# What discovery may send: the walk's reads, and the endpoint look-ups that merge outputs.
+READ_OPERATIONS = _WALK_OPERATIONS | endpoints.READ_OPERATIONS
 MAX_CALLS = 60
 MAX_SECONDS = 20.0
 
@@ -77,7 +81,32 @@ def discover_wiring(
         return replace(inventory, discovery=report)
     walk = Walk(inventory, factory, max_calls=max_calls, max_seconds=max_seconds, clock=clock)
     found, report = walk.run()
-    return replace(inventory, resources=(*inventory.resources, *found), discovery=report)
+    named = tuple(walk.relate(r) for r in inventory.resources)
+    inventory = replace(inventory, resources=(*named, *found), discovery=report)
+    return _same_endpoints(inventory, factory, report)
+
+
+def _same_endpoints(
+    inventory: Inventory, factory: Callable[[str], Any], report: DiscoveryReport
+) -> Inventory:
+    """The inventory with each database or cache endpoint output merged into the resource an
+    identifier output names, where AWS lists that endpoint for it (`verify.stack.endpoints`)."""
+    items = inventory.output_items()
+    known = {key for key, _ in inventory.same_as}
+    if not endpoints.to_confirm(items, known):
+        return inventory
+    same, calls, notes = endpoints.confirm(
+        items, factory, max_calls=report.max_calls - report.calls, known=known
+    )
+    by_operation = Counter(dict(report.calls_by_operation)) + calls
+    report = replace(
+        report,
+        calls=report.calls + sum(calls.values()),
+        calls_by_operation=tuple(sorted(by_operation.items())),
+        notes=(*report.notes, *notes),
+    )
+    merged = inventory.remerged(items, tuple(same.items())) if same else inventory
+    return replace(merged, discovery=report)
 
 
 def follow_wiring(inventory: Inventory, get_aws: Callable[[], ClientSource]) -> Inventory:
