@@ -1,0 +1,182 @@
+"""Stacks built differently from the sandbox, drawn (issue 15, build item 8 and the first "Done when"):
+on each, zero-config verify -- through its engine, as `verify run` drives the shipped flow suite --
+passes every flow step and negative check when the stack is healthy, leaves nothing of its own in the
+tables, and fails the relevant check for each injected fault (not an error, a skip or a pass).
+
+The stand-ins come from tests/helpers/standin_gen.py (`conventions()` draws the id field, flat or
+nested readings, the timestamp's field and format, the raw and processed tables' keys, the ingest and
+query routes, the query style, output keys and names, an emulator-style URL in place of an id output).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+
+from tests.helpers.moto import MOTO_REGION
+from tests.helpers.standin_gen import (
+    FAULTS,
+    FLOW,
+    OTHER_DEVICE,
+    RELEVANT,
+    Conventions,
+    StandIn,
+    conventions,
+    standin,
+)
+from verify.config.settings import Config, HttpConfig
+from verify.engine.plan import plan
+from verify.engine.runner import run
+from verify.engine.session import start_session
+from verify.model import CheckResult, Status
+from verify.scenario import flow as flow_module
+
+# Each drawn stack is a whole `verify run` (a second or two): few examples, no shrinking (a failure
+# prints the drawn conventions and every check's verdict, which says enough).
+SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
+# The checks a healthy stand-in must pass: every flow step but the logs (the stand-ins have no Lambda
+# functions to read logs of: "not applicable", a skip with its reason).
+NOT_APPLICABLE = {FLOW + "test_logs_carry_marker": "the outputs name no ingest or processor function"}
+
+
+@dataclass
+class Verified:
+    results: dict[str, CheckResult]
+    verdict: str
+    run_id: str
+
+    def status(self, check: str) -> Status:
+        return self.results[check].status
+
+
+@pytest.fixture
+def quick_cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A fault that leaves a reading unprocessed makes clean-up wait (bounded) for its processed copy:
+    # seconds per drawn stack. The wait itself is tested in tests/reliability/test_cleanup_finishes.py.
+    monkeypatch.setattr(flow_module, "IN_FLIGHT_GRACE_S", 0.3)
+    monkeypatch.setattr(flow_module, "IN_FLIGHT_FLOOR_S", 0.3)
+    monkeypatch.setattr(flow_module, "MIN_GRACE_S", 0.2)
+    yield
+
+
+def verify_stack(stack: StandIn, tmp_path: Path, timeout: float) -> Verified:
+    """`verify run -k test_flow` on the stand-in's outputs, in-process through the engine, zero-config
+    for the flow ([http] allow_hosts only lets the signed requests go to the loopback listener)."""
+    folder = tmp_path / stack.raw_table
+    folder.mkdir()
+    (folder / "outputs.json").write_text(json.dumps(stack.outputs), encoding="utf-8")
+    session = start_session(
+        config=Config(http=HttpConfig(allow_hosts=(stack.host,))),
+        profile="full",
+        region=MOTO_REGION,
+        outputs_paths=[str(folder / "outputs.json")],
+        stack=None,
+        policy=None,
+        report_dir=folder / "reports",
+        timeout=timeout,
+    )
+    planned = plan(session, "test_flow")
+    done = run(session, planned, out=io.StringIO())
+    return Verified({r.id: r for r in session.results}, str(done.summary.verdict), session.run_id)
+
+
+def _shown(verified: Verified) -> str:
+    return "\n".join(f"{r.status} {r.id}: {(r.message or '')[:300]}" for r in verified.results.values())
+
+
+def _ours(stack: StandIn, run_id: str) -> list[dict[str, Any]]:
+    c = stack.conventions
+    return [
+        item
+        for table in (stack.raw_table, stack.processed_table)
+        for item in stack.items(table)
+        if str(item.get(c.id_field, "")).startswith(run_id)
+    ]
+
+
+@settings(SETTINGS, max_examples=15)
+@given(drawn=conventions())
+def test_a_healthy_stand_in_passes_every_flow_check_zero_config(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None, drawn: Conventions
+) -> None:
+    with standin(drawn) as stack:
+        # A healthy stack answers at once; the budget only bounds one call on a loaded machine.
+        verified = verify_stack(stack, tmp_path, timeout=8.0)
+        left = _ours(stack, verified.run_id)
+        others = [i for t in (stack.raw_table, stack.processed_table) for i in stack.items(t)]
+    shown = _shown(verified)
+    flow_checks = [check for check in verified.results if check.startswith(FLOW)]
+    assert len(flow_checks) == 11, shown
+    for check in flow_checks:
+        if check in NOT_APPLICABLE:
+            assert verified.status(check) is Status.SKIPPED, shown
+            assert NOT_APPLICABLE[check] in (verified.results[check].message or ""), shown
+        else:
+            assert verified.status(check) is Status.PASSED, f"{drawn}\n{shown}"
+    assert verified.verdict == "pass", shown
+    # The convention the ingest settled on is the stack's own, and the evidence says so.
+    evidence = verified.results[FLOW + "test_ingest_accepted"].evidence or {}
+    convention = evidence["convention"]
+    assert convention["id_field"] == drawn.id_field
+    assert convention["readings"] == (f"nested under `{drawn.nest}`" if drawn.nest else "flat")
+    assert convention["timestamp"].startswith(drawn.time_field)
+    assert drawn.ingest_route in evidence["ingest_route"]
+    # Clean-up: nothing tagged by the run is left; the stack's own readings are untouched.
+    assert left == [], left
+    assert len(others) == (2 if drawn.seeded else 0)
+    assert all(item[drawn.id_field] == OTHER_DEVICE for item in others)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_fault_fails_its_relevant_check(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None, fault: str
+) -> None:
+    @settings(SETTINGS, max_examples=2)
+    @given(drawn=conventions())
+    def broken(drawn: Conventions) -> None:
+        with standin(drawn, fault) as stack:
+            # Each fault is seen by a wait running out (or at once): a short budget keeps it quick.
+            verified = verify_stack(stack, tmp_path, timeout=2.0)
+            left = _ours(stack, verified.run_id)
+        shown = _shown(verified)
+        for check in RELEVANT[fault]:
+            assert verified.status(check) is Status.FAILED, f"{fault} on {drawn}\n{shown}"
+        assert verified.verdict == "fail", shown
+        if fault != "processor_stopped":
+            assert left == [], left
+
+    broken()
+
+
+def test_the_generator_draws_every_convention() -> None:
+    """The strategy reaches each convention the issue lists (a property test is only as wide as it)."""
+    seen: dict[str, set[Any]] = {}
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(drawn=conventions())
+    def record(drawn: Conventions) -> None:
+        for name in ("id_field", "nest", "time_style", "raw_sorted", "processed_by", "ingest_route"):
+            seen.setdefault(name, set()).add(getattr(drawn, name))
+        seen.setdefault("query_style", set()).add(drawn.query_style)
+        seen.setdefault("api_id_key", set()).add(drawn.api_id_key is None)
+
+    record()
+    assert seen["id_field"] == {"sensorId", "sensor_id", "deviceId", "device_id"}
+    assert seen["nest"] == {None, "sensor_data", "readings", "data", "payload", "metrics"}
+    assert seen["time_style"] == {"iso", "epoch_s", "epoch_ms"}
+    assert seen["raw_sorted"] == {True, False}
+    assert seen["processed_by"] == {"date", "time"}
+    assert len(seen["ingest_route"]) == 4
+    assert seen["query_style"] == {"query", "path"}
+    assert seen["api_id_key"] == {True, False}
