@@ -217,6 +217,23 @@ def test_a_resource_an_output_names_is_not_added_again(stand_in: StandIn) -> Non
     }
     assert inventory.discovery is not None
     assert dict(inventory.discovery.calls_by_operation)["apigateway:GetResources"] == 1
+    # One resource each, carrying every output and every relationship that names it.
+    named = {(r.kind, r.name): r for r in inventory.resources if not r.discovered}
+    api = named[("api", stand_in.api_id)]
+    assert api.keys == ("HttpEndpoint", "ApiId")
+    dlq = named[("sqs_queue", DLQ)]
+    assert (dlq.keys, dlq.relations) == (("DeadLetterQueueUrl",), ("redrive policy of WorkQueueUrl",))
+    writer = named[("lambda_function", WRITER)]
+    assert writer.relations == ("integration of HttpEndpoint POST /readings",)
+    enricher = named[("lambda_function", ENRICHER)]
+    assert enricher.relations == ("event-source mapping of WorkQueueUrl",)
+    assert named[("log_group", f"/aws/lambda/{ENRICHER}")].relations == ("log group of EnricherFunctionName",)
+
+
+def test_a_discovered_resource_lists_every_relationship_that_leads_to_it(stand_in: StandIn) -> None:
+    inventory = discover_wiring(_inventory(stand_in.outputs), Aws(MOTO_REGION, read_only=True))
+    for resource in _found(inventory).values():
+        assert resource.relations[0] == resource.found_via, resource
 
 
 def test_discovered_resources_are_reachable_by_the_shipped_probes(

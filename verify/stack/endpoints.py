@@ -29,6 +29,11 @@ READ_OPERATIONS = frozenset(
 )
 MAX_PAGES = 5
 _SERVICE = {"rds_instance": "rds", "elasticache": "elasticache"}
+# Each service's listing: its boto3 method, and its API name as the run's call counts key it.
+_LISTING = {
+    "rds": ("describe_db_instances", "DescribeDBInstances"),
+    "elasticache": ("describe_replication_groups", "DescribeReplicationGroups"),
+}
 
 
 def _endpoint(value: str) -> tuple[str, int | None] | None:
@@ -96,12 +101,12 @@ def _listed(
     service: str, factory: Callable[[str], Any], calls: Counter[str], max_calls: int
 ) -> Iterator[dict[tuple[str, int], str]]:
     client = factory(service)
-    operation = "describe_db_instances" if service == "rds" else "describe_replication_groups"
+    operation, api_name = _LISTING[service]
     marker: str | None = None
     for _ in range(MAX_PAGES):
         if sum(calls.values()) >= max_calls:
             raise _Spent
-        calls[f"{service}:{''.join(p.capitalize() for p in operation.split('_'))}"] += 1
+        calls[f"{service}:{api_name}"] += 1
         answer = getattr(client, operation)(**({"Marker": marker} if marker else {}))
         if service == "rds":
             yield {

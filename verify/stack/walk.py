@@ -358,6 +358,8 @@ class Walk:
                     out.add(group, f"log group of {about}{chain}", origin, kind=Kind.LOG_GROUP)
                 else:
                     out.notes.append(f"{about}{chain}: its log group {group} does not exist (not invented)")
+            else:  # an output names it: not asked again, but this relationship is said on it too
+                out.add(group, f"log group of {about}{chain}", origin, kind=Kind.LOG_GROUP)
             dead_letter = (config.get("DeadLetterConfig") or {}).get("TargetArn")
             if isinstance(dead_letter, str) and dead_letter:
                 out.add(dead_letter, f"dead-letter config of {about}{chain}", origin, role="dlq")
