@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from verify.errors import VerifyError
+from verify.sandbox.emulator.model_cache import share_botocore_data
 from verify.sandbox.manager import start_sandbox
 from verify.sandbox.processes import Stopped, handle_stop_signals, ignore_stop_signals, sleep_until_stopped
 
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     handle_stop_signals()
+    share_botocore_data()  # this process is the sandbox alone: moto's many sessions may share decodes
     try:
         handle = start_sandbox(
             stacks=options.stack or ["pipeline"],
