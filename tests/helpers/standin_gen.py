@@ -42,6 +42,8 @@ ID_FIELDS = ("sensorId", "sensor_id", "deviceId", "device_id")
 NESTINGS: tuple[str | None, ...] = (None, "sensor_data", "readings", "data", "payload", "metrics")
 TIME_STYLES = ("iso", "epoch_s", "epoch_ms")
 INGEST_ROUTES = ("/ingest", "/readings", "/telemetry", "/v1/events")
+# When the query route's path is the ingest route's (`POST /readings`, `GET /readings?…`), one
+# resource has both methods.
 QUERY_ROUTES = ("/query", "/readings", "/lookup", "/v1/devices")
 API_KEYS = ("ApiEndpoint", "ApiUrl", "api_endpoint", "HttpApiEndpoint")
 API_ID_KEYS: tuple[str | None, ...] = ("ApiId", "RestApiId", "api_id", None)
@@ -110,6 +112,11 @@ class Conventions:
     seeded: bool = True  # the tables hold another device's readings already
     stage: str = "prod"
     prefix: str = "acme"
+    api_kind: str = "rest"  # "rest": API Gateway REST API (v1); "http": HTTP API (v2), `$default` stage
+
+    @property
+    def rest(self) -> bool:
+        return self.api_kind == "rest"
 
     @property
     def param(self) -> str:
@@ -156,11 +163,14 @@ def conventions(draw: st.DrawFn) -> Conventions:
     time_field = draw(st.sampled_from(("timestamp", "ts", "recorded_at"))) if raw_sorted else "timestamp"
     query_style = draw(st.sampled_from(("query", "path")))
     ingest_route = draw(st.sampled_from(INGEST_ROUTES))
-    query_route = draw(st.sampled_from([r for r in QUERY_ROUTES if r != ingest_route]))
+    query_route = draw(st.sampled_from(QUERY_ROUTES))  # POST /readings and GET /readings: one path
     raw_key, raw_word = draw(st.sampled_from(RAW_KEYS))
     processed_key, processed_word = draw(st.sampled_from(PROCESSED_KEYS))
     id_field = draw(st.sampled_from(ID_FIELDS))
+    api_kind = draw(st.sampled_from(("rest", "rest", "http")))
+    rest = api_kind == "rest"
     return Conventions(
+        api_kind=api_kind,
         id_field=id_field,
         nest=draw(st.sampled_from(NESTINGS)),
         time_field=time_field,
@@ -174,9 +184,10 @@ def conventions(draw: st.DrawFn) -> Conventions:
         path_param=draw(st.sampled_from(("", "id"))) if query_style == "path" else "",
         date_param=draw(st.sampled_from(("event_date", "date", "day"))),
         table_param=draw(st.sampled_from(("table", "source", None))),
-        request_model=draw(st.booleans()),
+        # An HTTP API declares no request models, and its id is no emulator's /restapis/ path.
+        request_model=draw(st.booleans()) if rest else False,
         api_key=draw(st.sampled_from(API_KEYS)),
-        api_id_key=draw(st.sampled_from(API_ID_KEYS)),
+        api_id_key=draw(st.sampled_from(API_ID_KEYS if rest else ("HttpApiId", "ApiId"))),
         raw_key=raw_key,
         raw_word=raw_word,
         processed_key=processed_key,
@@ -200,6 +211,8 @@ class StandIn:
 
     @property
     def api_url(self) -> str:
+        if not self.conventions.rest:
+            return f"{self.base}/"  # an HTTP API's `$default` stage: no stage in the path
         if self.conventions.api_id_key is None:
             # An emulator's path-style URL (LocalStack's): the API's id is in the path, nowhere else.
             return f"{self.base}/restapis/{self.api_id}/{self.conventions.stage}/_user_request_/"
@@ -240,8 +253,38 @@ def _create_tables(c: Conventions, raw: str, processed: str) -> None:
         )
 
 
+def _create_http_api(c: Conventions, fault: str | None) -> str:
+    """An HTTP API (v2): route keys only (no request models, no required query strings to read)."""
+    client = boto3.client("apigatewayv2", region_name=MOTO_REGION)
+    created = str(client.create_api(Name=f"{c.prefix}-telemetry-http", ProtocolType="HTTP")["ApiId"])
+    api_id = _aws_like_id(created)
+    query = f"{c.query_route}/{{{c.param}}}" if c.query_style == "path" else c.query_route
+    for key, auth in (
+        (f"POST {c.ingest_route}", "NONE" if fault == "accepts_unsigned" else "AWS_IAM"),
+        (f"GET {query}", "AWS_IAM"),
+    ):
+        client.create_route(ApiId=api_id, RouteKey=key, AuthorizationType=auth)
+    return api_id
+
+
+def _aws_like_id(created: str) -> str:
+    """moto names an HTTP API with 8 letters; AWS's API ids (REST and HTTP alike) have 10 letters and
+    digits, which is what verify reads an id output by. Re-keyed in moto's backend to such an id."""
+    from moto.apigatewayv2.models import apigatewayv2_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    backend = apigatewayv2_backends[DEFAULT_ACCOUNT_ID][MOTO_REGION]
+    api_id = f"{created}{next(_numbers) % 100:02d}"
+    api = backend.apis.pop(created)
+    api.api_id = api_id
+    backend.apis[api_id] = api
+    return api_id
+
+
 def _create_api(c: Conventions, fault: str | None) -> str:
     """The REST API's declared routes in moto: what verify reads to learn the routes and parameters."""
+    if not c.rest:
+        return _create_http_api(c, fault)
     client = boto3.client("apigateway", region_name=MOTO_REGION)
     api_id = str(client.create_rest_api(name=f"{c.prefix}-telemetry-api")["id"])
     parents = {"": next(r["id"] for r in client.get_resources(restApiId=api_id)["items"] if r["path"] == "/")}
@@ -331,6 +374,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str) -> str:
         c = self.server.stack.conventions
+        if not c.rest:
+            return path
         for base in (
             f"/restapis/{self.server.stack.api_id}/{c.stage}/_user_request_",
             f"/{c.stage}",

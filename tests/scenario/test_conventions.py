@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from verify.probes.apigateway import MethodRequest
+from verify.probes.apigateway import MethodRequest, Route
 from verify.scenario.conventions import (
     MAX_TRIES,
     Convention,
@@ -18,7 +18,7 @@ from verify.scenario.conventions import (
     style_in_answer,
 )
 from verify.scenario.payload import KeyAttribute, KeySchema
-from verify.scenario.query_route import ingest_route, plan_query
+from verify.scenario.query_route import fill_named, ingest_route, methods_of_routes, plan_query
 
 NOW = dt.datetime(2026, 12, 2, 10, 0, 0, tzinfo=dt.UTC)
 
@@ -191,3 +191,25 @@ def test_the_one_get_route_with_a_path_parameter_is_the_query() -> None:
     assert (
         planned.evidence["query_route"] == "GET /lookup/{id} (the API's one GET route with a path parameter)"
     )
+
+
+def test_an_http_api_s_route_keys_teach_the_routes() -> None:
+    # An HTTP API (v2) declares route keys only: the ingest route and a query by path or by `?<id>=`.
+    routes = [Route("POST", "/telemetry"), Route("GET", "/lookup"), Route("ANY", "$default")]
+    methods = methods_of_routes(routes)
+    assert methods == [MethodRequest("POST", "/telemetry"), MethodRequest("GET", "/lookup")]
+    assert ingest_route(methods, "POST", "ingest")[0] == "telemetry"
+    planned = plan_query(methods, query_path="query", id_param="deviceId", marker="vfy-x", when=NOW)
+    assert (planned.path, planned.params) == ("lookup", {"deviceId": "vfy-x"})
+    by_path = methods_of_routes([Route("GET", "/v1/devices/{deviceId}")])
+    assert by_path[0].path_params == ("deviceId",)
+
+
+def test_a_query_s_400_names_the_parameters_it_lacks() -> None:
+    answer = '{"error": "deviceId, event_date and source are required"}'
+    added = fill_named(answer, {"deviceId": "vfy-x"}, "deviceId", "vfy-x", NOW)
+    assert added == {"event_date": "2026-12-02", "source": "processed"}
+    # Nothing it can fill (an opaque refusal): the 400 stands.
+    assert fill_named('{"message": "Bad Request"}', {"deviceId": "vfy-x"}, "deviceId", "vfy-x", NOW) == {}
+    # English words that merely end like a time ("formats", "requests") are no parameters.
+    assert fill_named("see the accepted formats for requests", {}, "deviceId", "vfy-x", NOW) == {}

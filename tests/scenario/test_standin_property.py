@@ -5,7 +5,8 @@ tables, and fails the relevant check for each injected fault (not an error, a sk
 
 The stand-ins come from tests/helpers/standin_gen.py (`conventions()` draws the id field, flat or
 nested readings, the timestamp's field and format, the raw and processed tables' keys, the ingest and
-query routes, the query style, output keys and names, an emulator-style URL in place of an id output).
+query routes, the query style, output keys and names, an emulator-style URL in place of an id output, a REST API or an
+HTTP API).
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ def test_the_generator_draws_every_convention() -> None:
             seen.setdefault(name, set()).add(getattr(drawn, name))
         seen.setdefault("query_style", set()).add(drawn.query_style)
         seen.setdefault("api_id_key", set()).add(drawn.api_id_key is None)
+        seen.setdefault("api_kind", set()).add(drawn.api_kind)
 
     record()
     assert seen["id_field"] == {"sensorId", "sensor_id", "deviceId", "device_id"}
@@ -180,3 +182,4 @@ def test_the_generator_draws_every_convention() -> None:
     assert len(seen["ingest_route"]) == 4
     assert seen["query_style"] == {"query", "path"}
     assert seen["api_id_key"] == {True, False}
+    assert seen["api_kind"] == {"rest", "http"}

@@ -73,7 +73,13 @@ from verify.scenario.conventions import (
 )
 from verify.scenario.enrichment import derived_attributes
 from verify.scenario.payload import KeySchema, render_template
-from verify.scenario.query_route import QueryRequest, ingest_route, plan_query
+from verify.scenario.query_route import (
+    QueryRequest,
+    fill_named,
+    ingest_route,
+    methods_of_routes,
+    plan_query,
+)
 from verify.scenario.run_ids import is_ours
 from verify.scenario.targets import find_targets
 from verify.stack.inventory import Inventory, Resource
@@ -372,9 +378,21 @@ class Flow:
                 else:
                     try:
                         self._methods = method_requests(self.aws.client("apigateway"), api_id)
-                    except (CheckFailed, VerifyError) as exc:
+                    except CheckFailed:
+                        # Not a REST API: an HTTP API (v2) declares route keys (`POST /readings`), no
+                        # models or required query strings; its 400 answers say those.
+                        self._methods = self._http_api_routes(api_id)
+                    except VerifyError as exc:
                         self._methods_note = f"could not read API {api_id}'s methods: {exc}"
             return self._methods
+
+    def _http_api_routes(self, api_id: str) -> list[MethodRequest]:
+        try:
+            routes = declared_routes(self.aws.client("apigateway"), api_id, self.aws.client("apigatewayv2"))
+        except (CheckFailed, VerifyError) as exc:
+            self._methods_note = f"could not read API {api_id}'s methods or routes: {exc}"
+            return []
+        return methods_of_routes(routes)
 
     def ingest_path(self) -> str:
         """The route the reading (and every negative check) is sent to: `[flow] ingest_path` when set,
@@ -632,14 +650,27 @@ class Flow:
             planned = self._query_request()
             evidence.update(planned.evidence)
             url = self._url(planned.path)
-            shown = url + "?" + "&".join(f"{k}={v}" for k, v in planned.params.items())
             last: dict[str, HttpResult] = {}
+            params = dict(planned.params)
+            param = self.config.flow.query_param or self._query_param()
 
             def ask() -> HttpResult:
-                response = self.http.request("GET", url, params=dict(planned.params))
+                response = self.http.request("GET", url, params=dict(params))
+                named = (
+                    fill_named(response.text, params, param, self.marker, self._reading_time)
+                    if response.status == 400
+                    else {}
+                )
+                if named:
+                    # The route wants parameters its definition did not declare (an HTTP API declares
+                    # none): its 400 named them; asked again at once, with them.
+                    params.update(named)
+                    evidence["learned_query"] = sorted(named)
+                    response = self.http.request("GET", url, params=dict(params))
                 last["response"] = response
                 if response.status >= 500 or response.status in (401, 403, 404):
                     # Not something to wait out: the endpoint itself is broken or refuses us.
+                    shown = url + "?" + "&".join(f"{k}={v}" for k, v in params.items())
                     raise CheckFailed(
                         f"GET {shown}: expected 2xx with the reading, got HTTP "
                         f"{response.status}: {response.text[:200]!r}",

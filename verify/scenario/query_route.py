@@ -10,7 +10,11 @@ The API says which: its methods' `requestParameters` mark required query strings
 2. else a declared GET route whose one path parameter is the id (`/readings/{device_id}`, or any
    single `{param}` under a path naming readings, data or query);
 3. else a declared GET route that requires the id as a query string;
-4. else the API's one GET route with a single path parameter (`/lookup/{id}`).
+4. else the API's one GET route with a single path parameter (`/lookup/{id}`);
+5. else the API's one GET route that declares no parameters at all (an HTTP API declares none), by
+   `?<id>=marker`.
+A `400` answer that names parameters the request lacks (`device_id, event_date and table are
+required`) adds those it can fill (`fill_named`), and the query is asked again at once.
 A required parameter is filled from its name: the id -> the marker; a date (`event_date`, `date`,
 `day`) -> the reading's UTC day (YYYY-MM-DD); `table`/`source`/`type`/`kind` -> `processed`; a time ->
 the reading's epoch milliseconds. One whose value cannot be told is listed in the evidence.
@@ -23,12 +27,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from verify.probes.apigateway import MethodRequest
+from verify.probes.apigateway import MethodRequest, Route
 
-__all__ = ["INGEST_WORDS", "QueryRequest", "ingest_route", "plan_query"]
+__all__ = ["INGEST_WORDS", "QueryRequest", "fill_named", "ingest_route", "methods_of_routes", "plan_query"]
 
 _DATE = re.compile(r"(^|_)(date|day)$|Date$", re.IGNORECASE)
 _TIME = re.compile(r"(time|timestamp|ts|epoch)$", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_PARAMS = frozenset({"date", "day", "time", "timestamp", "ts", "epoch", "table", "source"})
 _WHICH_TABLE = frozenset({"table", "source", "type", "kind", "table_name", "dataset"})
 _READING_WORDS = ("reading", "data", "query", "sensor", "device", "metric", "record", "item")
 # Words a route that takes readings in is named with (`/ingest`, `/readings`, `/telemetry`, `/v1/events`).
@@ -110,6 +116,12 @@ def plan_query(
         elif len(lone) == 1:
             # `/lookup/{id}`: named neither for the id nor for readings, but the API's only GET by key.
             chosen, how = lone[0], "the API's one GET route with a path parameter"
+        else:
+            # An HTTP API (v2) declares no query strings: its one plain GET route (`GET /lookup`),
+            # asked by `?<id>=`; the parameters it also requires, its 400 answer names (`fill_named`).
+            plain = [m for m in gets if not m.path_params and not m.required_query and not m.optional_query]
+            if len(plain) == 1:
+                chosen, how = plain[0], "the API's one GET route without parameters, asked by the id"
     if chosen is None:
         return QueryRequest(
             query_path,
@@ -152,3 +164,35 @@ def ingest_route(methods: list[MethodRequest], method: str, configured: str) -> 
     if named:
         return named[0].path.lstrip("/"), f"a declared {verb} route named for readings"
     return configured, f"the default: the API declares no {verb} route it could be"
+
+
+def methods_of_routes(routes: list[Route]) -> list[MethodRequest]:
+    """An HTTP API's (v2) route keys as what each method asks of a request: its path parameters only
+    (an HTTP API declares no required query strings or request models). `$default` takes every
+    request and says nothing of any route."""
+    found: list[MethodRequest] = []
+    for route in routes:
+        if route.path == "$default":
+            continue
+        params = tuple(
+            s[1:-1].rstrip("+") for s in route.path.split("/") if s.startswith("{") and s.endswith("}")
+        )
+        found.append(MethodRequest(method=route.method, path=route.path, path_params=params))
+    return found
+
+
+def fill_named(
+    answer: str, params: dict[str, str], id_param: str, marker: str, when: dt.datetime
+) -> dict[str, str]:
+    """The parameters a query's 400 answer names that the request lacks and whose value their name
+    tells (a date, a table selector, a time); {} when it names none (then the 400 stands)."""
+    added: dict[str, str] = {}
+    for word in dict.fromkeys(_WORD.findall(answer)):
+        if word in params or word == id_param:
+            continue
+        if "_" not in word and word == word.lower() and word not in _PLAIN_PARAMS:
+            continue  # an English word ("formats", "requests"), not a parameter's name
+        value = _value(word, id_param, marker, when)
+        if value is not None:
+            added[word] = value
+    return added
