@@ -29,6 +29,8 @@ def names_from(intent: Intent, outputs: Outputs | None = None, inventory: Invent
     names = Names()
     if outputs is not None:
         for declared in intent.outputs:
+            if declared.composite:
+                continue
             output = outputs.get(declared.key)
             if output is None or output.missing or output.sensitive or len(output.items) != 1:
                 continue
@@ -87,7 +89,18 @@ def map_to_inventory(intent: Intent, inventory: Inventory, outputs: Outputs | No
     """`intent` with each declared resource's `mapped_to` (an inventory key) and `mapped_by` set."""
     physical = {row.logical_id: row.physical_id for row in (outputs.stack_resources if outputs else ())}
     keys_of: dict[str, list[str]] = {}
+    kind_of = {r.logical_id: r.kind for r in intent.resources if r.part is None}
     for declared_output in intent.outputs:
+        if declared_output.composite:
+            # Built from several resources: it names this one only if it is the only one of its kind.
+            same = [
+                o.target
+                for o in intent.outputs
+                if o.key == declared_output.key
+                and kind_of.get(o.target) == kind_of.get(declared_output.target)
+            ]
+            if len(same) != 1:
+                continue
         keys_of.setdefault(declared_output.target, []).append(declared_output.key)
     mapped: dict[str, DeclaredResource] = {}
     for declared in intent.resources:

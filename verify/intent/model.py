@@ -88,6 +88,9 @@ class DeclaredProperty:
     written: str
     as_written: Any
     origin: Origin
+    # CloudFormation's leaf names say what they are (`PointInTimeRecoveryEnabled`); Terraform's need
+    # their block (`point_in_time_recovery.enabled`), so its sentences show the whole path.
+    whole_path: bool = False
 
     @property
     def known(self) -> bool:
@@ -95,7 +98,7 @@ class DeclaredProperty:
 
     def declared(self) -> str:
         """ "declared `PointInTimeRecoveryEnabled: true` in cdk.out/TapStack.template.json (RawTable1A2B)"."""
-        leaf = self.written.rsplit(".", 1)[-1]
+        leaf = self.written if self.whole_path else self.written.rsplit(".", 1)[-1]
         return f"declared `{leaf}: {_shown(self.as_written)}` in {self.origin}"
 
 
@@ -181,6 +184,9 @@ class TemplateOutput:
     key: str
     target: str
     attribute: str | None = None
+    # The value is built from the target and more (`Fn::Join` of an API's id into its URL): it tells
+    # which output names the resource, not what a `Ref` to it returns.
+    composite: bool = False
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,10 @@ def read_intent(document: Document, names: Names | None = None, stack: str | Non
         if link is not None:
             link(raw, resources, by_id)
     _link_log_groups(resources, by_id)
+    for logical_id, resource in resources.items():
+        told = _told_name(resource, rules, names)
+        if told is not None:
+            resources[logical_id] = replace(resource, physical_name=told)
     return Intent(
         form=document.form,
         source=document.source,
@@ -137,6 +141,10 @@ def _cloudformation(document: Document, names: Names) -> tuple[list[_Raw], list[
             target = target.split(".", 1) if isinstance(target, str) else target
             if isinstance(target, list) and len(target) == 2 and all(isinstance(t, str) for t in target):
                 outputs.append(TemplateOutput(str(key), target[0], target[1]))
+        else:
+            for target in dict.fromkeys(cfn_refs(value)):
+                if target in resources:
+                    outputs.append(TemplateOutput(str(key), target, composite=True))
     return raws, outputs
 
 
@@ -181,6 +189,9 @@ def _cdktf(document: Document, names: Names) -> tuple[list[_Raw], list[TemplateO
         reference = _single_reference(value)
         if reference is not None:
             outputs.append(TemplateOutput(str(key), *reference))
+            continue
+        for target in dict.fromkeys(tf_refs(value)):
+            outputs.append(TemplateOutput(str(key), target, composite=True))
     return raws, outputs
 
 
@@ -222,7 +233,7 @@ def _terraform_values(document: Document) -> tuple[list[_Raw], list[TemplateOutp
     for entry in entries:
         address = str(entry["address"])
         values = entry.get("values") or {}
-        values = _decoded(_mark_unknown(values, unknown_after.get(address)))
+        values = _decoded(_mark_unknown(values, unknown_after.get(address), references.get(address, {})))
         identities[address] = {
             v for k in ("arn", "id", "name", "url") if isinstance(v := values.get(k), str) and v
         }
@@ -257,18 +268,27 @@ def _module_resources(module: dict[str, Any], source: str) -> Iterator[dict[str,
             yield from _module_resources(child, source)
 
 
-def _mark_unknown(values: Any, unknown: Any) -> Any:
-    """Plan values with what Terraform knows only after apply (`after_unknown`) marked `Unknown`."""
+def _mark_unknown(
+    values: Any, unknown: Any, references: dict[str, list[str]], refers_to: str | None = None
+) -> Any:
+    """Plan values with what Terraform knows only after apply (`after_unknown`) marked `Unknown`,
+    pointing at the resource the configuration's expression refers to (`redrive_policy` → the DLQ)."""
     if unknown is True:
-        return Unknown("known only after `terraform apply`")
+        return Unknown("known only after terraform apply", refers_to)
     if isinstance(unknown, dict):
         base = dict(values) if isinstance(values, dict) else {}
         for key, mark in unknown.items():
             if mark is True or isinstance(mark, dict | list):
-                base[key] = _mark_unknown(base.get(key), mark)
+                target = refers_to or next(
+                    (r.rsplit(".", 1)[0] for r in references.get(key, ()) if r.count(".") >= 2), None
+                )
+                base[key] = _mark_unknown(base.get(key), mark, {}, target)
         return base
     if isinstance(unknown, list) and isinstance(values, list):
-        return [_mark_unknown(v, unknown[i] if i < len(unknown) else None) for i, v in enumerate(values)]
+        return [
+            _mark_unknown(v, unknown[i] if i < len(unknown) else None, {}, refers_to)
+            for i, v in enumerate(values)
+        ]
     return values
 
 
@@ -307,6 +327,22 @@ def _plan_refers(
         return []
 
     return refers
+
+
+def _told_name(resource: DeclaredResource, rules: dict[str, TypeRule], names: Names) -> str | None:
+    """The deployed name of a resource whose declared name is unresolved (or that declares none),
+    when an output or the live stack says it: what `Ref` returns (CloudFormation types whose `Ref`
+    is their name) or the name attribute (Terraform)."""
+    if isinstance(resource.physical_name, str) or resource.part is not None:
+        return None
+    rule = rules[resource.type]
+    if rule.name is None:
+        return None
+    if resource.type.startswith("AWS::") or resource.type.startswith("Custom::"):
+        told = names.refs.get(resource.logical_id) if rule.ref_is == "name" else None
+    else:
+        told = names.attrs.get((resource.logical_id, rule.name))
+    return told if isinstance(told, str) and told else None
 
 
 # ---------------------------------------------------------------- one resource
@@ -357,8 +393,8 @@ def _property(
     raw: _Raw, name: str, path: str, convert: Convert, origin: Origin | None = None
 ) -> DeclaredProperty | None:
     written = _at(raw.written, path)
-    if written is _MISSING:
-        return None
+    if written is _MISSING or written is None or written == "":
+        return None  # a plan writes null, a state "", for what was not declared
     leaf = path.rsplit(".", 1)[-1]
     if raw.type.startswith("aws_") and leaf in TF_UNSET and written == TF_UNSET[leaf]:
         return None
@@ -366,7 +402,9 @@ def _property(
     converted = convert(None if value is _MISSING else value)
     if converted is None:
         return None
-    return DeclaredProperty(name, converted, path, written, origin or raw.origin)
+    return DeclaredProperty(
+        name, converted, path, written, origin or raw.origin, whole_path=raw.type.startswith("aws_")
+    )
 
 
 def _stage_method_settings(
