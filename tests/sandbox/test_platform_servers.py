@@ -34,8 +34,8 @@ def record_private_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     made: list[Path] = []
     original = postgres_module._make_private_dir
 
-    def recording() -> Path:
-        made.append(original())
+    def recording(in_memory: bool = True) -> Path:
+        made.append(original(in_memory))
         return made[-1]
 
     monkeypatch.setattr(postgres_module, "_make_private_dir", recording)

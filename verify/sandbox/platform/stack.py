@@ -108,7 +108,8 @@ def _provision(ctx: StackContext, parts: StackParts) -> None:
         parts.stops.append(break_persistence(redis))
     if isinstance(pg, PostgresServer):
         parts.services["postgres"] = (
-            f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, {_origin(pg_bin)}, data in {pg.root})"
+            f"{pg.host}:{pg.port} (PostgreSQL {pg.version}, {_origin(pg_bin)}, data in {pg.root}"
+            + (f", copied from the template {pg.template})" if pg.template else ")")
         )
     elif pg_bin is None:
         _missing(parts, "rds", missing_reason(PG_PROGRAM))
