@@ -275,7 +275,7 @@ def tf_reference(expression: str, names: Names) -> Any:
     if head in {"var", "local"}:
         kind = "variable" if head == "var" else "local value"
         return Unknown(f"Terraform {kind} ${{{expression}}} is set at plan time")
-    if address.startswith("data.") or ".data." in address:
+    if re.sub(r"^(?:module\.[\w-]+\.)*", "", address).startswith("data."):  # `module.data.` is a module
         return Unknown(f"Terraform data source ${{{expression}}} is read at plan time", address)
     attribute = path.split(".", 1)[0] if path else ""
     if (address, attribute) in names.attrs:
