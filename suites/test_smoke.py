@@ -23,7 +23,7 @@ from verify import (
 
 def _safe_urls(resource: Resource, aws: Aws, inventory: Inventory, config: Config) -> list[str]:
     """The API's URL joined with each `smoke.safe_paths` entry the API really has a GET for."""
-    api = probes.apigateway.target(resource, inventory)  # an id output is checked through its URL
+    api = probes.apigateway.target(resource, inventory)  # an id output and its URL are one resource
     base = resource.url or resource.value
     if not base.startswith(("http://", "https://")):
         raise NotApplicable(f"output `{resource.key}` is not an API URL to call")

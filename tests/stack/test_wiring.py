@@ -528,6 +528,17 @@ def test_describe_lists_what_was_found_and_how(stand_in: StandIn) -> None:
     assert describe(_inventory(stand_in.outputs)) == []  # nothing followed, nothing said
 
 
+def test_describe_says_which_output_named_resources_the_wiring_reaches_too(stand_in: StandIn) -> None:
+    outputs = {
+        **stand_in.outputs,
+        "DeadLetterQueueUrl": stand_in.dlq_url,
+        "DeadLetterQueueArn": (f"arn:aws:sqs:{MOTO_REGION}:{ACCOUNT}:{DLQ}"),
+    }
+    lines = describe(discover_wiring(_inventory(outputs), Aws(MOTO_REGION, read_only=True)))
+    assert "named by an output and reached by the wiring too:" in lines
+    assert "  DeadLetterQueueUrl, DeadLetterQueueArn  <- redrive policy of WorkQueueUrl" in lines
+
+
 def test_follow_wiring_says_why_when_the_run_has_no_aws(stand_in: StandIn) -> None:
     """The session's lazy `aws` may refuse (no region): the inventory is still built, with one note."""
 

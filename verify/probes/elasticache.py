@@ -3,7 +3,8 @@ transit, and answers PING through its endpoint when the verifier can reach it.
 
 Which one: an id output names a replication group (DescribeReplicationGroups, which lists what a
 group is made of) or, failing that, a cache cluster; an endpoint output (`host:port`) is matched
-against the groups' endpoints. When both name the same group it is checked once, through the id.
+against the groups' endpoints. When both name the same group, the run's discovery makes them one
+resource (`verify.stack.endpoints`); should it not have, the group is still checked once, through the id.
 
 PING: over TLS and plain TCP at the same time (a group with transit encryption speaks only TLS, one
 without only plain TCP, and a handshake with the wrong one hangs until the timeout); the first

@@ -1,7 +1,8 @@
 """Kinesis data streams: status, KMS encryption, retention, and one tagged record read back.
 
-A stream is often named twice by a stack's outputs (`KinesisStreamName` and `KinesisStreamArn`);
-`target` checks it once, through the first output that names it.
+A stream is often named twice by a stack's outputs (`KinesisStreamName` and `KinesisStreamArn`): the
+inventory makes them one resource, checked once (`verify.stack.resources`). `target` still checks a
+stream once when handed an inventory that lists it twice (one built by hand), through the first.
 
 The record check writes one record (the run id as partition key and inside the data) and reads it
 back by the sequence number PutRecord returned (`AT_SEQUENCE_NUMBER`): never from TRIM_HORIZON, so

@@ -2,7 +2,9 @@
 deletion protection, and a real connection with the credentials the stack stores.
 
 Which instance: an identifier output names it; an endpoint output (`host:port`) is matched against
-DescribeDBInstances. When both name the same instance it is checked once, through the identifier.
+DescribeDBInstances. When both name the same instance, the run's discovery makes them one resource
+(`verify.stack.endpoints`); should it not have (its bound reached, an AWS error), the instance is
+still checked once, through the identifier, and the endpoint's rows say so.
 
 Connectivity: the stack's own credentials (the Secrets Manager secret the outputs name), psycopg with
 a short connect timeout, `SELECT 1` and `SHOW server_version`. A refused or timed-out connection says

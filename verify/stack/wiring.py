@@ -29,8 +29,10 @@ Read-only: only the Describe/Get/List operations in `READ_OPERATIONS` are ever s
 A discovered resource is an ordinary inventory `Resource` of the same kinds, so every shipped check
 applies to it as if an output had named it. Its `found_via` says how it was found, `origin` which
 output it hangs from, and its `key` is its name (no output names it). A resource already in the
-inventory (same ARN, or same kind and name) is never added twice. An AWS error is a note in the
-`DiscoveryReport`, never a crash and never a silent drop.
+inventory (same ARN, or same kind and name) is never added twice: each relationship that leads to
+it again is listed on it (`Resource.relations`). After the walk, a database or cache endpoint output
+is merged with the identifier output AWS lists it for (`verify.stack.endpoints`). An AWS error is a
+note in the `DiscoveryReport`, never a crash and never a silent drop.
 """
 
 from __future__ import annotations
@@ -149,6 +151,13 @@ def describe(inventory: Inventory) -> list[str]:
     role_width = max((len(r.role or "-") for r in found), default=0)
     for resource in found:
         kind, role = resource.kind.ljust(kind_width), (resource.role or "-").ljust(role_width)
-        lines.append(f"  {kind}  {role}  {resource.name}  <- {resource.found_via}")
+        lines.append(
+            f"  {kind}  {role}  {resource.name}  <- {'; '.join(resource.relations or (resource.found_via,))}"
+        )
+    # What an output names and the wiring leads to as well: one resource, the relationship said on it.
+    reached = [r for r in inventory.resources if not r.discovered and r.relations]
+    if reached:
+        lines.append("named by an output and reached by the wiring too:")
+        lines.extend(f"  {', '.join(r.keys)}  <- {'; '.join(r.relations)}" for r in reached)
     lines.extend(f"note: {note}" for note in report.notes)
     return lines
