@@ -182,3 +182,23 @@ def test_an_output_of_another_kind_does_not_map() -> None:
     intent = load_intent(document, outputs=outputs, inventory=build_inventory(outputs))
     assert resource(intent, "Role3C4D").mapped_to == "FnRole"
     assert resource(intent, "Fn1A2B").mapped_to is None
+
+
+def test_an_output_built_from_two_resources_of_one_kind_maps_neither() -> None:
+    # `"${RawA}/${RawB}"` names two tables: which one the output's value is cannot be told.
+    document = parse_document(
+        json.dumps(
+            {
+                "Resources": {
+                    "RawA1B2C": {"Type": "AWS::DynamoDB::Table"},
+                    "RawB3D4E": {"Type": "AWS::DynamoDB::Table"},
+                },
+                "Outputs": {"Tables": {"Value": {"Fn::Sub": "${RawA1B2C}/${RawB3D4E}"}}},
+            }
+        ),
+        "t.json",
+    )
+    outputs = parse_outputs({"Tables": "arn:aws:dynamodb:eu-west-1:123456789012:table/raw-a"}, "o.json")
+    intent = load_intent(document, outputs=outputs, inventory=build_inventory(outputs))
+    assert resource(intent, "RawA1B2C").mapped_to is None
+    assert resource(intent, "RawB3D4E").mapped_to is None
