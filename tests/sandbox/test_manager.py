@@ -242,6 +242,26 @@ def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert sandbox_main([]) == 2
 
 
+def test_a_refused_request_leaves_the_process_as_it_was(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`sandbox_process=True` sets the process up for the sandbox alone (botocore's shared decodes,
+    moto's default AMIs off), but only once every check of the request passed: `verify sandbox up`
+    with a bad fault, run in process, must leave the process it runs in untouched."""
+    from verify.sandbox.emulator import model_cache
+
+    monkeypatch.delenv("MOTO_EC2_LOAD_DEFAULT_AMIS", raising=False)
+    monkeypatch.setattr(model_cache, "share_botocore_data", lambda: pytest.fail("process changed"))
+    with pytest.raises(UsageError):
+        start_sandbox(
+            faults=["stream_inactive"],
+            outputs_path=tmp_path / "outputs.json",
+            state_dir=tmp_path / "state",
+            sandbox_process=True,
+        )
+    assert "MOTO_EC2_LOAD_DEFAULT_AMIS" not in os.environ
+
+
 def test_cli_lists_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
     from verify.sandbox.commands import sandbox_main
 

@@ -114,7 +114,8 @@ def _up(options: argparse.Namespace) -> int:
     handle_stop_signals()
     try:
         try:
-            handle = start_sandbox(**common)
+            # This process serves the sandbox alone from here until it exits.
+            handle = start_sandbox(**common, sandbox_process=True)
         except Stopped:
             return 130
         try:

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from verify.errors import VerifyError
-from verify.sandbox.emulator.model_cache import share_botocore_data
 from verify.sandbox.manager import start_sandbox
 from verify.sandbox.processes import Stopped, handle_stop_signals, ignore_stop_signals, sleep_until_stopped
 
@@ -48,7 +47,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     handle_stop_signals()
-    share_botocore_data()  # this process is the sandbox alone: moto's many sessions may share decodes
     try:
         handle = start_sandbox(
             stacks=options.stack or ["pipeline"],
@@ -61,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             state_dir=options.state_dir,
             grow=options.grow,
             visibility_log=options.visibility_log,
+            sandbox_process=True,  # this process holds the sandbox alone and exits when it stops
         )
     except VerifyError as exc:
         print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
