@@ -65,7 +65,7 @@ FAULTS = (
     "processor_stopped",  # accepted readings never reach the processed table
     "no_enrichment",  # the processed copy has the keys and copies, no derived field
     "accepts_unsigned",  # the ingest route checks no signature (IAM auth off)
-    "accepts_garbage",  # the ingest stores whatever carries an id (no validation)
+    "accepts_garbage",  # the ingest stores whatever carries an id (no validation, no validator)
     "query_broken",  # the query route answers 500
     "query_wrong_data",  # the query answers someone else's readings (or none)
     "raw_not_written",  # the ingest answers 200 and hands the reading on, but never stores it raw
@@ -103,6 +103,7 @@ class Conventions:
     date_param: str = "event_date"  # query style, processed by date: the required day parameter
     table_param: str | None = "table"  # query style: a required selector, value `processed`
     request_model: bool = False  # the ingest method declares a JSON request model
+    validated: bool = False  # ...and a request validator: API Gateway refuses a body unlike it first
     api_key: str = "ApiEndpoint"
     api_id_key: str | None = "ApiId"  # None: the id only in an emulator-style URL
     raw_key: str = "RawDataTableName"
@@ -160,7 +161,8 @@ class Conventions:
 def conventions(draw: st.DrawFn) -> Conventions:
     """A stack's conventions, drawn (a hypothesis strategy)."""
     raw_sorted = draw(st.booleans())
-    time_field = draw(st.sampled_from(("timestamp", "ts", "recorded_at"))) if raw_sorted else "timestamp"
+    # Named by the raw table's sort key, or else only by the request model or a refusal.
+    time_field = draw(st.sampled_from(("timestamp", "ts", "recorded_at", "eventTime")))
     query_style = draw(st.sampled_from(("query", "path")))
     ingest_route = draw(st.sampled_from(INGEST_ROUTES))
     query_route = draw(st.sampled_from(QUERY_ROUTES))  # POST /readings and GET /readings: one path
@@ -185,7 +187,8 @@ def conventions(draw: st.DrawFn) -> Conventions:
         date_param=draw(st.sampled_from(("event_date", "date", "day"))),
         table_param=draw(st.sampled_from(("table", "source", None))),
         # An HTTP API declares no request models, and its id is no emulator's /restapis/ path.
-        request_model=draw(st.booleans()) if rest else False,
+        request_model=(model := draw(st.booleans()) if rest else False),
+        validated=draw(st.booleans()) if model else False,
         api_key=draw(st.sampled_from(API_KEYS)),
         api_id_key=draw(st.sampled_from(API_ID_KEYS if rest else ("HttpApiId", "ApiId"))),
         raw_key=raw_key,
@@ -314,8 +317,14 @@ def _create_api(c: Conventions, fault: str | None) -> str:
         client.create_model(
             restApiId=api_id, name="Reading", contentType="application/json", schema=json.dumps(schema)
         )
-        # No validator attached: the handler itself refuses (a model documents the shape).
         extra = {"requestModels": {"application/json": "Reading"}}
+        if c.validated and fault != "accepts_garbage":
+            # API Gateway validates the body first: `400 {"message": "Invalid request body"}`,
+            # naming no field (the model itself says the shape).
+            validator = client.create_request_validator(
+                restApiId=api_id, name="body", validateRequestBody=True
+            )
+            extra["requestValidatorId"] = validator["id"]
     auth = "NONE" if fault == "accepts_unsigned" else "AWS_IAM"
     client.put_method(
         restApiId=api_id,
@@ -451,6 +460,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return f"{c.nest} values must be numbers"
         if missing:
             return " and ".join(missing) + (" are required" if len(missing) > 1 else " is required")
+        if c.time_field not in reading:
+            return f"{c.time_field} is required"
         if not c.nest:
             values = {k: v for k, v in reading.items() if k not in (c.id_field, c.time_field)}
             wrong = sorted(k for k, v in values.items() if not _number(v))
@@ -458,8 +469,6 @@ class _Handler(BaseHTTPRequestHandler):
                 return f"{', '.join(wrong)} must be numbers"
             if not values:
                 return "a reading needs at least one value"
-        if c.time_field not in reading:
-            return f"{c.time_field} is required"
         if not c.time_ok(reading[c.time_field]):
             return f"{c.time_field} must be {_STYLE_WORDS[c.time_style]}"
         return None
@@ -474,6 +483,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not isinstance(reading, dict):
             self._answer(400, {"error": "a reading is a JSON object"})
+            return
+        if c.validated and stack.fault != "accepts_garbage" and not _fits_model(c, reading):
+            self._answer(400, {"message": "Invalid request body"})
             return
         refusal = self._refusal(reading)
         valid = refusal is None
@@ -562,6 +574,18 @@ class _Handler(BaseHTTPRequestHandler):
             ExpressionAttributeValues=values,
         )
         self._answer(200, {"items": [_plain(i) for i in answer.get("Items", [])]})
+
+
+def _fits_model(c: Conventions, reading: dict[str, Any]) -> bool:
+    """What API Gateway's validator checks of the `Reading` model: required fields and their types."""
+    if not isinstance(reading.get(c.id_field), str):
+        return False
+    stamp = reading.get(c.time_field)
+    if c.time_style == "iso" and not isinstance(stamp, str):
+        return False
+    if c.time_style != "iso" and not (_number(stamp) and stamp == int(stamp)):
+        return False
+    return not c.nest or isinstance(reading.get(c.nest), dict)
 
 
 def _number(value: Any) -> bool:

@@ -16,6 +16,7 @@ from verify.scenario.conventions import (
     named_in_answer,
     next_candidate,
     style_in_answer,
+    time_field_in_answer,
 )
 from verify.scenario.payload import KeyAttribute, KeySchema
 from verify.scenario.query_route import fill_named, ingest_route, methods_of_routes, plan_query
@@ -213,3 +214,17 @@ def test_a_query_s_400_names_the_parameters_it_lacks() -> None:
     assert fill_named('{"message": "Bad Request"}', {"deviceId": "vfy-x"}, "deviceId", "vfy-x", NOW) == {}
     # English words that merely end like a time ("formats", "requests") are no parameters.
     assert fill_named("see the accepted formats for requests", {}, "deviceId", "vfy-x", NOW) == {}
+
+
+def test_a_refusal_or_a_model_names_the_timestamp_field_the_keys_do_not() -> None:
+    # Raw table keyed by the id alone: the time's field is unknown until the stack names it.
+    keyed = from_key_schema(KeySchema(KeyAttribute("device_id", "S")))
+    assert keyed.time_field == "timestamp"
+    assert time_field_in_answer('{"error": "recorded_at is required"}', keyed) == "recorded_at"
+    assert time_field_in_answer("eventTime must be epoch milliseconds", keyed) == "eventTime"
+    # English words are no field names; the field already used is no news.
+    assert time_field_in_answer("timestamp must be epoch seconds (unix time)", keyed) is None
+    assert time_field_in_answer("device_id and sensor_data are required", keyed) is None
+    schema = {"required": ["device_id", "ts"], "properties": {"device_id": {}, "ts": {"type": "integer"}}}
+    learned = from_model(keyed, schema, "request model `M`")
+    assert (learned.time_field, learned.time_style) == ("ts", "epoch_ms")

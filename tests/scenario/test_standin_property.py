@@ -131,7 +131,8 @@ def test_a_healthy_stand_in_passes_every_flow_check_zero_config(
     convention = evidence["convention"]
     assert convention["id_field"] == drawn.id_field
     assert convention["readings"] == (f"nested under `{drawn.nest}`" if drawn.nest else "flat")
-    assert convention["timestamp"].startswith(drawn.time_field)
+    styles = {"iso": "ISO-8601", "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds"}
+    assert convention["timestamp"] == f"{drawn.time_field} ({styles[drawn.time_style]})"
     assert drawn.ingest_route in evidence["ingest_route"]
     # Clean-up: nothing tagged by the run is left; the stack's own readings are untouched.
     assert left == [], left
@@ -164,10 +165,11 @@ def test_the_generator_draws_every_convention() -> None:
     """The strategy reaches each convention the issue lists (a property test is only as wide as it)."""
     seen: dict[str, set[Any]] = {}
 
-    @settings(max_examples=300, deadline=None, database=None)
+    @settings(max_examples=150, deadline=None, database=None)
     @given(drawn=conventions())
     def record(drawn: Conventions) -> None:
-        for name in ("id_field", "nest", "time_style", "raw_sorted", "processed_by", "ingest_route"):
+        names = ("id_field", "nest", "time_style", "time_field", "raw_sorted", "processed_by", "ingest_route")
+        for name in (*names, "validated"):
             seen.setdefault(name, set()).add(getattr(drawn, name))
         seen.setdefault("query_style", set()).add(drawn.query_style)
         seen.setdefault("api_id_key", set()).add(drawn.api_id_key is None)
@@ -177,6 +179,8 @@ def test_the_generator_draws_every_convention() -> None:
     assert seen["id_field"] == {"sensorId", "sensor_id", "deviceId", "device_id"}
     assert seen["nest"] == {None, "sensor_data", "readings", "data", "payload", "metrics"}
     assert seen["time_style"] == {"iso", "epoch_s", "epoch_ms"}
+    assert seen["time_field"] == {"timestamp", "ts", "recorded_at", "eventTime"}
+    assert seen["validated"] == {True, False}
     assert seen["raw_sorted"] == {True, False}
     assert seen["processed_by"] == {"date", "time"}
     assert len(seen["ingest_route"]) == 4

@@ -45,6 +45,7 @@ __all__ = [
     "named_in_answer",
     "next_candidate",
     "style_in_answer",
+    "time_field_in_answer",
 ]
 
 ID_FIELDS = ("sensorId", "sensor_id", "deviceId", "device_id")
@@ -56,6 +57,10 @@ _MS_FLOOR = 10**11
 _SECONDS_NAME = re.compile(r"(_s|_sec|_secs|_seconds|seconds|epoch_?s)$", re.IGNORECASE)
 _MILLIS_NAME = re.compile(r"(ms|millis|milliseconds)", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A field named for a time: `ts`, `timestamp`, `recorded_at`, `event_time`, `eventTime`, `createdAt`.
+_TIME_NAME = re.compile(
+    r"^(ts|time|timestamp|epoch)$|_(ts|time|timestamp|epoch|at)$|[a-z](Time|Timestamp|At|Ts)$"
+)
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,11 @@ def from_model(base: Convention, schema: dict[str, Any], source: str) -> Convent
         known = [n for n in objects if n in NESTINGS]
         if known:
             convention = replace(convention, nest=known[0])
+    if convention.time_field not in properties:
+        # The model names the timestamp's field where the raw table's keys do not (no time sort key).
+        timed = [name for name in properties if _TIME_NAME.search(name)]
+        if timed:
+            convention = replace(convention, time_field=timed[0])
     time_type = (properties.get(convention.time_field) or {}).get("type")
     if time_type == "string" and convention.time_style != "iso":
         convention = replace(convention, time_style="iso")
@@ -212,6 +222,18 @@ def named_in_answer(text: str, time_field: str = "timestamp") -> set[str]:
     words = set(_WORD.findall(text))
     known = set(ID_FIELDS) | {n for n in NESTINGS if n} | {"timestamp", time_field}
     return {w for w in words if w in known}
+
+
+def time_field_in_answer(text: str, convention: Convention) -> str | None:
+    """A timestamp field a refusal names that the reading does not use (`recorded_at is required`),
+    when the raw table's keys did not say which field carries the time."""
+    known = {*ID_FIELDS, *(n for n in NESTINGS if n), convention.time_field, convention.id_field}
+    for word in _WORD.findall(text):
+        # A field's name (`recorded_at`, `eventTime`, `ts`), not an English word ("epoch", "time").
+        named = "_" in word or word != word.lower() or word == "ts"
+        if named and word not in known and _TIME_NAME.search(word):
+            return str(word)
+    return None
 
 
 def style_in_answer(text: str) -> str | None:
@@ -242,14 +264,15 @@ def next_candidate(
         return None
     first, last = tried[0], tried[-1]
     about_time, wanted_style = time_hint
-    seen_now = {(c.id_field, c.nest, c.time_style) for c in tried}
+    # A try is its id field, envelope, format and timestamp field (a refusal may rename the last).
+    seen_now = {(c.id_field, c.nest, c.time_style, c.time_field) for c in tried}
     if about_time:
         order = [wanted_style] if wanted_style else []
         order += [s for s in TIME_STYLES if s not in order]
         why = "the API's 4xx answers"
         sources = last.learned_from if why in last.learned_from else (*last.learned_from, why)
         for style in order:
-            if (last.id_field, last.nest, style) not in seen_now:
+            if (last.id_field, last.nest, style, last.time_field) not in seen_now:
                 return replace(last, time_style=style, learned_from=sources)
     ids: list[str] = [name for name in ID_FIELDS if name in named]
     if not ids:
@@ -260,12 +283,12 @@ def next_candidate(
     # The envelope is what nothing but a request model or a refusal can teach; the timestamp's format
     # the key schema usually says: so every envelope in the learned format before another format.
     styles = [first.time_style, *[s for s in TIME_STYLES if s != first.time_style]]
-    seen = {(c.id_field, c.nest, c.time_style) for c in tried}
+    seen = seen_now
     why = "the API's 4xx answers"
     sources = last.learned_from if why in last.learned_from else (*last.learned_from, why)
     for style in styles:
         for nest in nests:
             for id_field in ids:
-                if (id_field, nest, style) not in seen:
+                if (id_field, nest, style, last.time_field) not in seen:
                     return replace(last, id_field=id_field, nest=nest, time_style=style, learned_from=sources)
     return None

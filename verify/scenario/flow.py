@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -70,6 +71,7 @@ from verify.scenario.conventions import (
     named_in_answer,
     next_candidate,
     style_in_answer,
+    time_field_in_answer,
 )
 from verify.scenario.enrichment import derived_attributes
 from verify.scenario.payload import KeySchema, render_template
@@ -453,7 +455,17 @@ class Flow:
             # not the envelope.
             about_time = convention.time_field in said and not any(n in said for n in NESTINGS if n)
             hint = (about_time, style_in_answer(response.text) if about_time else None)
-            following = next_candidate(tried, named, keyed_by, hint)
+            renamed = time_field_in_answer(response.text, convention)
+            following: Convention | None
+            if renamed is not None and renamed not in {c.time_field for c in tried}:
+                # The time goes in a field the raw table's keys did not name: that field, same shape.
+                why = "the API's 4xx answers"
+                sources = (*convention.learned_from, why) if why not in convention.learned_from else None
+                following = replace(
+                    convention, time_field=renamed, learned_from=sources or convention.learned_from
+                )
+            else:
+                following = next_candidate(tried, named, keyed_by, hint)
             if following is None:
                 break
             convention = following
