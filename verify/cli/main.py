@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also follow the stack's wiring from what the outputs name (read-only, at most 60 AWS calls)",
     )
+    discover.add_argument(
+        "--intent",
+        action="store_true",
+        help="also print what the stack's template declares (found beside the outputs; docs/intent.md)",
+    )
+    discover.add_argument("--template", metavar="PATH", help="the template to read for --intent")
 
     init = sub.add_parser("init", help="write a commented verify.toml from what discovery finds")
     _add_stack_options(init)
@@ -243,9 +249,14 @@ def cmd_discover(args: argparse.Namespace) -> int:
         from verify.stack.wiring import follow_wiring
 
         inventory = follow_wiring(inventory, lambda: Aws(args.region or inventory.region, read_only=True))
+    wants_intent = getattr(args, "intent", False) or getattr(args, "template", None)
+    intent = _discover_intent(args, inventory) if wants_intent else None
     if args.json:
+        shown_json = (
+            inventory.to_json() if intent is None else {**inventory.to_json(), "intent": intent.to_json()}
+        )
         # Masked value by value: a secret field inside a JSON-encoded value is escaped in the text.
-        print(json.dumps(REDACTOR.redact_json_value(inventory.to_json()), indent=2))
+        print(json.dumps(REDACTOR.redact_json_value(shown_json), indent=2))
         return EXIT_PASS
     rows = [("KEY", "KIND", "ROLE", "NAME")]
     for r in inventory.resources:
@@ -265,7 +276,31 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     for line in describe(inventory):
         print(shown(line))
+    if intent is not None:
+        from verify.intent.show import intent_lines
+
+        for line in intent_lines(intent):
+            print(shown(line))
     return EXIT_PASS
+
+
+def _discover_intent(args: argparse.Namespace, inventory: Any) -> Any:
+    """What the stack's template declares: --template, else beside the outputs file, else (--stack
+    without an outputs file) CloudFormation's GetTemplate; mapped to `inventory`."""
+    from verify.aws.client import Aws
+    from verify.config.settings import load_config
+    from verify.intent.load import intent_for_inputs
+    from verify.stack.outputs import DEFAULT_OUTPUTS_PATH
+
+    live = bool(args.stack and not args.outputs)
+    path = None if live else args.outputs or load_config(args.config).outputs_path or DEFAULT_OUTPUTS_PATH
+    return intent_for_inputs(
+        template=getattr(args, "template", None),
+        outputs_path=path,
+        stack=args.stack,
+        inventory=inventory,
+        cloudformation=lambda: Aws(args.region or inventory.region, read_only=True).client("cloudformation"),
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ deployed name settles stays `Unknown`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from verify.intent.documents import Document, read_document, template_from_cloudformation
@@ -17,7 +18,7 @@ from verify.intent.mapping import map_to_inventory, names_from
 from verify.intent.model import Intent
 from verify.intent.read import read_intent
 from verify.stack.inventory import Inventory
-from verify.stack.outputs import Outputs
+from verify.stack.outputs import Outputs, load_live_outputs, load_outputs
 
 
 def load_intent(
@@ -66,3 +67,25 @@ def intent_from_stack(
     """The intent of a deployed CloudFormation stack, its template read with GetTemplate."""
     document = template_from_cloudformation(stack_name, cloudformation)
     return load_intent(document, outputs=outputs, inventory=inventory, stack=stack_name)
+
+
+def intent_for_inputs(
+    *,
+    template: str | None,
+    outputs_path: str | None,
+    stack: str | None,
+    inventory: Inventory | None,
+    cloudformation: Callable[[], Any],
+) -> Intent:
+    """The intent for a command's inputs: `--template`, else beside the outputs file, else (with
+    `--stack` and no outputs file) the deployed stack's own template. `cloudformation` makes the
+    client only when the stack is read live."""
+    outputs: Outputs | None = None
+    if outputs_path is None and stack is not None:
+        client = cloudformation()
+        outputs = load_live_outputs(stack, client)
+        if template is None:
+            return intent_from_stack(stack, client, outputs=outputs, inventory=inventory)
+    elif outputs_path is not None:
+        outputs = load_outputs(outputs_path, stack=stack)
+    return intent_for(template=template, outputs=outputs, inventory=inventory)
