@@ -37,8 +37,8 @@ def path_without_servers() -> str:
 
 
 def server_checks(report_dir: Path) -> dict[str, dict[str, str]]:
-    """The server checks of the output that checks each resource (a resource named by two outputs
-    is checked through one of them; the other row says so)."""
+    """The server checks, one row per resource (two outputs naming one database are one resource;
+    a row "checked through output X" is left out should an inventory ever list it twice)."""
     found: dict[str, dict[str, str]] = {}
     for check in summary(report_dir)["checks"]:
         base = check["id"].split("[", 1)[0]
