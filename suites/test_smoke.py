@@ -28,7 +28,11 @@ def _safe_urls(resource: Resource, aws: Aws, inventory: Inventory, config: Confi
     if not base.startswith(("http://", "https://")):
         raise NotApplicable(f"output `{resource.key}` is not an API URL to call")
     paths = [p.strip("/") for p in config.smoke.safe_paths]
-    existing = probes.smoke.get_paths(probes.apigateway.methods(aws.client("apigateway"), api.api_id))
+    # A REST API's resources or an HTTP API's route keys (GetResources, else GetRoutes).
+    routes = probes.apigateway.declared_routes(
+        aws.client("apigateway"), api.api_id, aws.client("apigatewayv2")
+    )
+    existing = probes.smoke.get_paths({"method": r.method, "path": r.path} for r in routes)
     safe = [p for p in paths if p in existing]
     if not safe:
         raise NotApplicable(

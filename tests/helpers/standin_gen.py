@@ -251,8 +251,16 @@ def _create_tables(c: Conventions, raw: str, processed: str) -> None:
         if sort is not None:
             keys.append({"AttributeName": sort[0], "KeyType": "RANGE"})
             attributes.append({"AttributeName": sort[0], "AttributeType": sort[1]})
+        # A healthy stack's posture: encrypted with KMS, point-in-time recovery on.
         ddb.create_table(
-            TableName=name, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+            TableName=name,
+            KeySchema=keys,
+            AttributeDefinitions=attributes,
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True, "SSEType": "KMS"},
+        )
+        ddb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
 
 
@@ -267,6 +275,12 @@ def _create_http_api(c: Conventions, fault: str | None) -> str:
         (f"GET {query}", "AWS_IAM"),
     ):
         client.create_route(ApiId=api_id, RouteKey=key, AuthorizationType=auth)
+    client.create_stage(
+        ApiId=api_id,
+        StageName="$default",
+        AutoDeploy=True,
+        DefaultRouteSettings={"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100},
+    )
     return api_id
 
 
@@ -326,29 +340,45 @@ def _create_api(c: Conventions, fault: str | None) -> str:
             )
             extra["requestValidatorId"] = validator["id"]
     auth = "NONE" if fault == "accepts_unsigned" else "AWS_IAM"
+    methods: list[tuple[str, str]] = [(resource(c.ingest_route), "POST")]
     client.put_method(
         restApiId=api_id,
-        resourceId=resource(c.ingest_route),
+        resourceId=methods[0][0],
         httpMethod="POST",
         authorizationType=auth,
         **extra,
     )
     if c.query_style == "path":
+        methods.append((resource(f"{c.query_route}/{{{c.param}}}"), "GET"))
         client.put_method(
             restApiId=api_id,
-            resourceId=resource(f"{c.query_route}/{{{c.param}}}"),
+            resourceId=methods[-1][0],
             httpMethod="GET",
             authorizationType="AWS_IAM",
             requestParameters={f"method.request.path.{c.param}": True},
         )
     else:
+        methods.append((resource(c.query_route), "GET"))
         client.put_method(
             restApiId=api_id,
-            resourceId=resource(c.query_route),
+            resourceId=methods[-1][0],
             httpMethod="GET",
             authorizationType="AWS_IAM",
             requestParameters={f"method.request.querystring.{name}": True for name in _query_params(c)},
         )
+    for resource_id, verb in methods:  # the handlers are the listener's; moto wants an integration
+        client.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=verb, type="MOCK")
+    # Deployed to its stage, traced and throttled: a healthy REST API's posture.
+    client.create_deployment(restApiId=api_id, stageName=c.stage)
+    client.update_stage(
+        restApiId=api_id,
+        stageName=c.stage,
+        patchOperations=[
+            {"op": "replace", "path": "/tracingEnabled", "value": "true"},
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "200"},
+        ],
+    )
     return api_id
 
 

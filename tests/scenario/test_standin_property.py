@@ -71,9 +71,12 @@ def quick_cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def verify_stack(stack: StandIn, tmp_path: Path, timeout: float) -> Verified:
-    """`verify run -k test_flow` on the stand-in's outputs, in-process through the engine, zero-config
-    for the flow ([http] allow_hosts only lets the signed requests go to the loopback listener)."""
+def verify_stack(
+    stack: StandIn, tmp_path: Path, timeout: float, keyword: str | None = "test_flow"
+) -> Verified:
+    """`verify run -k test_flow` (or `-k keyword`, or every check with None) on the stand-in's outputs,
+    in-process through the engine, zero-config for the flow ([http] allow_hosts only lets the signed
+    requests go to the loopback listener)."""
     folder = tmp_path / stack.raw_table
     folder.mkdir()
     (folder / "outputs.json").write_text(json.dumps(stack.outputs), encoding="utf-8")
@@ -87,7 +90,7 @@ def verify_stack(stack: StandIn, tmp_path: Path, timeout: float) -> Verified:
         report_dir=folder / "reports",
         timeout=timeout,
     )
-    planned = plan(session, "test_flow")
+    planned = plan(session, keyword)
     done = run(session, planned, out=io.StringIO())
     return Verified({r.id: r for r in session.results}, str(done.summary.verdict), session.run_id)
 
@@ -138,6 +141,39 @@ def test_a_healthy_stand_in_passes_every_flow_check_zero_config(
     assert left == [], left
     assert len(others) == (2 if drawn.seeded else 0)
     assert all(item[drawn.id_field] == OTHER_DEVICE for item in others)
+
+
+@settings(SETTINGS, max_examples=5)
+@given(drawn=conventions())
+def test_a_healthy_stand_in_is_a_pass_for_the_whole_run(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None, drawn: Conventions
+) -> None:
+    # Every shipped check, not only the flow: the API's and the tables' own checks and smoke's too.
+    with standin(drawn) as stack:
+        verified = verify_stack(stack, tmp_path, timeout=8.0, keyword=None)
+    shown = _shown(verified)
+    wrong = [r for r in verified.results.values() if r.status in (Status.FAILED, Status.ERROR)]
+    assert wrong == [], f"{drawn}\n{shown}"
+    assert verified.verdict == "pass", shown
+    passed = {check.split("[")[0] for check, r in verified.results.items() if r.status is Status.PASSED}
+    if drawn.rest:  # the API Gateway suite checks REST APIs (an HTTP API's rows say they are none)
+        assert "suites/test_apigateway.py::test_stage_exists" in passed, shown
+    assert "suites/test_dynamodb.py::test_table_active" in passed, shown
+
+
+@pytest.mark.parametrize("api_kind", ["rest", "http"])
+def test_smoke_reads_the_safe_paths_of_a_rest_or_an_http_api(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None, api_kind: str
+) -> None:
+    # Smoke's API checks asked only a REST API's resources: on an HTTP API, GetResources says "not
+    # found", and both checks failed on a healthy stack. A declared `GET /query` is a safe path.
+    drawn = Conventions(api_kind=api_kind, api_id_key="ApiId", query_route="/query", query_style="query")
+    with standin(drawn) as stack:
+        verified = verify_stack(stack, tmp_path, timeout=8.0, keyword="test_api_answers or test_api_rejects")
+    shown = _shown(verified)
+    assert [r.status for r in verified.results.values()] == [Status.PASSED, Status.PASSED], shown
+    gets = [r for r in stack.received if r["method"] == "GET"]
+    assert [r["route"] for r in gets] == ["/query", "/query"]
 
 
 @pytest.mark.parametrize("fault", FAULTS)
