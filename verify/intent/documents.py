@@ -175,7 +175,18 @@ def _cfn_loader(yaml: Any) -> Any:
         return _LOADERS[id(yaml)]
 
     class CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
-        pass
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            # CloudFormation does not accept YAML aliases; refusing them also keeps a few lines of
+            # nested aliases from expanding into billions of nodes for the evaluator to walk.
+            if self.check_event(yaml.AliasEvent):
+                event = self.get_event()
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"found the alias *{event.anchor}, which CloudFormation templates cannot use",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
 
     def node_value(loader: Any, node: Any) -> Any:
         if isinstance(node, yaml.ScalarNode):

@@ -21,7 +21,17 @@ _CDK_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}|\$\{TfToken\[[^\]]*\]\}")
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 # A Terraform reference: optional module path, optional data., then type.name and an attribute path.
 _TF_REF = re.compile(r"^((?:module\.[\w-]+\.)*(?:data\.)?[a-z][a-z0-9_]*\.[\w-]+)((?:\.[\w-]+|\[\d+\])*)$")
-NO_VALUE = object()  # `Ref: AWS::NoValue`: the property is as if not written
+NO_VALUE = object()
+# References to no resource: what each is, for the sentence.
+_PLAN_TIME = {
+    "var": "variable",
+    "local": "local value",
+    "count": "count index",
+    "each": "for_each key or value",
+    "self": "self reference",
+    "path": "path value",
+    "terraform": "workspace value",
+}  # `Ref: AWS::NoValue`: the property is as if not written
 
 
 @dataclass
@@ -272,9 +282,8 @@ def tf_reference(expression: str, names: Names) -> Any:
         return Unknown(f"Terraform expression ${{{expression}}} is evaluated only at plan time")
     address, path = match.group(1), match.group(2).lstrip(".")
     head = address.split(".", 1)[0]
-    if head in {"var", "local"}:
-        kind = "variable" if head == "var" else "local value"
-        return Unknown(f"Terraform {kind} ${{{expression}}} is set at plan time")
+    if head in _PLAN_TIME:
+        return Unknown(f"Terraform {_PLAN_TIME[head]} ${{{expression}}} is set at plan time")
     if re.sub(r"^(?:module\.[\w-]+\.)*", "", address).startswith("data."):  # `module.data.` is a module
         return Unknown(f"Terraform data source ${{{expression}}} is read at plan time", address)
     attribute = path.split(".", 1)[0] if path else ""
@@ -298,7 +307,7 @@ def tf_refs(node: Any) -> Iterator[str]:
     elif isinstance(node, str) and "${" in node:
         for _, _, expression in _expressions(node):
             for word in re.findall(r"(?:module\.[\w-]+\.)*(?:data\.)?[a-z][a-z0-9_]*\.[\w-]+", expression):
-                if not word.startswith(("var.", "local.")):
+                if word.split(".", 1)[0] not in _PLAN_TIME:
                     yield word
 
 

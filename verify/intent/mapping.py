@@ -155,6 +155,13 @@ def _first(resources: list[Resource], match: Callable[[Resource], bool]) -> Reso
 
 
 def _why_unmapped(declared: DeclaredResource, keys_of: dict[str, list[str]]) -> str:
+    why = _why_not(declared, keys_of)
+    if declared.condition is not None:  # perhaps not deployed at all: said, not assumed
+        return f"{why}; it exists only when condition {declared.condition} holds"
+    return why
+
+
+def _why_not(declared: DeclaredResource, keys_of: dict[str, list[str]]) -> str:
     name = declared.physical_name
     outputs = keys_of.get(declared.logical_id)
     said = (

@@ -133,6 +133,8 @@ class DeclaredResource:
     parent: str | None = None
     label: str | None = None  # a part's own name: the stage's name, "POST /ingest"
     arn: str | None = None  # Terraform plan and state know it; a template never does
+    # CloudFormation's `Condition`: the resource exists only when it holds (decided at deploy).
+    condition: str | None = None
     mapped_to: str | None = None
     mapped_by: str = ""
 
@@ -158,6 +160,7 @@ class DeclaredResource:
             "label": self.label,
             "physical_name": _json_value(self.physical_name),
             "arn": self.arn,
+            "condition": self.condition,
             "mapped_to": self.mapped_to,
             "mapped_by": self.mapped_by,
             "properties": {
