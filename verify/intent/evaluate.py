@@ -198,13 +198,10 @@ def cfn_refs(node: Any) -> Iterator[str]:
                 yield argument
                 return
             if key == "Fn::GetAtt":
-                target = (
-                    argument.split(".", 1)[0]
-                    if isinstance(argument, str)
-                    else argument[0]
-                    if argument
-                    else None
-                )
+                if isinstance(argument, str):
+                    target: Any = argument.split(".", 1)[0]
+                else:
+                    target = argument[0] if isinstance(argument, list) and argument else None
                 if isinstance(target, str):
                     yield target
                 return

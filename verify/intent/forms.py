@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from verify.intent.documents import Document
-from verify.intent.evaluate import Names, cfn_refs, cfn_value, tf_refs, tf_value
+from verify.intent.evaluate import NO_VALUE, Names, cfn_refs, cfn_value, tf_refs, tf_value
 from verify.intent.model import (
     TERRAFORM_PLAN,
     DeclaredProperty,
@@ -64,14 +64,14 @@ def cloudformation_resources(document: Document, names: Names) -> tuple[list[Raw
                 id=str(logical_id),
                 type=body["Type"],
                 written=written,
-                values=cfn_value(written, names),
+                values=_evaluated(written, names),
                 origin=Origin(document.source, str(logical_id)),
                 refers=_refs_in(written, cfn_refs),
                 condition=body["Condition"] if isinstance(body.get("Condition"), str) else None,
             )
         )
     outputs: list[TemplateOutput] = []
-    for key, entry in (data.get("Outputs") or {}).items():
+    for key, entry in _section(data, "Outputs", document.source).items():
         value = entry.get("Value") if isinstance(entry, dict) else None
         if isinstance(value, dict) and isinstance(value.get("Ref"), str):
             outputs.append(TemplateOutput(str(key), value["Ref"]))
@@ -123,7 +123,7 @@ def cdktf_resources(document: Document, names: Names) -> tuple[list[Raw], list[T
                 )
             )
     outputs: list[TemplateOutput] = []
-    for key, entry in (data.get("output") or {}).items():
+    for key, entry in _section(data, "output", document.source).items():
         value = entry.get("value") if isinstance(entry, dict) else None
         reference = _single_reference(value)
         if reference is not None:
@@ -160,18 +160,19 @@ def terraform_resources(document: Document) -> tuple[list[Raw], list[TemplateOut
             f"Template {document.source} is `terraform show -json` output with no "
             f"`{'planned_values' if plan else 'values'}.root_module`: nothing was planned or applied."
         )
+    # What Terraform wrote besides the values is read where it has the shape Terraform gives it.
     unknown_after = {
-        change.get("address"): (change.get("change") or {}).get("after_unknown")
-        for change in data.get("resource_changes") or []
+        str(change.get("address")): _obj(change.get("change")).get("after_unknown")
+        for change in _seq(data.get("resource_changes"))
         if isinstance(change, dict)
     }
-    references = _configuration_references(data.get("configuration") or {})
+    references = _configuration_references(_obj(data.get("configuration")))
     entries = list(_module_resources(root_module, document.source))
     identities: dict[str, set[str]] = {}
     raws: list[Raw] = []
     for entry in entries:
         address = str(entry["address"])
-        values = entry.get("values") or {}
+        values = _obj(entry.get("values"))
         values = decoded(_mark_unknown(values, unknown_after.get(address), references.get(address, {})))
         identities[address] = {
             v for k in ("arn", "id", "name", "url") if isinstance(v := values.get(k), str) and v
@@ -187,8 +188,9 @@ def terraform_resources(document: Document) -> tuple[list[Raw], list[TemplateOut
             )
         )
     outputs: list[TemplateOutput] = []
-    for key, entry in ((data.get("configuration") or {}).get("root_module") or {}).get("outputs", {}).items():
-        for reference in ((entry or {}).get("expression") or {}).get("references") or []:
+    configured = _obj(_obj(_obj(data.get("configuration")).get("root_module")).get("outputs"))
+    for key, entry in configured.items():
+        for reference in _seq(_obj(_obj(entry).get("expression")).get("references")):
             parts = str(reference).split(".")
             if len(parts) >= 3:
                 outputs.append(TemplateOutput(str(key), ".".join(parts[:-1]), parts[-1]))
@@ -196,13 +198,36 @@ def terraform_resources(document: Document) -> tuple[list[Raw], list[TemplateOut
     return raws, outputs
 
 
+def _evaluated(properties: dict[str, Any], names: Names) -> dict[str, Any]:
+    """Property by property: `Properties` is an object of properties, never itself an intrinsic."""
+    values = {key: cfn_value(value, names) for key, value in properties.items()}
+    return {key: value for key, value in values.items() if value is not NO_VALUE}
+
+
+def _section(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    section = data.get(key)
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise TemplateError(f"Template {source} has an `{key}` section that is not an object.")
+    return section
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _module_resources(module: dict[str, Any], source: str) -> Iterator[dict[str, Any]]:
-    for entry in module.get("resources") or []:
+    for entry in _seq(module.get("resources")):
         if not isinstance(entry, dict) or "address" not in entry:
             raise TemplateError(f"Template {source} lists a resource without an `address`.")
         if entry.get("mode", "managed") == "managed":
             yield entry
-    for child in module.get("child_modules") or []:
+    for child in _seq(module.get("child_modules")):
         if isinstance(child, dict):
             yield from _module_resources(child, source)
 
@@ -236,16 +261,16 @@ def _configuration_references(configuration: dict[str, Any]) -> dict[str, dict[s
     found: dict[str, dict[str, list[str]]] = {}
 
     def walk(module: dict[str, Any], prefix: str) -> None:
-        for resource in module.get("resources") or []:
-            address = prefix + str(resource.get("address", ""))
-            for attribute, expression in (resource.get("expressions") or {}).items():
-                refs = expression.get("references") if isinstance(expression, dict) else None
+        for resource in _seq(module.get("resources")):
+            address = prefix + str(_obj(resource).get("address", ""))
+            for attribute, expression in _obj(_obj(resource).get("expressions")).items():
+                refs = _seq(_obj(expression).get("references"))
                 if refs:
                     found.setdefault(address, {})[attribute] = [prefix + str(r) for r in refs]
-        for name, call in (module.get("module_calls") or {}).items():
-            walk((call or {}).get("module") or {}, f"{prefix}module.{name}.")
+        for name, call in _obj(module.get("module_calls")).items():
+            walk(_obj(_obj(call).get("module")), f"{prefix}module.{name}.")
 
-    walk(configuration.get("root_module") or {}, "")
+    walk(_obj(configuration.get("root_module")), "")
     return found
 
 
