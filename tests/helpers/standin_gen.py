@@ -114,6 +114,9 @@ class Conventions:
     stage: str = "prod"
     prefix: str = "acme"
     api_kind: str = "rest"  # "rest": API Gateway REST API (v1); "http": HTTP API (v2), `$default` stage
+    # A single-table design: one table keyed `pk`/`sk`, values with a type prefix (`DEVICE#<id>`,
+    # `READING#<time>`, `PROCESSED#<day>#<time>`); one `TableName` output. Not drawn by `conventions()`.
+    single_table: bool = False
 
     @property
     def rest(self) -> bool:
@@ -226,6 +229,8 @@ class StandIn:
         """What the stack outputs: the API and the two tables, nothing more."""
         c = self.conventions
         named = {c.api_key: self.api_url, c.raw_key: self.raw_table, c.processed_key: self.processed_table}
+        if c.single_table:
+            named = {c.api_key: self.api_url, "TableName": self.raw_table}
         if c.api_id_key is not None:
             named[c.api_id_key] = self.api_id
         return named
@@ -242,12 +247,16 @@ class StandIn:
 def _create_tables(c: Conventions, raw: str, processed: str) -> None:
     ddb: Any = boto3.client("dynamodb", region_name=MOTO_REGION)
     processed_sort = (c.date_field, "S") if c.processed_by == "date" else (c.time_field, c.time_type)
-    for name, sort in (
+    tables: tuple[tuple[str, tuple[str, str] | None], ...] = (
         (raw, (c.time_field, c.time_type) if c.raw_sorted else None),
         (processed, processed_sort),
-    ):
-        keys = [{"AttributeName": c.id_field, "KeyType": "HASH"}]
-        attributes = [{"AttributeName": c.id_field, "AttributeType": "S"}]
+    )
+    partition = c.id_field
+    if c.single_table:
+        tables, partition = ((raw, ("sk", "S")),), "pk"
+    for name, sort in tables:
+        keys = [{"AttributeName": partition, "KeyType": "HASH"}]
+        attributes = [{"AttributeName": partition, "AttributeType": "S"}]
         if sort is not None:
             keys.append({"AttributeName": sort[0], "KeyType": "RANGE"})
             attributes.append({"AttributeName": sort[0], "AttributeType": sort[1]})
@@ -288,7 +297,7 @@ def _aws_like_id(created: str) -> str:
     """moto names an HTTP API with 8 letters; AWS's API ids (REST and HTTP alike) have 10 letters and
     digits, which is what verify reads an id output by. Re-keyed in moto's backend to such an id."""
     from moto.apigatewayv2.models import apigatewayv2_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     backend = apigatewayv2_backends[DEFAULT_ACCOUNT_ID][MOTO_REGION]
     api_id = f"{created}{next(_numbers) % 100:02d}"
@@ -526,7 +535,12 @@ class _Handler(BaseHTTPRequestHandler):
         stamp = reading.get(c.time_field)
         when = c.stored_time(stamp) if c.time_ok(stamp) else c.time_of(now)
         ddb = boto3.client("dynamodb", region_name=MOTO_REGION)
-        raw = {**reading, c.time_field: when, "received_at": now.isoformat()}
+        raw = {
+            **reading,
+            c.time_field: when,
+            "received_at": now.isoformat(),
+            **_single_keys(c, reading, when),
+        }
         if stack.fault != "raw_not_written":
             ddb.put_item(TableName=stack.raw_table, Item=_typed(raw))
         processed = valid and stack.fault != "processor_stopped"
@@ -548,7 +562,10 @@ class _Handler(BaseHTTPRequestHandler):
             else {k: v for k, v in reading.items() if k not in (c.id_field, c.time_field)}
         )
         item: dict[str, Any] = {c.id_field: reading[c.id_field], c.time_field: when}
-        if c.processed_by == "date":
+        if c.single_table:
+            day = _day(c.epoch_s(when))
+            item.update(pk=f"DEVICE#{reading[c.id_field]}", sk=f"PROCESSED#{day}#{when}")
+        elif c.processed_by == "date":
             item[c.date_field] = _day(c.epoch_s(when))
         if c.nest:
             item[c.nest] = values
@@ -593,7 +610,11 @@ class _Handler(BaseHTTPRequestHandler):
         names = {"#id": c.id_field}
         values: dict[str, Any] = {":id": {"S": device}}
         condition = "#id = :id"
-        if day is not None:
+        if c.single_table:
+            names = {"#id": "pk", "#sk": "sk"}
+            values = {":id": {"S": f"DEVICE#{device}"}, ":sk": {"S": "PROCESSED#"}}
+            condition = "#id = :id AND begins_with(#sk, :sk)"
+        elif day is not None:
             names["#day"] = c.date_field
             values[":day"] = {"S": day}
             condition += " AND #day = :day"
@@ -606,6 +627,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, {"items": [_plain(i) for i in answer.get("Items", [])]})
 
 
+def _single_keys(c: Conventions, reading: dict[str, Any], when: Any) -> dict[str, str]:
+    """A single-table design's raw keys: the type-prefixed id and time."""
+    if not c.single_table:
+        return {}
+    return {"pk": f"DEVICE#{reading.get(c.id_field)}", "sk": f"READING#{when}"}
+
+
 def _fits_model(c: Conventions, reading: dict[str, Any]) -> bool:
     """What API Gateway's validator checks of the `Reading` model: required fields and their types."""
     if not isinstance(reading.get(c.id_field), str):
@@ -613,7 +641,7 @@ def _fits_model(c: Conventions, reading: dict[str, Any]) -> bool:
     stamp = reading.get(c.time_field)
     if c.time_style == "iso" and not isinstance(stamp, str):
         return False
-    if c.time_style != "iso" and not (_number(stamp) and stamp == int(stamp)):
+    if c.time_style != "iso" and not (isinstance(stamp, int | Decimal) and stamp == int(stamp)):
         return False
     return not c.nest or isinstance(reading.get(c.nest), dict)
 
@@ -653,9 +681,11 @@ def _seed(c: Conventions, raw: str, processed: str) -> None:
         reading[c.nest] = values
     else:
         reading.update(values)
-    ddb.put_item(TableName=raw, Item=_typed(reading))
+    ddb.put_item(TableName=raw, Item=_typed({**reading, **_single_keys(c, reading, when)}))
     item = {**reading, "processed_at": dt.datetime.now(dt.UTC).isoformat()}
-    if c.processed_by == "date":
+    if c.single_table:
+        item.update(pk=f"DEVICE#{OTHER_DEVICE}", sk=f"PROCESSED#{_day(c.epoch_s(when))}#{when}")
+    elif c.processed_by == "date":
         item[c.date_field] = _day(c.epoch_s(when))
     ddb.put_item(TableName=processed, Item=_typed(item))
 
@@ -670,6 +700,8 @@ def standin(conventions: Conventions, fault: str | None = None) -> Iterator[Stan
     n = next(_numbers)
     raw = f"{c.prefix}-{c.raw_word}-{n}"
     processed = f"{c.prefix}-{c.processed_word}-{n}"
+    if c.single_table:
+        raw = processed = f"{c.prefix}-data-{n}"  # one table holds both
     _create_tables(c, raw, processed)
     if c.seeded:
         _seed(c, raw, processed)

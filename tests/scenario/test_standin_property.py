@@ -176,6 +176,35 @@ def test_smoke_reads_the_safe_paths_of_a_rest_or_an_http_api(
     assert [r["route"] for r in gets] == ["/query", "/query"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "single-table designs are not learned yet: one table keyed pk/sk plays no raw or processed role, "
+        "and the flow looks its reading up (and cleans up) by the bare marker, where the stack keys it "
+        "`DEVICE#<marker>`; every flow check is 'not applicable'. Workaround: [flow] raw_table / "
+        "processed_table and payload"
+    ),
+)
+def test_a_single_table_design_passes_every_flow_check_zero_config(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None
+) -> None:
+    drawn = Conventions(
+        single_table=True,
+        id_field="deviceId",
+        nest=None,
+        time_style="iso",
+        query_style="path",
+        query_route="/devices",
+        path_param="id",
+    )
+    with standin(drawn) as stack:
+        verified = verify_stack(stack, tmp_path, timeout=8.0)
+    shown = _shown(verified)
+    for check in verified.results:
+        if check not in NOT_APPLICABLE:
+            assert verified.status(check) is Status.PASSED, shown
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_fails_its_relevant_check(
     aws_mock: None, tmp_path: Path, quick_cleanup: None, fault: str
