@@ -227,3 +227,68 @@ def test_yaml_aliases_are_refused_as_cloudformation_refuses_them() -> None:
         TemplateError, match=r"found the alias \*a, which CloudFormation templates cannot use at line 2"
     ):
         parse_document(bomb, "t.yaml")
+
+
+def _global_table(replicas: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "TableV2A1B2C3D4": {
+            "Type": "AWS::DynamoDB::GlobalTable",
+            "Properties": {
+                "TableName": "raw-sensor-data-dev",
+                "BillingMode": "PAY_PER_REQUEST",
+                "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+                "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+                "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+                "Replicas": replicas,
+            },
+        }
+    }
+
+
+def test_cdk_table_v2_reads_the_replica_of_the_stacks_own_region() -> None:
+    intent = _cfn(
+        _global_table(
+            [
+                {
+                    "Region": "us-west-2",
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": False},
+                },
+                {
+                    "Region": {"Ref": "AWS::Region"},
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "SSESpecification": {"KMSMasterKeyId": "alias/raw"},
+                },
+            ]
+        )
+    )
+    table = resource(intent, "TableV2A1B2C3D4")
+    assert table.kind == "dynamodb_table" and table.physical_name == "raw-sensor-data-dev"
+    pitr = table.get("pitr")
+    assert pitr is not None and pitr.value is True
+    assert pitr.declared().startswith(
+        "declared `PointInTimeRecoveryEnabled: true` in t.json (TableV2A1B2C3D4)"
+    )
+    assert table.value("sse_kms_key") == "alias/raw"
+    assert (table.value("sse"), table.value("stream_enabled"), table.value("ttl_attribute")) == (
+        True,
+        True,
+        "ttl",
+    )
+
+
+def test_table_v2_with_several_literal_regions_takes_no_replica_without_the_region() -> None:
+    replicas = [
+        {"Region": "us-west-2", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": False}},
+        {"Region": "eu-west-1", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}},
+    ]
+    assert resource(_cfn(_global_table(replicas)), "TableV2A1B2C3D4").get("pitr") is None
+    # With the region the outputs show, that replica is the stack's.
+    document = parse_document(json.dumps({"Resources": _global_table(replicas)}), "t.json")
+    outputs = parse_outputs(
+        {"RawTableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/raw-sensor-data-dev"}, "o.json"
+    )
+    table = resource(
+        load_intent(document, outputs=outputs, inventory=build_inventory(outputs)), "TableV2A1B2C3D4"
+    )
+    assert table.value("pitr") is True
+    assert table.mapped_by == "declared name raw-sensor-data-dev"

@@ -58,7 +58,7 @@ def read_intent(document: Document, names: Names | None = None, stack: str | Non
             if raw.type not in LINKERS:
                 ignored[raw.type] += 1
             continue
-        resources[raw.id] = _declared(raw, rule, by_id)
+        resources[raw.id] = _declared(raw, rule, by_id, names.pseudo.get("AWS::Region"))
     for raw in raws:
         link = LINKERS.get(raw.type)
         if link is not None:
@@ -97,7 +97,9 @@ def _told_name(resource: DeclaredResource, rules: dict[str, TypeRule], names: Na
 # ---------------------------------------------------------------- one resource
 
 
-def _declared(raw: Raw, rule: TypeRule, by_id: dict[str, Raw]) -> DeclaredResource:
+def _declared(raw: Raw, rule: TypeRule, by_id: dict[str, Raw], region: str | None) -> DeclaredResource:
+    if raw.type == "AWS::DynamoDB::GlobalTable":
+        raw = _with_own_replica(raw, region)
     name: str | Unknown | None = None
     if rule.name is not None:
         value = at(raw.values, rule.name)
@@ -118,7 +120,7 @@ def _declared(raw: Raw, rule: TypeRule, by_id: dict[str, Raw]) -> DeclaredResour
         prop = declared_property(raw, prop_name, path, convert)
         if prop is not None:
             resource = resource.with_property(prop)
-    if raw.type == "AWS::DynamoDB::Table" and isinstance(raw.written.get("StreamSpecification"), dict):
+    if raw.type.startswith("AWS::DynamoDB::") and isinstance(raw.written.get("StreamSpecification"), dict):
         resource = resource.with_property(
             DeclaredProperty(
                 "stream_enabled", True, "StreamSpecification", raw.written["StreamSpecification"], raw.origin
@@ -137,6 +139,30 @@ def _declared(raw: Raw, rule: TypeRule, by_id: dict[str, Raw]) -> DeclaredResour
             resource, parent=parents[0] if parents else None, label=_label(resource, raw, by_id)
         )
     return resource
+
+
+def _with_own_replica(raw: Raw, region: str | None) -> Raw:
+    """A global table with the replica in the stack's own region under `Replica`: the one whose
+    `Region` is `Ref: AWS::Region` (as CDK writes it), or names the region the outputs show, or the
+    only one. With several and none of these, no replica's settings are taken: never a guess."""
+    written, values = raw.written.get("Replicas"), raw.values.get("Replicas")
+    if not isinstance(written, list) or not isinstance(values, list) or len(written) != len(values):
+        return raw
+    own = [
+        i
+        for i, (w, v) in enumerate(zip(written, values, strict=True))
+        if isinstance(w, dict)
+        and isinstance(v, dict)
+        and (w.get("Region") == {"Ref": "AWS::Region"} or (region is not None and v.get("Region") == region))
+    ]
+    index = own[0] if len(own) == 1 else 0 if len(written) == 1 else None
+    if index is None:
+        return raw
+    return replace(
+        raw,
+        written={**raw.written, "Replica": written[index]},
+        values={**raw.values, "Replica": values[index]},
+    )
 
 
 def _stage_method_settings(
