@@ -97,9 +97,14 @@ class DeclaredProperty:
         return is_known(self.value)
 
     def declared(self) -> str:
-        """ "declared `PointInTimeRecoveryEnabled: true` in cdk.out/TapStack.template.json (RawTable1A2B)"."""
+        """The sentence a verdict quotes: "declared `PointInTimeRecoveryEnabled: true` in
+        cdk.out/TapStack.template.json (RawTable1A2B)"."""
+        return f"declared `{self.as_declared()}` in {self.origin}"
+
+    def as_declared(self) -> str:
+        """The property as the template wrote it: "PointInTimeRecoveryEnabled: true"."""
         leaf = self.written if self.whole_path else self.written.rsplit(".", 1)[-1]
-        return f"declared `{leaf}: {_shown(self.as_written)}` in {self.origin}"
+        return f"{leaf}: {_shown(self.as_written)}"
 
 
 def _shown(value: Any) -> str:

@@ -22,7 +22,17 @@ def intent_lines(intent: Intent) -> list[str]:
         where = f"{resource.mapped_to} ({resource.mapped_by})" if resource.mapped_to else resource.mapped_by
         lines.append(f"  {_title(resource)} -> {where}")
         for prop in resource.properties:
-            lines.append(f"    {prop.name} = {_value(prop.value)}: {prop.declared()}")
+            # The file is the header's; the id is said only where another resource declared it.
+            elsewhere = (
+                f" in {prop.origin}"
+                if prop.origin.file != intent.source
+                else f" on {prop.origin.logical_id}"
+                if prop.origin.logical_id != resource.logical_id
+                else ""
+            )
+            lines.append(
+                f"    {prop.name} = {_value(prop.value)}  (declared `{prop.as_declared()}`{elsewhere})"
+            )
     for resource in intent.unmapped():
         if not resource.properties:
             lines.append(f"  {_title(resource)}: {resource.mapped_by}")
