@@ -51,6 +51,10 @@ SETTINGS = settings(
 NOT_APPLICABLE = {FLOW + "test_logs_carry_marker": "the outputs name no ingest or processor function"}
 
 
+# Faults seen only when a wait runs out: the reading never shows up where it should.
+WAITED_OUT = frozenset({"processor_stopped", "raw_not_written", "query_wrong_data"})
+
+
 @dataclass
 class Verified:
     results: dict[str, CheckResult]
@@ -213,8 +217,9 @@ def test_each_fault_fails_its_relevant_check(
     @given(drawn=conventions())
     def broken(drawn: Conventions) -> None:
         with standin(drawn, fault) as stack:
-            # Each fault is seen by a wait running out (or at once): a short budget keeps it quick.
-            verified = verify_stack(stack, tmp_path, timeout=2.0)
+            # A fault seen by a wait running out gets a short budget (it bounds one call too); the
+            # others are seen at once, and a generous budget keeps a loaded machine from an error.
+            verified = verify_stack(stack, tmp_path, timeout=2.5 if fault in WAITED_OUT else 8.0)
             left = _ours(stack, verified.run_id)
         shown = _shown(verified)
         for check in RELEVANT[fault]:
