@@ -1,5 +1,8 @@
 """`verify discover --intent`: after what the outputs name, the expectations the stack's template
-gives, each with where it was declared; a template not found is one sentence and exit 2."""
+gives, each with where it was declared; a template not found is one sentence and exit 2.
+
+Each test runs inside moto (`aws_mock`): whether discover follows the stack's wiring by default or
+not, nothing here may reach a real account."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from tests.intent.helpers import CDK_DIR, CDK_OUTPUTS, PLAN, YAML_OUTPUTS, YAML_
 from verify.cli.main import main
 
 
-def test_discover_intent_prints_the_declared_expectations(capsys: pytest.CaptureFixture[str]) -> None:
+def test_discover_intent_prints_the_declared_expectations(
+    aws_mock: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["discover", "--outputs", str(CDK_OUTPUTS), "--intent"]) == 0
     printed = capsys.readouterr().out
     assert "RawTableName" in printed  # discovery's table first
@@ -35,12 +40,16 @@ def test_discover_intent_prints_the_declared_expectations(capsys: pytest.Capture
     assert "kms_key [DataKey7F3E2A1B]: unmapped: it declares no name" in printed
 
 
-def test_discover_without_intent_reads_no_template(capsys: pytest.CaptureFixture[str]) -> None:
+def test_discover_without_intent_reads_no_template(
+    aws_mock: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["discover", "--outputs", str(CDK_OUTPUTS)]) == 0
     assert "intent:" not in capsys.readouterr().out
 
 
-def test_discover_template_json_carries_the_intent(capsys: pytest.CaptureFixture[str]) -> None:
+def test_discover_template_json_carries_the_intent(
+    aws_mock: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["discover", "--outputs", str(YAML_OUTPUTS), "--template", str(YAML_TEMPLATE), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["resources"]  # discovery's JSON is unchanged, the intent is beside it
@@ -54,7 +63,9 @@ def test_discover_template_json_carries_the_intent(capsys: pytest.CaptureFixture
     }
 
 
-def test_discover_intent_of_a_terraform_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_discover_intent_of_a_terraform_plan(
+    aws_mock: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outputs = tmp_path / "outputs.json"
     outputs.write_text(
         json.dumps(
@@ -74,7 +85,7 @@ def test_discover_intent_of_a_terraform_plan(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_discover_intent_without_a_template_is_one_sentence(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    aws_mock: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = tmp_path / "cfn-outputs" / "flat-outputs.json"
     outputs.parent.mkdir()
@@ -86,7 +97,7 @@ def test_discover_intent_without_a_template_is_one_sentence(
 
 
 def test_discover_intent_with_several_stacks_names_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    aws_mock: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shutil.copytree(CDK_DIR, tmp_path / "app")
     cdk_out = tmp_path / "app" / "cdk.out"
