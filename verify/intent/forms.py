@@ -10,6 +10,7 @@ turns one path of a `Raw` into a `DeclaredProperty` with its converter.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +28,7 @@ from verify.intent.model import (
 from verify.intent.rules import TF_UNSET, Convert
 
 MISSING = object()
+_WHOLE_REFERENCE = re.compile(r"^\$\{\s*((?:module\.[\w-]+\.)*[a-z][a-z0-9_]*\.[\w-]+)\.([\w-]+)\s*\}$")
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,10 @@ def _refs_in(written: dict[str, Any], refs: Callable[[Any], Iterator[str]]) -> C
 
 
 def _single_reference(value: Any) -> tuple[str, str] | None:
-    if not (isinstance(value, str) and value.startswith("${") and value.endswith("}")):
-        return None
-    parts = value[2:-1].strip().split(".")
-    if len(parts) < 3 or not all(p.replace("-", "_").replace("_", "a").isalnum() for p in parts):
-        return None
-    return ".".join(parts[:-1]), parts[-1]
+    """`"${aws_sqs_queue.dlq.arn}"` → ("aws_sqs_queue.dlq", "arn"): an output that is exactly one
+    resource attribute (module paths included), so its value is what that reference resolves to."""
+    match = _WHOLE_REFERENCE.match(value) if isinstance(value, str) else None
+    return (match.group(1), match.group(2)) if match else None
 
 
 def terraform_resources(document: Document) -> tuple[list[Raw], list[TemplateOutput]]:

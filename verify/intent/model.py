@@ -11,7 +11,7 @@ Terraform `${...}` reference) is an `Unknown` carrying why, never a guess.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from verify.errors import UsageError
@@ -208,7 +208,6 @@ class Intent:
     outputs: tuple[TemplateOutput, ...] = ()
     # Resource types present that name no kind verify knows (IAM policies, CDK metadata...), counted.
     ignored: tuple[tuple[str, int], ...] = ()
-    notes: tuple[str, ...] = field(default=())
 
     def resource(self, logical_id: str) -> DeclaredResource | None:
         return next((r for r in self.resources if r.logical_id == logical_id), None)
@@ -226,5 +225,4 @@ class Intent:
             "stack": self.stack,
             "resources": [r.to_json() for r in self.resources],
             "ignored_types": dict(self.ignored),
-            "notes": list(self.notes),
         }
