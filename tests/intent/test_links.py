@@ -292,3 +292,32 @@ def test_table_v2_with_several_literal_regions_takes_no_replica_without_the_regi
     )
     assert table.value("pitr") is True
     assert table.mapped_by == "declared name raw-sensor-data-dev"
+
+
+def test_a_sam_function_reads_as_a_function_in_the_same_words() -> None:
+    document = parse_document(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Globals:\n"
+        "  Function:\n"
+        "    MemorySize: 256\n"
+        "Resources:\n"
+        "  Processor:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+        "      Tracing: Active\n"
+        "      Timeout: 30\n"
+        "      DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt Dlq.Arn}\n"
+        "  Dlq: {Type: AWS::SQS::Queue}\n",
+        "template.yaml",
+    )
+    function = resource(read_intent(document), "Processor")
+    assert function.kind == "lambda_function"
+    assert (function.value("runtime"), function.value("tracing"), function.value("timeout")) == (
+        "python3.12",
+        "Active",
+        30,
+    )
+    dlq = function.value("dlq_target")
+    assert isinstance(dlq, Unknown) and dlq.refers_to == "Dlq"
+    assert function.get("memory_size") is None  # Globals are not applied: undeclared, never a guess

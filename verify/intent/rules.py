@@ -152,6 +152,20 @@ CFN_TYPES: dict[str, TypeRule] = {
     "AWS::DynamoDB::Table": TypeRule(Kind.DYNAMODB_TABLE, "TableName", _DDB_CFN),
     "AWS::DynamoDB::GlobalTable": TypeRule(Kind.DYNAMODB_TABLE, "TableName", _GLOBAL_TABLE_CFN),
     "AWS::Lambda::Function": TypeRule(Kind.LAMBDA_FUNCTION, "FunctionName", _LAMBDA_CFN),
+    # A SAM template read as written (GetTemplate for `--stack` gives it expanded): its functions'
+    # own properties; what `Globals` sets is not applied, so it stays undeclared, never wrong.
+    "AWS::Serverless::Function": TypeRule(
+        Kind.LAMBDA_FUNCTION,
+        "FunctionName",
+        (
+            ("runtime", "Runtime", text),
+            ("timeout", "Timeout", integer),
+            ("tracing", "Tracing", text),
+            ("reserved_concurrency", "ReservedConcurrentExecutions", integer),
+            ("dlq_target", "DeadLetterQueue.TargetArn", text),
+            ("memory_size", "MemorySize", integer),
+        ),
+    ),
     "AWS::Logs::LogGroup": TypeRule(
         Kind.LOG_GROUP, "LogGroupName", (("retention_days", "RetentionInDays", integer),)
     ),
