@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers.moto import MOTO_REGION
+from tests.stack.cfn_answers import answer_as_aws
 from verify.aws.client import Aws
 from verify.aws.guard import is_read_operation
 from verify.errors import AwsAccessError
@@ -89,7 +90,8 @@ def _rest_api(clients: dict[str, Any], routes: list[tuple[str, str, str]]) -> st
 
 
 @pytest.fixture
-def clients(moto_client: Callable[[str], Any]) -> dict[str, Any]:
+def clients(moto_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    answer_as_aws(monkeypatch)  # no stack holds the stand-in: CloudFormation says so as AWS does
     names = ("apigateway", "apigatewayv2", "dynamodb", "iam", "lambda", "logs", "sns", "sqs")
     return {name: moto_client(name) for name in names}
 
@@ -180,8 +182,11 @@ def test_discovery_lists_the_dlq_functions_and_log_groups_found_by_relationship(
     assert report.found == len(found) == 8
     assert report.calls == aws.call_count() - before  # every call discovery made, and only those
     assert report.calls <= MAX_CALLS and not report.bound_reached
-    # The only note: no AWS error, no write refused by the read-only guard, only the reader's log group.
+    # The only notes: no AWS error, no write refused by the read-only guard; no stack holds the
+    # stand-in (asked of the first table and the queue); the reader's log group.
     assert report.notes == (
+        "CloudFormation manages none of RawReadingsTable, WorkQueueUrl (asked by physical id): "
+        "no stack's resource list was read",
         f"function {READER} (integration of HttpEndpoint GET /history): its log group "
         f"/aws/lambda/{READER} does not exist (not invented)",
     )
@@ -307,7 +312,16 @@ class _Stub:
         return call
 
 
+def _unmanaged(PhysicalResourceId: str) -> Any:  # boto3 passes it by this name
+    raise ClientError(
+        {"Error": {"Code": "ValidationError", "Message": f"Stack for {PhysicalResourceId} does not exist"}},
+        "DescribeStackResources",
+    )
+
+
 def _factory(calls: list[str], answers: dict[str, dict[str, Callable[..., Any]]]) -> Callable[[str], Any]:
+    # No stack holds a stub's resources unless the test says otherwise (tests/stack/test_cloudformation_discovery.py).
+    answers = {"cloudformation": {"describe_stack_resources": _unmanaged}, **answers}
     return lambda service: _Stub(service, calls, answers.get(service, {}))
 
 
@@ -452,7 +466,9 @@ def test_dead_letter_config_and_destinations_of_a_named_function() -> None:
     # A custom log group from the function's LoggingConfig, not the /aws/lambda/ default.
     assert found[("log_group", "telemetry-shared-logs")].found_via == "log group of WriterFunctionName"
     assert len(found) == 3  # the DLQ named twice (dead-letter config and on-failure) is added once
-    assert inventory.discovery is not None and inventory.discovery.notes == ()
+    assert inventory.discovery is not None and inventory.discovery.notes == (
+        "CloudFormation manages none of WriterFunctionName (asked by physical id): no stack's resource list was read",
+    )
     assert calls.count("sqs.get_queue_url") == 1
 
 
@@ -601,14 +617,16 @@ def test_what_is_found_never_depends_on_thread_timing() -> None:
         assert len(found) == 1
 
 
-def test_verify_discover_follow_lists_what_was_found_and_how(
-    stand_in: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_verify_discover_follows_by_default_and_lists_what_was_found_and_how(
+    stand_in: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 15's Done-when: plain `verify discover` on outputs naming only the API, two tables, the
+    queue and the topic lists the DLQ, the functions and their log groups, found by relationship."""
     from verify.cli.main import main
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(stand_in.outputs), encoding="utf-8")
-    assert main(["discover", "--outputs", str(outputs), "--follow"]) == 0
+    assert main(["discover", "--outputs", str(outputs)]) == 0
     printed = capsys.readouterr().out
     assert "found by following the stack's wiring: 8 resource(s)" in printed
     assert f"{DLQ}  <- redrive policy of WorkQueueUrl" in printed
@@ -618,5 +636,15 @@ def test_verify_discover_follow_lists_what_was_found_and_how(
     )
     table = printed.split("found by following")[0]
     assert DLQ not in table  # the outputs' table lists what the outputs name, nothing more
-    assert main(["discover", "--outputs", str(outputs)]) == 0  # without --follow: no AWS call, as before
+    assert main(["discover", "--outputs", str(outputs), "--follow"]) == 0  # said outright: the same
+    assert capsys.readouterr().out == printed
+    built: list[object] = []
+
+    def no_aws(*args: object, **kwargs: object) -> None:
+        built.append(args)
+        raise AssertionError("--no-follow builds no AWS client")
+
+    monkeypatch.setattr(Aws, "__init__", no_aws)
+    assert main(["discover", "--outputs", str(outputs), "--no-follow"]) == 0  # the outputs' view only
     assert "found by following" not in capsys.readouterr().out
+    assert built == []  # asked AWS nothing

@@ -97,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--resolve", action="store_true", help="ask AWS (read-only) about ambiguous names")
     discover.add_argument(
         "--follow",
-        action="store_true",
-        help="also follow the stack's wiring from what the outputs name (read-only, at most 60 AWS calls)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="follow the stack's wiring and its CloudFormation resource list from what the outputs name "
+        "(read-only, at most 60 AWS calls); --no-follow lists only what the outputs name, asking AWS nothing",
     )
     discover.add_argument(
         "--intent",

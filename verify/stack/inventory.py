@@ -20,7 +20,7 @@ from verify.stack import key_rules
 from verify.stack.arns import REGION, ValueFacts, parse_arn, parse_host, parse_id, parse_url, url_host
 from verify.stack.kinds import KINDS as KINDS  # re-exported: the vocabulary's old home
 from verify.stack.kinds import Kind, unknown_kind_message
-from verify.stack.outputs import Output, Outputs
+from verify.stack.outputs import Output, Outputs, StackResource
 from verify.stack.resources import MASK as MASK  # re-exported: the mask's old home
 from verify.stack.resources import Resource as Resource  # re-exported: the resource's old home
 from verify.stack.resources import merge, with_relation
@@ -50,9 +50,12 @@ class DiscoveryReport:
     calls_by_operation: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
     bound_reached: bool = False
+    # The CloudFormation stack whose resource list was read (`verify.stack.cloudformation`), if any.
+    stack: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
+            "stack": self.stack,
             "calls": self.calls,
             "max_calls": self.max_calls,
             "found": self.found,
@@ -78,6 +81,10 @@ class Inventory:
     items: tuple[Resource, ...] | None = None
     # (output key, resource name) pairs an AWS answer established (`verify.stack.endpoints`).
     same_as: tuple[tuple[str, str], ...] = ()
+    # `--stack NAME`: the stack and its resource list, read with the outputs (`verify.stack.live`);
+    # discovery adds what it lists (`verify.stack.cloudformation`).
+    stack: str | None = None
+    stack_resources: tuple[StackResource, ...] = ()
 
     def output_items(self) -> tuple[Resource, ...]:
         """What each output item names, one per item, in output order (nothing discovery added)."""
@@ -237,6 +244,8 @@ def build_inventory(
         missing=tuple(outputs.missing()),
         source=outputs.source,
         items=tuple(resources),
+        stack=outputs.stack if outputs.stack_resources else None,
+        stack_resources=outputs.stack_resources,
     )
 
 

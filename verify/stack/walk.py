@@ -1,9 +1,12 @@
 """One discovery's walk along a stack's wiring (see `verify.stack.wiring`, its public face).
 
-Waves of steps: the first hop from what the outputs name, then the functions it found, then the URL
-of each queue found by ARN. A wave's steps run at once, each on the shared call budget (checked and
-spent under one lock); what each found is applied in the steps' order between waves. Only the
-operations in `READ_OPERATIONS` are ever sent.
+Waves of steps: the first hop from what the outputs name (and, for an outputs file, the question
+which CloudFormation stack holds a named resource), then the functions it found, then the URL of
+each queue found by ARN. Then the stack's resource list (`verify.stack.cloudformation`), last, so
+that what a relationship of the wiring reached is said to be found by it, and the functions only the
+stack lists get their own wave (log group, failure targets). A wave's steps run at once, each on the
+shared call budget (checked and spent under one lock); what each found is applied in the steps'
+order between waves. Only the operations in `READ_OPERATIONS` are ever sent.
 """
 
 from __future__ import annotations
@@ -17,24 +20,29 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from verify.stack import cloudformation
 from verify.stack.inventory import DiscoveryReport, Inventory, Resource, classify
 from verify.stack.kinds import Kind
+from verify.stack.outputs import StackResource
 from verify.stack.resources import with_relation
 
 # The operations discovery may send, as (service, boto3 method): every one a Describe, Get or List.
-READ_OPERATIONS = frozenset(
-    {
-        ("apigateway", "get_resources"),
-        ("apigatewayv2", "get_routes"),
-        ("apigatewayv2", "get_integrations"),
-        ("sqs", "get_queue_url"),
-        ("sqs", "get_queue_attributes"),
-        ("lambda", "list_event_source_mappings"),
-        ("lambda", "get_function_configuration"),
-        ("lambda", "get_function_event_invoke_config"),
-        ("dynamodb", "describe_table"),
-        ("logs", "describe_log_groups"),
-    }
+READ_OPERATIONS = (
+    frozenset(
+        {
+            ("apigateway", "get_resources"),
+            ("apigatewayv2", "get_routes"),
+            ("apigatewayv2", "get_integrations"),
+            ("sqs", "get_queue_url"),
+            ("sqs", "get_queue_attributes"),
+            ("lambda", "list_event_source_mappings"),
+            ("lambda", "get_function_configuration"),
+            ("lambda", "get_function_event_invoke_config"),
+            ("dynamodb", "describe_table"),
+            ("logs", "describe_log_groups"),
+        }
+    )
+    | cloudformation.READ_OPERATIONS
 )
 # A first page is asked with exactly the parameters the checks' probes send: in a read-only run the
 # snapshot (verify.aws.snapshot) then answers the checks from discovery's reads, and discovery costs
@@ -68,18 +76,20 @@ class _Findings:
     """What one step found, in the order it found it; applied to the inventory after its wave, in the
     steps' order, so what is added (and how it is said to be found) never depends on thread timing."""
 
-    adds: list[tuple[str, str, str, str | None, Kind | None, bool]] = field(default_factory=list)
+    adds: list[tuple[str, str, str | None, str | None, Kind | None, bool]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     urls: list[tuple[str, str]] = field(default_factory=list)  # (queue name, its URL)
+    # (stack name, its resources, the output key whose resource led to it): the stack it belongs to
+    stack: tuple[str, tuple[StackResource, ...], str] | None = None
     error: str | None = None
     cut: bool = False  # the bound was reached inside this step
 
     def add(
-        self, value: str, via: str, origin: str, *, role: str | None = None, kind: Kind | None = None
+        self, value: str, via: str, origin: str | None, *, role: str | None = None, kind: Kind | None = None
     ) -> None:
         self.adds.append((value, via, origin, role, kind, False))
 
-    def function(self, arn: str, via: str, origin: str) -> None:
+    def function(self, arn: str, via: str, origin: str | None) -> None:
         """A function found at the first hop: its own step (log group, failure targets) follows."""
         self.adds.append((arn, via, origin, None, None, True))
 
@@ -119,6 +129,12 @@ class Walk:
         # (kind, name, ARN, relationship) of each thing found again: see `relate`.
         self.again: list[tuple[str, str, str | None, str]] = []
         self._start = [r for r in inventory.resources if not r.sensitive]
+        # The stack's resource list: read with the outputs (`--stack`), else asked for below.
+        self._stack = inventory.stack
+        self._stack_rows = inventory.stack_resources
+        self._stack_origin: str | None = None
+        self._lookups = [] if self._stack_rows else cloudformation.lookups(self._start)
+        self._urls_asked: set[str] = set()
         for resource in inventory.resources:
             for named in (resource, *resource.members):  # every item of a merged one, its ARN too
                 self._remember(named)
@@ -127,17 +143,15 @@ class Walk:
 
     def run(self) -> tuple[list[Resource], DiscoveryReport]:
         wave = self._first_hop()
-        while wave:
-            functions: list[_Step] = []
-            for step, findings in zip(wave, self._run_wave(wave), strict=True):
-                functions += self._apply(step, findings)
-            # A queue named by ARN alone (a redrive policy, a dead-letter config) gets its URL before
-            # the next wave: SQS, and the flow reading the dead-letter queue, address a queue by URL.
-            queues = [r for r in self._found if r.kind == Kind.SQS_QUEUE and r.url is None and r.arn]
-            urls = [_Step(f"URL of queue {q.name} ({q.found_via})", self._queue_url(q)) for q in queues]
-            for step, findings in zip(urls, self._run_wave(urls), strict=True):
-                self._apply(step, findings)
-            wave = functions
+        if self._lookups:
+            # Last of the first wave: cut first should the bound be reached, and asked at once with
+            # the rest, so the question costs the run no round trip of its own.
+            about = " or ".join(r.key for r, _ in self._lookups)
+            wave.append(_Step(f"CloudFormation stack of {about}", self._stack_of()))
+        self._follow(wave)
+        # The stack's resource list last: what the wiring reached first keeps that relationship as
+        # how it was found, the stack said on it too.
+        self._follow(self._apply_stack())
         if self._cut:
             shown = "; ".join(self._cut[:5]) + (
                 f"; and {len(self._cut) - 5} more" if len(self._cut) > 5 else ""
@@ -153,8 +167,28 @@ class Walk:
             calls_by_operation=tuple(sorted(self._calls.items())),
             notes=tuple(self._notes),
             bound_reached=bool(self._cut),
+            stack=self._stack,
         )
         return [self.relate(r) for r in self._found], report
+
+    def _follow(self, wave: list[_Step]) -> None:
+        """Runs `wave`, then each wave of function steps it leads to, until nothing is left."""
+        while wave:
+            functions: list[_Step] = []
+            for step, findings in zip(wave, self._run_wave(wave), strict=True):
+                functions += self._apply(step, findings)
+            # A queue named by ARN alone (a redrive policy, a dead-letter config) gets its URL before
+            # the next wave: SQS, and the flow reading the dead-letter queue, address a queue by URL.
+            queues = [
+                r
+                for r in self._found
+                if r.kind == Kind.SQS_QUEUE and r.url is None and r.arn and r.arn not in self._urls_asked
+            ]
+            self._urls_asked.update(q.arn for q in queues if q.arn)  # a queue that is gone is asked once
+            urls = [_Step(f"URL of queue {q.name} ({q.found_via})", self._queue_url(q)) for q in queues]
+            for step, findings in zip(urls, self._run_wave(urls), strict=True):
+                self._apply(step, findings)
+            wave = functions
 
     def relate(self, resource: Resource) -> Resource:
         """`resource` with every relationship that found it again (a resource is found once, and
@@ -222,11 +256,80 @@ class Walk:
             self._found = [
                 replace(r, url=url) if r.kind == Kind.SQS_QUEUE and r.name == name else r for r in self._found
             ]
+        if findings.stack is not None:
+            self._stack, self._stack_rows, self._stack_origin = findings.stack
         self._notes.extend(findings.notes)
         if findings.error:
             self._notes.append(findings.error)
         if findings.cut:
             self._cut.append(step.what)
+        return functions
+
+    # ------------------------------------------------------------------ the CloudFormation stack
+
+    def _stack_of(self) -> Callable[[_Findings], None]:
+        """Which stack holds a named resource: DescribeStackResources by its physical id answers with
+        that stack's resources in one call (`verify.stack.cloudformation`)."""
+
+        def follow(out: _Findings) -> None:
+            unmanaged: list[str] = []
+            for resource, physical_id in self._lookups:
+                try:
+                    answer = self._ask(
+                        "cloudformation", "describe_stack_resources", PhysicalResourceId=physical_id
+                    )
+                except Exception as error:
+                    if not cloudformation.is_unmanaged(_error_code(error), _error_message(error)):
+                        raise
+                    unmanaged.append(resource.key)
+                    continue
+                described = [r for r in answer.get("StackResources", []) if isinstance(r, dict)]
+                stack = next((str(r["StackName"]) for r in described if r.get("StackName")), None)
+                if stack is None:
+                    unmanaged.append(resource.key)
+                    continue
+                rows = tuple(cloudformation.row(r) for r in described)
+                if len(rows) >= cloudformation.DESCRIBE_CAP:  # a full answer may hold back the rest
+                    stack_id = next((str(r["StackId"]) for r in described if r.get("StackId")), stack)
+                    rows = tuple(self._listed_rows(stack_id))
+                out.stack = (stack, rows, resource.key)
+                return
+            out.notes.append(
+                f"CloudFormation manages none of {', '.join(unmanaged)} (asked by physical id): "
+                "no stack's resource list was read"
+            )
+
+        return follow
+
+    def _listed_rows(self, stack: str) -> Iterator[StackResource]:
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"StackName": stack, **({"NextToken": token} if token else {})}
+            answer = self._ask("cloudformation", "list_stack_resources", **params)
+            for summary in answer.get("StackResourceSummaries", []):
+                if isinstance(summary, dict):
+                    yield cloudformation.row(summary)
+            token = answer.get("NextToken")
+            if not token:
+                return
+
+    def _apply_stack(self) -> list[_Step]:
+        """The stack's resources verify checks, added unless already in the inventory; the steps
+        that follow the functions only the stack lists (their log groups, failure targets)."""
+        if self._stack is None:
+            return []
+        listed = cloudformation.listed(self._stack_rows)
+        via = f"CloudFormation stack {self._stack}"
+        functions: list[_Step] = []
+        for physical_id, kind in listed.resources:
+            added = self._add(physical_id, via, origin=self._stack_origin, kind=kind)
+            if added is not None and kind == Kind.LAMBDA_FUNCTION:
+                what = f"log group and failure targets of function {added.name}"
+                functions.append(_Step(what, self._function(added)))
+        if listed.nested:
+            self._notes.append(
+                f"{via}: the resources of its nested stack(s) {', '.join(listed.nested)} were not read"
+            )
         return functions
 
     # ------------------------------------------------------------------ first hop
@@ -338,7 +441,8 @@ class Walk:
     # ------------------------------------------------------------------ functions (first or second hop)
 
     def _function(self, function: Resource) -> Callable[[_Findings], None]:
-        origin = function.origin or function.key
+        # What hangs from a function hangs from the output it hangs from (none: a stack-listed one).
+        origin = function.origin if function.discovered else function.key
         about = f"function {function.name}" if function.discovered else function.key
         chain = f" ({function.found_via})" if function.discovered else ""
 
@@ -399,7 +503,7 @@ class Walk:
             self._arns.add(_unqualified(resource.arn))
 
     def _add(
-        self, value: str, via: str, *, origin: str, role: str | None = None, kind: Kind | None = None
+        self, value: str, via: str, *, origin: str | None, role: str | None = None, kind: Kind | None = None
     ) -> Resource | None:
         """The resource `value` (an ARN, or a name of `kind`) names, added unless the inventory already
         holds it; None if it does, or if it names nothing a check knows.
@@ -482,6 +586,13 @@ def _error_code(error: Exception) -> str:
     response = getattr(error, "response", None)
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _error_message(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Message", ""))
     return ""
 
 

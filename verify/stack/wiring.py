@@ -11,7 +11,12 @@ are one hop away. From the resources the outputs name, this follows:
   a mapping's on-failure destination;
 - function → log group (its `LoggingConfig`, else `/aws/lambda/<name>`, confirmed with
   `DescribeLogGroups`: a log group that does not exist is never invented), dead-letter config and
-  asynchronous-invocation destinations (`GetFunctionConfiguration`, `GetFunctionEventInvokeConfig`).
+  asynchronous-invocation destinations (`GetFunctionConfiguration`, `GetFunctionEventInvokeConfig`);
+- a CloudFormation stack → its resource list (`verify.stack.cloudformation`): with `--stack`, the rows
+  read with the outputs (no call); for an outputs file, `DescribeStackResources` by the physical id
+  of one or two named resources (a resource no stack manages is a note). Applied after the wiring, so
+  that what a relationship reached is said to be found by it; a function only the stack lists is
+  followed to its log group and failure targets like one found at the first hop.
 
 Depth: the first hop starts from what an output names; the second only from a function found by the
 first (its log group, dead-letter config and destinations). Nothing found at the second hop is
@@ -142,8 +147,9 @@ def describe(inventory: Inventory) -> list[str]:
     if report is None:
         return []
     bound = ", its bound reached" if report.bound_reached else ""
+    listing = f" and CloudFormation stack {report.stack}'s resource list" if report.stack else ""
     lines = [
-        f"found by following the stack's wiring: {report.found} resource(s), "
+        f"found by following the stack's wiring{listing}: {report.found} resource(s), "
         f"{report.calls} AWS call(s) of at most {report.max_calls}{bound}"
     ]
     found = [r for r in inventory.resources if r.discovered]
@@ -155,9 +161,16 @@ def describe(inventory: Inventory) -> list[str]:
             f"  {kind}  {role}  {resource.name}  <- {'; '.join(resource.relations or (resource.found_via,))}"
         )
     # What an output names and the wiring leads to as well: one resource, the relationship said on it.
-    reached = [r for r in inventory.resources if not r.discovered and r.relations]
-    if reached:
+    # That the stack lists it too is said once for all of them, not on each.
+    listed_by = f"CloudFormation stack {report.stack}" if report.stack else None
+    reached = [
+        (r, [v for v in r.relations if v != listed_by]) for r in inventory.resources if not r.discovered
+    ]
+    if any(relations for _, relations in reached):
         lines.append("named by an output and reached by the wiring too:")
-        lines.extend(f"  {', '.join(r.keys)}  <- {'; '.join(r.relations)}" for r in reached)
+        lines.extend(f"  {', '.join(r.keys)}  <- {'; '.join(v)}" for r, v in reached if v)
+    in_stack = [k for r, _ in reached if listed_by in r.relations for k in r.keys[:1]]
+    if in_stack:
+        lines.append(f"named by an output and listed by {listed_by} too: {', '.join(in_stack)}")
     lines.extend(f"note: {note}" for note in report.notes)
     return lines
