@@ -321,3 +321,27 @@ def test_a_sam_function_reads_as_a_function_in_the_same_words() -> None:
     dlq = function.value("dlq_target")
     assert isinstance(dlq, Unknown) and dlq.refers_to == "Dlq"
     assert function.get("memory_size") is None  # Globals are not applied: undeclared, never a guess
+
+
+def test_log_retention_by_name_once_an_output_tells_the_functions_generated_name() -> None:
+    # CDK generated the function's name; the log group was written with the deployed name in it.
+    document = parse_document(
+        json.dumps(
+            {
+                "Resources": {
+                    "Fn1A2B": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python3.12"}},
+                    "Logs3C4D": {
+                        "Type": "AWS::Logs::LogGroup",
+                        "Properties": {"LogGroupName": "/aws/lambda/Stack-Fn1A2B-XyZ", "RetentionInDays": 7},
+                    },
+                },
+                "Outputs": {"FnName": {"Value": {"Ref": "Fn1A2B"}}},
+            }
+        ),
+        "t.json",
+    )
+    assert resource(read_intent(document), "Fn1A2B").get("log_retention_days") is None  # unknown name
+    outputs = parse_outputs({"FnName": "Stack-Fn1A2B-XyZ"}, "o.json")
+    function = resource(load_intent(document, outputs=outputs, inventory=build_inventory(outputs)), "Fn1A2B")
+    assert function.physical_name == "Stack-Fn1A2B-XyZ"
+    assert function.value("log_retention_days") == 7

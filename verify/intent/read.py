@@ -58,16 +58,14 @@ def read_intent(document: Document, names: Names | None = None, stack: str | Non
             if raw.type not in LINKERS:
                 ignored[raw.type] += 1
             continue
-        resources[raw.id] = _declared(raw, rule, by_id, names.pseudo.get("AWS::Region"))
+        resource = _declared(raw, rule, by_id, names.pseudo.get("AWS::Region"))
+        told = _told_name(resource, rules, names)  # before linking: a log group is linked by name too
+        resources[raw.id] = resource if told is None else replace(resource, physical_name=told)
     for raw in raws:
         link = LINKERS.get(raw.type)
         if link is not None:
             link(raw, resources, by_id)
     link_log_groups(resources, by_id)
-    for logical_id, resource in resources.items():
-        told = _told_name(resource, rules, names)
-        if told is not None:
-            resources[logical_id] = replace(resource, physical_name=told)
     return Intent(
         form=document.form,
         source=document.source,
