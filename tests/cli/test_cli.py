@@ -81,7 +81,7 @@ def assert_one_sentence(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.sandbox
 @pytest.mark.parametrize("name", ["pipeline-flat.json", "pipeline-terraform.json", "platform-cdk-multi.json"])
 def test_discover_json_matches_the_expected_inventory(tmp_path: Path, name: str) -> None:
-    result = verify(tmp_path, "discover", "--outputs", str(FIXTURES / name), "--json")
+    result = verify(tmp_path, "discover", "--outputs", str(FIXTURES / name), "--json", "--no-follow")
     assert result.returncode == 0, result.stderr
     expected = json.loads((FIXTURES / "expected" / name).read_text(encoding="utf-8"))
     assert json.loads(result.stdout) == expected
@@ -92,8 +92,8 @@ def test_discover_json_matches_the_expected_inventory(tmp_path: Path, name: str)
 def test_discover_never_prints_a_sensitive_value(tmp_path: Path) -> None:
     source = FIXTURES / "pipeline-terraform.json"
     secret = json.loads(source.read_text(encoding="utf-8"))["db_password"]["value"]
-    as_json = verify(tmp_path, "discover", "--outputs", str(source), "--json")
-    as_table = verify(tmp_path, "discover", "--outputs", str(source))
+    as_json = verify(tmp_path, "discover", "--outputs", str(source), "--json", "--no-follow")
+    as_table = verify(tmp_path, "discover", "--outputs", str(source), "--no-follow")
     assert as_json.returncode == as_table.returncode == 0
     assert secret not in as_json.stdout + as_json.stderr
     assert secret not in as_table.stdout + as_table.stderr
@@ -104,7 +104,7 @@ def test_discover_never_prints_a_sensitive_value(tmp_path: Path) -> None:
 @pytest.mark.sandbox
 def test_discover_table_lists_keys_and_missing(tmp_path: Path) -> None:
     outputs = write_json(tmp_path / "out.json", {**HEALTHY, "AlertsTopicArn": "unknown"})
-    result = verify(tmp_path, "discover", "--outputs", str(outputs))
+    result = verify(tmp_path, "discover", "--outputs", str(outputs), "--no-follow")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0] == f"region: us-east-1   source: {outputs}"
@@ -117,7 +117,7 @@ def test_discover_table_lists_keys_and_missing(tmp_path: Path) -> None:
 def test_discover_reads_the_outputs_path_from_config(tmp_path: Path) -> None:
     write_json(tmp_path / "deploy" / "outputs.json", HEALTHY)
     (tmp_path / "verify.toml").write_text('[outputs]\npath = "deploy/outputs.json"\n', encoding="utf-8")
-    result = verify(tmp_path, "discover", "--json")
+    result = verify(tmp_path, "discover", "--json", "--no-follow")
     assert result.returncode == 0, result.stderr
     assert [r["key"] for r in json.loads(result.stdout)["resources"]] == list(HEALTHY)
 

@@ -105,7 +105,9 @@ def _discover(document: dict[str, Any], workdir: Path) -> list[str]:
     registered = (set(REDACTOR._secrets), REDACTOR._needles)
     try:
         for extra in ([], ["--json"]):
-            code, text = _console(functools.partial(main, ["discover", "--outputs", str(path), *extra]))
+            code, text = _console(
+                functools.partial(main, ["discover", "--no-follow", "--outputs", str(path), *extra])
+            )
             assert code in (0, 2), text
             assert "Traceback" not in text
             if not extra:

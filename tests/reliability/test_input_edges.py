@@ -73,7 +73,7 @@ def test_a_cdk_file_of_several_stacks_from_stdin_keeps_its_stack_map(monkeypatch
 
 def test_discover_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _stdin_with(monkeypatch, json.dumps(OUTPUTS).encode())
-    assert main(["discover", "--outputs", "-", "--json"]) == 0
+    assert main(["discover", "--outputs", "-", "--json", "--no-follow"]) == 0
     keys = [r["key"] for r in json.loads(capsys.readouterr().out)["resources"]]
     assert "RawSensorTableName" in keys
 
@@ -188,7 +188,7 @@ def test_the_console_script_reads_pipes_once(how: str, tmp_path: Path) -> None:
 
     source = tmp_path / "flat.json"
     source.write_text(json.dumps(OUTPUTS), encoding="utf-8")
-    command = " ".join(f"'{part}'" for part in verify_command("discover", "--json"))
+    command = " ".join(f"'{part}'" for part in verify_command("discover", "--json", "--no-follow"))
     shell = {
         "process substitution": f"{command} --outputs <(cat '{source}')",
         "/dev/stdin": f"cat '{source}' | {command} --outputs /dev/stdin",
