@@ -345,3 +345,19 @@ def test_log_retention_by_name_once_an_output_tells_the_functions_generated_name
     function = resource(load_intent(document, outputs=outputs, inventory=build_inventory(outputs)), "Fn1A2B")
     assert function.physical_name == "Stack-Fn1A2B-XyZ"
     assert function.value("log_retention_days") == 7
+
+
+def test_a_log_group_that_only_mentions_a_function_is_not_its_log() -> None:
+    intent = _cfn(
+        {
+            "Fn1A2B": {"Type": "AWS::Lambda::Function"},
+            "AccessLogs3C4D": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {
+                    "LogGroupName": {"Fn::Sub": "/aws/apigateway/${Fn1A2B}-access"},
+                    "RetentionInDays": 3,
+                },
+            },
+        }
+    )
+    assert resource(intent, "Fn1A2B").get("log_retention_days") is None

@@ -9,10 +9,11 @@ file and the id that declared it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 
-from verify.intent.forms import Raw, declared_property
+from verify.intent.forms import Raw, at, declared_property
 from verify.intent.model import DeclaredProperty, DeclaredResource
 from verify.intent.rules import integer, number, schedule_days, text
 from verify.stack.kinds import Kind
@@ -151,7 +152,10 @@ def link_log_groups(resources: dict[str, DeclaredResource], by_id: dict[str, Raw
             continue
         raw = by_id[group.logical_id]
         name_prop = "LogGroupName" if raw.type[0].isupper() else "name"
-        referenced = set(raw.refers(name_prop))
+        # Only a group named like a function's own log group (`/aws/lambda/...`) is linked through
+        # a reference in its name: an access log named after a function is not its log.
+        lambda_log = "/aws/lambda/" in json.dumps(at(raw.written, name_prop, default=None))
+        referenced = set(raw.refers(name_prop)) if lambda_log else set()
         for function in functions:
             fn_raw = by_id[function.logical_id]
             config = (
