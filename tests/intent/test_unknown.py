@@ -53,6 +53,15 @@ NAMES = Names(
         ("${Token[TOKEN.231]}", "CDK token ${Token[TOKEN.231]} is resolved only at deploy"),
         ("arn:${Token[AWS.Partition.3]}:s3:::b", "CDK token ${Token[AWS.Partition.3]}"),
         ({"Fn::FindInMap": ["M", "k", "v"]}, "Fn::FindInMap"),
+        (
+            "{{resolve:ssm:/platform/db/engine-version}}",
+            "dynamic reference {{resolve:ssm:/platform/db/engine-version}} is read from ssm at deploy",
+        ),
+        ({"Fn::Sub": "{{resolve:secretsmanager:${Env}-db:SecretString:password}}"}, "Ref Env: a parameter"),
+        (
+            {"Fn::Sub": "{{resolve:secretsmanager:${AWS::StackName}:SecretString:password}}"},
+            "read from secretsmanager at deploy",
+        ),
     ],
 )
 def test_cloudformation_intrinsics_left_to_deploy_time_are_unknown_with_the_reason(

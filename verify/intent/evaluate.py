@@ -18,6 +18,7 @@ from typing import Any
 from verify.intent.model import Unknown, first_unknown, is_known
 
 _CDK_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}|\$\{TfToken\[[^\]]*\]\}")
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(ssm-secure|ssm|secretsmanager):[^}]*\}\}")
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 # A Terraform reference: optional module path, optional data., then type.name and an attribute path.
 _TF_REF = re.compile(r"^((?:module\.[\w-]+\.)*(?:data\.)?[a-z][a-z0-9_]*\.[\w-]+)((?:\.[\w-]+|\[\d+\])*)$")
@@ -65,9 +66,19 @@ def cfn_value(node: Any, names: Names) -> Any:
         return {k: v for k, v in evaluated.items() if v is not NO_VALUE}
     if isinstance(node, list):
         return [v for v in (cfn_value(item, names) for item in node) if v is not NO_VALUE]
-    if isinstance(node, str) and _CDK_TOKEN.search(node):
-        return Unknown(f"CDK token {_CDK_TOKEN.search(node).group(0)} is resolved only at deploy")  # type: ignore[union-attr]
+    if isinstance(node, str):
+        return _cfn_text(node)
     return node
+
+
+def _cfn_text(text: str) -> Any:
+    if (token := _CDK_TOKEN.search(text)) is not None:
+        return Unknown(f"CDK token {token.group(0)} is resolved only at deploy")
+    if (dynamic := _DYNAMIC_REFERENCE.search(text)) is not None:
+        # `{{resolve:ssm:/db/version}}`: CloudFormation reads SSM or Secrets Manager at deploy; the
+        # text itself is no value (taking it as the engine version would compare nonsense).
+        return Unknown(f"dynamic reference {dynamic.group(0)} is read from {dynamic.group(1)} at deploy")
+    return text
 
 
 def _cfn_intrinsic(key: str, argument: Any, names: Names) -> Any:
@@ -134,7 +145,7 @@ def _join(argument: Any, names: Names) -> Any:
     unknown = first_unknown(parts)
     if unknown is not None:
         return Unknown(f"Fn::Join of {unknown.reason}", unknown.refers_to)
-    return separator.join(_text(p) for p in parts)
+    return _cfn_text(separator.join(_text(p) for p in parts))
 
 
 def _sub(argument: Any, names: Names) -> Any:
@@ -161,7 +172,7 @@ def _sub(argument: Any, names: Names) -> Any:
     text = _SUB_VARIABLE.sub(replace, argument)
     if unknowns:
         return Unknown(f"Fn::Sub {argument!r}: {unknowns[0].reason}", unknowns[0].refers_to)
-    return text.replace("${!", "${")
+    return _cfn_text(text.replace("${!", "${"))
 
 
 def _select(argument: Any, names: Names) -> Any:
