@@ -202,3 +202,30 @@ def test_an_output_built_from_two_resources_of_one_kind_maps_neither() -> None:
     intent = load_intent(document, outputs=outputs, inventory=build_inventory(outputs))
     assert resource(intent, "RawA1B2C").mapped_to is None
     assert resource(intent, "RawB3D4E").mapped_to is None
+
+
+def test_rds_identifiers_map_whatever_their_case() -> None:
+    document = parse_document(
+        json.dumps(
+            {
+                "Resources": {
+                    "Database": {
+                        "Type": "AWS::RDS::DBInstance",
+                        "Properties": {"DBInstanceIdentifier": "Platform-DB"},
+                    },
+                    "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "Raw-Data"}},
+                }
+            }
+        ),
+        "t.json",
+    )
+    outputs = parse_outputs(
+        {
+            "DbArn": "arn:aws:rds:eu-west-1:123456789012:db:platform-db",
+            "TableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/raw-data",
+        },
+        "o.json",
+    )
+    intent = load_intent(document, outputs=outputs, inventory=build_inventory(outputs))
+    assert resource(intent, "Database").mapped_to == "DbArn"
+    assert resource(intent, "Table").mapped_to is None  # DynamoDB names are case-sensitive: another table

@@ -85,6 +85,11 @@ def _names_of(names: Names, form: str, declared: DeclaredResource, resource: Res
         names.attrs.setdefault((declared.logical_id, rule.name), resource.name)
 
 
+# RDS and ElastiCache store identifiers in lower case: `DBInstanceIdentifier: Platform-DB` is
+# deployed as `platform-db`.
+_LOWERCASED = frozenset({"rds_instance", "rds_cluster", "elasticache"})
+
+
 def map_to_inventory(intent: Intent, inventory: Inventory, outputs: Outputs | None = None) -> Intent:
     """`intent` with each declared resource's `mapped_to` (an inventory key) and `mapped_by` set."""
     physical = {row.logical_id: row.physical_id for row in (outputs.stack_resources if outputs else ())}
@@ -140,7 +145,10 @@ def _map_one(
             return replace(declared, mapped_to=found.key, mapped_by=f"output {key}")
     name = declared.physical_name
     if isinstance(name, str):
-        found = _first(same_kind, lambda r: name in (r.name, r.value))
+        if declared.kind in _LOWERCASED:
+            found = _first(same_kind, lambda r: name.lower() in (r.name.lower(), r.value.lower()))
+        else:
+            found = _first(same_kind, lambda r: name in (r.name, r.value))
         if found is not None:
             return replace(declared, mapped_to=found.key, mapped_by=f"declared name {name}")
     if declared.arn is not None:
