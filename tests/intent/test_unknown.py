@@ -194,3 +194,48 @@ def test_a_reference_resolved_from_the_inventory_arn_not_only_from_outputs() -> 
     )
     assert resource(intent, "Dlq1A2B3C4D").mapped_to == "DlqUrl"
     assert isinstance(resource(intent, "Queue5E6F7A8B").value("redrive_target"), Unknown)
+
+
+def test_a_counted_instance_in_a_plan_points_where_its_blocks_expression_does() -> None:
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "aws_sqs_queue.q[0]",
+                        "mode": "managed",
+                        "type": "aws_sqs_queue",
+                        "name": "q",
+                        "index": 0,
+                        "values": {"name": "q-0"},
+                    },
+                    {
+                        "address": "aws_sqs_queue.dlq",
+                        "mode": "managed",
+                        "type": "aws_sqs_queue",
+                        "name": "dlq",
+                        "values": {"name": "dlq"},
+                    },
+                ]
+            }
+        },
+        "resource_changes": [
+            {"address": "aws_sqs_queue.q[0]", "change": {"after_unknown": {"redrive_policy": True}}}
+        ],
+        "configuration": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "aws_sqs_queue.q",
+                        "expressions": {
+                            "redrive_policy": {"references": ["aws_sqs_queue.dlq.arn", "aws_sqs_queue.dlq"]}
+                        },
+                    }
+                ]
+            }
+        },
+    }
+    queue = resource(read_intent(parse_document(json.dumps(plan), "plan.json")), "aws_sqs_queue.q[0]")
+    target = queue.value("redrive_target")
+    assert isinstance(target, Unknown) and target.refers_to == "aws_sqs_queue.dlq"

@@ -28,6 +28,7 @@ from verify.intent.model import (
 from verify.intent.rules import TF_UNSET, Convert
 
 MISSING = object()
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 _WHOLE_REFERENCE = re.compile(r"^\$\{\s*((?:module\.[\w-]+\.)*[a-z][a-z0-9_]*\.[\w-]+)\.([\w-]+)\s*\}$")
 
 
@@ -173,7 +174,8 @@ def terraform_resources(document: Document) -> tuple[list[Raw], list[TemplateOut
     for entry in entries:
         address = str(entry["address"])
         values = _obj(entry.get("values"))
-        values = decoded(_mark_unknown(values, unknown_after.get(address), references.get(address, {})))
+        configured = _configured(references, address)
+        values = decoded(_mark_unknown(values, unknown_after.get(address), configured))
         identities[address] = {
             v for k in ("arn", "id", "name", "url") if isinstance(v := values.get(k), str) and v
         }
@@ -274,6 +276,12 @@ def _configuration_references(configuration: dict[str, Any]) -> dict[str, dict[s
     return found
 
 
+def _configured(references: dict[str, dict[str, list[str]]], address: str) -> dict[str, list[str]]:
+    """The configuration's expressions of a resource; an instance of `count`/`for_each`
+    (`aws_sqs_queue.q[0]`, `module.m["a"].aws_sqs_queue.q`) has its block's."""
+    return references.get(address) or references.get(_INSTANCE_KEY.sub("", address), {})
+
+
 def _plan_refers(
     address: str,
     values: dict[str, Any],
@@ -282,7 +290,7 @@ def _plan_refers(
 ) -> Callable[[str], list[str]]:
     def refers(prop: str) -> list[str]:
         head = prop.split(".", 1)[0]
-        configured = references.get(address, {}).get(head)
+        configured = _configured(references, address).get(head)
         if configured:
             return [r.rsplit(".", 1)[0] if r.count(".") >= 2 else r for r in configured]
         value = at(values, prop, default=None)
