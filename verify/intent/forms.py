@@ -174,8 +174,8 @@ def terraform_resources(document: Document) -> tuple[list[Raw], list[TemplateOut
     for entry in entries:
         address = str(entry["address"])
         values = _obj(entry.get("values"))
-        configured = _configured(references, address)
-        values = decoded(_mark_unknown(values, unknown_after.get(address), configured))
+        expressions = _configured(references, address)
+        values = decoded(_mark_unknown(values, unknown_after.get(address), expressions))
         identities[address] = {
             v for k in ("arn", "id", "name", "url") if isinstance(v := values.get(k), str) and v
         }
