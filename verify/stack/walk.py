@@ -116,6 +116,7 @@ class Walk:
         self._factory = factory
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._clients_lock = threading.Lock()
         self._max_calls = max_calls
         self._max_seconds = max_seconds
         self._deadline = clock() + max_seconds
@@ -547,6 +548,9 @@ class Walk:
             if sum(self._calls.values()) >= self._max_calls or self._clock() >= self._deadline:
                 raise BoundReached
             self._calls[f"{service}:{_api_name(operation)}"] += 1
+        # Made outside the budget's lock: a client's first making loads its service model (~80 ms),
+        # and the steps whose clients exist need not wait for it.
+        with self._clients_lock:
             if service not in self._clients:
                 self._clients[service] = self._factory(service)
             client = self._clients[service]
