@@ -6,7 +6,7 @@ date or id + time, the ingest route, the query style (`GET /<route>?<id>=…` pl
 method requires, or `GET /<route>/{param}`), the output keys, table and resource names, and whether
 the API's id is its own output or only in an emulator-style URL. `conventions()` is a hypothesis
 strategy drawing them; `standin(conventions, fault=...)` builds the stack in-process, inside
-`aws_mock`, with tests/helpers/standin_iot.py's machinery: moto plays DynamoDB, X-Ray and API
+`aws_mock`: moto plays DynamoDB, X-Ray and API
 Gateway's control plane (the routes, their required query strings, optionally a request model), and
 a loopback listener plays the API and its handlers -- SigV4 checked like IAM authorization, `403
 Missing Authentication Token` off the declared routes, a 400 naming the fields a refused reading
@@ -32,10 +32,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import strategies as st
 
 from tests.helpers.moto import MOTO_REGION
-from tests.helpers.standin_iot import _plain, _typed
 from verify.sandbox.emulator.sigv4 import SigV4Error, verify_request
 
 ID_FIELDS = ("sensorId", "sensor_id", "deviceId", "device_id")
@@ -70,6 +70,8 @@ FAULTS = (
     "query_wrong_data",  # the query answers someone else's readings (or none)
     "raw_not_written",  # the ingest answers 200 and hands the reading on, but never stores it raw
 )
+# Broken in ways no check is about, for the learning's own tests: every reading refused, naming nothing.
+OTHER_BREAKAGES = ("refuses_everything",)
 FLOW = "suites/test_flow.py::"
 # The checks each fault must make fail (not error, not skip, not pass).
 RELEVANT: dict[str, tuple[str, ...]] = {
@@ -117,6 +119,9 @@ class Conventions:
     # A single-table design: one table keyed `pk`/`sk`, values with a type prefix (`DEVICE#<id>`,
     # `READING#<time>`, `PROCESSED#<day>#<time>`); one `TableName` output. Not drawn by `conventions()`.
     single_table: bool = False
+    raw_name: str = ""  # the tables' names ("" -> `<prefix>-<word>-<n>`)
+    processed_name: str = ""
+    refusal: str = ""  # one refusal text for every malformed reading, as some handlers have
 
     @property
     def rest(self) -> bool:
@@ -532,11 +537,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(reading, dict):
             self._answer(400, {"error": "a reading is a JSON object"})
             return
+        if stack.fault == "refuses_everything":
+            self._answer(400, {"error": "invalid reading"})
+            return
         if c.validated and stack.fault != "accepts_garbage" and not _fits_model(c, reading):
             self._answer(400, {"message": "Invalid request body"})
             return
         refusal = self._refusal(reading)
         valid = refusal is None
+        if refusal is not None and c.refusal:
+            refusal = c.refusal
         if refusal is not None and not (stack.fault == "accepts_garbage" and reading.get(c.id_field)):
             self._answer(400, {"error": refusal})
             return
@@ -656,6 +666,16 @@ def _fits_model(c: Conventions, reading: dict[str, Any]) -> bool:
     return not c.nest or isinstance(reading.get(c.nest), dict)
 
 
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _typed(item: dict[str, Any]) -> dict[str, Any]:
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
@@ -704,12 +724,12 @@ def _seed(c: Conventions, raw: str, processed: str) -> None:
 def standin(conventions: Conventions, fault: str | None = None) -> Iterator[StandIn]:
     """The stand-in stack (inside `aws_mock`): tables, the API's routes, the listener playing it.
     Names carry a fresh number, so several stacks can live in one moto."""
-    if fault is not None and fault not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+    if fault is not None and fault not in (*FAULTS, *OTHER_BREAKAGES):
+        raise ValueError(f"unknown fault {fault!r}; known: {', '.join((*FAULTS, *OTHER_BREAKAGES))}")
     c = conventions
     n = next(_numbers)
-    raw = f"{c.prefix}-{c.raw_word}-{n}"
-    processed = f"{c.prefix}-{c.processed_word}-{n}"
+    raw = c.raw_name or f"{c.prefix}-{c.raw_word}-{n}"
+    processed = c.processed_name or f"{c.prefix}-{c.processed_word}-{n}"
     if c.single_table:
         raw = processed = f"{c.prefix}-data-{n}"  # one table holds both
     _create_tables(c, raw, processed)
@@ -726,6 +746,8 @@ def standin(conventions: Conventions, fault: str | None = None) -> Iterator[Stan
         processed_table=processed,
     )
     # The caller's own credentials (what verify signs with), as IAM would know them.
+    # ...and the fake pair tests sign with by hand (`Credentials("testing", "testing")`).
+    stack.secrets["testing"] = "testing"
     credentials = boto3.Session().get_credentials()
     if credentials is not None:
         frozen = credentials.get_frozen_credentials()
