@@ -143,7 +143,7 @@ def test_a_stack_run_lists_what_the_outputs_never_name(stack: dict[str, Any]) ->
     )
     # Read with the outputs: the stack's list cost no call; only the functions were followed.
     report = inventory.discovery
-    assert report is not None and report.stack == STACK
+    assert report is not None and report.stacks == (STACK,)
     assert not any(op.startswith("cloudformation:") for op, _ in report.calls_by_operation)
     assert report.found == len(found) == 7
 
@@ -176,12 +176,43 @@ def test_an_outputs_file_finds_its_stack_through_one_named_resource(stack: dict[
     # The table (a name is its physical id) led to the stack: what the stack lists hangs from it.
     assert {r.origin for r in found.values()} == {"RawTableName"}
     report = inventory.discovery
-    assert report is not None and report.stack == STACK
+    assert report is not None and report.stacks == (STACK,)
     calls = dict(report.calls_by_operation)
     assert calls["cloudformation:DescribeStackResources"] == 1  # one read found the whole stack
     assert "cloudformation:ListStackResources" not in calls  # fewer than 100 rows: all were there
     assert report.calls == aws.call_count() - before
     assert report.notes == ()
+
+
+def test_an_app_of_two_stacks_has_both_lists_read(
+    stack: dict[str, Any], moto_client: Callable[[str], Any]
+) -> None:
+    """A CDK app's outputs file names resources of two stacks: the second named resource is asked
+    about because the first one's stack does not list it."""
+    jobs: dict[str, Any] = {
+        "Resources": {
+            "JobsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "tlm-jobs-queue"}},
+            "JobsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "tlm-jobs-done"}},
+        },
+        "Outputs": {"JobsQueueUrl": {"Value": {"Ref": "JobsQueue"}}},
+    }
+    moto_client("cloudformation").create_stack(StackName="TelemetryJobs", TemplateBody=json.dumps(jobs))
+    jobs_url = moto_client("sqs").get_queue_url(QueueName="tlm-jobs-queue")["QueueUrl"]
+    outputs = {"RawTableName": RAW, "JobsQueueUrl": jobs_url}
+    inventory = discover_wiring(
+        build_inventory(parse_outputs(outputs, "cdk-outputs.json")), Aws(MOTO_REGION, read_only=True)
+    )
+    report = inventory.discovery
+    assert report is not None and report.stacks == (STACK, "TelemetryJobs")
+    assert dict(report.calls_by_operation)["cloudformation:DescribeStackResources"] == 2
+    found = _found(inventory)
+    assert found[("sqs_queue", DLQ)].found_via == VIA
+    assert found[("sqs_queue", DLQ)].origin == "RawTableName"
+    topic = next(r for r in found.values() if r.kind == "sns_topic" and r.name == "tlm-jobs-done")
+    assert (topic.found_via, topic.origin) == ("CloudFormation stack TelemetryJobs", "JobsQueueUrl")
+    lines = describe(inventory)
+    assert f"named by an output and listed by {VIA} too: RawTableName" in lines
+    assert "named by an output and listed by CloudFormation stack TelemetryJobs too: JobsQueueUrl" in lines
 
 
 def test_a_resource_no_stack_manages_is_a_note(moto_client: Callable[[str], Any], monkeypatch: Any) -> None:
@@ -193,7 +224,7 @@ def test_a_resource_no_stack_manages_is_a_note(moto_client: Callable[[str], Any]
         build_inventory(parse_outputs(outputs, "tf.json")), Aws(MOTO_REGION, read_only=True)
     )
     report = inventory.discovery
-    assert report is not None and report.stack is None
+    assert report is not None and report.stacks == ()
     assert (
         "CloudFormation manages none of JobsFunctionName, WorkQueueUrl (asked by physical id): no stack's resource list was read"
         in report.notes
@@ -265,7 +296,7 @@ def test_a_big_stack_is_paged_and_the_bound_holds() -> None:
     assert report is not None
     assert calls.count("cloudformation.list_stack_resources") == 3
     assert len(calls) == report.calls == 20  # not 4 + 3 x 250
-    assert report.bound_reached and report.stack == "big"
+    assert report.bound_reached and report.stacks == ("big",)
     assert len(inventory.of_kind("lambda_function")) == 250  # every one listed; following them is cut
     assert any(n.startswith("discovery stopped at its bound (20 AWS calls") for n in report.notes)
 

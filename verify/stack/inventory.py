@@ -50,12 +50,12 @@ class DiscoveryReport:
     calls_by_operation: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
     bound_reached: bool = False
-    # The CloudFormation stack whose resource list was read (`verify.stack.cloudformation`), if any.
-    stack: str | None = None
+    # The CloudFormation stacks whose resource lists were read (`verify.stack.cloudformation`).
+    stacks: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
-            "stack": self.stack,
+            "stacks": list(self.stacks),
             "calls": self.calls,
             "max_calls": self.max_calls,
             "found": self.found,

@@ -79,8 +79,8 @@ class _Findings:
     adds: list[tuple[str, str, str | None, str | None, Kind | None, bool]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     urls: list[tuple[str, str]] = field(default_factory=list)  # (queue name, its URL)
-    # (stack name, its resources, the output key whose resource led to it): the stack it belongs to
-    stack: tuple[str, tuple[StackResource, ...], str] | None = None
+    # (stack name, its resources, the output key whose resource led to it): the stacks asked for
+    stacks: list[tuple[str, tuple[StackResource, ...], str]] = field(default_factory=list)
     error: str | None = None
     cut: bool = False  # the bound was reached inside this step
 
@@ -131,10 +131,11 @@ class Walk:
         self.again: list[tuple[str, str, str | None, str]] = []
         self._start = [r for r in inventory.resources if not r.sensitive]
         # The stack's resource list: read with the outputs (`--stack`), else asked for below.
-        self._stack = inventory.stack
-        self._stack_rows = inventory.stack_resources
-        self._stack_origin: str | None = None
-        self._lookups = [] if self._stack_rows else cloudformation.lookups(self._start)
+        # (stack name, its resources, the output key whose resource led to it) of each stack read.
+        self._stacks: list[tuple[str, tuple[StackResource, ...], str | None]] = (
+            [(inventory.stack or "?", inventory.stack_resources, None)] if inventory.stack_resources else []
+        )
+        self._lookups = [] if self._stacks else cloudformation.lookups(self._start)
         self._urls_asked: set[str] = set()
         for resource in inventory.resources:
             for named in (resource, *resource.members):  # every item of a merged one, its ARN too
@@ -168,7 +169,7 @@ class Walk:
             calls_by_operation=tuple(sorted(self._calls.items())),
             notes=tuple(self._notes),
             bound_reached=bool(self._cut),
-            stack=self._stack,
+            stacks=tuple(name for name, _, _ in self._stacks),
         )
         return [self.relate(r) for r in self._found], report
 
@@ -257,8 +258,7 @@ class Walk:
             self._found = [
                 replace(r, url=url) if r.kind == Kind.SQS_QUEUE and r.name == name else r for r in self._found
             ]
-        if findings.stack is not None:
-            self._stack, self._stack_rows, self._stack_origin = findings.stack
+        self._stacks.extend(findings.stacks)
         self._notes.extend(findings.notes)
         if findings.error:
             self._notes.append(findings.error)
@@ -270,11 +270,14 @@ class Walk:
 
     def _stack_of(self) -> Callable[[_Findings], None]:
         """Which stack holds a named resource: DescribeStackResources by its physical id answers with
-        that stack's resources in one call (`verify.stack.cloudformation`)."""
+        that stack's resources in one call (`verify.stack.cloudformation`). The second named resource
+        is asked only when the first's stack does not list it (an app of several stacks)."""
 
         def follow(out: _Findings) -> None:
             unmanaged: list[str] = []
             for resource, physical_id in self._lookups:
+                if any(physical_id == r.physical_id for _, rows, _ in out.stacks for r in rows):
+                    continue  # in a stack already read: nothing new to learn
                 try:
                     answer = self._ask(
                         "cloudformation", "describe_stack_resources", PhysicalResourceId=physical_id
@@ -289,16 +292,22 @@ class Walk:
                 if stack is None:
                     unmanaged.append(resource.key)
                     continue
+                if any(stack == name for name, _, _ in out.stacks):
+                    continue
                 rows = tuple(cloudformation.row(r) for r in described)
                 if len(rows) >= cloudformation.DESCRIBE_CAP:  # a full answer may hold back the rest
                     stack_id = next((str(r["StackId"]) for r in described if r.get("StackId")), stack)
                     rows = tuple(self._listed_rows(stack_id))
-                out.stack = (stack, rows, resource.key)
-                return
-            out.notes.append(
-                f"CloudFormation manages none of {', '.join(unmanaged)} (asked by physical id): "
-                "no stack's resource list was read"
-            )
+                out.stacks.append((stack, rows, resource.key))
+            if unmanaged and not out.stacks:
+                out.notes.append(
+                    f"CloudFormation manages none of {', '.join(unmanaged)} (asked by physical id): "
+                    "no stack's resource list was read"
+                )
+            elif unmanaged:
+                out.notes.append(
+                    f"CloudFormation manages none of {', '.join(unmanaged)} (asked by physical id)"
+                )
 
         return follow
 
@@ -315,22 +324,21 @@ class Walk:
                 return
 
     def _apply_stack(self) -> list[_Step]:
-        """The stack's resources verify checks, added unless already in the inventory; the steps
-        that follow the functions only the stack lists (their log groups, failure targets)."""
-        if self._stack is None:
-            return []
-        listed = cloudformation.listed(self._stack_rows)
-        via = f"CloudFormation stack {self._stack}"
+        """Each stack's resources verify checks, added unless already in the inventory; the steps
+        that follow the functions only a stack lists (their log groups, failure targets)."""
         functions: list[_Step] = []
-        for physical_id, kind in listed.resources:
-            added = self._add(physical_id, via, origin=self._stack_origin, kind=kind)
-            if added is not None and kind == Kind.LAMBDA_FUNCTION:
-                what = f"log group and failure targets of function {added.name}"
-                functions.append(_Step(what, self._function(added)))
-        if listed.nested:
-            self._notes.append(
-                f"{via}: the resources of its nested stack(s) {', '.join(listed.nested)} were not read"
-            )
+        for stack, rows, origin in self._stacks:
+            listed = cloudformation.listed(rows)
+            via = f"CloudFormation stack {stack}"
+            for physical_id, kind in listed.resources:
+                added = self._add(physical_id, via, origin=origin, kind=kind)
+                if added is not None and kind == Kind.LAMBDA_FUNCTION:
+                    what = f"log group and failure targets of function {added.name}"
+                    functions.append(_Step(what, self._function(added)))
+            if listed.nested:
+                self._notes.append(
+                    f"{via}: the resources of its nested stack(s) {', '.join(listed.nested)} were not read"
+                )
         return functions
 
     # ------------------------------------------------------------------ first hop

@@ -147,7 +147,8 @@ def describe(inventory: Inventory) -> list[str]:
     if report is None:
         return []
     bound = ", its bound reached" if report.bound_reached else ""
-    listing = f" and CloudFormation stack {report.stack}'s resource list" if report.stack else ""
+    listed_by = [f"CloudFormation stack {stack}" for stack in report.stacks]
+    listing = "".join(f" and {via}'s resource list" for via in listed_by)
     lines = [
         f"found by following the stack's wiring{listing}: {report.found} resource(s), "
         f"{report.calls} AWS call(s) of at most {report.max_calls}{bound}"
@@ -162,15 +163,15 @@ def describe(inventory: Inventory) -> list[str]:
         )
     # What an output names and the wiring leads to as well: one resource, the relationship said on it.
     # That the stack lists it too is said once for all of them, not on each.
-    listed_by = f"CloudFormation stack {report.stack}" if report.stack else None
     reached = [
-        (r, [v for v in r.relations if v != listed_by]) for r in inventory.resources if not r.discovered
+        (r, [v for v in r.relations if v not in listed_by]) for r in inventory.resources if not r.discovered
     ]
     if any(relations for _, relations in reached):
         lines.append("named by an output and reached by the wiring too:")
         lines.extend(f"  {', '.join(r.keys)}  <- {'; '.join(v)}" for r, v in reached if v)
-    in_stack = [k for r, _ in reached if listed_by in r.relations for k in r.keys[:1]]
-    if in_stack:
-        lines.append(f"named by an output and listed by {listed_by} too: {', '.join(in_stack)}")
+    for via in listed_by:
+        in_stack = [k for r, _ in reached if via in r.relations for k in r.keys[:1]]
+        if in_stack:
+            lines.append(f"named by an output and listed by {via} too: {', '.join(in_stack)}")
     lines.extend(f"note: {note}" for note in report.notes)
     return lines
