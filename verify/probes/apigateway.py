@@ -1,4 +1,5 @@
-"""API Gateway REST APIs: which API and stage an output names, the stage, IAM auth, throttling, tracing.
+"""API Gateway REST and HTTP APIs: which API and stage an output names, the stage, IAM auth, throttling,
+tracing (REST only: HTTP APIs have none).
 
 An `api` output is an execute-api URL (its host is the API id, its first path segment the stage), a
 bare id, an ARN, or a custom/emulator URL; the last says nothing about the API, so its id comes
@@ -134,27 +135,60 @@ def target(resource: Resource, inventory: Inventory) -> ApiTarget:
     return ApiTarget(api_id=api_id, stage=stage_name(resource, inventory), source=resource.key)
 
 
+def _v2_protocol(v2_client: Any, api_id: str) -> str | None:
+    """`HTTP` or `WEBSOCKET` when API Gateway v2 knows `api_id` (same hostnames as REST APIs), else None."""
+    try:
+        with aws_errors("apigatewayv2", "GetApi", api_id):
+            return str(v2_client.get_api(ApiId=api_id).get("ProtocolType", "HTTP"))
+    except CheckFailed:
+        return None
+
+
+def _rest_not_found(api_id: str) -> CheckFailed:
+    return CheckFailed(
+        f"API Gateway REST API `{api_id}`: expected it to exist, got not found",
+        resource=api_id,
+        expected="exists",
+        actual="not found",
+    )
+
+
 def get_rest_api(client: Any, api_id: str, v2_client: Any | None = None) -> dict[str, Any]:
     """The REST API; an HTTP/WebSocket API (API Gateway v2, same hostnames) is NotApplicable here."""
     try:
         with aws_errors("apigateway", "GetRestApi", api_id):
             answer: dict[str, Any] = client.get_rest_api(restApiId=api_id)
     except CheckFailed:
-        if v2_client is not None:
-            try:
-                with aws_errors("apigatewayv2", "GetApi", api_id):
-                    protocol = v2_client.get_api(ApiId=api_id).get("ProtocolType", "HTTP")
-            except CheckFailed:
-                protocol = None
-            if protocol:
-                raise NotApplicable(f"API `{api_id}` is an {protocol} API (v2), not a REST API") from None
-        raise CheckFailed(
-            f"API Gateway REST API `{api_id}`: expected it to exist, got not found",
-            resource=api_id,
-            expected="exists",
-            actual="not found",
-        ) from None
+        if v2_client is not None and (protocol := _v2_protocol(v2_client, api_id)):
+            raise NotApplicable(f"API `{api_id}` is an {protocol} API (v2), not a REST API") from None
+        raise _rest_not_found(api_id) from None
     return answer
+
+
+REST = "REST"
+HTTP = "HTTP"
+
+
+def api_kind(client: Any, api_id: str, v2_client: Any) -> str:
+    """`REST` (GetRestApi knows it) or `HTTP` (API Gateway v2's GetApi says so): which checks apply.
+
+    A WebSocket API is `NotApplicable` (these checks cover REST and HTTP APIs); an API neither knows
+    fails as a missing REST API always did (the REST rows' message is unchanged).
+    """
+    __tracebackhide__ = True
+    try:
+        with aws_errors("apigateway", "GetRestApi", api_id):
+            client.get_rest_api(restApiId=api_id)
+    except CheckFailed:
+        protocol = _v2_protocol(v2_client, api_id)
+        if protocol == HTTP:
+            return HTTP
+        if protocol:
+            raise NotApplicable(
+                f"API `{api_id}` is a {protocol} API (v2): these checks cover REST and HTTP APIs"
+            ) from None
+        raise _rest_not_found(api_id) from None
+    return REST
 
 
 def get_stage(client: Any, api: ApiTarget) -> dict[str, Any]:
@@ -275,6 +309,134 @@ def check_tracing(api: ApiTarget, stage: dict[str, Any]) -> bool:
             actual=False,
         )
     return enabled
+
+
+# ---------------------------------------------------------------- HTTP APIs (API Gateway v2)
+# The REST checks' equivalents where AWS has one: the stage the URL names (or `$default`, which an
+# HTTP API's stage-less URL reaches) exists and is deployed; every route requires AWS_IAM; the stage
+# throttles by default. Read-only: GetStages, GetRoutes. HTTP APIs have no X-Ray tracing and no usage
+# plans, so neither is asked for.
+
+DEFAULT_STAGE = "$default"
+
+
+def _http_subject(api_id: str) -> str:
+    return f"API Gateway HTTP API `{api_id}`"
+
+
+def get_http_stage(v2_client: Any, api: ApiTarget) -> dict[str, Any]:
+    """The stage an HTTP API serves the output's URL from: the one it names (first path segment of an
+    execute-api URL, or a `...Stage...` output), else `$default`. `CheckFailed` naming the stages there
+    are when it does not exist."""
+    __tracebackhide__ = True
+    wanted = api.stage or DEFAULT_STAGE
+    with aws_errors("apigatewayv2", "GetStages", api.api_id, subject=_http_subject(api.api_id)):
+        pages = v2_client.get_paginator("get_stages").paginate(ApiId=api.api_id)
+        stages = {str(s.get("StageName")): s for page in pages for s in page.get("Items", [])}
+    if wanted not in stages:
+        named = "" if api.stage else " (the URL names no stage)"
+        raise CheckFailed(
+            f"{_http_subject(api.api_id)}: expected stage `{wanted}` (from output `{api.source}`){named}, "
+            f"got stages {sorted(stages) or 'none'}",
+            resource=api.api_id,
+            expected=wanted,
+            actual=sorted(stages),
+        )
+    return dict(stages[wanted])
+
+
+def check_http_deployed(api: ApiTarget, stage: dict[str, Any]) -> str:
+    """The stage serves a deployment: it names one, or deploys every change itself (AutoDeploy)."""
+    __tracebackhide__ = True
+    if stage.get("DeploymentId"):
+        return str(stage["DeploymentId"])
+    if stage.get("AutoDeploy"):
+        return "auto-deploy"
+    name = stage.get("StageName")
+    raise CheckFailed(
+        f"{_http_subject(api.api_id)}: expected stage `{name}` to be deployed, got no deployment and "
+        "AutoDeploy off (the stage serves nothing)",
+        resource=f"{api.api_id}/{name}",
+        expected="a deployment or AutoDeploy",
+        actual="none",
+    )
+
+
+def http_routes(v2_client: Any, api_id: str) -> list[dict[str, str]]:
+    """Every route of HTTP API `api_id`: its route key and authorization type."""
+    with aws_errors("apigatewayv2", "GetRoutes", api_id, subject=_http_subject(api_id)):
+        pages = v2_client.get_paginator("get_routes").paginate(ApiId=api_id)
+        items = [item for page in pages for item in page.get("Items", [])]
+    return [
+        {
+            "route": str(item.get("RouteKey", "")),
+            "authorization": str(item.get("AuthorizationType") or "NONE"),
+        }
+        for item in items
+    ]
+
+
+def check_routes_iam(v2_client: Any, api_id: str) -> list[dict[str, str]]:
+    """Every route but CORS preflights (`OPTIONS ...`) requires SigV4 (AWS_IAM), as a REST API's
+    methods must. `$default` is checked like any other route: it takes every request no other route
+    matches, so an open `$default` opens the API."""
+    __tracebackhide__ = True
+    every = http_routes(v2_client, api_id)
+    guarded = [r for r in every if not r["route"].upper().startswith("OPTIONS ")]
+    if not guarded:
+        raise CheckFailed(
+            f"{_http_subject(api_id)}: expected routes requiring AWS_IAM, got no routes at all",
+            resource=api_id,
+            expected="routes with AWS_IAM",
+            actual=[],
+        )
+    open_routes = [r for r in guarded if r["authorization"] != "AWS_IAM"]
+    if open_routes:
+        listed = ", ".join(f"{r['route']} ({r['authorization']})" for r in open_routes)
+        raise CheckFailed(
+            f"{_http_subject(api_id)}: expected every route to use AWS_IAM authorization, got {listed}",
+            resource=api_id,
+            expected="AWS_IAM",
+            actual=open_routes,
+        )
+    return guarded
+
+
+def _throttled(settings: dict[str, Any]) -> bool:
+    return bool(
+        (settings.get("ThrottlingRateLimit") or 0) > 0 and (settings.get("ThrottlingBurstLimit") or 0) > 0
+    )
+
+
+def check_http_throttling(v2_client: Any, api: ApiTarget, stage: dict[str, Any]) -> dict[str, Any]:
+    """The stage's default route settings throttle (rate and burst > 0), or every route's own settings
+    do. An HTTP API has no usage plans: nothing else limits it but the account-wide limit."""
+    __tracebackhide__ = True
+    name = stage.get("StageName")
+    defaults = stage.get("DefaultRouteSettings") or {}
+    rate = defaults.get("ThrottlingRateLimit") or 0
+    burst = defaults.get("ThrottlingBurstLimit") or 0
+    if _throttled(defaults):
+        return {"rate_limit": rate, "burst_limit": burst, "source": "stage DefaultRouteSettings"}
+    per_route = stage.get("RouteSettings") or {}
+    keys = [r["route"] for r in http_routes(v2_client, api.api_id)] if per_route else []
+    if keys and all(_throttled(per_route.get(key) or {}) for key in keys):
+        return {"source": "RouteSettings of every route", "routes": keys}
+    raise CheckFailed(
+        f"API Gateway HTTP API stage `{api.api_id}/{name}`: expected throttling (DefaultRouteSettings "
+        f"rate and burst > 0, or every route's RouteSettings), got rate {rate}, burst {burst} "
+        "(only the account-wide limit protects the backend)",
+        resource=f"{api.api_id}/{name}",
+        expected="rate > 0 and burst > 0",
+        actual={"rate": rate, "burst": burst},
+    )
+
+
+def http_tracing_not_applicable(api: ApiTarget) -> NotApplicable:
+    return NotApplicable(
+        f"API `{api.api_id}` is an HTTP API: API Gateway offers X-Ray tracing for REST APIs only "
+        "(trace the integration's function instead)"
+    )
 
 
 def custom_domain_maps_api(
