@@ -148,3 +148,80 @@ def test_usage_plan_throttle_counts(client: Any) -> None:
     target = ApiTarget(api_id, "dev", "ApiEndpoint")
     evidence = apigateway.check_throttling(client, target, apigateway.get_stage(client, target))
     assert evidence["usage_plan"] == "sensors" and evidence["rateLimit"] == 50.0
+
+
+# ---------------------------------------------------------------- HTTP APIs (API Gateway v2)
+
+
+@pytest.fixture
+def v2(moto_client: Callable[[str], Any]) -> Any:
+    return moto_client("apigatewayv2")
+
+
+def make_http_api(v2: Any, routes: dict[str, str], **stage: Any) -> str:
+    api_id: str = v2.create_api(Name="telemetry-http", ProtocolType="HTTP")["ApiId"]
+    for key, auth in routes.items():
+        v2.create_route(ApiId=api_id, RouteKey=key, AuthorizationType=auth)
+    v2.create_stage(ApiId=api_id, StageName="$default", **stage)
+    return api_id
+
+
+def test_api_kind_tells_rest_from_http_and_refuses_websocket(client: Any, v2: Any) -> None:
+    rest = make_api(client)
+    http = make_http_api(v2, {"POST /ingest": "AWS_IAM"})
+    socket = v2.create_api(Name="live", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.a")
+    assert apigateway.api_kind(client, rest, v2) == apigateway.REST
+    assert apigateway.api_kind(client, http, v2) == apigateway.HTTP
+    with pytest.raises(NotApplicable, match="is a WEBSOCKET API \\(v2\\): these checks cover REST and HTTP"):
+        apigateway.api_kind(client, socket["ApiId"], v2)
+    with pytest.raises(CheckFailed, match="REST API `zzzzzzzzzz`: expected it to exist, got not found"):
+        apigateway.api_kind(client, "zzzzzzzzzz", v2)
+
+
+def test_http_routes_need_iam_but_cors_preflights_do_not(v2: Any) -> None:
+    api_id = make_http_api(v2, {"POST /ingest": "AWS_IAM", "OPTIONS /ingest": "NONE", "$default": "AWS_IAM"})
+    assert [r["route"] for r in apigateway.check_routes_iam(v2, api_id)] == ["POST /ingest", "$default"]
+    for key, auth in (("GET /query", "JWT"), ("ANY /{proxy+}", "NONE")):
+        v2.create_route(ApiId=api_id, RouteKey=key, AuthorizationType=auth)
+    with pytest.raises(CheckFailed) as failed:
+        apigateway.check_routes_iam(v2, api_id)
+    assert str(failed.value).endswith("got GET /query (JWT), ANY /{proxy+} (NONE)")
+
+
+def test_an_http_api_without_routes_fails_the_iam_check(v2: Any) -> None:
+    api_id = make_http_api(v2, {"OPTIONS /ingest": "NONE"})
+    with pytest.raises(CheckFailed, match="expected routes requiring AWS_IAM, got no routes at all"):
+        apigateway.check_routes_iam(v2, api_id)
+
+
+def test_http_stage_deployed_by_id_or_auto_deploy(v2: Any) -> None:
+    api_id = make_http_api(v2, {"POST /ingest": "AWS_IAM"})
+    target = ApiTarget(api_id, None, "ApiEndpoint")
+    stage = apigateway.get_http_stage(v2, target)
+    assert stage["StageName"] == "$default"
+    with pytest.raises(CheckFailed, match="got no deployment and AutoDeploy off"):
+        apigateway.check_http_deployed(target, stage)
+    assert apigateway.check_http_deployed(target, {**stage, "DeploymentId": "d1"}) == "d1"
+    assert apigateway.check_http_deployed(target, {**stage, "AutoDeploy": True}) == "auto-deploy"
+
+
+def test_http_throttling_needs_every_route_when_there_is_no_default(v2: Any) -> None:
+    api_id = make_http_api(v2, {"POST /ingest": "AWS_IAM", "GET /query": "AWS_IAM"})
+    target = ApiTarget(api_id, "$default", "ApiEndpoint")
+    each = {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 10}
+    stage = {"StageName": "$default", "RouteSettings": {"POST /ingest": each}}
+    with pytest.raises(CheckFailed) as failed:
+        apigateway.check_http_throttling(v2, target, stage)
+    assert str(failed.value) == (
+        f"API Gateway HTTP API stage `{api_id}/$default`: expected throttling (DefaultRouteSettings rate "
+        "and burst > 0, or every route's RouteSettings), got rate 0, burst 0 (only the account-wide limit "
+        "protects the backend)"
+    )
+    stage["RouteSettings"] = {"POST /ingest": each, "GET /query": each}
+    assert apigateway.check_http_throttling(v2, target, stage)["source"] == "RouteSettings of every route"
+    defaults = {"StageName": "$default", "DefaultRouteSettings": {**each, "DetailedMetricsEnabled": False}}
+    assert apigateway.check_http_throttling(v2, target, defaults) == {
+        "rate_limit": 5.0,
+        "burst_limit": 10,
+        "source": "stage DefaultRouteSettings",
+    }

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from tests.helpers.moto import MOTO_REGION
+from tests.helpers.standin_gen import Conventions, standin
 from verify.config.settings import Config
 from verify.engine.plan import plan
 from verify.engine.runner import run
@@ -264,3 +265,24 @@ def test_a_rest_api_s_rows_are_unchanged(aws_mock: None, tmp_path: Path) -> None
     assert {r.message for r in missing.values()} == {
         "API Gateway REST API `zzzzzzzzzz`: expected it to exist, got not found"
     }
+
+
+@pytest.mark.parametrize("fault", [None, "accepts_unsigned"])
+def test_a_generated_http_stand_in(aws_mock: None, tmp_path: Path, fault: str | None) -> None:
+    # The stand-in generator's HTTP API (an emulator URL and an id output, as the property tests draw
+    # it): healthy, every applicable check passes; with the ingest route's auth off, the IAM check
+    # names that route. (The flow's own unsigned check sees it too: tests/scenario.)
+    drawn = Conventions(api_kind="http", api_id_key="HttpApiId", ingest_route="/telemetry")
+    with standin(drawn, fault) as stack:
+        rows = run_suite(
+            tmp_path, {k: v for k, v in stack.outputs.items() if k in ("ApiEndpoint", "HttpApiId")}
+        )
+    assert rows[STAGE].status is Status.PASSED, shown(rows)
+    assert rows[STAGE].evidence["stage"] == "$default"
+    assert rows[THROTTLE].status is Status.PASSED, shown(rows)
+    assert rows[TRACING].status is Status.SKIPPED, shown(rows)
+    if fault is None:
+        assert rows[IAM].status is Status.PASSED, shown(rows)
+    else:
+        assert rows[IAM].status is Status.FAILED, shown(rows)
+        assert rows[IAM].message.endswith("got POST /telemetry (NONE)")
