@@ -160,8 +160,8 @@ def test_a_healthy_stand_in_is_a_pass_for_the_whole_run(
     assert wrong == [], f"{drawn}\n{shown}"
     assert verified.verdict == "pass", shown
     passed = {check.split("[")[0] for check, r in verified.results.items() if r.status is Status.PASSED}
-    if drawn.rest:  # the API Gateway suite checks REST APIs (an HTTP API's rows say they are none)
-        assert "suites/test_apigateway.py::test_stage_exists" in passed, shown
+    # The API Gateway suite checks REST and HTTP APIs alike (an HTTP API's `$default` stage here).
+    assert "suites/test_apigateway.py::test_stage_exists" in passed, shown
     assert "suites/test_dynamodb.py::test_table_active" in passed, shown
 
 
