@@ -191,7 +191,9 @@ def sandbox_main(argv: list[str]) -> int:
 
 
 def main() -> None:
-    sys.exit(sandbox_main(sys.argv[1:]))
+    from verify.sandbox.processes import exit_now
+
+    exit_now(sandbox_main(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from verify.errors import VerifyError
 from verify.sandbox.manager import start_sandbox
-from verify.sandbox.processes import Stopped, handle_stop_signals, ignore_stop_signals, sleep_until_stopped
+from verify.sandbox.processes import (
+    Stopped,
+    exit_now,
+    handle_stop_signals,
+    ignore_stop_signals,
+    sleep_until_stopped,
+)
 
 PARENT_CHECK_S = 0.5
 
@@ -79,4 +85,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
