@@ -65,7 +65,7 @@ def test_the_run_deadline_cuts_a_request_sooner() -> None:
         started = time.monotonic()
         with pytest.raises(AwsAccessError, match="run's deadline"):
             _http(server, 30).request("GET", server.origin + "/prod/query")
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 2.5  # uncut: minutes; room for a loaded CI machine
 
 
 def test_a_stop_abandons_a_request_in_flight() -> None:
@@ -74,7 +74,7 @@ def test_a_stop_abandons_a_request_in_flight() -> None:
         started = time.monotonic()
         with pytest.raises(AwsAccessError, match="being stopped"):
             _http(server, 30).request("GET", server.origin + "/prod/query")
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 2.5  # uncut: minutes; room for a loaded CI machine
 
 
 def test_a_check_stuck_in_a_call_is_abandoned_at_the_run_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +89,7 @@ def test_a_check_stuck_in_a_call_is_abandoned_at_the_run_deadline(monkeypatch: p
         outcome = runner.outcome("stuck")
         assert isinstance(outcome.error, VerifyError)
         assert "run's deadline" in str(outcome.error)
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 2.5  # uncut: minutes; room for a loaded CI machine
         runner.stop()  # never waits for the stuck thread longer than its join bound
         assert time.monotonic() - started < 1.0
     finally:
@@ -149,7 +149,7 @@ def test_a_trickled_aws_answer_is_cut_at_each_tries_budget(monkeypatch: pytest.M
             aws_errors("lambda", "GetFunction", "fn"),
         ):
             aws.client("lambda").get_function(FunctionName="fn")
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 2.5  # uncut: minutes; room for a loaded CI machine
 
 
 def test_a_stop_abandons_an_aws_try_without_tripping_the_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,7 +166,7 @@ def test_a_stop_abandons_an_aws_try_without_tripping_the_breaker(monkeypatch: py
         started = time.monotonic()
         with pytest.raises(AwsAccessError, match="being stopped"), aws_errors("dynamodb", "Query", "raw"):
             aws.client("dynamodb").query(TableName="raw", KeyConditionExpression="a = :a")
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 2.5  # uncut: minutes; room for a loaded CI machine
         endpoint = str(aws.client("dynamodb").meta.endpoint_url)
         assert not aws.breaker.is_open(endpoint, "dynamodb Query")  # the clean-up may still query
 

@@ -106,8 +106,9 @@ def test_discover_json_matches_contract(installed: Path, tmp_path: Path, sample:
     expected = json.loads((FIXTURES / "expected" / sample).read_text())
     assert got == expected
     assert set(got) >= {"region", "resources"}
+    contract = {"key", "keys", "value", "kind", "name", "role", "found_via"}  # `relations` only when any
     for resource in got["resources"]:
-        assert set(resource) == {"key", "value", "kind", "name", "role"}
+        assert contract <= set(resource) <= contract | {"relations"}, resource
 
 
 def test_installed_run_finds_shipped_suites(installed: Path, tmp_path: Path) -> None:
