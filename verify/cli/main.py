@@ -68,9 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
         _add_stack_options(cmd, several=True)
         if name == "run":
             cmd.add_argument("--profile", choices=("full", "smoke"), default="full")
-        cmd.add_argument("--report-dir", metavar="DIR", default="reports")
-        cmd.add_argument("--timeout", metavar="S", type=_positive_float, default=90.0)
-        cmd.add_argument("--workers", metavar="N", type=_workers, default=None)
+        cmd.add_argument(
+            "--report-dir", metavar="DIR", default="reports", help="where reports go (default: reports)"
+        )
+        cmd.add_argument(
+            "--timeout",
+            metavar="S",
+            type=_positive_float,
+            default=90.0,
+            help="the budget of each wait for the stack (default: 90); the checks end by 2 x S + 60 s, clean-up 30 s later",
+        )
+        cmd.add_argument(
+            "--workers",
+            metavar="N",
+            type=_workers,
+            default=None,
+            help="run the checks in N pytest-xdist processes",
+        )
         cmd.add_argument("--suite", metavar="PATH", action="append", default=[], help="extra pytest checks")
         cmd.add_argument("--sandbox", action="store_true", help="start the embedded sandbox, run, stop it")
         cmd.add_argument("--sandbox-stack", choices=("pipeline", "platform", "both"), default="both")
