@@ -127,11 +127,9 @@ def cancel_waits() -> None:
 
 
 def allow_waits() -> None:
-    """Undo `cancel_waits` (a new run in the same process, as the tests start them) -- but not while
-    a stop signal is being handled: a check thread still inside a slow AWS try when the stop came
-    would otherwise go back to waiting its full budget, holding what the clean-up needs."""
-    if _stop_deadline is None:
-        _cancelled.clear()
+    """Undo `cancel_waits`: once the check threads have stopped (the clean-up's own AWS calls must
+    not be abandoned; the stop budget still bounds them), or for a new run in the same process."""
+    _cancelled.clear()
 
 
 # True while a probe runs again inside a wait (a retry), in that thread: it is asking because what it

@@ -30,20 +30,6 @@ def test_first_sigterm_interrupts_a_second_waits_and_handlers_come_back(
     assert {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} == before
 
 
-def test_a_stop_keeps_waits_cancelled_until_it_is_over() -> None:
-    """A check thread still in a slow AWS try when the stop came must not go back to waiting its full
-    budget because the runner, stopping its threads, allowed waits again."""
-    from verify import polling
-
-    with stop_signals_interrupt():
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGTERM)
-            signal.sigtimedwait([], 0)
-        polling.allow_waits()  # what the runner's stop does once its threads are joined
-        assert polling.waits_cancelled()
-    assert not polling.waits_cancelled()  # the stop is over: the next run in this process may wait
-
-
 _STUCK = """
 import sys, threading
 from verify.signals import stop_signals_interrupt
