@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -237,23 +238,37 @@ def check_methods_iam(client: Any, api_id: str) -> list[dict[str, str]]:
     """Every method but CORS preflights (OPTIONS) requires SigV4 (AWS_IAM)."""
     __tracebackhide__ = True
     get_rest_api(client, api_id)
-    every = methods(client, api_id)
-    guarded = [m for m in every if m["method"] != "OPTIONS"]
+    guarded = [m for m in methods(client, api_id) if m["method"] != "OPTIONS"]
+    return _all_iam(
+        f"API Gateway REST API `{api_id}`", api_id, guarded, "method", lambda m: f"{m['method']} {m['path']}"
+    )
+
+
+def _all_iam(
+    subject: str,
+    api_id: str,
+    guarded: list[dict[str, str]],
+    noun: str,
+    shown: Callable[[dict[str, str]], str],
+) -> list[dict[str, str]]:
+    """`guarded` (an API's methods or routes, CORS preflights aside) when every one uses AWS_IAM;
+    else the failure naming each that does not, or saying there are none."""
+    __tracebackhide__ = True
     if not guarded:
         raise CheckFailed(
-            f"API Gateway REST API `{api_id}`: expected methods requiring AWS_IAM, got no methods at all",
+            f"{subject}: expected {noun}s requiring AWS_IAM, got no {noun}s at all",
             resource=api_id,
-            expected="methods with AWS_IAM",
+            expected=f"{noun}s with AWS_IAM",
             actual=[],
         )
-    open_methods = [m for m in guarded if m["authorization"] != "AWS_IAM"]
-    if open_methods:
-        listed = ", ".join(f"{m['method']} {m['path']} ({m['authorization']})" for m in open_methods)
+    unguarded = [entry for entry in guarded if entry["authorization"] != "AWS_IAM"]
+    if unguarded:
+        listed = ", ".join(f"{shown(entry)} ({entry['authorization']})" for entry in unguarded)
         raise CheckFailed(
-            f"API Gateway REST API `{api_id}`: expected every method to use AWS_IAM authorization, got {listed}",
+            f"{subject}: expected every {noun} to use AWS_IAM authorization, got {listed}",
             resource=api_id,
             expected="AWS_IAM",
-            actual=open_methods,
+            actual=unguarded,
         )
     return guarded
 
@@ -381,25 +396,8 @@ def check_routes_iam(v2_client: Any, api_id: str) -> list[dict[str, str]]:
     methods must. `$default` is checked like any other route: it takes every request no other route
     matches, so an open `$default` opens the API."""
     __tracebackhide__ = True
-    every = http_routes(v2_client, api_id)
-    guarded = [r for r in every if not r["route"].upper().startswith("OPTIONS ")]
-    if not guarded:
-        raise CheckFailed(
-            f"{_http_subject(api_id)}: expected routes requiring AWS_IAM, got no routes at all",
-            resource=api_id,
-            expected="routes with AWS_IAM",
-            actual=[],
-        )
-    open_routes = [r for r in guarded if r["authorization"] != "AWS_IAM"]
-    if open_routes:
-        listed = ", ".join(f"{r['route']} ({r['authorization']})" for r in open_routes)
-        raise CheckFailed(
-            f"{_http_subject(api_id)}: expected every route to use AWS_IAM authorization, got {listed}",
-            resource=api_id,
-            expected="AWS_IAM",
-            actual=open_routes,
-        )
-    return guarded
+    guarded = [r for r in http_routes(v2_client, api_id) if not r["route"].upper().startswith("OPTIONS ")]
+    return _all_iam(_http_subject(api_id), api_id, guarded, "route", lambda r: r["route"])
 
 
 def _throttled(settings: dict[str, Any]) -> bool:
