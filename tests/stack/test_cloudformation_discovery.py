@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers.moto import MOTO_REGION
+from tests.helpers.stub_clients import stub_clients
 from tests.stack.cfn_answers import answer_as_aws
 from verify.aws.client import Aws
 from verify.aws.guard import is_read_operation
@@ -236,23 +237,8 @@ def test_a_resource_no_stack_manages_is_a_note(moto_client: Callable[[str], Any]
 # ------------------------------------------------------------------ stubs: bound, paging, errors
 
 
-class _Stub:
-    def __init__(self, service: str, calls: list[str], answers: dict[str, Callable[..., Any]]) -> None:
-        self._service, self._calls, self._answers = service, calls, answers
-
-    def __getattr__(self, operation: str) -> Callable[..., Any]:
-        if operation not in self._answers:
-            raise AttributeError(operation)
-
-        def call(**params: Any) -> Any:
-            self._calls.append(f"{self._service}.{operation}")
-            return self._answers[operation](**params)
-
-        return call
-
-
 def _factory(calls: list[str], answers: dict[str, dict[str, Callable[..., Any]]]) -> Callable[[str], Any]:
-    return lambda service: _Stub(service, calls, answers.get(service, {}))
+    return stub_clients(calls, answers)
 
 
 def _row(n: int, kind: str = "AWS::Lambda::Function") -> dict[str, str]:

@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers.moto import MOTO_REGION
+from tests.helpers.stub_clients import stub_clients
 from tests.stack.cfn_answers import answer_as_aws
 from verify.aws.client import Aws
 from verify.aws.guard import is_read_operation
@@ -295,23 +296,6 @@ def test_an_http_api_v2_is_followed_through_its_routes(clients: dict[str, Any]) 
 # ------------------------------------------------------------------ bounds, errors, read-only: stubs
 
 
-class _Stub:
-    """A client whose named methods return canned answers (or raise), counting every call."""
-
-    def __init__(self, service: str, calls: list[str], answers: dict[str, Callable[..., Any]]) -> None:
-        self._service, self._calls, self._answers = service, calls, answers
-
-    def __getattr__(self, operation: str) -> Callable[..., Any]:
-        if operation not in self._answers:
-            raise AttributeError(operation)
-
-        def call(**params: Any) -> Any:
-            self._calls.append(f"{self._service}.{operation}")
-            return self._answers[operation](**params)
-
-        return call
-
-
 def _unmanaged(PhysicalResourceId: str) -> Any:  # boto3 passes it by this name
     raise ClientError(
         {"Error": {"Code": "ValidationError", "Message": f"Stack for {PhysicalResourceId} does not exist"}},
@@ -322,7 +306,7 @@ def _unmanaged(PhysicalResourceId: str) -> Any:  # boto3 passes it by this name
 def _factory(calls: list[str], answers: dict[str, dict[str, Callable[..., Any]]]) -> Callable[[str], Any]:
     # No stack holds a stub's resources unless the test says otherwise (tests/stack/test_cloudformation_discovery.py).
     answers = {"cloudformation": {"describe_stack_resources": _unmanaged}, **answers}
-    return lambda service: _Stub(service, calls, answers.get(service, {}))
+    return stub_clients(calls, answers)
 
 
 def _client_error(code: str, operation: str) -> ClientError:
