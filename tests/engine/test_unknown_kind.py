@@ -52,9 +52,9 @@ def test_parameter_sets_name_the_check_and_the_misspelt_kind(tmp_path: Path) -> 
     with pytest.raises(UsageError) as raised:
         plan_module.parameter_sets(session, {"resource"}, resources, "suites/test_orders.py::test_orders")
     assert str(raised.value).startswith(TYPO)
-    # A known kind the outputs do not name is still "not applicable", rightly.
+    # A known kind the outputs do not name: the check is not planned (no "(none)" row), never an error.
     sets = plan_module.parameter_sets(session, {"resource"}, Mark("resources", ("vpc",)), "c")
-    assert sets == [("none", {"resource": None}, "not applicable: the outputs name no vpc")]
+    assert sets == []
 
 
 def test_the_runner_s_plan_stops_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

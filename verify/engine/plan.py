@@ -1,5 +1,7 @@
 """One plan for both runners: which instances a check has (parametrized from the inventory), which
-are skipped before they run (smoke's read-only rule, a kind the outputs do not name), and -k.
+are skipped before they run (smoke's read-only rule), and -k. A check about a kind the stack does
+not have is not planned at all: "ECS cluster (none) is ACTIVE" on a stack without ECS is no finding,
+only clutter (issue 18); a resource that exists but a check does not fit stays a skip with a reason.
 
 The pytest plugin parametrizes and skips with `parameter_sets` and `SMOKE_SKIP`; the runner plans the
 shipped suites with `plan`, so both give the same ids, titles and skips.
@@ -38,8 +40,9 @@ def parameter_sets(
 ) -> list[tuple[str, dict[str, Any], str]]:
     """(id suffix, parameters, skip reason) of each instance of check `check` asking for `wanted`, with
     its `resources` mark (or None): one per output, one per matching resource (its id the first output
-    key that names it, see `resource_ids`), else one not applicable.
-    A kind the mark misspells is a `UsageError` naming the check, never a skip on every stack."""
+    key that names it, see `resource_ids`); none when the stack has no resource of the kinds asked
+    for (the check is not planned). A kind the mark misspells is a `UsageError` naming the check,
+    never a check that silently vanishes on every stack."""
     if "output" in wanted:
         return [(o.key, {"output": o}, "") for o in session.outputs().outputs]
     if resources is None or "resource" not in wanted:
@@ -51,9 +54,6 @@ def parameter_sets(
     # name it (`verify.stack.resources`), so no instance is a duplicate of another.
     pool = session.inventory().of_kind(*kinds) if kinds else list(session.inventory().output_items())
     found = [r for r in pool if role is None or r.role == role]
-    if not found:
-        what = " or ".join(kinds) + (f" with role {role}" if role else "")
-        return [("none", {"resource": None}, f"not applicable: the outputs name no {what}")]
     return [(i, {"resource": r}, "") for i, r in zip(resource_ids(found), found, strict=True)]
 
 

@@ -170,6 +170,7 @@ class _VerifyHooks:
         self._allure: AllureWriter | None = None
         self.writes_allure = writes_allure
         self.usage_error = ""  # a misspelt resource kind, found while parametrizing
+        self.unplanned: set[str] = set()  # checks about a kind the stack lacks: deselected, never run
 
     @property
     def allure(self) -> AllureWriter | None:
@@ -205,6 +206,13 @@ class _VerifyHooks:
             # exit 2, "interrupted"): a usage error, once collection is done, is one sentence, exit 2.
             self.usage_error = self.usage_error or str(exc)
             return
+        if not sets:
+            # No resource of the kinds it asks for: not planned, as in the runner's plan (deselected
+            # once collected; pytest makes an empty parametrization a skip).
+            wanted = "output" if "output" in metafunc.fixturenames else "resource"
+            metafunc.parametrize(wanted, [None], ids=["unplanned"])
+            self.unplanned.add(metafunc.definition.nodeid + "[unplanned]")
+            return
         name = next(iter(sets[0][1]), None)
         if name is None:
             return
@@ -216,6 +224,10 @@ class _VerifyHooks:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         if self.usage_error:  # one sentence, exit 2 (`verify run` maps pytest's usage error to it)
             raise pytest.UsageError(self.usage_error)
+        unplanned = [i for i in items if i.nodeid in self.unplanned]
+        if unplanned:
+            config.hook.pytest_deselected(items=unplanned)
+            items[:] = [i for i in items if i.nodeid not in self.unplanned]
         if self.session.shard is not None:
             index, total = self.session.shard
             keep = [i for i in items if shard_of(shard_group(i), total) == index]
