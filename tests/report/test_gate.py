@@ -15,7 +15,7 @@ from verify.config.settings import Policy, Waiver, load_policy
 from verify.errors import ConfigError
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 from verify.report import write_reports
-from verify.report.gate import apply_gate, flow_latency_s
+from verify.report.gate import apply_gate, blocking_tally, flow_latency_s, gate_line
 
 TODAY = dt.date(2026, 3, 1)
 
@@ -60,8 +60,69 @@ def test_default_policy_blocks_functional_and_advises_posture() -> None:
     assert judged.verdict is Verdict.PASS
     assert [c.severity for c in judged.checks] == [Severity.BLOCKING, Severity.ADVISORY]
     assert judged.gate is not None
-    assert judged.gate.reasons == ["all 1 blocking checks that ran passed"]
+    assert judged.gate.reasons == ["1 of 1 blocking checks passed; 0 not applicable; 0 failed"]
     assert judged.gate.policy == "built-in default"
+
+
+def test_a_skipped_blocking_check_is_never_counted_as_a_pass() -> None:
+    judged = apply_gate(
+        run_of(
+            make("test_active", Status.PASSED),
+            make("test_stream", Status.SKIPPED, service="kinesis"),
+            make("test_queue", Status.SKIPPED, service="sqs"),
+        ),
+        Policy(),
+        "built-in default",
+        today=TODAY,
+    )
+    assert judged.verdict is Verdict.PASS
+    assert gate_line(judged) == "1 of 3 blocking checks passed; 2 not applicable; 0 failed"
+    assert judged.gate is not None and judged.gate.reasons[0] == gate_line(judged)
+    # The reports print the same line: summary.md's verdict line carries it.
+    from verify.report.markdown import render_markdown
+
+    assert "1 of 3 blocking checks passed; 2 not applicable; 0 failed" in render_markdown(judged)
+
+
+def test_the_gate_line_leads_a_failing_gate_too_and_counts_errors_apart() -> None:
+    judged = apply_gate(
+        run_of(
+            make("test_active", Status.PASSED),
+            make("test_flow", Status.FAILED, service="flow"),
+            make("test_query", Status.ERROR, service="flow"),
+        ),
+        Policy(),
+        "built-in default",
+        today=TODAY,
+    )
+    assert judged.verdict is Verdict.FAIL
+    assert judged.gate is not None
+    assert judged.gate.reasons[0] == (
+        "1 of 3 blocking checks passed; 0 not applicable; 1 failed; 1 could not be verified"
+    )
+    tally = blocking_tally(judged.checks)
+    assert (tally.total, tally.passed, tally.failed, tally.error) == (3, 1, 1, 1)
+
+
+def test_a_one_shard_merge_counts_what_passed_not_what_ran(tmp_path: Path) -> None:
+    from verify.report.merge import merge_reports
+
+    shard = tmp_path / "shard1"
+    write_reports(
+        apply_gate(
+            run_of(
+                make("test_active", Status.PASSED), make("test_api", Status.SKIPPED, service="apigateway")
+            ),
+            Policy(),
+            "built-in default",
+            today=TODAY,
+        ),
+        shard,
+    )
+    merged = merge_reports([shard], tmp_path / "merged", Policy(), "built-in default")
+    assert merged.gate is not None
+    assert merged.gate.reasons[0] == "1 of 2 blocking checks passed; 1 not applicable; 0 failed"
+    assert "1 of 2 blocking checks passed" in (tmp_path / "merged" / "summary.md").read_text()
 
 
 def test_active_waiver_turns_a_failure_advisory_with_its_reason() -> None:

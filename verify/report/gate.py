@@ -17,6 +17,53 @@ from verify.model import CheckResult, Gate, RunSummary, Severity, Status, Verdic
 _REASON_CHARS = 240
 
 
+@dataclasses.dataclass(frozen=True)
+class BlockingTally:
+    """What the blocking checks came to: the gate's numbers, counted once for every report.
+
+    A skipped check passed nothing, so it is counted as "not applicable", never as a pass; a check in
+    error is "could not be verified", and one not reachable from here is neither."""
+
+    total: int
+    passed: int
+    not_applicable: int
+    failed: int
+    error: int
+    unverified: int
+
+    def line(self) -> str:
+        """The gate line every report and the console print: "72 of 104 blocking checks passed;
+        32 not applicable; 0 failed" (the error and unverified clauses only when there are any)."""
+        parts = [
+            f"{self.passed} of {self.total} blocking checks passed",
+            f"{self.not_applicable} not applicable",
+            f"{self.failed} failed",
+        ]
+        if self.error:
+            parts.append(f"{self.error} could not be verified")
+        if self.unverified:
+            parts.append(f"{self.unverified} not verified from here")
+        return "; ".join(parts)
+
+
+def blocking_tally(checks: list[CheckResult]) -> BlockingTally:
+    """The blocking checks' tally, as judged (the severities on `checks` are the policy's)."""
+    statuses = [c.status for c in checks if c.severity is Severity.BLOCKING]
+    return BlockingTally(
+        total=len(statuses),
+        passed=statuses.count(Status.PASSED),
+        not_applicable=statuses.count(Status.SKIPPED),
+        failed=statuses.count(Status.FAILED),
+        error=statuses.count(Status.ERROR),
+        unverified=statuses.count(Status.UNVERIFIED),
+    )
+
+
+def gate_line(summary: RunSummary) -> str:
+    """The honest gate line of a judged run (see `BlockingTally.line`)."""
+    return blocking_tally(summary.checks).line()
+
+
 def flow_latency_s(checks: list[CheckResult]) -> float | None:
     """End-to-end latency of the data flow: the latest hop's time since ingest, if any hop was timed."""
     times = [
@@ -73,12 +120,8 @@ def apply_gate(
     if not any(c.status in (Status.PASSED, Status.FAILED, Status.ERROR) for c in blocking):
         reasons.append("no blocking check passed: nothing was verified")
     verdict = _thresholds(checks, policy, verdict, reasons)
-    if verdict is Verdict.PASS:
-        # Say what passed, not how many were planned: skipped and unverified checks passed nothing.
-        passed = sum(1 for c in blocking if c.status is Status.PASSED)
-        others = len(blocking) - passed
-        tail = f" ({others} others skipped or not verified from here)" if others else ""
-        reasons.insert(0, f"all {passed} blocking checks that ran passed{tail}")
+    # First, whatever the verdict: what passed, not how many were planned (a skip passed nothing).
+    reasons.insert(0, blocking_tally(checks).line())
     if summary.interrupted and verdict is Verdict.PASS:
         # A run stopped half-way proves only what it reached: never a green gate.
         verdict = Verdict.ERROR

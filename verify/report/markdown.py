@@ -9,6 +9,7 @@ from collections.abc import Callable
 from verify.escape import markdown, markdown_code
 from verify.model import CheckResult, RunSummary, Severity, Status
 from verify.redact import REDACTOR
+from verify.report.gate import gate_line
 from verify.report.timeline import flow_timeline
 
 ADVICE_ICON = "💡"
@@ -69,6 +70,9 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
     shard = f", shard {cell(summary.shard)}" if summary.shard else ""
     lines = [
         f"# verify: {cell(summary.verdict.upper())}",
+        "",
+        # Under the verdict, the gate's own numbers (report/gate.py): a skip is never a pass.
+        f"**{gate_line(summary)}**",
         "",
         f"Run {code(summary.run_id)} ({cell(summary.profile)} profile{shard}) on "
         f"{code(summary.source or '-')}, region {code(summary.region or '-')}, "
