@@ -122,6 +122,17 @@ def _ends(name: str) -> Callable[[Step], Step]:
     return wrap
 
 
+# Steps whose verdict reads another step's signal: they became visible with it.
+_SEEN_WITH = {"queue": "processed", "enriched": "processed"}
+
+
+def _seen_at(evidence: dict[str, Any]) -> float | None:
+    """The latest `seen_at` of the step's waits (the logs step waits once per log group)."""
+    waits = [evidence.get("wait")] + [v.get("wait") for v in evidence.values() if isinstance(v, dict)]
+    seen = [float(w["seen_at"]) for w in waits if isinstance(w, dict) and "seen_at" in w]
+    return max(seen) if seen else None
+
+
 def _trim(value: Any) -> Any:
     # Secret-named attributes (`deviceToken`, `apiKey`) masked in the item first: once it is cut into
     # a string, no key says which part is a secret any more.
@@ -156,6 +167,7 @@ class Flow:
         self.payload: dict[str, Any] = {}
         self.passed: dict[str, bool] = {}
         self.timeline: dict[str, float] = {}
+        self.seen_at: dict[str, float] = {}  # step -> epoch s its signal was seen
         self.ingest_response: HttpResult | None = None
         self.dlq_depth_before: int | None = None
         self._sent_at: float | None = None
@@ -232,13 +244,25 @@ class Flow:
         failed = self._upstream_failed(after)
         if failed:
             raise VerifyError(f"the {failed} step failed, so the {name} step cannot be observed")
-        evidence: dict[str, Any] = {}
+        # `flow_step` names the hop for the reports' timeline, failed or passed (issue 18).
+        evidence: dict[str, Any] = {"flow_step": name}
         self.passed[name] = False
-        yield evidence
+        try:
+            yield evidence
+        except CheckFailed as exc:
+            exc.evidence.setdefault("flow_step", name)
+            raise
         self.passed[name] = True
         if self._sent_at is not None:
             self.timeline[name] = time.monotonic() - self._sent_at
             evidence["at_s"] = round(self.timeline[name], 3)
+        # When the hop's signal became visible (epoch s), not when its check finished: its own
+        # wait's answer, the ingest's answer, or the processed item a queue/enrichment verdict reads.
+        seen = _seen_at(evidence) or self.seen_at.get(_SEEN_WITH.get(name, ""))
+        if seen is None and name == "ingest":
+            seen = round(time.time(), 3)
+        if seen is not None:
+            self.seen_at[name] = evidence["seen_at"] = seen
 
     def _wait(
         self,
