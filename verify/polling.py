@@ -15,6 +15,7 @@ a stop callable that reads the injected clock instead.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -150,6 +151,32 @@ def _interruptible_sleep(seconds: float) -> None:
     _cancelled.wait(seconds)
 
 
+@dataclass
+class WaitInProgress:
+    """One wait as the console shows it while it runs: what, since when, against which budget."""
+
+    what: str
+    started: float  # time.monotonic()
+    budget_s: float
+    attempts: int = 0
+
+    def elapsed_s(self, now: float | None = None) -> float:
+        return (time.monotonic() if now is None else now) - self.started
+
+
+# Every wait running now, in any thread: what the console's status line and heartbeat name, so an
+# on-call reader can tell a 90 s wait from a hang.
+_waits_lock = threading.Lock()
+_waits: dict[int, WaitInProgress] = {}
+
+
+def waits_in_progress() -> list[WaitInProgress]:
+    """The waits running now, the longest-running first (copies: they go on changing)."""
+    with _waits_lock:
+        found = [dataclasses.replace(w) for w in _waits.values()]
+    return sorted(found, key=lambda w: w.started)
+
+
 class NotYet(Exception):
     """Raised by a probe to say the awaited state is not there yet; `observed` is what it saw."""
 
@@ -257,10 +284,12 @@ def eventually(
     pause = sleep if sleep is not None else _interruptible_sleep
     deadline = start + timeout
     history: list[Attempt] = []
+    shown = WaitInProgress(what=what, started=time.monotonic(), budget_s=timeout)
 
     def record(observed: object) -> None:
         attempt = Attempt(number=len(history) + 1, at_s=clock() - start, observed=short_repr(observed))
         history.append(attempt)
+        shown.attempts = attempt.number
         if on_attempt is not None:
             on_attempt(attempt)
 
@@ -317,10 +346,15 @@ def eventually(
         sleep=pause,
         reraise=True,
     )
+    with _waits_lock:
+        _waits[id(shown)] = shown
     try:
         value = retrying(attempt_once)
     except NotYet as last:
         raise _timed_out(what, timeout, resource, history, last) from None
+    finally:
+        with _waits_lock:
+            _waits.pop(id(shown), None)
     return Polled(value=value, attempts=len(history), elapsed_s=clock() - start, history=tuple(history))
 
 

@@ -103,7 +103,7 @@ def test_healthy_markdown_shows_advice_and_no_what_is_wrong() -> None:
     assert "First to fix" not in text
     assert "## Advice (5)" in text
     assert "expected PITR ENABLED, got DISABLED" in text.split("## Advice (5)", 1)[1]
-    assert "5 advice" in text.splitlines()[2]
+    assert "5 advice" in next(line for line in text.splitlines() if line.startswith("Run "))
 
 
 def test_a_blocking_failure_still_leads_and_advice_stays_apart() -> None:
@@ -117,17 +117,20 @@ def test_a_blocking_failure_still_leads_and_advice_stays_apart() -> None:
 
 def test_html_has_an_advice_section_and_advice_cards_are_not_red() -> None:
     page = render_html(_healthy())
-    assert "<h2>Advice (5)</h2>" in page
+    assert '<h2 id="advice">Advice (5)</h2>' in page
     assert "First to fix" not in page
     assert 'class="check failed"' not in page
     assert page.count('class="check advice"') == 5
+    # Advice comes before the passes, which are folded away.
+    assert page.index('<h2 id="advice">') < page.index('<h2 id="passes">')
     assert "5 advice" in page
 
 
 def test_console_line_and_on_call_table_count_advice_apart() -> None:
     summary = _healthy()
     line = verdict_line(summary, Path("reports"))
-    assert line.startswith("verify: PASS -- ") and line.endswith("; 5 advice; reports in reports/")
+    assert line.startswith("verify: PASS -- ") and line.endswith("; reports in reports/")
+    assert "5 advice" in line and " 0 failed" not in line.split("(")[1]
     table = on_call_table(summary.to_dict()).splitlines()
     assert table[1] == "nothing is wrong"
     assert sum(row.startswith("ADVICE ") for row in table) == 5
@@ -181,7 +184,10 @@ def test_the_console_prints_advice_as_advice_not_failed() -> None:
     assert all(line.startswith("ADVICE suites/") for line in lines[:5])
     assert lines[5] == "FAILED suites/test_lambda.py::test_processor_runs[Key] - processor is down"
     assert not any(line.startswith("FAILED") and "pitr" in line for line in lines)
-    assert "; 5 advice; reports in reports/ =" in lines[-2]
+    # One closing line, the last: the gate's numbers, every check's count, the time.
+    assert lines[-1].startswith("= verify: FAIL -- ") and "5 advice" in lines[-1]
+    assert "1 failed" in lines[-1] and " in 1.0 s; reports in reports/ =" in lines[-1]
+    assert sum(line.startswith("= verify:") for line in lines) == 1
 
 
 def test_a_policy_that_asks_for_a_property_makes_its_finding_a_failure_again() -> None:

@@ -139,9 +139,13 @@ def test_markdown_lists_failures_first(tmp_path: Path) -> None:
     text = (tmp_path / "summary.md").read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[0] == "# verify: FAIL"
-    assert "1 passed, 2 failed, 1 error, 1 skipped" in lines[2]
-    wrong = lines.index("## What is wrong")
-    services = lines.index("## dynamodb")
+    # Under the verdict, the gate's own line: a skip is never counted as a pass.
+    assert (
+        lines[2] == "**1 of 4 blocking checks passed; 1 not applicable; 1 failed; 1 could not be verified**"
+    )
+    assert "1 passed, 2 failed, 1 error, 1 skipped" in lines[4]
+    wrong = lines.index("## What is wrong (2)")
+    services = lines.index("## Passed, by service")
     assert wrong < services
     advice = lines.index("## Advice (1)")
     problem_rows = [line for line in lines[wrong + 4 : advice] if line.startswith("|")]
@@ -155,10 +159,13 @@ def test_markdown_lists_failures_first(tmp_path: Path) -> None:
     assert "| dynamodb pitr | expected ENABLED, got DISABLED |" in text
     # Pipes and newlines in a message must not break the table.
     assert "expected 200 \\| got 500 body" in problem_rows[0]
-    # The passed and skipped checks are not in the problem list, but are in their service's table.
+    # The passed and skipped checks are not in the problem list: passes are counted per service (the
+    # checks themselves folded away into report.html), skips listed with their reasons.
     assert "dynamodb active" not in "\n".join(problem_rows)
-    sqs_rows = [line for line in lines[lines.index("## sqs") :] if line.startswith("| ")][1:]
-    assert [row.split("|")[2].strip() for row in sqs_rows] == ["sqs reachable", "sqs depth", "sqs dlq"]
+    rows = {line.split("|")[1].strip(): line for line in lines[services:] if line.startswith("| ")}
+    assert rows["sqs"] == "| sqs | 0 | 1 | 2 |"
+    assert "dynamodb active" not in text  # a pass is counted, not listed
+    assert "| sqs dlq |" in text.split("Not applicable here (1)", 1)[1]
 
 
 def test_markdown_of_a_clean_run_has_no_problem_section() -> None:

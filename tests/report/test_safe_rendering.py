@@ -129,8 +129,8 @@ def test_smoke_table_and_direct_failed_lines_carry_no_control_character(text: st
     print_summary(summary, Path("reports"), 1.0, out)
     assert control_characters(table) == []
     assert control_characters(out.getvalue()) == []
-    # One line per problem, the verdict, one per item left behind, the counts: no more.
-    assert out.getvalue().count("\n") == 2 + 1 + len(summary.left_behind) + 1
+    # One line per problem, one per item left behind, one closing line: no more.
+    assert out.getvalue().count("\n") == 2 + len(summary.left_behind) + 1
 
 
 def test_pytest_failed_lines_carry_no_control_character() -> None:

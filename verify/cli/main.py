@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--json", action="store_true", help="print summary.json to stdout at the end")
         cmd.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress: no live status line, no heartbeat line, no sandbox start-up step; the "
+            "problems and the closing line still print (default: off)",
+        )
+        cmd.add_argument(
             "--policy",
             metavar="PATH",
             help="release-gate policy: a TOML file whose [policy] overrides config's",
@@ -563,7 +569,9 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         planned = plan(session, args.keyword)
     except NeedsPytest:
         return _run_pytest(args, outputs_path, session)
-    done = run(session, planned, out=sys.stderr if args.json else sys.stdout)
+    done = run(
+        session, planned, out=sys.stderr if args.json else sys.stdout, quiet=getattr(args, "quiet", False)
+    )
     _after_run(args)
     if not planned:  # the reports say so too: verdict error, "no check ran"
         print("verify: no check was collected: nothing was verified", file=sys.stderr)
@@ -572,13 +580,10 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
 
 
 def _after_run(args: argparse.Namespace) -> None:
+    # Smoke's on-call table is its list of problems, printed above the closing line (engine/finish.py).
     summary = Path(args.report_dir) / "summary.json"
     if args.json and summary.is_file():
         print(summary.read_text(encoding="utf-8"))
-    elif args.command == "smoke" and summary.is_file():
-        from verify.report.oncall import on_call_table
-
-        print("\n" + on_call_table(json.loads(summary.read_text(encoding="utf-8"))))
 
 
 class _InternalErrorWatch:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from verify.model import RunSummary, Status, Verdict
-from verify.report.markdown import advice_clause, unverified_clause
+from verify.report.gate import gate_line
+from verify.report.text import error_reason
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,12 +39,22 @@ def exit_code(summary: RunSummary, *, interrupted: bool = False) -> int:
     return EXIT_INTERRUPTED if interrupted else _EXIT[summary.verdict]
 
 
-def verdict_line(summary: RunSummary, report_dir: Path) -> str:
+_COUNTED = {"unverified": "not verified from here"}
+
+
+def verdict_line(summary: RunSummary, report_dir: Path, took_s: float | None = None) -> str:
+    """The console's one closing line: the verdict, the gate's numbers (a skip is never a pass), every
+    check's count, the time and where the reports are. Both front ends print it, and nothing after it."""
     counts = summary.counts()
+    advice = len(summary.advice())
+    # Advice is a finding, not a failure: counted apart, so "failed" means what the gate means.
+    counts = {**counts, "failed": counts["failed"] - advice, "advice": advice}
+    order = ("passed", "failed", "advice", "error", "skipped", "unverified")
+    shown = ", ".join(f"{counts[s]} {_COUNTED.get(s, s)}" for s in order if counts.get(s))
+    took = summary.duration_s if took_s is None else took_s
     return (
-        f"verify: {summary.verdict.upper()} -- {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['error']} error, {counts['skipped']} skipped{unverified_clause(counts)}{advice_clause(summary)}; "
-        f"reports in {report_dir}/"
+        f"verify: {summary.verdict.upper()} -- {gate_line(summary)} "
+        f"(all checks: {shown or 'none ran'}) in {took:.1f} s; reports in {report_dir}/"
     )
 
 
@@ -54,21 +65,44 @@ def left_behind_lines(summary: RunSummary) -> list[str]:
     return [f"LEFT BEHIND {terminal(item.line())}" for item in summary.left_behind]
 
 
-def print_summary(summary: RunSummary, report_dir: Path, took: float, out: TextIO) -> None:
-    """What the runner prints at the end, as pytest -q would: the problems, the verdict, the counts."""
+def problem_lines(summary: RunSummary) -> list[str]:
+    """The console's problems: advice first, then failures and errors, so the failures end up just
+    above the closing line. Errors of one cause are one line, "N checks could not run: <reason>"
+    (without credentials, the same sentence would otherwise print once per check)."""
     from verify.escape import terminal
 
-    # Advice is a finding, not a failure: its own word, and printed first, so the failures end up
-    # just above the verdict line, where a terminal's reader looks.
-    for check in summary.advice():
-        out.write(f"ADVICE {terminal(check.id)} - {terminal(check.message)}\n")
-    for check in summary.checks:
-        if check.status in (Status.FAILED, Status.ERROR) and not check.is_advice:
-            word = "FAILED" if check.status is Status.FAILED else "ERROR"
-            out.write(f"{word} {terminal(check.id)} - {terminal(check.message)}\n")
-    out.write(f"= {verdict_line(summary, report_dir)} =\n")
-    for line in left_behind_lines(summary):
+    lines = [f"ADVICE {terminal(c.id)} - {terminal(c.message)}" for c in summary.advice()]
+    problems = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR) and not c.is_advice]
+    by_reason: dict[str, list[str]] = {}
+    for check in problems:
+        if check.status is Status.ERROR:
+            by_reason.setdefault(error_reason(check.message), []).append(check.id)
+    shown: set[str] = set()
+    for check in problems:
+        if check.status is Status.FAILED:
+            lines.append(f"FAILED {terminal(check.id)} - {terminal(check.message)}")
+            continue
+        reason = error_reason(check.message)
+        ids = by_reason[reason]
+        if len(ids) == 1:
+            lines.append(f"ERROR {terminal(check.id)} - {terminal(check.message)}")
+        elif reason not in shown:
+            shown.add(reason)
+            lines.append(f"ERROR {len(ids)} checks could not run: {terminal(reason)}")
+    return lines
+
+
+def print_summary(
+    summary: RunSummary, report_dir: Path, took: float, out: TextIO, *, on_call: bool = False
+) -> None:
+    """What a run prints at the end: the problems (`on_call`: smoke's table of them), what was left
+    behind, then one closing line, the last."""
+    from verify.report.oncall import on_call_table
+
+    problems = (
+        on_call_table(summary.to_dict(), framed=False).splitlines() if on_call else problem_lines(summary)
+    )
+    for line in problems + left_behind_lines(summary):
         out.write(line + "\n")
-    shown = ", ".join(f"{n} {k}" for k, n in summary.counts().items() if n)
-    out.write(f"{shown or 'nothing ran'} in {took:.2f}s\n")
+    out.write(f"= {verdict_line(summary, report_dir, took)} =\n")
     out.flush()

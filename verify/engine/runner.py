@@ -23,6 +23,7 @@ from verify.engine.outcome import check_result, teardown_error
 from verify.model import CheckResult, RunSummary, Status
 from verify.report.allure import AllureWriter
 from verify.report.console import check_links
+from verify.report.progress import Progress
 
 if TYPE_CHECKING:
     from verify.engine.session import VerifySession
@@ -43,8 +44,13 @@ class Run:
     interrupted: bool
 
 
-def run(session: VerifySession, planned: list[CheckSpec], out: TextIO = sys.stdout) -> Run:
-    """Run the planned checks concurrently, print progress as pytest -q would, write every report."""
+def run(
+    session: VerifySession, planned: list[CheckSpec], out: TextIO = sys.stdout, *, quiet: bool = False
+) -> Run:
+    """Run the planned checks concurrently, print progress as pytest -q would, write every report.
+
+    While checks run, `Progress` says what is waited for (a live line on a terminal, a heartbeat
+    line about every 10 s in a log); `quiet` silences it, never the problems or the closing line."""
     started = time.monotonic()
     fixtures = FixtureValues(session, flow=lambda: make_flow(session))
     runner = AheadRunner()
@@ -88,10 +94,12 @@ def run(session: VerifySession, planned: list[CheckSpec], out: TextIO = sys.stdo
 
     interrupted = False
     reported: set[str] = set()
+    progress = Progress(out, enabled=not quiet)
+    progress.track(len(planned), lambda: len(planned) - sum(1 for k in jobs if not runner.finished(k)))
+    progress.start()
     try:
         for spec in planned:
-            out.write(_STATUS_CHAR[report(spec).status])
-            out.flush()
+            progress.write(_STATUS_CHAR[report(spec).status])
             reported.add(spec.id)
     except KeyboardInterrupt:
         interrupted = session.interrupted = True  # the flow's clean-up then waits only briefly
@@ -100,12 +108,14 @@ def run(session: VerifySession, planned: list[CheckSpec], out: TextIO = sys.stdo
             if spec.id not in reported and (spec.id not in jobs or runner.finished(spec.id)):
                 report(spec)
     finally:
+        progress.stop()
         runner.stop()
         if flow is not None:
             _clean_up(session, flow, planned)
     out.write("\n")
     summary = finish(session, allure, interrupted=interrupted)
-    print_summary(summary, session.report_dir, time.monotonic() - started, out)
+    # Smoke is read by on-call: its problems as one table, errors of one cause in one row.
+    print_summary(summary, session.report_dir, time.monotonic() - started, out, on_call=session.read_only)
     return Run(summary=summary, interrupted=interrupted)
 
 

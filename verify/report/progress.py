@@ -1,0 +1,206 @@
+"""The console while a run works, so an on-call reader can tell a wait from a hang.
+
+On a terminal, a live status line after the progress characters: what is being waited for, its
+elapsed time against its budget, its attempts, and how many checks are done. Without a terminal (a
+CI log, where a rewritten line is noise), a heartbeat line about every HEARTBEAT_S seconds while
+anything still runs. Nothing at all when disabled (`--quiet`). It writes to the stream the run's own
+console output goes to, which is stderr whenever stdout carries `--json`.
+
+What is waited for comes from `verify.polling.waits_in_progress()`: every `eventually` in any
+thread registers there, so the flow's and the checks' waits are shown without knowing about them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from verify.escape import terminal
+from verify.polling import WaitInProgress, waits_in_progress
+
+HEARTBEAT_S = 10.0
+# How often the live line is redrawn: often enough that its seconds count, rarely enough to cost nothing.
+REDRAW_S = 0.5
+_CLEAR_TO_END = "\x1b[K"
+_MIN_STATUS_COLUMNS = 24
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError, OSError):  # a closed or odd stream: no live line
+        return False
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+class Progress:
+    """The run's console while checks run: its own output (`write`) and the status around it.
+
+    `live`: redraw one status line (a terminal) instead of printing heartbeat lines; by default,
+    whether `out` is a terminal. `clock` and `waits` are injectable so the texts are tested without
+    waiting. Thread-safe: the run's thread writes, the status thread redraws.
+    """
+
+    def __init__(
+        self,
+        out: TextIO,
+        *,
+        enabled: bool = True,
+        live: bool | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+        waits: Callable[[], list[WaitInProgress]] = waits_in_progress,
+        clock: Callable[[], float] = time.monotonic,
+        width: Callable[[], int] | None = None,
+    ) -> None:
+        self.out = out
+        self.enabled = enabled
+        self.live = _is_terminal(out) if live is None else live
+        self.heartbeat_s = heartbeat_s
+        self._waits = waits
+        self._clock = clock
+        self._width = width or (lambda: shutil.get_terminal_size((100, 24)).columns)
+        self._lock = threading.Lock()
+        self._line = ""  # what the run wrote on the current line since its last newline
+        self._drawn = False  # a status is drawn after `_line`
+        self._started = clock()
+        self._total = 0
+        self._done: Callable[[], int] = lambda: 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ the run's side
+
+    def track(self, total: int, done: Callable[[], int]) -> None:
+        """How many checks the run has, and a way to count those finished."""
+        self._total, self._done = total, done
+
+    def start(self) -> None:
+        if not self.enabled or self._thread is not None:
+            return
+        self._started = self._clock()
+        self._thread = threading.Thread(target=self._loop, name="verify-progress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """No more status: the live line is erased, the run's own output stays as it wrote it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        with self._lock:
+            self._erase()
+            self.out.flush()
+
+    def write(self, text: str) -> None:
+        """The run's own output (progress characters, lines): the status is redrawn around it."""
+        with self._lock:
+            self._erase()
+            # A long row of characters would wrap, and `\r` reaches back one row only: break it.
+            wraps = len(self._line) + len(text) >= self._width() - 1
+            if self.live and self.enabled and "\n" not in text and wraps:
+                self.out.write("\n")
+                self._line = ""
+            self.out.write(text)
+            self._line = text.rsplit("\n", 1)[-1] if "\n" in text else self._line + text
+            self.out.flush()
+
+    def __enter__(self) -> Progress:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ the status
+
+    def status(self, now: float | None = None) -> str | None:
+        """The status now, or None when there is nothing left to say (every check done)."""
+        now = self._clock() if now is None else now
+        waits = self._waits()
+        done = self._done()
+        pending = self._total - done
+        if not waits and pending <= 0:
+            return None
+        parts: list[str] = []
+        if waits:
+            first = waits[0]
+            others = f" (and {len(waits) - 1} more waits)" if len(waits) > 1 else ""
+            parts.append(
+                f"waiting for {terminal(first.what)}: {_seconds(first.elapsed_s())} of "
+                f"{first.budget_s:g} s, {first.attempts} attempts{others}"
+            )
+        if self._total:
+            parts.append(f"{done} of {self._total} checks done")
+        return "; ".join(parts)
+
+    def heartbeat_line(self, now: float | None = None) -> str | None:
+        """The line a log gets every HEARTBEAT_S seconds: the run's time, then the status."""
+        now = self._clock() if now is None else now
+        text = self.status(now)
+        return None if text is None else f"verify: [{now - self._started:.0f} s] {text}"
+
+    def _loop(self) -> None:
+        every = REDRAW_S if self.live else self.heartbeat_s
+        while not self._stop.wait(every):
+            try:
+                self._tick()
+            except (OSError, ValueError):  # the console went away (a closed pipe): the run goes on
+                return
+
+    def _tick(self) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            if not self.live:
+                line = self.heartbeat_line()
+                if line is not None:
+                    # On a line of its own: the progress characters go on below it.
+                    self.out.write(("\n" if self._line else "") + line + "\n")
+                    self._line = ""
+                    self.out.flush()
+                return
+            text = self.status()
+            self._erase()
+            if text is None:
+                self.out.flush()
+                return
+            room = self._width() - 1 - len(self._line) - 2
+            if room < _MIN_STATUS_COLUMNS:
+                self.out.write("\n")
+                self._line = ""
+                room = self._width() - 3
+            text = f"[{self._clock() - self._started:.0f} s] {text}"
+            shown = text if len(text) <= room else text[: max(0, room - 1)] + "…"
+            self.out.write(f"  {shown}{_CLEAR_TO_END}")
+            self._drawn = True
+            self.out.flush()
+
+    def _erase(self) -> None:
+        """Back to the end of the run's own output on this line (under the lock)."""
+        if self._drawn:
+            self.out.write(f"\r{self._line}{_CLEAR_TO_END}")
+            self._drawn = False
+
+
+def step_printer(
+    out: TextIO, *, enabled: bool = True, prefix: str = "verify: sandbox: "
+) -> Callable[[str], None]:
+    """A sandbox start's steps as lines, each with the seconds since the first (`--quiet`: none)."""
+    started = time.monotonic()
+
+    def step(text: str) -> None:
+        if not enabled:
+            return
+        try:
+            out.write(f"{prefix}{terminal(text)} ({time.monotonic() - started:.1f} s)\n")
+            out.flush()
+        except (OSError, ValueError):
+            pass
+
+    return step
