@@ -262,7 +262,7 @@ def test_verify_gate_rejudges_a_finished_run(tmp_path: Path) -> None:
     assert written["gate"]["policy"] == str(policy)
     assert written["checks"][1]["severity"] == "blocking"
     markdown = (reports / "summary.md").read_text(encoding="utf-8")
-    assert "## Gate: FAIL" in markdown
+    assert markdown.startswith("# verify: FAIL") and f"gate policy `{policy}`" in markdown
     assert "test_dlq_empty failed: test_dlq_empty message" in markdown
 
 

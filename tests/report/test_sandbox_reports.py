@@ -148,4 +148,4 @@ def test_every_check_carries_its_evidence(runs: Path) -> None:
     assert redrive["evidence"]["aws_calls"][0]["operation"] == "GetQueueAttributes"
     assert "QueueUrl" in redrive["evidence"]["aws_calls"][0]["params"]
     md = (runs / "full" / "summary.md").read_text(encoding="utf-8")
-    assert "**First to fix:**" in md and "## Flow timeline" in md
+    assert "**First to fix:**" in md and "## Flow" in md

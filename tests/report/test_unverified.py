@@ -107,7 +107,7 @@ def test_every_report_lists_it_apart(tmp_path: Path) -> None:
     section = markdown.split("## Not verified from here", 1)[1]
     assert ADDRESS in section and "## What is wrong" not in markdown
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "<h2>Not verified from here</h2>" in html
+    assert '<h2 id="unverified">Not verified from here (1)</h2>' in html
     case = next(
         c
         for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
@@ -136,8 +136,8 @@ def test_a_not_reachable_error_is_still_a_kind_of_could_not_verify() -> None:
 def test_every_status_has_its_mark_in_every_writer() -> None:
     # A status one writer forgot is a KeyError at the end of a run: each table covers every status.
     from verify.engine import runner
-    from verify.report import allure, html, markdown
+    from verify.report import allure, html, markdown, sections
 
-    for table in (runner._STATUS_CHAR, markdown._ICON, markdown._ORDER, html._ORDER):
+    for table in (runner._STATUS_CHAR, markdown._ICON, sections._ORDER, html._BADGE):
         assert set(table) == set(Status), table
     assert set(allure.ALLURE_STATUS) == {str(s) for s in Status}

@@ -57,15 +57,26 @@ def summary() -> RunSummary:
                 "test_ingest_accepted",
                 Status.PASSED,
                 service="flow",
-                evidence={"at_s": 0.25, "http": [{"request": "POST /ingest", "body": HOSTILE}]},
+                evidence={
+                    "flow_step": "ingest",
+                    "sent_at": 100.0,
+                    "seen_at": 100.25,
+                    "at_s": 0.25,
+                    "http": [{"request": "POST /ingest", "body": HOSTILE}],
+                },
             ),
-            check("test_processor_ran", Status.PASSED, service="flow", evidence={"at_s": 2.0}),
+            check(
+                "test_processor_ran",
+                Status.PASSED,
+                service="flow",
+                evidence={"flow_step": "processed", "seen_at": 102.0, "at_s": 2.0},
+            ),
             check(
                 "test_queue_hop",
                 Status.FAILED,
                 service="flow",
                 message="no processed record",
-                evidence={"expected": "a processed record"},
+                evidence={"flow_step": "queue", "expected": "a processed record"},
             ),
             check(
                 "test_depth",
@@ -120,24 +131,32 @@ def test_html_is_self_contained_escaped_and_lists_failures_first(summary: RunSum
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     for external in ("<link", "src=", "@import", "http://", "https://"):
-        assert external not in html
-    first_failed = html.index(anchor("suites/test_dynamodb.py::test_pitr"))
+        assert external not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    first_failed = html.index(anchor("suites/test_flow.py::test_queue_hop"))
+    advice = html.index(anchor("suites/test_dynamodb.py::test_pitr"))
     first_passed = html.index(anchor("suites/test_dynamodb.py::test_active"))
-    assert first_failed < first_passed
-    assert "<details open><summary>evidence</summary>" in html
-    assert "Flow timeline" in html and "Gate: FAIL" in html
+    assert first_failed < advice < first_passed
+    # Every card is collapsed: its title and message on the closed card, the evidence a click away.
+    assert "<details open" not in html
+    assert '<details class="check failed" id="' in html
+    assert "<summary>raw JSON</summary>" in html
+    assert '<svg class="flow"' in html and "Gate: FAIL" not in html
+    assert html.index('id="gate-line"') < html.index('id="first-to-fix"') < html.index('id="problems"')
 
 
 def test_markdown_leads_with_the_first_failure_and_shows_the_timeline(summary: RunSummary) -> None:
     md = render_markdown(summary)
     first = md.index("**First to fix:**")
-    assert first < md.index("## Gate: FAIL") < md.index("## What is wrong")
+    assert md.index("blocking checks passed") < first < md.index("## What is wrong")
     # Advisory failures never come first: the first blocking failure in run order does.
     line = md[first:].splitlines()[0]
     assert "flow test_queue_hop: no processed record" in line
     assert f"(report.html#{anchor('suites/test_flow.py::test_queue_hop')})" in line
-    assert "| flow test_ingest_accepted | 0.250 | 0.250 |" in md
-    assert "| flow test_processor_ran | 2.000 | 1.750 |" in md
+    # The hops in causal order, timed from when each signal became visible (sent at 100.0).
+    assert "| ✅ | ingest | 0.250 | 0.250 |" in md
+    assert "| ❌ | queue | failed | - |" in md
+    assert "| ✅ | processor | 2.000 | 1.750 |" in md
+    assert md.index("| raw |") < md.index("| queue |") < md.index("| processor |")
     assert "| Api | error | 0 | 0 | 1 | 1 |" in md
     assert "| Data | pass | 1 | 1 | 0 | 0 |" in md
 

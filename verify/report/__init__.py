@@ -17,6 +17,7 @@ from verify.report.html import render_html
 from verify.report.junit import render_junit
 from verify.report.markdown import render_markdown
 from verify.report.reading import read_summary
+from verify.report.timeline import timeline_dicts
 
 __all__ = ["read_summary", "render_html", "render_junit", "render_markdown", "write_reports"]
 
@@ -38,7 +39,7 @@ def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) 
             masked.append(masked_summary(summary))
         return render(masked[0])
 
-    write_text(report_dir / "summary.json", safe(lambda s: summary_json(s.to_dict())))
+    write_text(report_dir / "summary.json", safe(lambda s: summary_json(with_flow_timeline(s))))
     markdown = safe(render_markdown)
     write_text(report_dir / "summary.md", markdown)
     write_text(report_dir / "report.html", safe(render_html))
@@ -48,6 +49,16 @@ def write_reports(summary: RunSummary, report_dir: Path, *, junit: bool = True) 
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
+
+
+def with_flow_timeline(summary: RunSummary) -> dict[str, Any]:
+    """summary.json's data: the summary's, and the flow's hops in causal order (`flow_timeline`, the
+    data of report.html's picture and summary.md's table) when a flow ran."""
+    data = summary.to_dict()
+    hops = timeline_dicts(summary.checks)
+    if hops:
+        data["flow_timeline"] = hops
+    return data
 
 
 def summary_json(data: dict[str, Any]) -> str:
