@@ -200,6 +200,9 @@ class RunSummary:
     # Of those, the calls discovery spent following the stack's wiring (summary.json
     # `aws_calls.discovery`): what seeing one hop beyond the outputs costs.
     discovery_calls: int = 0
+    # And the calls of the access check before the checks (summary.json `aws_calls.access_check`):
+    # one identity call and one read per service, which belong to no check either.
+    access_calls: int = 0
     # Test data the run could not remove (summary.json `left_behind`, absent when nothing was left).
     left_behind: list[LeftBehind] = field(default_factory=list)
 
@@ -254,6 +257,8 @@ class RunSummary:
             data["aws_calls"] = {"total": sum(self.aws_calls.values()), "by_operation": dict(self.aws_calls)}
             if self.discovery_calls:
                 data["aws_calls"]["discovery"] = self.discovery_calls
+            if self.access_calls:
+                data["aws_calls"]["access_check"] = self.access_calls
         if self.left_behind:
             data["left_behind"] = [item.to_dict() for item in self.left_behind]
         return data
@@ -280,4 +285,5 @@ class RunSummary:
             },
             left_behind=[LeftBehind.from_dict(item) for item in data.get("left_behind") or []],
             discovery_calls=int((data.get("aws_calls") or {}).get("discovery") or 0),
+            access_calls=int((data.get("aws_calls") or {}).get("access_check") or 0),
         )

@@ -250,7 +250,10 @@ def test_floor_replays_every_read_call_of_a_real_smoke_run(tmp_path: Path) -> No
     # Discovery's calls (following the stack's wiring when the session starts) belong to no check: the
     # summary counts them apart, and the floor, which knows the names already, does not make them.
     discovery = summary["aws_calls"].get("discovery", 0)
-    assert aws + discovery == summary["aws_calls"]["total"]
+    # So do the access check's (one identity call and one read per service, before the checks).
+    access = summary["aws_calls"].get("access_check", 0)
+    assert access >= 2
+    assert aws + discovery + access == summary["aws_calls"]["total"]
     gets = sum(1 for e in evidence for h in e.get("http", []) if h["request"].startswith("GET "))
     # A smoke run only reads, so every call it made is replayed.
     assert aws > 20 and gets >= 1

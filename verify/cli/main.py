@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             type=_workers,
             default=None,
-            help="run the checks in N pytest-xdist processes",
+            help="run a --suite's checks in N pytest-xdist processes, each group (the flow) and shipped "
+            "module in one (default: one process; the shipped checks already run concurrently in it)",
         )
         cmd.add_argument("--suite", metavar="PATH", action="append", default=[], help="extra pytest checks")
         cmd.add_argument("--sandbox", action="store_true", help="start the embedded sandbox, run, stop it")
@@ -486,7 +487,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_report_dir(Path(args.report_dir))
     from verify.stack.outputs import is_read_once
 
-    if args.workers and args.workers > 1 and any(is_read_once(p) for p in args.outputs or []):
+    workers = args.workers and args.workers > 1 and (args.suite or not _direct_eligible(args))
+    if workers and any(is_read_once(p) for p in args.outputs or []):
         raise UsageError(
             "--outputs from stdin, a pipe or a FIFO can be read only once, so not by --workers processes; "
             "write the outputs to a file and pass its path"
@@ -546,11 +548,12 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
 
 
 def _direct_eligible(args: argparse.Namespace) -> bool:
-    """A run of the shipped suites in one process goes without pytest (verify.engine.runner): the answer in
-    about the time its calls and waits take. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
+    """A run of the shipped suites goes without pytest (verify.engine.runner): the answer in about the
+    time its calls and waits take. So does one with --workers: its checks already run concurrently in
+    one process, and worker processes would only add their start-up (bench/RESULTS.md, issue 18);
+    workers run a --suite's checks. VERIFY_VIA_PYTEST=1 forces pytest (to compare the two)."""
     return (
         not args.suite
-        and not (args.workers and args.workers > 1)
         and not getattr(args, "shard", None)
         and os.environ.get("VERIFY_VIA_PYTEST", "") in ("", "0")
     )
@@ -559,6 +562,8 @@ def _direct_eligible(args: argparse.Namespace) -> bool:
 def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
     session = _session(args, outputs_path)
     _validate_inputs(args, session)
+    if not _access_answers(args, session):
+        return EXIT_ERROR
     if not _direct_eligible(args):
         return _run_pytest(args, outputs_path, session)
     from verify.engine.finish import exit_code
@@ -577,6 +582,27 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         print("verify: no check was collected: nothing was verified", file=sys.stderr)
         return EXIT_ERROR
     return exit_code(done.summary, interrupted=done.interrupted)
+
+
+def _access_answers(args: argparse.Namespace, session: VerifySession) -> bool:
+    """The access check before the checks (engine/access.py). When no AWS call answers, no check
+    could verify anything: one sentence, a summary that says so, and exit 3 (not one error per check)."""
+    from verify.engine.access import check_access
+
+    access = check_access(session)
+    session.access_calls = access.calls
+    if not access.none:
+        return True
+    from verify.engine.finish import finish
+    from verify.escape import terminal
+    from verify.redact import REDACTOR
+
+    sentence = access.sentence()
+    session.notes.insert(0, f"access check: {sentence}")
+    finish(session, None, interrupted=False)
+    _after_run(args)
+    print(f"verify: {terminal(REDACTOR.redact(sentence))}", file=sys.stderr)
+    return False
 
 
 def _after_run(args: argparse.Namespace) -> None:

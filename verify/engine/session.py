@@ -47,6 +47,7 @@ class VerifySession:
     stack_of: dict[str, str] = field(default_factory=dict)  # output key -> stack, for several stacks
     notes: list[str] = field(default_factory=list)  # said in the report beside the run's own notes
     left_behind: list[LeftBehind] = field(default_factory=list)  # test data clean-up could not remove
+    access_calls: int = 0  # the access check's AWS calls (engine/access.py), counted apart from the checks'
     _policy: Policy | None = None
     _outputs: Outputs | None = None
     _inventory: Inventory | None = None
@@ -228,6 +229,7 @@ def build_summary(session: VerifySession, *, interrupted: bool = False) -> RunSu
         else 0,
         interrupted=interrupted,
         left_behind=list(session.left_behind),
+        access_calls=session.access_calls,
     )
 
 
