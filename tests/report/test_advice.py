@@ -11,6 +11,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import xmlschema
 
 from verify.engine.finish import verdict_line
@@ -137,16 +138,26 @@ def test_console_line_and_on_call_table_count_advice_apart() -> None:
     assert table[-1].endswith(", 5 advice")
 
 
-def test_junit_writes_advice_as_skipped_and_blocking_failures_as_failure() -> None:
-    broken = _check("lambda", "test_processor_runs", Status.FAILED, Severity.BLOCKING, "processor is down")
-    text = render_junit(_healthy(broken))
+def _junit_cases(text: str) -> tuple[ET.Element, dict[str | None, ET.Element]]:
     SCHEMA.validate(text)
     root = ET.fromstring(text)
-    cases = {c.get("name"): c for c in root.iter("testcase")}
+    return root, {c.get("name"): c for c in root.iter("testcase")}
+
+
+def test_junit_writes_advice_as_system_out_and_properties_and_blocking_failures_as_failure() -> None:
+    broken = _check("lambda", "test_processor_runs", Status.FAILED, Severity.BLOCKING, "processor is down")
+    root, cases = _junit_cases(render_junit(_healthy(broken)))
     pitr = cases["suites/test_dynamodb.py::test_pitr_enabled[Key]"]
-    assert pitr.find("failure") is None
-    skipped = pitr.find("skipped")
-    assert skipped is not None and skipped.get("message", "").startswith("advice: DynamoDB table `raw`")
+    # The gate does not block on it: neither red (<failure>) nor "did not run" (<skipped>).
+    assert pitr.find("failure") is None and pitr.find("skipped") is None and pitr.find("error") is None
+    assert (pitr.findtext("system-out") or "").startswith("ADVICE: DynamoDB table `raw`: expected PITR")
+    props = {p.get("name"): p.get("value") for p in root.find("testsuite").iter("property")}  # type: ignore[union-attr]
+    advice = sorted(v or "" for k, v in props.items() if (k or "").startswith("verify.advice."))
+    assert len(advice) == 5
+    assert (
+        "suites/test_dynamodb.py::test_pitr_enabled[Key]: DynamoDB table `raw`: expected PITR ENABLED, got DISABLED"
+        in advice
+    )
     assert cases["suites/test_lambda.py::test_processor_runs[Key]"].find("failure") is not None
     # The attributes count what the cases hold.
     assert root.get("failures") == "1"
@@ -156,19 +167,62 @@ def test_junit_writes_advice_as_skipped_and_blocking_failures_as_failure() -> No
         assert suite.get("skipped") == str(sum(c.find("skipped") is not None for c in mine))
 
 
-def test_allure_results_carry_the_severity_label(tmp_path: Path) -> None:
+def test_the_legacy_switch_writes_advice_as_failure_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIFY_LEGACY_CI_REPORTS", "1")
+    root, cases = _junit_cases(render_junit(_healthy()))
+    failure = cases["suites/test_dynamodb.py::test_pitr_enabled[Key]"].find("failure")
+    assert failure is not None and failure.get("message", "").startswith("[advisory] DynamoDB table")
+    assert root.get("failures") == "5"
+    assert not any((p.get("name") or "").startswith("verify.advice.") for p in root.iter("property"))
+
+
+def _allure_labels(directory: Path) -> dict[str, dict[str, object]]:
+    found: dict[str, dict[str, object]] = {}
+    for path in directory.glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        found[result["fullName"]] = {
+            "severity": [lb["value"] for lb in result["labels"] if lb["name"] == "severity"],
+            "tags": {lb["value"] for lb in result["labels"] if lb["name"] == "tag"},
+            "status": result["status"],
+            "message": result.get("statusDetails", {}).get("message", ""),
+        }
+    return found
+
+
+def test_allure_results_carry_the_gate_severity_a_blocking_tag_and_advice_categories(tmp_path: Path) -> None:
     writer = AllureWriter(tmp_path / "allure")
     summary = _healthy()
     for check in summary.checks:
         writer.add(check, [])
-    severities: dict[str, tuple[str, str]] = {}
-    for path in (tmp_path / "allure").glob("*-result.json"):
-        result = json.loads(path.read_text(encoding="utf-8"))
-        labels = [lb["value"] for lb in result["labels"] if lb["name"] == "severity"]
-        assert len(labels) == 1
-        severities[result["fullName"]] = (labels[0], result["status"])
-    assert severities["suites/test_dynamodb.py::test_table_active[Key]"] == ("critical", "passed")
-    assert severities["suites/test_dynamodb.py::test_pitr_enabled[Key]"] == ("minor", "failed")
+    writer.finish(summary)
+    found = _allure_labels(tmp_path / "allure")
+    active = found["suites/test_dynamodb.py::test_table_active[Key]"]
+    assert (active["severity"], active["status"]) == (["blocker"], "passed")
+    assert "blocking" in active["tags"]  # type: ignore[operator]
+    pitr = found["suites/test_dynamodb.py::test_pitr_enabled[Key]"]
+    assert (pitr["severity"], pitr["status"]) == (["minor"], "failed")
+    assert "blocking" not in pitr["tags"] and "advice" in pitr["tags"]  # type: ignore[operator]
+    assert str(pitr["message"]).startswith("advice: DynamoDB table")
+    # Allure takes the first category that matches: advice is never counted among stack failures.
+    categories = json.loads((tmp_path / "allure" / "categories.json").read_text(encoding="utf-8"))
+    assert categories[0]["name"].startswith("Advice") and categories[0]["messageRegex"] == "advice: .*"
+    assert categories[1]["name"].startswith("Stack failures")
+
+
+def test_the_legacy_switch_drops_the_gate_from_allure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VERIFY_LEGACY_CI_REPORTS", "1")
+    writer = AllureWriter(tmp_path / "allure")
+    summary = _healthy()
+    for check in summary.checks:
+        writer.add(check, [])
+    writer.finish(summary)
+    pitr = _allure_labels(tmp_path / "allure")["suites/test_dynamodb.py::test_pitr_enabled[Key]"]
+    assert pitr["severity"] == [] and "advice" not in pitr["tags"]  # type: ignore[operator]
+    assert not str(pitr["message"]).startswith("advice: ")
+    categories = json.loads((tmp_path / "allure" / "categories.json").read_text(encoding="utf-8"))
+    assert not any(c["name"].startswith("Advice") for c in categories)
 
 
 def test_the_console_prints_advice_as_advice_not_failed() -> None:

@@ -97,7 +97,7 @@ def test_junit_validates_against_the_junit_schema_and_counts_like_the_summary(su
     SCHEMA.validate(text)
     root = ET.fromstring(text)
     counts = summary.counts()
-    advice = len(summary.advice())  # advisory failures are written as skips (test_advice.py)
+    advice = len(summary.advice())  # advisory failures are passing cases saying ADVICE (test_advice.py)
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
         str(len(summary.checks)),
         str(counts["failed"] - advice),
@@ -105,7 +105,7 @@ def test_junit_validates_against_the_junit_schema_and_counts_like_the_summary(su
     )
     cases = root.findall(".//testcase")
     assert len(cases) == len(summary.checks)
-    assert sum(int(s.get("skipped", "0")) for s in root.findall("testsuite")) == counts["skipped"] + advice
+    assert sum(int(s.get("skipped", "0")) for s in root.findall("testsuite")) == counts["skipped"]
     # One suite per stack and service; run facts and gate reasons as suite properties.
     assert {s.get("name") for s in root.findall("testsuite")} == {
         "verify.Data.dynamodb",
@@ -116,11 +116,10 @@ def test_junit_validates_against_the_junit_schema_and_counts_like_the_summary(su
     assert props["verify.verdict"] == "fail"
     assert props["verify.gate.reason.1"].startswith("blocking check")
     pitr = next(c for c in cases if c.get("name", "").endswith("test_pitr"))
-    # Advice is a skip whose message says so, never a red `<failure>` (issue 18).
-    assert pitr.find("failure") is None
-    skipped = pitr.find("skipped")
-    assert skipped is not None and skipped.get("message", "").startswith("advice: <script>")
+    # Advice is in <system-out> and the properties, never a red `<failure>` (issue 18).
+    assert pitr.find("failure") is None and pitr.find("skipped") is None
     out = pitr.findtext("system-out") or ""
+    assert out.startswith("ADVICE: <script>")
     assert "severity: advisory" in out and "stack: Data" in out
     ingest = next(c for c in cases if c.get("name", "").endswith("test_ingest_accepted"))
     assert '"at_s": 0.25' in (ingest.findtext("system-out") or "")
@@ -187,7 +186,14 @@ def test_allure_statuses_follow_ours_and_extras_are_written(tmp_path: Path, summ
     assert finish_allure_results(tmp_path, summary) == 1
     assert json.loads((tmp_path / "1-result.json").read_text(encoding="utf-8"))["status"] == "skipped"
     categories = json.loads((tmp_path / "categories.json").read_text(encoding="utf-8"))
-    assert [c["matchedStatuses"] for c in categories] == [["failed"], ["broken"], ["skipped"], ["unknown"]]
+    # Advice first (Allure takes the first match), then failures, errors, skips, not verified from here.
+    assert [c["matchedStatuses"] for c in categories] == [
+        ["failed"],
+        ["failed"],
+        ["broken"],
+        ["skipped"],
+        ["unknown"],
+    ]
     env = (tmp_path / "environment.properties").read_text(encoding="utf-8")
     assert "region=eu-west-1\n" in env and "run_id=vfy-w\n" in env and "python=3.11.7\n" in env
     assert environment_properties(summary).count("\n") == len(env.splitlines())

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from verify.escape import markdown, terminal
-from verify.model import CheckResult, RunSummary
+from verify.model import CheckResult, RunSummary, Severity
 from verify.redact import REDACTOR
 from verify.report.files import real_dir, regular_files, reset_dir, write_text
 
@@ -30,9 +31,29 @@ ALLURE_STATUS = {
     "unverified": "unknown",  # not reachable from here: Allure's "unknown" is neither pass nor fail
 }
 
-# Allure's severity label, so its Severity filter tells what blocks the gate from what advises.
-ALLURE_SEVERITY = {"blocking": "critical", "advisory": "minor"}
+# Allure's severity label, so its Severity filter and chart tell what blocks the gate (`blocker`) from
+# what advises (`minor`); a "blocking" tag says the same in its tag filter.
+ALLURE_SEVERITY = {"blocking": "blocker", "advisory": "minor"}
+BLOCKING_TAG = "blocking"
+ADVICE_TAG = "advice"
+# An advisory failure's message starts so: its category below matches on it, before "Stack failures".
+ADVICE_PREFIX = "advice: "
+# Set (to anything but "" or "0"), junit.xml and the Allure results are written as before issue 18:
+# every failed check a <failure>, no severity label, tag or advice category (docs/reports.md).
+LEGACY_SWITCH = "VERIFY_LEGACY_CI_REPORTS"
 
+
+def legacy_reports() -> bool:
+    """Whether the switch restores the reports that did not follow the gate."""
+    return os.environ.get(LEGACY_SWITCH, "") not in ("", "0")
+
+
+ADVICE_CATEGORY = {
+    "name": "Advice (advisory: the gate does not block on it)",
+    "description": "A posture finding the policy makes advisory; [policy] blocking_checks makes one block.",
+    "matchedStatuses": ["failed"],
+    "messageRegex": "advice: .*",
+}
 CATEGORIES = [
     {
         "name": "Stack failures (the deployed stack is wrong)",
@@ -86,7 +107,9 @@ def environment_properties(summary: RunSummary) -> str:
 def write_allure_extras(allure_dir: Path, summary: RunSummary) -> None:
     real_dir(allure_dir)
     write_text(allure_dir / "environment.properties", environment_properties(summary))
-    write_text(allure_dir / "categories.json", json.dumps(CATEGORIES, indent=2))
+    # Allure takes the first category that matches: advice before "Stack failures".
+    categories = CATEGORIES if legacy_reports() else [ADVICE_CATEGORY, *CATEGORIES]
+    write_text(allure_dir / "categories.json", json.dumps(categories, indent=2))
 
 
 def _escape(value: str) -> str:
@@ -140,17 +163,24 @@ def _allure_result(
     check: CheckResult, links: list[tuple[str, str]], stop_ms: int
 ) -> tuple[dict[str, Any], tuple[str, str] | None]:
     digest = hashlib.md5(check.id.encode(), usedforsecurity=False).hexdigest()
+    legacy = legacy_reports()
     labels = [
         {"name": "service", "value": check.service},
         {"name": "category", "value": str(check.category)},
         {"name": "verify_status", "value": str(check.status)},
-        {"name": "severity", "value": ALLURE_SEVERITY.get(str(check.severity), "normal")},
         {"name": "tag", "value": check.service},
         {"name": "tag", "value": str(check.category)},
         {"name": "parentSuite", "value": check.stack or "verify"},
         {"name": "suite", "value": check.service},
         {"name": "framework", "value": "verify"},
     ]
+    if not legacy:
+        # The gate's view: blocking or advisory, and advice apart from failures.
+        labels.insert(3, {"name": "severity", "value": ALLURE_SEVERITY.get(str(check.severity), "normal")})
+        if check.severity is Severity.BLOCKING:
+            labels.append({"name": "tag", "value": BLOCKING_TAG})
+        if check.is_advice:
+            labels.append({"name": "tag", "value": ADVICE_TAG})
     if check.stack:
         labels.append({"name": "stack", "value": check.stack})
     evidence = check.evidence or {}
@@ -179,7 +209,8 @@ def _allure_result(
         "stop": stop_ms,
     }
     if check.message:
-        result["statusDetails"] = {"message": allure_text(check.message, multiline=True)}
+        message = ADVICE_PREFIX + check.message if check.is_advice and not legacy else check.message
+        result["statusDetails"] = {"message": allure_text(message, multiline=True)}
         result["description"] = allure_description(check.message)
     attachment = None
     if worth_attaching(evidence):

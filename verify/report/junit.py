@@ -6,11 +6,13 @@ counts, merges as easily, and carries the evidence. That schema allows `<propert
 properties, and each check's facts and evidence go to its `<system-out>`, which every CI shows.
 One `<testsuite>` per service (per stack and service when the run spans stacks).
 
-Advice (a failed advisory check, `CheckResult.is_advice`) is written as `<skipped message="advice:
-...">`, not `<failure>`: the gate passed, and CI widgets (Jenkins, GitLab, GitHub test reporters)
-draw every `<failure>` red. A skip is shown, counted and not red; a passing case would hide the
-finding from every count. Blocking failures, and waived ones, stay `<failure>`. The `failures` and
-`skipped` attributes count what the cases hold.
+Advice (a failed advisory check, `CheckResult.is_advice`) follows the gate: the gate passed, and CI
+widgets (Jenkins, GitLab, GitHub test reporters) draw every `<failure>` red, and a `<skipped>` would
+say it did not run. So an advisory finding is a passing case whose `<system-out>` opens with
+"ADVICE: <message>", and a suite property `verify.advice.N` = "<check id>: <message>" lists it where
+the run's facts are. Blocking failures, and waived ones, stay `<failure>`. The `failures` and
+`skipped` attributes count what the cases hold. `VERIFY_LEGACY_CI_REPORTS=1` writes advice as a
+`<failure>` again, its message prefixed `[advisory]` (docs/reports.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from verify.model import CheckResult, RunSummary, Severity, Status
+from verify.report.allure import legacy_reports
 from verify.report.text import readable_json
 
 # XML 1.0 forbids most control characters, even escaped; a probe's output may hold any of them.
@@ -46,11 +49,16 @@ def _run_properties(summary: RunSummary) -> list[tuple[str, str]]:
         props += [(f"verify.gate.reason.{n}", r) for n, r in enumerate(summary.gate.reasons, start=1)]
     props += [(f"verify.env.{k}", v) for k, v in sorted(summary.environment.items())]
     props += [(f"verify.left_behind.{n}", item.line()) for n, item in enumerate(summary.left_behind, start=1)]
+    if not legacy_reports():
+        props += [
+            (f"verify.advice.{n}", f"{c.id}: {c.message}") for n, c in enumerate(summary.advice(), start=1)
+        ]
     return props
 
 
-def _system_out(check: CheckResult) -> str:
-    lines = [
+def _system_out(check: CheckResult, *, advice: bool) -> str:
+    lines = [f"ADVICE: {check.message}"] if advice else []
+    lines += [
         f"title: {check.title}",
         f"service: {check.service}",
         f"resource: {check.resource or '-'}",
@@ -80,7 +88,8 @@ def render_junit(summary: RunSummary) -> str:
     for check in summary.checks:
         suites[_suite_name(check)].append(check)
     counts = summary.counts()
-    advice = len(summary.advice())
+    legacy = legacy_reports()
+    advice = 0 if legacy else len(summary.advice())
     root = ET.Element(
         "testsuites",
         {
@@ -95,7 +104,7 @@ def render_junit(summary: RunSummary) -> str:
     for name in sorted(suites):
         checks = suites[name]
         mine = {s: sum(1 for c in checks if c.status is s) for s in Status}
-        advised = sum(1 for c in checks if c.is_advice)
+        advised = 0 if legacy else sum(1 for c in checks if c.is_advice)
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -104,7 +113,7 @@ def render_junit(summary: RunSummary) -> str:
                 "tests": str(len(checks)),
                 "failures": str(mine[Status.FAILED] - advised),
                 "errors": str(mine[Status.ERROR]),
-                "skipped": str(mine[Status.SKIPPED] + mine[Status.UNVERIFIED] + advised),
+                "skipped": str(mine[Status.SKIPPED] + mine[Status.UNVERIFIED]),
                 "time": f"{sum(c.duration_s for c in checks):.3f}",
                 "timestamp": summary.started_at,
                 "hostname": host,
@@ -114,12 +123,12 @@ def render_junit(summary: RunSummary) -> str:
         for key, value in _run_properties(summary):
             ET.SubElement(properties, "property", {"name": key, "value": _text(value)})
         for check in checks:
-            _testcase(suite, name, check)
+            _testcase(suite, name, check, advice=check.is_advice and not legacy)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _testcase(suite: ET.Element, classname: str, check: CheckResult) -> None:
+def _testcase(suite: ET.Element, classname: str, check: CheckResult, *, advice: bool) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -127,8 +136,8 @@ def _testcase(suite: ET.Element, classname: str, check: CheckResult) -> None:
     )
     label = "" if check.severity is Severity.BLOCKING else "[advisory] "
     message = _text(label + check.message)
-    if check.is_advice:
-        ET.SubElement(case, "skipped", {"message": _text("advice: " + check.message)})
+    if advice:
+        pass  # a finding the gate does not block on: a passing case, its <system-out> says ADVICE
     elif check.status is Status.FAILED:
         node = ET.SubElement(case, "failure", {"type": "CheckFailed", "message": message})
         node.text = message
@@ -140,4 +149,4 @@ def _testcase(suite: ET.Element, classname: str, check: CheckResult) -> None:
         # reading it as a failure (it is none) or a pass (it is none either).
         ET.SubElement(case, "skipped", {"message": message})
     out = ET.SubElement(case, "system-out")
-    out.text = _text(_system_out(check))
+    out.text = _text(_system_out(check, advice=advice))
