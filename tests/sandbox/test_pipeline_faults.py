@@ -300,6 +300,11 @@ CASES: dict[str, tuple[Observe, Any, Any]] = {
     "log_group_missing": (api_log_group_exists, True, False),
     "output_placeholder": (lambda s: s.outputs["QueryLogGroupName"] == "unknown", False, True),
     "stale_processed_data": (processed_long_ago, False, True),
+    # template drift (verify/sandbox/faults/drift.py): the live stack moved, its template did not
+    "drift_pitr": (pitr, ["ENABLED", "ENABLED"], ["DISABLED", "ENABLED"]),
+    "drift_log_retention": (retention, {30}, {30, 7}),
+    "drift_visibility": (visibility, "30", "45"),
+    "drift_throttling": (lambda s: _stage(s)["methodSettings"]["*/*"]["throttlingRateLimit"], 1000.0, 100.0),
 }
 
 

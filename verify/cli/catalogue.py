@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from verify.engine.spec import ShippedCheck, shipped_checks
+from verify.engine.spec import PREFLIGHT_SUITE, ShippedCheck, shipped_checks
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ def _entry(shipped: ShippedCheck, faults: dict[str, list[str]]) -> CatalogueEntr
 def collect_catalogue() -> list[CatalogueEntry]:
     """Each shipped check once (before it is parametrized by resource), by service, then id."""
     faults = _faults_by_check()
-    entries = {entry.id: entry for entry in (_entry(shipped, faults) for shipped in shipped_checks())}
+    # `verify run`'s checks, then `verify preflight`'s (suites/preflight.py: about a template).
+    shipped = [*shipped_checks(), *shipped_checks(PREFLIGHT_SUITE)]
+    entries = {entry.id: entry for entry in (_entry(check, faults) for check in shipped)}
     return sorted(entries.values(), key=lambda e: (e.service, e.id))
 
 
@@ -73,6 +75,8 @@ def catalogue_markdown(entries: list[CatalogueEntry]) -> str:
         "Every shipped check, the AWS service it is about, its category (functional checks block a release",
         "by default, posture checks advise), what it proves, and the sandbox fault that demonstrates it can",
         "fail (`verify run --sandbox --fault NAME`). `writes` checks are skipped by `verify smoke`.",
+        "`suites/preflight.py` checks are `verify preflight`'s: about a template before it is deployed",
+        "(docs/intent.md); tests/intent/test_preflight_checks.py breaks each on a template built to.",
         "",
         f"{len(entries)} checks.",
         "",

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
             "module in one (default: one process; the shipped checks already run concurrently in it)",
         )
         cmd.add_argument("--suite", metavar="PATH", action="append", default=[], help="extra pytest checks")
+        cmd.add_argument(
+            "--template",
+            metavar="PATH",
+            help="the stack's own template to check the live stack against (default: the one beside the "
+            "outputs; docs/intent.md)",
+        )
         cmd.add_argument("--sandbox", action="store_true", help="start the embedded sandbox, run, stop it")
         cmd.add_argument("--sandbox-stack", choices=("pipeline", "platform", "both"), default="both")
         cmd.add_argument(
@@ -405,6 +411,8 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
         pytest_args.append(f"--verify-run-id={args.run_id}")
     if args.stack:
         pytest_args.append(f"--verify-stack={args.stack}")
+    if getattr(args, "template", None):
+        pytest_args.append(f"--verify-template={args.template}")
     if args.region:
         pytest_args.append(f"--verify-region={args.region}")
     if args.config:
@@ -447,6 +455,7 @@ def _session(args: argparse.Namespace, outputs_path: str | list[str] | None) -> 
         timeout=args.timeout,
         run_id=getattr(args, "run_id", None),
         shard=parse_shard(args.shard) if getattr(args, "shard", None) else None,
+        template=getattr(args, "template", None),
     )
 
 
@@ -469,6 +478,8 @@ def _validate_inputs(args: argparse.Namespace, session: VerifySession) -> None:
             f"{outputs.source} names no resources: nothing to verify (see `verify discover` for how its keys "
             "were read; name them in [aliases] if they are resources)"
         )
+    if session.template is not None:
+        session.intent()  # a template named but unreadable is the user's input error (exit 2)
     for suite in args.suite:
         if not Path(suite).exists():
             raise UsageError(f"--suite {suite}: no such file or directory")

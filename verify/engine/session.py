@@ -7,6 +7,7 @@ inventory, AWS access, the signed HTTP session) are made lazily, on first use.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from verify.scenario.run_ids import new_run_id
 if TYPE_CHECKING:
     from verify.aws.client import Aws
     from verify.aws.http import SignedHttp, SigningHosts
+    from verify.intent.run import RunIntent
     from verify.stack.inventory import Inventory
     from verify.stack.outputs import Outputs
 
@@ -48,11 +50,14 @@ class VerifySession:
     notes: list[str] = field(default_factory=list)  # said in the report beside the run's own notes
     left_behind: list[LeftBehind] = field(default_factory=list)  # test data clean-up could not remove
     access_calls: int = 0  # the access check's AWS calls (engine/access.py), counted apart from the checks'
+    template: str | None = None  # --template: the stack's own template (docs/intent.md)
     _policy: Policy | None = None
     _outputs: Outputs | None = None
     _inventory: Inventory | None = None
     _aws: Aws | None = None
     _http: SignedHttp | None = None
+    _intent: RunIntent | None = None
+    _intent_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def read_only(self) -> bool:
@@ -106,6 +111,27 @@ class VerifySession:
             # Assigned first: `aws()` asks `region()`, which reads the inventory just built.
             self._inventory = follow_wiring(self._inventory, self.aws)
         return self._inventory
+
+    def intent(self) -> RunIntent:
+        """What the stack's own template declares, read once (the intent checks share it)."""
+        with self._intent_lock:  # the checks run on threads: one read, whoever asks first
+            if self._intent is None:
+                from verify.intent.run import load_run_intent
+                from verify.stack.outputs import DEFAULT_OUTPUTS_PATH
+
+                live = bool(self.stack_name and not self.outputs_paths)
+                paths = (
+                    [] if live else self.outputs_paths or [self.config.outputs_path or DEFAULT_OUTPUTS_PATH]
+                )
+                self._intent = load_run_intent(
+                    template=self.template,
+                    outputs=self.outputs(),
+                    inventory=self.inventory(),
+                    outputs_paths=paths,
+                    stack=self.stack_name,
+                    cloudformation=lambda: self.aws().client("cloudformation"),
+                )
+            return self._intent
 
     def region(self) -> str | None:
         if self.region_option:
@@ -278,6 +304,7 @@ def start_session(
     run_id: str | None = None,
     started_at: str | None = None,
     shard: tuple[int, int] | None = None,
+    template: str | None = None,
 ) -> VerifySession:
     """The run's shared state from its options: the CLI's runner and the plugin build it alike."""
     return VerifySession(
@@ -288,6 +315,7 @@ def start_session(
         stack_name=stack,
         policy_file=policy,
         shard=shard,
+        template=template,
         report_dir=report_dir,
         timeout=timeout,
         run_id=run_id or new_run_id(),

@@ -69,10 +69,16 @@ class ShippedCheck:
         return f"suites/{self.file}::{self.name}"
 
 
-def shipped_checks() -> Iterator[ShippedCheck]:
-    """Every shipped check (a `test_*` function with a `check` mark), module by module in file order,
-    each module imported as it is reached. Nothing runs; pytest is not imported."""
-    for path in sorted(suites_dir().glob("test_*.py")):
+# `verify preflight`'s checks (about a template, before it is deployed): a module of the suites that
+# neither `verify run`'s plan nor pytest's collection (`test_*.py`) picks up.
+PREFLIGHT_SUITE = "preflight.py"
+
+
+def shipped_checks(files: str = "test_*.py") -> Iterator[ShippedCheck]:
+    """Every shipped check (a `test_*` function with a `check` mark) of the suites' modules matching
+    `files` (`verify run`'s by default; `PREFLIGHT_SUITE` for preflight's), module by module in file
+    order, each module imported as it is reached. Nothing runs; pytest is not imported."""
+    for path in sorted(suites_dir().glob(files)):
         module = importlib.import_module(f"suites.{path.stem}")
         for name, func in vars(module).items():
             if not name.startswith("test_") or not inspect.isfunction(func):

@@ -53,6 +53,28 @@ def locate_template(
     return _choose(_candidates(places), stack, f"beside {outputs} (in {where})")
 
 
+class NoTemplate(TemplateError):
+    """No template was found where verify looked: for `verify run`, its intent checks are not
+    applicable (a stack without a template beside its outputs is no error); for `discover --intent`,
+    an error like any other."""
+
+
+def templates_beside(outputs: str, stack: str | None = None) -> list[Located]:
+    """Every template found beside `outputs` (for a run of several stacks, whose outputs file names
+    none of them): the one of `stack` when `stack` names one, else all. `NoTemplate` when none is."""
+    folder = Path(outputs).resolve().parent
+    places = list(dict.fromkeys([folder, folder.parent]))
+    found = _candidates(places)
+    if not found:
+        where = " or ".join(shown_path(p) or "." for p in places)
+        raise NoTemplate(
+            f"no template was found beside {outputs} (in {where}): verify looks for cdk.out/*.template.json "
+            "and cdktf.out/stacks/*/cdk.tf.json; pass --template PATH"
+        )
+    chosen = [p for p, name in found.items() if stack is not None and name == stack]
+    return [Located(p, shown_path(p), found[p]) for p in (chosen if len(chosen) == 1 else list(found))]
+
+
 def _candidates(places: list[Path]) -> dict[Path, str | None]:
     """Each template found in `places` (or in `cdk.out` / `cdktf.out` inside them) → its stack name."""
     found: dict[Path, str | None] = {}
@@ -98,7 +120,7 @@ def _manifest_stacks(assembly: Path) -> dict[str, str]:
 
 def _choose(found: dict[Path, str | None], stack: str | None, where: str) -> Located:
     if not found:
-        raise TemplateError(
+        raise NoTemplate(
             f"No template was found {where}: verify looks for cdk.out/*.template.json and "
             "cdktf.out/stacks/*/cdk.tf.json; pass --template PATH (a `terraform show -json` file is read only when passed)."
         )

@@ -180,6 +180,7 @@ CFN_TYPES: dict[str, TypeRule] = {
             ("visibility_timeout", "VisibilityTimeout", integer),
             ("redrive_target", "RedrivePolicy.deadLetterTargetArn", text),
             ("max_receive_count", "RedrivePolicy.maxReceiveCount", integer),
+            ("fifo", "FifoQueue", boolean),  # preflight: only a FIFO queue's name ends with .fifo
         ),
         ref_is="url",
     ),
@@ -303,6 +304,7 @@ TF_TYPES: dict[str, TypeRule] = {
             ("visibility_timeout", "visibility_timeout_seconds", integer),
             ("redrive_target", "redrive_policy.deadLetterTargetArn", text),
             ("max_receive_count", "redrive_policy.maxReceiveCount", integer),
+            ("fifo", "fifo_queue", boolean),
         ),
     ),
     "aws_kinesis_stream": TypeRule(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # so suites' `probes.sqs.queue_facts(...)` calls are type-che
     from verify.probes import (
         apigateway,
         batching,
+        declared,
         dynamodb,
         ec2,
         ecs,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # so suites' `probes.sqs.queue_facts(...)` calls are type-che
         lambda_,
         logs,
         outputs,
+        preflight,
         rds,
         secretsmanager,
         smoke,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:  # so suites' `probes.sqs.queue_facts(...)` calls are type-che
 __all__ = [
     "apigateway",
     "batching",
+    "declared",
     "dynamodb",
     "ec2",
     "ecs",
@@ -43,6 +46,7 @@ __all__ = [
     "lambda_",
     "logs",
     "outputs",
+    "preflight",
     "rds",
     "secretsmanager",
     "smoke",

@@ -55,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--verify-outputs", action="append", help="stack outputs file (repeat for several stacks)"
     )
     group.addoption("--verify-stack", help="read outputs live from this CloudFormation stack")
+    group.addoption("--verify-template", help="the stack's own template (default: beside the outputs)")
     group.addoption("--verify-region", help="AWS region")
     group.addoption("--verify-profile", choices=("full", "smoke"), default="full")
     group.addoption("--verify-config", help="harness configuration file")
@@ -131,6 +132,7 @@ def _session_from_options(config: pytest.Config) -> VerifySession:
         region=config.getoption("--verify-region"),
         outputs_paths=list(config.getoption("--verify-outputs") or []),
         stack=config.getoption("--verify-stack"),
+        template=config.getoption("--verify-template"),
         policy=config.getoption("--verify-policy"),
         shard=shard,
         report_dir=Path(config.getoption("--verify-report-dir")),

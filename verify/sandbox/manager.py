@@ -288,6 +288,12 @@ def start_sandbox(
         from verify.sandbox.faults.aws_level import install_aws_faults
 
         install_aws_faults(emulator, started, chosen)  # after provisioning, which must work
+        from verify.sandbox.faults.drift import apply_drift
+        from verify.sandbox.templates import write_templates
+
+        # The templates say what was deployed; drift changes the live stack after (docs/intent.md).
+        state["templates"] = write_templates(outputs_path.parent, started, chosen, suffix)
+        apply_drift(ctx, started, chosen)
         bend_outputs(started, chosen)
         rendered = render_outputs(started, outputs_format, suffix)
         write_atomically(outputs_path, json.dumps(rendered, indent=2) + "\n")

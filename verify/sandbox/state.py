@@ -70,6 +70,9 @@ def cleanup_files(state: dict[str, Any], state_dir: Path) -> None:
     if workdir and Path(workdir).name.startswith("verify-sandbox-"):
         end_recorded_servers(Path(workdir))
         shutil.rmtree(workdir, ignore_errors=True)
+    for folder in state.get("templates") or ():  # the templates written beside the outputs file
+        if Path(folder).name in ("cdk.out", "cdktf.out"):
+            shutil.rmtree(folder, ignore_errors=True)
     if state.get("created_outputs") and state.get("outputs_path"):
         outputs = Path(state["outputs_path"])
         with contextlib.suppress(OSError):

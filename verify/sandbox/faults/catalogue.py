@@ -275,6 +275,49 @@ FAULTS: dict[str, Fault] = _catalogue(
         "The database secret is scheduled for deletion and can no longer be read.",
         "functional",
     ),
+    # template drift (verify/sandbox/faults/drift.py): the live stack differs from its declared template
+    Fault(
+        "drift_pitr",
+        "pipeline",
+        "PITR is off on the raw table, which its template declares on.",
+        "functional",
+    ),
+    Fault(
+        "drift_log_retention",
+        "pipeline",
+        "The processor's log group keeps 7 days; its template declares 30.",
+        "functional",
+    ),
+    Fault(
+        "drift_visibility",
+        "pipeline",
+        "The ingestion queue's visibility timeout is 45 s; its template declares 30 s.",
+        "functional",
+    ),
+    Fault(
+        "drift_throttling",
+        "pipeline",
+        "The API stage throttles at 100 req/s; its template declares 1000.",
+        "functional",
+    ),
+    Fault(
+        "drift_rotation",
+        "platform",
+        "The database secret rotates every 90 days; its template declares rate(30 days).",
+        "functional",
+    ),
+    Fault(
+        "drift_multi_az",
+        "platform",
+        "The database is single-AZ; its template declares Multi-AZ.",
+        "functional",
+    ),
+    Fault(
+        "drift_stream_retention",
+        "platform",
+        "The Kinesis stream keeps 72 h; its template declares 48 h.",
+        "functional",
+    ),
 )
 
 

@@ -31,6 +31,7 @@ SNS = "suites/test_sns.py::"
 SSM = "suites/test_ssm.py::"
 NETWORK = "suites/test_network.py::"
 OUTPUTS = "suites/test_outputs.py::"
+INTENT = "suites/test_intent.py::"
 
 # The flow steps after ingest: "could not verify" once ingest fails.
 _AFTER_INGEST = tuple(
@@ -136,6 +137,14 @@ FAULT_BREAKS: dict[str, tuple[str, ...]] = {
     "rds_no_backups": (RDS + "test_backup_retention",),
     "rds_unprotected": (RDS + "test_deletion_protection",),
     "secret_deleted": (SECRETS + "test_secret_exists",),
+    # template drift: the live stack differs from what its template declares (blocking)
+    "drift_pitr": (INTENT + "test_dynamodb_as_declared",),
+    "drift_log_retention": (INTENT + "test_lambda_as_declared",),
+    "drift_visibility": (INTENT + "test_sqs_as_declared",),
+    "drift_throttling": (INTENT + "test_api_as_declared",),
+    "drift_rotation": (INTENT + "test_secret_as_declared",),
+    "drift_multi_az": (INTENT + "test_rds_as_declared",),
+    "drift_stream_retention": (INTENT + "test_kinesis_as_declared",),
 }
 
 KNOCK_ONS: dict[str, tuple[str, ...]] = {
@@ -175,6 +184,9 @@ KNOCK_ONS: dict[str, tuple[str, ...]] = {
     "output_malformed": (NETWORK + "test_subnet_exists", NETWORK + "test_security_group_exists"),
     # The database credentials can no longer be read to connect with.
     "secret_deleted": (RDS + "test_connectivity",),
+    # What drifted is also what the posture check asks for: it fails beside the intent check (advice).
+    "drift_pitr": (DDB + "test_pitr",),
+    "drift_multi_az": (RDS + "test_multi_az",),
 }
 
 FAULT_PROFILE: dict[str, str] = {
@@ -190,6 +202,15 @@ PROVEN_ELSEWHERE: dict[str, str] = {
     KINESIS + "test_tagged_record_read_back": (
         "tests/probes/test_kinesis.py::test_other_data_at_the_sequence_number_fails"
     ),
+    # The emulator cannot change these after the deploy (encryption of a replication group or a file
+    # system is fixed at creation; the stand-in ECS service's count is the patched answer's): the
+    # failures are proven against moto, the live stack made to differ from its template there.
+    INTENT
+    + "test_elasticache_as_declared": "tests/intent/test_declared_checks.py::test_cache_transit_declared_on_live_off_fails",
+    INTENT
+    + "test_ecs_as_declared": "tests/intent/test_declared_checks.py::test_ecs_desired_count_differs_fails",
+    INTENT
+    + "test_efs_as_declared": "tests/intent/test_declared_checks.py::test_efs_declared_encrypted_live_not_fails",
 }
 
 

@@ -2,7 +2,8 @@
 
 moto does not implement DescribeDBEngineVersions (it answers 500), yet a verifier must ask it to tell
 a real engine version from an invented one. The catalogue below is what RDS listed for PostgreSQL
-(11.x to 16.x minor versions) and a few MySQL versions, so an Engine filter has something to exclude.
+(11.x to 16.x minor versions; of 15.x only those still offered) and a few MySQL versions, so an
+Engine filter has something to exclude.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ _POSTGRES: dict[str, tuple[str, ...]] = {
     "12": ("12.11", "12.12", "12.13", "12.14", "12.15", "12.16", "12.17", "12.18", "12.19", "12.20"),
     "13": ("13.7", "13.8", "13.9", "13.10", "13.11", "13.12", "13.13", "13.14", "13.15", "13.16"),
     "14": ("14.3", "14.4", "14.5", "14.6", "14.7", "14.8", "14.9", "14.10", "14.11", "14.12", "14.13"),
-    "15": ("15.2", "15.3", "15.4", "15.5", "15.6", "15.7", "15.8", "15.10"),
+    # RDS no longer offers 15.2-15.6 (the platform's declared 15.3 failed its deploy, issue 17).
+    "15": ("15.7", "15.8", "15.10"),
     "16": ("16.1", "16.2", "16.3", "16.4", "16.6"),
 }
 _MYSQL = ("8.0.32", "8.0.33", "8.0.34", "8.0.35", "8.0.36", "8.0.39")

@@ -18,7 +18,7 @@ from typing import Any
 
 from verify.sandbox.emulator.context import StackContext
 from verify.sandbox.emulator.server import AwsRequest
-from verify.sandbox.platform import engine_versions
+from verify.sandbox.platform import engine_versions, offerings
 from verify.sandbox.platform.redis_server import RedisServer
 
 ROTATION_DAYS = 30
@@ -81,6 +81,7 @@ def _rewrite_json(body: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
 def install_patchers(state: PlatformState) -> None:
     middleware = state.ctx.emulator.middleware
     engine_versions.install(middleware)
+    offerings.install(middleware, state.ctx.region)  # what verify preflight asks (moto lacks it)
 
     def rds_endpoint(root: ET.Element) -> None:
         for instance in _find(root, "DBInstance"):
