@@ -145,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the stack (read-only) for the reading's shape and write it as [flow] payload",
     )
 
+    from verify.cli.preflight import add_command as add_preflight
     from verify.cli.reports import add_commands
 
+    add_preflight(sub)
     add_commands(sub)
 
     sandbox = sub.add_parser(
@@ -211,9 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["sandbox"]:
         return _guarded(lambda: _sandbox_command(args_list[1:]))
     args = build_parser().parse_args(args_list)
+    from verify.cli.preflight import cmd_preflight
     from verify.cli.reports import HANDLERS
 
     handlers = {"run": cmd_run, "smoke": cmd_run, "discover": cmd_discover, "init": cmd_init, **HANDLERS}
+    handlers["preflight"] = cmd_preflight
     return _guarded(lambda: handlers[args.command](args))
 
 
