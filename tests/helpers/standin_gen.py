@@ -85,6 +85,17 @@ RELEVANT: dict[str, tuple[str, ...]] = {
 }
 OTHER_DEVICE = "dev-0042"  # a reading that is not verify's: seeded, never to be touched
 _MS_FLOOR = 10**11
+# Single-table entities (raw, processed): worded as verify reads them, or one of them not ("DATUM").
+ENTITY_PAIRS = (
+    ("READING", "PROCESSED"),
+    ("EVENT", "SUMMARY"),
+    ("RAW", "ENRICHED"),
+    ("TELEMETRY", "HOURLY"),
+    ("DATUM", "PROCESSED"),
+)
+_WORDED_ENTITIES = frozenset(
+    {"READING", "PROCESSED", "EVENT", "SUMMARY", "RAW", "ENRICHED", "TELEMETRY", "HOURLY"}
+)
 _STYLE_WORDS = {"iso": "an ISO-8601 string", "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds"}
 _numbers = count(1)
 
@@ -116,9 +127,18 @@ class Conventions:
     stage: str = "prod"
     prefix: str = "acme"
     api_kind: str = "rest"  # "rest": API Gateway REST API (v1); "http": HTTP API (v2), `$default` stage
-    # A single-table design: one table keyed `pk`/`sk`, values with a type prefix (`DEVICE#<id>`,
-    # `READING#<time>`, `PROCESSED#<day>#<time>`); one `TableName` output. Not drawn by `conventions()`.
+    # A single-table design: tables keyed by generic names (`pk`/`sk`), values with a type prefix
+    # (`DEVICE#<id>`, `READING#<time>`, `PROCESSED#<day>#<time>`). `one_table`: raw and processed
+    # entities in ONE table (one `TableName` output), else a raw and a processed table keyed alike.
     single_table: bool = False
+    one_table: bool = True
+    key_names: tuple[str, str] = ("pk", "sk")
+    key_word: str = ""  # the partition's entity ("" -> the id field's word upper-cased: DEVICE)
+    entities: tuple[str, str] = ("READING", "PROCESSED")  # the raw and processed items' sort prefixes
+    gsi: bool = False  # a GSI (`GSI1PK` = DAY#<day>, `GSI1SK` = <key word>#<id>#<time>) on every item
+    entity_attr: bool = False  # every item carries `type` = its entity (not enrichment)
+    echo_key: bool = False  # the ingest's 2xx answer echoes the reading's partition key
+    answers_keys: bool = True  # the query's answer carries the items' keys (`pk`, `sk`), else strips them
     raw_name: str = ""  # the tables' names ("" -> `<prefix>-<word>-<n>`)
     processed_name: str = ""
     refusal: str = ""  # one refusal text for every malformed reading, as some handlers have
@@ -126,6 +146,45 @@ class Conventions:
     @property
     def rest(self) -> bool:
         return self.api_kind == "rest"
+
+    @property
+    def pk(self) -> str:
+        return self.key_names[0]
+
+    @property
+    def sk(self) -> str:
+        return self.key_names[1]
+
+    @property
+    def partition_word(self) -> str:
+        if self.key_word:
+            return self.key_word
+        word = re.sub(r"_?[iI][dD]$", "", self.id_field)
+        return word.upper()
+
+    def partition_of(self, device: Any) -> str:
+        return f"{self.partition_word}#{device}"
+
+    @property
+    def key_learnable(self) -> bool:
+        """Whether the reading's key can be learned zero-config: the answer echoes it, existing items
+        show it, or the id field's word names it (`deviceId` -> DEVICE#)."""
+        guessable = self.partition_word.lower() == re.sub(r"_?[iI][dD]$", "", self.id_field).lower()
+        return self.echo_key or self.seeded or guessable or self.answers_keys
+
+    @property
+    def key_told(self) -> bool:
+        """Whether the reading's key is learned even when the stack is broken (its query answers
+        nothing): the ingest's answer, existing items or the id field's word say it."""
+        guessable = self.partition_word.lower() == re.sub(r"_?[iI][dD]$", "", self.id_field).lower()
+        return self.echo_key or self.seeded or guessable
+
+    @property
+    def entities_told(self) -> bool:
+        """Whether ONE table's raw and processed entities are told apart even when only one of them is
+        written: both by their words, or one worded and the other paired with it in a seeded partition."""
+        worded = [e for e in self.entities if e in _WORDED_ENTITIES]
+        return not self.one_table or len(worded) == 2 or (len(worded) == 1 and self.seeded)
 
     @property
     def param(self) -> str:
@@ -166,8 +225,9 @@ class Conventions:
 
 
 @st.composite
-def conventions(draw: st.DrawFn) -> Conventions:
-    """A stack's conventions, drawn (a hypothesis strategy)."""
+def conventions(draw: st.DrawFn, single: bool | None = None) -> Conventions:
+    """A stack's conventions, drawn (a hypothesis strategy); `single` forces a single-table design
+    (True) or none (False)."""
     raw_sorted = draw(st.booleans())
     # Named by the raw table's sort key, or else only by the request model or a refusal.
     time_field = draw(st.sampled_from(("timestamp", "ts", "recorded_at", "eventTime")))
@@ -179,7 +239,25 @@ def conventions(draw: st.DrawFn) -> Conventions:
     id_field = draw(st.sampled_from(ID_FIELDS))
     api_kind = draw(st.sampled_from(("rest", "rest", "http")))
     rest = api_kind == "rest"
+    # One stack in three a single-table design: generic keys, prefixed values, maybe one table for
+    # both entities, a GSI, a `type` attribute, an answer echoing the key, a key word no id field names.
+    if single is None:
+        single = draw(st.sampled_from((False, False, True)))
+    single_table: dict[str, Any] = {}
+    if single:
+        single_table = {
+            "single_table": True,
+            "one_table": draw(st.booleans()),
+            "key_names": draw(st.sampled_from((("pk", "sk"), ("PK", "SK")))),
+            "key_word": draw(st.sampled_from(("", "", "THING"))),
+            "entities": draw(st.sampled_from(ENTITY_PAIRS)),
+            "gsi": draw(st.booleans()),
+            "entity_attr": draw(st.booleans()),
+            "echo_key": draw(st.booleans()),
+            "answers_keys": draw(st.booleans()),
+        }
     return Conventions(
+        **single_table,
         api_kind=api_kind,
         id_field=id_field,
         nest=draw(st.sampled_from(NESTINGS)),
@@ -236,7 +314,7 @@ class StandIn:
         """What the stack outputs: the API and the two tables, nothing more."""
         c = self.conventions
         named = {c.api_key: self.api_url, c.raw_key: self.raw_table, c.processed_key: self.processed_table}
-        if c.single_table:
+        if c.single_table and c.one_table:
             named = {c.api_key: self.api_url, "TableName": self.raw_table}
         if c.api_id_key is not None:
             named[c.api_id_key] = self.api_id
@@ -266,14 +344,29 @@ def _create_tables(c: Conventions, raw: str, processed: str) -> None:
         (processed, processed_sort),
     )
     partition = c.id_field
+    extra: dict[str, Any] = {}
     if c.single_table:
-        tables, partition = ((raw, ("sk", "S")),), "pk"
+        partition = c.pk
+        tables = ((raw, (c.sk, "S")),) if c.one_table else ((raw, (c.sk, "S")), (processed, (c.sk, "S")))
+        if c.gsi:
+            extra["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": "GSI1",
+                    "KeySchema": [
+                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ]
     for name, sort in tables:
         keys = [{"AttributeName": partition, "KeyType": "HASH"}]
         attributes = [{"AttributeName": partition, "AttributeType": "S"}]
         if sort is not None:
             keys.append({"AttributeName": sort[0], "KeyType": "RANGE"})
             attributes.append({"AttributeName": sort[0], "AttributeType": sort[1]})
+        if extra:
+            attributes += [{"AttributeName": n, "AttributeType": "S"} for n in ("GSI1PK", "GSI1SK")]
         # A healthy stack's posture: encrypted with KMS, point-in-time recovery on.
         ddb.create_table(
             TableName=name,
@@ -281,6 +374,7 @@ def _create_tables(c: Conventions, raw: str, processed: str) -> None:
             AttributeDefinitions=attributes,
             BillingMode="PAY_PER_REQUEST",
             SSESpecification={"Enabled": True, "SSEType": "KMS"},
+            **extra,
         )
         ddb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
@@ -562,6 +656,9 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if stack.fault != "raw_not_written":
             ddb.put_item(TableName=stack.raw_table, Item=_typed(raw))
+        answer: dict[str, Any] = {"message": "accepted", c.id_field: reading.get(c.id_field)}
+        if c.single_table and c.echo_key:
+            answer[c.pk] = c.partition_of(reading.get(c.id_field))
         # A pipeline without validation processes whatever it stored (garbage too).
         processed = (valid or stack.fault == "accepts_garbage") and stack.fault != "processor_stopped"
         if processed:
@@ -570,7 +667,7 @@ class _Handler(BaseHTTPRequestHandler):
         root = re.search(r"Root=([^;]+)", trace)
         if root and "Sampled=1" in trace:
             _trace(stack.client("xray"), root.group(1), c.prefix, processed)
-        self._answer(200, {"message": "accepted", c.id_field: reading.get(c.id_field)}, trace or None)
+        self._answer(200, answer, trace or None)
 
     def _processed(self, reading: dict[str, Any], when: Any) -> dict[str, Any]:
         """The processor's part, at once: the reading by day or time, with fields it derives."""
@@ -583,8 +680,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         item: dict[str, Any] = {c.id_field: reading[c.id_field], c.time_field: when}
         if c.single_table:
-            day = _day(c.epoch_s(when))
-            item.update(pk=f"DEVICE#{reading[c.id_field]}", sk=f"PROCESSED#{day}#{when}")
+            item.update(_entity_keys(c, reading[c.id_field], 1, when))
         elif c.processed_by == "date":
             item[c.date_field] = _day(c.epoch_s(when))
         if c.nest:
@@ -631,8 +727,9 @@ class _Handler(BaseHTTPRequestHandler):
         values: dict[str, Any] = {":id": {"S": device}}
         condition = "#id = :id"
         if c.single_table:
-            names = {"#id": "pk", "#sk": "sk"}
-            values = {":id": {"S": f"DEVICE#{device}"}, ":sk": {"S": "PROCESSED#"}}
+            names = {"#id": c.pk, "#sk": c.sk}
+            entity = c.entities[1 if processed else 0]
+            values = {":id": {"S": c.partition_of(device)}, ":sk": {"S": f"{entity}#"}}
             condition = "#id = :id AND begins_with(#sk, :sk)"
         elif day is not None:
             names["#day"] = c.date_field
@@ -644,14 +741,34 @@ class _Handler(BaseHTTPRequestHandler):
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
-        self._answer(200, {"items": [_plain(i) for i in answer.get("Items", [])]})
+        items = [_plain(i) for i in answer.get("Items", [])]
+        if c.single_table and not c.answers_keys:
+            hidden = {c.pk, c.sk, "GSI1PK", "GSI1SK"}
+            items = [{k: v for k, v in item.items() if k not in hidden} for item in items]
+        self._answer(200, {"items": items})
 
 
 def _single_keys(c: Conventions, reading: dict[str, Any], when: Any) -> dict[str, str]:
     """A single-table design's raw keys: the type-prefixed id and time."""
     if not c.single_table:
         return {}
-    return {"pk": f"DEVICE#{reading.get(c.id_field)}", "sk": f"READING#{when}"}
+    return _entity_keys(c, reading.get(c.id_field), 0, when)
+
+
+def _entity_keys(c: Conventions, device: Any, which: int, when: Any) -> dict[str, str]:
+    """The keys of a single-table design's raw (0) or processed (1) item: `pk` = DEVICE#<id>, `sk` =
+    READING#<time> or PROCESSED#<day>#<time>; the GSI's keys and the `type` attribute when it has them."""
+    entity = c.entities[which]
+    day = _day(c.epoch_s(when))
+    keys = {
+        c.pk: c.partition_of(device),
+        c.sk: f"{entity}#{when}" if which == 0 else f"{entity}#{day}#{when}",
+    }
+    if c.gsi:
+        keys.update(GSI1PK=f"DAY#{day}", GSI1SK=f"{c.partition_of(device)}#{when}")
+    if c.entity_attr:
+        keys["type"] = entity
+    return keys
 
 
 def _fits_model(c: Conventions, reading: dict[str, Any]) -> bool:
@@ -714,7 +831,7 @@ def _seed(c: Conventions, raw: str, processed: str) -> None:
     ddb.put_item(TableName=raw, Item=_typed({**reading, **_single_keys(c, reading, when)}))
     item = {**reading, "processed_at": dt.datetime.now(dt.UTC).isoformat()}
     if c.single_table:
-        item.update(pk=f"DEVICE#{OTHER_DEVICE}", sk=f"PROCESSED#{_day(c.epoch_s(when))}#{when}")
+        item.update(_entity_keys(c, OTHER_DEVICE, 1, when))
     elif c.processed_by == "date":
         item[c.date_field] = _day(c.epoch_s(when))
     ddb.put_item(TableName=processed, Item=_typed(item))
@@ -730,7 +847,7 @@ def standin(conventions: Conventions, fault: str | None = None) -> Iterator[Stan
     n = next(_numbers)
     raw = c.raw_name or f"{c.prefix}-{c.raw_word}-{n}"
     processed = c.processed_name or f"{c.prefix}-{c.processed_word}-{n}"
-    if c.single_table:
+    if c.single_table and c.one_table:
         raw = processed = f"{c.prefix}-data-{n}"  # one table holds both
     _create_tables(c, raw, processed)
     if c.seeded:

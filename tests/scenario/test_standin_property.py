@@ -6,7 +6,8 @@ tables, and fails the relevant check for each injected fault (not an error, a sk
 The stand-ins come from tests/helpers/standin_gen.py (`conventions()` draws the id field, flat or
 nested readings, the timestamp's field and format, the raw and processed tables' keys, the ingest and
 query routes, the query style, output keys and names, an emulator-style URL in place of an id output, a REST API or an
-HTTP API).
+HTTP API, and single-table designs: generic `pk`/`sk` keys with prefixed values, raw and processed
+entities in one table or two, a GSI, a `type` attribute, an answer that does or does not show the key).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tests.helpers.standin_gen import (
     conventions,
     standin,
 )
-from verify.config.settings import Config, HttpConfig
+from verify.config.settings import Config, FlowConfig, HttpConfig
 from verify.engine.plan import plan
 from verify.engine.runner import run
 from verify.engine.session import start_session
@@ -76,16 +77,20 @@ def quick_cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def verify_stack(
-    stack: StandIn, tmp_path: Path, timeout: float, keyword: str | None = "test_flow"
+    stack: StandIn,
+    tmp_path: Path,
+    timeout: float,
+    keyword: str | None = "test_flow",
+    flow: FlowConfig | None = None,
 ) -> Verified:
     """`verify run -k test_flow` (or `-k keyword`, or every check with None) on the stand-in's outputs,
     in-process through the engine, zero-config for the flow ([http] allow_hosts only lets the signed
     requests go to the loopback listener)."""
-    folder = tmp_path / stack.raw_table
+    folder = tmp_path / f"{stack.raw_table}-{len(list(tmp_path.iterdir()))}"
     folder.mkdir()
     (folder / "outputs.json").write_text(json.dumps(stack.outputs), encoding="utf-8")
     session = start_session(
-        config=Config(http=HttpConfig(allow_hosts=(stack.host,))),
+        config=Config(http=HttpConfig(allow_hosts=(stack.host,)), flow=flow or FlowConfig()),
         profile="full",
         region=MOTO_REGION,
         outputs_paths=[str(folder / "outputs.json")],
@@ -103,13 +108,17 @@ def _shown(verified: Verified) -> str:
     return "\n".join(f"{r.status} {r.id}: {(r.message or '')[:300]}" for r in verified.results.values())
 
 
+def _tables(stack: StandIn) -> list[str]:
+    return list(dict.fromkeys((stack.raw_table, stack.processed_table)))  # one, in a single-table design
+
+
 def _ours(stack: StandIn, run_id: str) -> list[dict[str, Any]]:
-    c = stack.conventions
+    """Every item carrying the run's id anywhere (a single-table design's `pk` = DEVICE#<run id> too)."""
     return [
         item
-        for table in (stack.raw_table, stack.processed_table)
+        for table in _tables(stack)
         for item in stack.items(table)
-        if str(item.get(c.id_field, "")).startswith(run_id)
+        if run_id in json.dumps(item, default=str)
     ]
 
 
@@ -122,8 +131,11 @@ def test_a_healthy_stand_in_passes_every_flow_check_zero_config(
         # A healthy stack answers at once; the budget only bounds one call on a loaded machine.
         verified = verify_stack(stack, tmp_path, timeout=8.0)
         left = _ours(stack, verified.run_id)
-        others = [i for t in (stack.raw_table, stack.processed_table) for i in stack.items(t)]
+        others = [i for t in _tables(stack) for i in stack.items(t)]
     shown = _shown(verified)
+    if drawn.single_table and not drawn.key_learnable:
+        _cannot_learn_the_key(verified, shown)
+        return
     flow_checks = [check for check in verified.results if check.startswith(FLOW)]
     assert len(flow_checks) == 11, shown
     for check in flow_checks:
@@ -141,6 +153,10 @@ def test_a_healthy_stand_in_passes_every_flow_check_zero_config(
     styles = {"iso": "ISO-8601", "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds"}
     assert convention["timestamp"] == f"{drawn.time_field} ({styles[drawn.time_style]})"
     assert drawn.ingest_route in evidence["ingest_route"]
+    if drawn.single_table:
+        # The reading was found under the stack's own prefix, and the evidence says so.
+        raw = verified.results[FLOW + "test_raw_item_written"].evidence or {}
+        assert raw["key"]["found_under"] == f"{drawn.partition_word}#<marker>", raw["key"]
     # Clean-up: nothing tagged by the run is left; the stack's own readings are untouched.
     assert left == [], left
     assert len(others) == (2 if drawn.seeded else 0)
@@ -180,33 +196,127 @@ def test_smoke_reads_the_safe_paths_of_a_rest_or_an_http_api(
     assert [r["route"] for r in gets] == ["/query", "/query"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "single-table designs are not learned yet: one table keyed pk/sk plays no raw or processed role, "
-        "and the flow looks its reading up (and cleans up) by the bare marker, where the stack keys it "
-        "`DEVICE#<marker>`; every flow check is 'not applicable'. Workaround: [flow] raw_table / "
-        "processed_table and payload"
+def _cannot_learn_the_key(verified: Verified, shown: str) -> None:
+    """A single-table design whose reading's key nothing tells (no sampled item, no answer showing
+    it, a prefix no id field names): the steps that look it up are errors naming `[flow] key_prefix`,
+    never a pass and never a failure."""
+    for check in (FLOW + "test_raw_item_written", FLOW + "test_processor_ran"):
+        assert verified.status(check) is Status.ERROR, shown
+        assert "[flow] key_prefix" in (verified.results[check].message or ""), shown
+    assert not [r for r in verified.results.values() if r.status is Status.FAILED], shown
+    assert verified.verdict == "error", shown
+
+
+SINGLE_TABLES = {
+    # The issue's own example: one table, `pk`/`sk`, DEVICE#<id> / READING#<time>, seeded.
+    "one-table": Conventions(
+        single_table=True, id_field="deviceId", nest=None, time_style="iso", query_style="path",
+        query_route="/devices", path_param="id",
     ),
-)
+    # Empty, `PK`/`SK`, a GSI, a `type` attribute, nested readings in epoch ms: learned from the id
+    # field's word and the API's refusals alone.
+    "empty-gsi-typed": Conventions(
+        single_table=True, key_names=("PK", "SK"), seeded=False, gsi=True, entity_attr=True,
+        id_field="sensor_id", nest="metrics", time_field="ts", time_style="epoch_ms", answers_keys=False,
+    ),
+    # Raw and processed in two tables keyed alike; a partition word no id field names, echoed by the
+    # ingest's answer.
+    "two-tables-echoed": Conventions(
+        single_table=True, one_table=False, key_word="THING", seeded=False, echo_key=True,
+        answers_keys=False, entities=("EVENT", "SUMMARY"),
+    ),
+    # A raw entity no word tells ("DATUM"), paired with its worded processed one in the run's own partition.
+    "untold-raw-entity": Conventions(single_table=True, entities=("DATUM", "PROCESSED"), seeded=False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE_TABLES))
 def test_a_single_table_design_passes_every_flow_check_zero_config(
-    aws_mock: None, tmp_path: Path, quick_cleanup: None
+    aws_mock: None, tmp_path: Path, quick_cleanup: None, name: str
 ) -> None:
-    drawn = Conventions(
-        single_table=True,
-        id_field="deviceId",
-        nest=None,
-        time_style="iso",
-        query_style="path",
-        query_route="/devices",
-        path_param="id",
-    )
+    drawn = SINGLE_TABLES[name]
     with standin(drawn) as stack:
+        # Another run's leftover under the same prefix: it carries *a* run id, not this run's, and
+        # must stay (clean-up deletes only what carries its own).
+        decoy = {
+            drawn.pk: {"S": f"{drawn.partition_word}#vfy-20000101T000000-0badc0de"},
+            drawn.sk: {"S": "X#1"},
+        }
+        stack.client("dynamodb").put_item(TableName=stack.raw_table, Item=decoy)
         verified = verify_stack(stack, tmp_path, timeout=8.0)
+        left = _ours(stack, verified.run_id)
+        kept = [i for t in _tables(stack) for i in stack.items(t)]
     shown = _shown(verified)
     for check in verified.results:
-        if check not in NOT_APPLICABLE:
-            assert verified.status(check) is Status.PASSED, shown
+        if check in NOT_APPLICABLE:
+            assert verified.status(check) is Status.SKIPPED, shown
+        else:
+            assert verified.status(check) is Status.PASSED, f"{name}\n{shown}"
+    assert verified.verdict == "pass", shown
+    ingest = verified.results[FLOW + "test_ingest_accepted"].evidence or {}
+    assert ingest["convention"]["id_field"] == drawn.id_field, ingest["convention"]
+    processed = verified.results[FLOW + "test_processor_ran"].evidence or {}
+    assert processed["key"]["found_under"] == f"{drawn.partition_word}#<marker>", processed["key"]
+    enriched = verified.results[FLOW + "test_processed_item_enriched"].evidence or {}
+    assert sorted(enriched["added_attributes"]) == ["max_value", "processed_at", "reading_count"], enriched
+    assert left == [], left
+    assert decoy[drawn.pk]["S"] in json.dumps(kept, default=str)
+    assert len(kept) == 1 + (2 if drawn.seeded else 0)
+
+
+def test_a_single_table_key_nothing_tells_is_an_error_naming_key_prefix_until_configured(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None
+) -> None:
+    drawn = Conventions(single_table=True, key_word="THING", seeded=False, echo_key=False, answers_keys=False)
+    with standin(drawn) as stack:
+        verified = verify_stack(stack, tmp_path, timeout=2.5)
+        told = verify_stack(stack, tmp_path, timeout=8.0, flow=FlowConfig(key_prefix="THING#"))
+        left = _ours(stack, told.run_id)
+    _cannot_learn_the_key(verified, _shown(verified))
+    # The malformed reading's "nothing stored" cannot be told either: an error, not a pass.
+    assert verified.status(FLOW + "test_malformed_rejected_and_not_stored") is Status.ERROR
+    shown = _shown(told)
+    assert told.verdict == "pass", shown
+    assert left == [], left
+
+
+def test_single_table_entities_nothing_tells_are_an_error_naming_them_until_configured(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None
+) -> None:
+    # Only the raw item is written (processor stopped) and its entity's name says nothing: it might
+    # be the processed one as well. Configured, the stopped processor is a failure.
+    drawn = Conventions(single_table=True, entities=("DATUM", "PROCESSED"), seeded=False)
+    with standin(drawn, "processor_stopped") as stack:
+        verified = verify_stack(stack, tmp_path, timeout=2.5)
+        told = verify_stack(stack, tmp_path, timeout=2.5, flow=FlowConfig(raw_entity="DATUM#"))
+    shown = _shown(verified)
+    for check in (FLOW + "test_raw_item_written", FLOW + "test_processor_ran"):
+        assert verified.status(check) is Status.ERROR, shown
+        assert "[flow] raw_entity and processed_entity" in (verified.results[check].message or ""), shown
+    assert verified.status(FLOW + "test_queue_hop") is Status.ERROR, shown
+    shown = _shown(told)
+    assert told.status(FLOW + "test_raw_item_written") is Status.PASSED, shown
+    assert told.status(FLOW + "test_processor_ran") is Status.FAILED, shown
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_fault_fails_its_relevant_check_on_a_single_table_design(
+    aws_mock: None, tmp_path: Path, quick_cleanup: None, fault: str
+) -> None:
+    @settings(SETTINGS, max_examples=2)
+    @given(drawn=conventions(single=True).filter(lambda c: c.key_told and c.entities_told))
+    def broken(drawn: Conventions) -> None:
+        with standin(drawn, fault) as stack:
+            verified = verify_stack(stack, tmp_path, timeout=2.5 if fault in WAITED_OUT else 8.0)
+            left = _ours(stack, verified.run_id)
+        shown = _shown(verified)
+        for check in RELEVANT[fault]:
+            assert verified.status(check) is Status.FAILED, f"{fault} on {drawn}\n{shown}"
+        assert verified.verdict == "fail", shown
+        if fault != "processor_stopped":
+            assert left == [], left
+
+    broken()
 
 
 @pytest.mark.parametrize("fault", FAULTS)

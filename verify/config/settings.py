@@ -32,6 +32,11 @@ class FlowConfig:
     value_field: str = "temperature"
     # Attributes the processor must derive (verify.scenario.enrichment); empty: at least one derived.
     enriched_fields: tuple[str, ...] = ()
+    # Single-table designs (verify.scenario.keys): the text before the marker in the partition key
+    # (`DEVICE#`), and the sort-key entities of the raw and processed items; None: learned.
+    key_prefix: str | None = None
+    raw_entity: str | None = None
+    processed_entity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,9 @@ _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "processed_table": (str,),
         "value_field": (str,),
         "enriched_fields": (list,),
+        "key_prefix": (str,),
+        "raw_entity": (str,),
+        "processed_entity": (str,),
     },
     "expect": {
         "pitr": (bool,),

@@ -17,6 +17,10 @@ before anything is stored, so zero-config verify learns the shape instead of gue
    order below that fits what the answers named. At most `MAX_TRIES` tries; each carries the run's
    marker in its id field (a 4xx stores nothing, and were one stored anyway, clean-up finds it).
 
+A single-table design's keys (`pk`/`sk`, verify.scenario.keys) are no field of the reading: the id
+field and the timestamp then come from a sampled item (the attribute holding the id behind `pk`'s
+prefix, the one holding the time behind `sk`'s), the request model or the refusals, never from `pk`.
+
 The candidate order (documented in docs/configuration.md): id field `sensorId`, `sensor_id`,
 `deviceId`, `device_id` (the raw table's partition key first: only there does the marker make the
 item findable), or the one a refusal names; readings flat, then nested under `sensor_data`,
@@ -31,6 +35,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from verify.scenario.keys import entity_of, entity_role, is_single_table, split_prefixed
 from verify.scenario.payload import TIME_WORDS, KeySchema
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "from_key_schema",
     "from_model",
     "from_payload",
+    "from_sampled_items",
     "named_in_answer",
     "next_candidate",
     "style_in_answer",
@@ -136,6 +142,11 @@ def from_key_schema(schema: KeySchema | None, sample: dict[str, Any] | None = No
     """The shape the raw table's keys imply (the same reading verify always sent by default)."""
     if schema is None:
         return Convention(learned_from=("default (no raw table)",))
+    if is_single_table(schema):
+        # `pk`/`sk` say where an item sits, not what the reading's fields are: the id field and the
+        # timestamp come from a sampled item, the request model or the API's refusals instead.
+        keys = schema.partition.name + (f" + {schema.sort.name}" if schema.sort else "")
+        return Convention(learned_from=(f"single-table keys ({keys}): not the reading's fields",))
     sources = [f"raw table key schema ({schema.partition.name} {schema.partition.type}"]
     sort = schema.sort
     convention = Convention(id_field=schema.partition.name)
@@ -172,6 +183,59 @@ def from_payload(payload: dict[str, Any], marker: str, fallback: Convention) -> 
         nest=next(iter(known or envelopes), None),
         learned_from=("[flow] payload",),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A DynamoDB-typed scalar as text (`{"S": "x"}` -> x, `{"N": "5"}` -> 5); None otherwise."""
+    if isinstance(value, dict):
+        for tag in ("S", "N"):
+            if isinstance(value.get(tag), str):
+                return str(value[tag])
+    return None
+
+
+def from_sampled_items(base: Convention, items: list[dict[str, Any]], schema: KeySchema) -> Convention:
+    """Refine `base` by an existing reading of a single-table design: the attribute holding the id
+    behind the partition key's prefix (`pk = DEVICE#dev-1`, `deviceId = dev-1`) is the id field; the
+    one holding the time behind the sort key's (`sk = READING#<t>`, `ts = <t>`) is the timestamp, its
+    type and size its format; a map attribute named like an envelope holds the readings."""
+    keys = {schema.partition.name, *([schema.sort.name] if schema.sort else [])}
+    # Raw readings first: a processed copy carries the same fields, but maybe more besides.
+    ordered = sorted(
+        items,
+        key=lambda item: (
+            entity_role(entity_of(_text(item.get(schema.sort.name)) if schema.sort else None)) != "raw"
+        ),
+    )
+    for item in ordered:
+        partition = _text(item.get(schema.partition.name))
+        split = split_prefixed(partition) if partition else None
+        if split is None:
+            continue
+        ids = [n for n, v in item.items() if n not in keys and _text(v) == split[1] and "S" in v]
+        if not ids:
+            continue
+        id_field = next((n for n in ids if n in ID_FIELDS), ids[0])
+        convention = replace(base, id_field=id_field, sort_marker=None)
+        sort = _text(item.get(schema.sort.name)) if schema.sort else None
+        sort_split = split_prefixed(sort) if sort else None
+        moment = sort_split[1] if sort_split else None
+        timed = [
+            n for n, v in item.items() if n not in keys and n != id_field and moment and _text(v) == moment
+        ]
+        if not timed:
+            timed = [n for n, v in item.items() if n not in keys and _TIME_NAME.search(n) and _text(v)]
+        if timed:
+            value = item[timed[0]]
+            style = "iso"
+            if "N" in value:
+                style = "epoch_ms" if float(value["N"]) >= _MS_FLOOR else "epoch_s"
+            convention = replace(convention, time_field=timed[0], time_style=style)
+        envelopes = [n for n, v in item.items() if n in NESTINGS and isinstance(v, dict) and "M" in v]
+        if envelopes:
+            convention = replace(convention, nest=envelopes[0])
+        return replace(convention, learned_from=(*base.learned_from, f"a sampled item ({partition})"))
+    return base
 
 
 def _sampled_number(sample: dict[str, Any] | None, name: str) -> float | None:

@@ -8,6 +8,9 @@ lost every derived field but keeps the keys, the copies and some nulls derives n
 
 Items come as DynamoDB reads them (`{"S": "x"}`, `{"N": "21.5"}`) or as plain values; both are
 compared as plain values, numbers as decimals (so `21.5` in the payload equals `{"N": "21.5"}`).
+
+In a single-table design the keys include every index's (`GSI1PK`), and an attribute naming the item's
+entity (`type = "PROCESSED"` beside `sk = PROCESSED#...`) says what the item is, not what was derived.
 """
 
 from __future__ import annotations
@@ -53,8 +56,10 @@ def derived_attributes(
     payload: Mapping[str, Any],
     raw: Mapping[str, Any],
     keys: frozenset[str] | set[str],
+    entity: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    """(the derived attributes, sorted; every other attribute -> why it is not enrichment)."""
+    """(the derived attributes, sorted; every other attribute -> why it is not enrichment). `entity`
+    is the processed item's entity in a single-table design (its sort key's prefix)."""
     derived: list[str] = []
     not_derived: dict[str, str] = {}
     for name in sorted(processed):
@@ -63,6 +68,8 @@ def derived_attributes(
             not_derived[name] = "null"
         elif name in keys:
             not_derived[name] = "a key of the processed table"
+        elif entity and isinstance(value, str) and _squashed(value) == _squashed(entity):
+            not_derived[name] = "the item's entity type"
         elif name in payload and _same(value, _plain(payload[name])):
             not_derived[name] = "copied from the payload"
         elif name in raw and _same(value, _plain(raw[name])):
@@ -70,3 +77,7 @@ def derived_attributes(
         else:
             derived.append(name)
     return derived, not_derived
+
+
+def _squashed(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())

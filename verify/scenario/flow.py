@@ -10,7 +10,10 @@ step nobody scheduled is "did not run" at once, as before.
 
 The marker is the run id (always `vfy-...-<random>`, see `run_ids.run_id_for`), placed in the raw
 table's partition key, so every read is a key lookup (never a scan) and clean-up deletes exactly what
-this run wrote: each delete is conditional on the key still carrying the run id. Where a flow table
+this run wrote: each delete is conditional on the key still carrying the run id. In a single-table
+design (verify.scenario.keys) the key is the stack's prefix + the marker (`DEVICE#vfy-...`): the
+prefix is learned (from one bounded Scan of existing items, the API's answers, the id field's name),
+each lookup is a Query on it, and each delete is conditional on the prefix + run id. Where a flow table
 has TTL enabled the reading also carries that attribute (an hour ahead), so even a run killed before
 its clean-up leaves nothing behind for long. Queues are never received from: the processed record is
 the evidence that the message hop happened.
@@ -68,12 +71,22 @@ from verify.scenario.conventions import (
     from_key_schema,
     from_model,
     from_payload,
+    from_sampled_items,
     named_in_answer,
     next_candidate,
     style_in_answer,
     time_field_in_answer,
 )
 from verify.scenario.enrichment import derived_attributes
+from verify.scenario.keys import (
+    SAMPLE_ITEMS,
+    KeyGuess,
+    entity_of,
+    entity_role,
+    is_single_table,
+    key_guesses,
+    prefix_in_answer,
+)
 from verify.scenario.payload import KeySchema, render_template
 from verify.scenario.query_route import (
     QueryRequest,
@@ -161,7 +174,9 @@ class Flow:
         self.timeout = timeout
         self.waiter = waiter
         self.inventory = inventory
-        self.targets = find_targets(inventory, config)
+        self._schemas: dict[str, KeySchema] = {}
+        self._described: dict[str, dict[str, Any]] = {}
+        self.targets = find_targets(inventory, config, self._schema_if_known)
         self.marker = run_id
         self.malformed_marker = f"{run_id}-malformed"
         self.payload: dict[str, Any] = {}
@@ -172,7 +187,14 @@ class Flow:
         self.dlq_depth_before: int | None = None
         self._sent_at: float | None = None
         self._sent_epoch_ms = 0
-        self._schemas: dict[str, KeySchema] = {}
+        # Single-table designs (verify.scenario.keys): sampled items, the prefix the ingest's answer
+        # echoed, the prefix each table's reading was found under, the raw items' entity once told.
+        self._samples: dict[str, list[dict[str, Any]]] = {}
+        self._answered_prefix: str | None = None
+        self._key_found: dict[str, str] = {}
+        self._raw_entity: str | None = None
+        self._doubt: dict[str, str] = {}  # what a wait could not tell apart, by the wait's table role
+        self._unverifiable: dict[str, str] = {}  # role -> why its wait ended "could not verify"
         self._markers_written = {self.marker}
         self._sent = False  # nothing reached the API yet: nothing of ours can be in a table
         # Readings the API may have accepted (not refused with 4xx), by marker: when each was sent.
@@ -308,21 +330,182 @@ class Flow:
         if table.name not in self._schemas:
             with aws_errors("dynamodb", "DescribeTable", table.name):
                 described = self.aws.client("dynamodb").describe_table(TableName=table.name)["Table"]
+            self._described[table.name] = described
             self._schemas[table.name] = KeySchema.from_describe(described)
         return self._schemas[table.name]
 
-    def _items(self, table: Resource, marker: str) -> list[dict[str, Any]]:
+    def _schema_if_known(self, table: Resource) -> KeySchema | None:
+        try:
+            return self.schema(table)
+        except (CheckFailed, VerifyError, ValueError):
+            return None  # its own checks say why; the flow then treats it as an ordinary table
+
+    def single_table(self, table: Resource | None) -> bool:
+        """Whether `table` keys items by generic names (`pk`/`sk`) with prefixed values."""
+        return table is not None and is_single_table(self._schema_if_known(table))
+
+    def _shared(self) -> bool:
+        """One table holds the raw and the processed items (a single-table design)."""
+        raw, processed = self.targets.raw_table, self.targets.processed_table
+        return raw is not None and processed is not None and raw.name == processed.name
+
+    def _sample(self, table: Resource) -> list[dict[str, Any]]:
+        """Some existing items (one bounded, read-only Scan, asked once): a single-table design's
+        prefixes and fields (verify.scenario.keys)."""
+        if table.name not in self._samples:
+            try:
+                with aws_errors("dynamodb", "Scan", table.name):
+                    answer = self.aws.client("dynamodb").scan(TableName=table.name, Limit=SAMPLE_ITEMS)
+                self._samples[table.name] = list(answer.get("Items", []))
+            except (CheckFailed, VerifyError):
+                self._samples[table.name] = []  # no permission or no table: other evidence teaches
+        return self._samples[table.name]
+
+    def id_field(self) -> str:
+        """The payload's field that carries the marker: the learned (or the template's) id field."""
+        if self.config.flow.payload:
+            rendered = render_template(self.config.flow.payload, self.marker, dt.datetime.now(dt.UTC))
+            ids = [name for name, value in rendered.items() if value == self.marker]
+            if ids:
+                return ids[0]
+        return (self.convention or self.learned_convention()).id_field
+
+    def key_guess(self, table: Resource) -> KeyGuess:
+        """The prefixes a single-table design's partition key may put before the marker, in order."""
+        schema = self.schema(table)
+        found = [self._key_found[t] for t in sorted(self._key_found)]
+        guess = key_guesses(
+            partition=schema.partition.name,
+            id_field=self.id_field(),
+            configured=self.config.flow.key_prefix,
+            answered=self._answered_prefix,
+            sample=self._sample(table),
+        )
+        if self.config.flow.key_prefix is None and found:
+            # Where this run's reading was found (in either flow table): that is the stack's prefix.
+            first = found[0]
+            return KeyGuess(
+                (first, *[p for p in guess.prefixes if p != first]),
+                guess.confirmed | {first},
+                {first: "this run's reading, found under it", **guess.learned_from},
+            )
+        return guess
+
+    def _prefixes(self, table: Resource) -> tuple[str, ...]:
+        if not self.single_table(table):
+            return ("",)
+        if table.name in self._key_found:
+            return (self._key_found[table.name],)
+        return self.key_guess(table).prefixes
+
+    def _query_key(self, table: Resource, value: str) -> list[dict[str, Any]]:
         schema = self.schema(table)
         with aws_errors("dynamodb", "Query", table.name):
             answer = self.aws.client("dynamodb").query(
                 TableName=table.name,
                 KeyConditionExpression="#pk = :marker",
                 ExpressionAttributeNames={"#pk": schema.partition.name},
-                ExpressionAttributeValues={":marker": {schema.partition.type: marker}},
+                ExpressionAttributeValues={":marker": {schema.partition.type: value}},
                 ConsistentRead=True,
             )
         items: list[dict[str, Any]] = answer.get("Items", [])
         return items
+
+    def _items(self, table: Resource, marker: str) -> list[dict[str, Any]]:
+        """The items keyed by `marker` (behind a single-table design's prefix: each candidate in turn,
+        the first that holds any is the stack's, remembered)."""
+        for prefix in self._prefixes(table):
+            items = self._query_key(table, prefix + marker)
+            if items:
+                if self.single_table(table):
+                    self._key_found.setdefault(table.name, prefix)
+                return items
+        return []
+
+    def _entity(self, item: dict[str, Any], table: Resource) -> str | None:
+        sort = self.schema(table).sort
+        value = item.get(sort.name, {}).get("S") if sort is not None else None
+        return entity_of(value)
+
+    def _roles(self, items: list[dict[str, Any]], table: Resource) -> tuple[dict[str, str], list[str]]:
+        """Each entity in a shared table's partition -> `raw`/`processed`; the entities left untold.
+        Configured or worded entities first; of two, one told, the other takes the other role; the
+        raw step's entity, once told, stays raw."""
+        entities = list(dict.fromkeys(str(self._entity(i, table)) for i in items))
+        known = self._sampled_roles(table)
+        roles: dict[str, str] = {}
+        for entity in entities:
+            role = self._entity_role(entity) or known.get(entity)
+            if role is None and entity == self._raw_entity:
+                role = "raw"
+            if role is not None:
+                roles[entity] = role
+        untold = [e for e in entities if e not in roles]
+        if len(entities) == 2 and len(untold) == 1:
+            (told,) = [e for e in entities if e in roles]
+            roles[untold[0]] = "processed" if roles[told] == "raw" else "raw"
+            untold = []
+        return roles, untold
+
+    def _entity_role(self, entity: str) -> str | None:
+        flow = self.config.flow
+        return entity_role(None if entity == "None" else entity, flow.raw_entity, flow.processed_entity)
+
+    def _sampled_roles(self, table: Resource) -> dict[str, str]:
+        """Entities told apart by the sampled items: in one partition, two entities of which one is
+        told by its words (`DATUM#…` beside `PROCESSED#…`), the other plays the other role."""
+        schema = self.schema(table)
+        by_partition: dict[str, set[str]] = {}
+        for item in self._sample(table):
+            partition = item.get(schema.partition.name, {}).get("S")
+            entity = self._entity(item, table)
+            if isinstance(partition, str) and entity is not None:
+                by_partition.setdefault(partition, set()).add(entity)
+        learned: dict[str, str] = {}
+        for entities in by_partition.values():
+            told = {e: r for e in entities if (r := self._entity_role(e)) is not None}
+            untold = entities - set(told)
+            if len(entities) == 2 and len(told) == 1 and len(untold) == 1:
+                learned[untold.pop()] = "processed" if next(iter(told.values())) == "raw" else "raw"
+        return learned
+
+    def _role_items(self, table: Resource, role: str, marker: str) -> list[dict[str, Any]]:
+        """This run's items that play `role` in `table`: every item keyed by the marker, unless one
+        table holds both (then by their sort key's entity, verify.scenario.keys)."""
+        items = self._items(table, marker)
+        if not self._shared() or not items:
+            if not items and self.single_table(table):
+                self._note_unfound(table, role)
+            return items
+        roles, untold = self._roles(items, table)
+        mine = [i for i in items if roles.get(str(self._entity(i, table))) == role]
+        if mine and role == "raw":
+            self._raw_entity = str(self._entity(mine[0], table))
+        if not mine and untold:
+            self._doubt[role] = (
+                f"{table.name} holds this run's items of entity {', '.join(untold)} under "
+                f"{self.schema(table).partition.name} = {self._key_found.get(table.name, '')}{marker}, and "
+                "verify cannot tell which of them is the raw and which the processed reading: set [flow] "
+                "raw_entity and processed_entity to their sort keys' prefixes (e.g. READING#, PROCESSED#)"
+            )
+        elif mine:
+            self._doubt.pop(role, None)
+        return mine
+
+    def _note_unfound(self, table: Resource, role: str) -> None:
+        """Nothing found under any prefix: when none of them is the stack's for sure, a wait that runs
+        out is "could not verify" (the reading may be under a prefix verify does not know)."""
+        guess = self.key_guess(table)
+        if table.name in self._key_found or self._key_found or guess.confirmed & set(guess.prefixes):
+            self._doubt.pop(role, None)
+            return
+        name = self.schema(table).partition.name
+        tried = ", ".join(f"{p}<marker>" for p in guess.prefixes)
+        self._doubt[role] = (
+            f"single-table design {table.name}: the reading's {name} could not be learned (looked up as "
+            f"{name} = {tried}; no sampled item, answer or config says which); set [flow] key_prefix to "
+            "the text before the id in its partition key (e.g. DEVICE#)"
+        )
 
     def _dlq_depth(self) -> int | None:
         if self.targets.dlq is None:
@@ -371,6 +554,10 @@ class Flow:
         if table is not None and schema is not None and schema.sort is not None and schema.sort.type == "N":
             sample = self._sample_item(table)
         convention = from_key_schema(schema, sample)
+        if table is not None and schema is not None and is_single_table(schema):
+            # The keys say nothing of the reading's fields; an existing reading may (its id behind
+            # the partition key's prefix, its time behind the sort key's).
+            convention = from_sampled_items(convention, self._sample(table), schema)
         request = self._ingest_method()
         if request is not None and request.model:
             api_id = rest_api_id(self.targets.api, self.inventory) if self.targets.api else None
@@ -456,6 +643,8 @@ class Flow:
         tries: list[dict[str, Any]] = []
         named: set[str] = set()
         keyed_by = self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else None
+        if self.single_table(self.targets.raw_table):
+            keyed_by = None  # `pk` is no field of the reading: the id field is learned elsewhere
         while True:
             # The reading's time: the query's date parameter (`event_date`) is its UTC day.
             self._reading_time = dt.datetime.now(dt.UTC)
@@ -537,6 +726,9 @@ class Flow:
             url = self._url(self.ingest_path())
             evidence["ingest_route"] = self.ingest_route_evidence()
             response = self._send_reading(evidence)
+            if 200 <= response.status < 300:
+                self._answered_prefix = prefix_in_answer(response.text, self.marker)
+            self._key_evidence(evidence)
             evidence["sent_at"] = round(self._sent_epoch_ms / 1000, 3)
             self.ingest_response = response
             evidence.update(request=response.evidence(), payload=_trim(self.payload))
@@ -568,20 +760,61 @@ class Flow:
                 )
         return evidence
 
-    def _wait_for_reading(self, table: Resource, what: str, evidence: dict[str, Any]) -> dict[str, Any]:
-        """The first item tagged with this run's marker in `table`, once it is there (kept in evidence)."""
-        items: list[dict[str, Any]] = self._wait(
-            lambda: self._items(table, self.marker) or _not_yet("no item"), what, table.key, evidence
-        )
+    def _wait_for_reading(
+        self, table: Resource, what: str, evidence: dict[str, Any], role: str
+    ) -> dict[str, Any]:
+        """The first item tagged with this run's marker in `table` playing `role`, once it is there
+        (kept in evidence). In a single-table design a wait that runs out while the reading's key or
+        entity is in doubt is "could not verify", saying which [flow] key tells verify."""
+
+        def look() -> list[dict[str, Any]]:
+            found = self._role_items(table, role, self.marker)
+            return found or _not_yet(self._doubt.get(role, "no item"))
+
+        try:
+            items: list[dict[str, Any]] = self._wait(look, what, table.key, evidence)
+        except CheckFailed:
+            if role in self._doubt:
+                self._unverifiable[role] = self._doubt[role]
+                raise VerifyError(self._doubt[role]) from None
+            raise
+        finally:
+            if self.single_table(table):
+                evidence["key"] = self._key_description(table)
         evidence["item"] = _trim(items[0])
         return items[0]
+
+    def _key_description(self, table: Resource) -> dict[str, Any]:
+        schema = self.schema(table)
+        described: dict[str, Any] = {
+            "partition_key": schema.partition.name,
+            **self.key_guess(table).describe(),
+        }
+        if table.name in self._key_found:
+            described["found_under"] = f"{self._key_found[table.name]}<marker>"
+        if self._shared():
+            flow = self.config.flow
+            described["entities"] = {
+                "raw": flow.raw_entity or self._raw_entity or "told by its words",
+                "processed": flow.processed_entity or "told by its words, or the other entity",
+            }
+        return described
+
+    def _key_evidence(self, evidence: dict[str, Any]) -> None:
+        table = self.targets.raw_table or self.targets.processed_table
+        if table is not None and self.single_table(table):
+            evidence["single_table"] = {
+                "table": table.name,
+                "answered_prefix": self._answered_prefix,
+                **self.key_guess(table).describe(),
+            }
 
     @_ends("raw")
     def raw_item(self) -> dict[str, Any]:
         table = self._require_table(self.targets.raw_table, "raw")
         with self.step("raw", "ingest") as evidence:
             self.raw = self._wait_for_reading(
-                table, f"reading {self.marker} in raw table {table.name}", evidence
+                table, f"reading {self.marker} in raw table {table.name}", evidence, "raw"
             )
         return evidence
 
@@ -590,14 +823,14 @@ class Flow:
         table = self._require_table(self.targets.processed_table, "processed")
         schema = self.schema(table)
         self._await("ingest")  # the reading must exist before asking whether it carries the key
-        if schema.partition.name not in self.payload and self.payload:
+        if schema.partition.name not in self.payload and self.payload and not self.single_table(table):
             raise NotApplicable(
                 f"not applicable: processed table {table.name} is keyed by {schema.partition.name}, which the "
                 "reading does not carry; set [flow] payload to include it"
             )
         with self.step("processed", "ingest") as evidence:
             self.processed = self._wait_for_reading(
-                table, f"processed reading {self.marker} in table {table.name}", evidence
+                table, f"processed reading {self.marker} in table {table.name}", evidence, "processed"
             )
         return evidence
 
@@ -610,7 +843,9 @@ class Flow:
             # Enrichment is what the processor derived (verify.scenario.enrichment): not the table's
             # keys, not a copy of the payload or of what the ingest stored itself, not null.
             keys = self._key_names(self.targets.processed_table)
-            derived, not_derived = derived_attributes(self.processed, self.payload, self.raw, keys)
+            table = self.targets.processed_table
+            entity = self._entity(self.processed, table) if table and self.single_table(table) else None
+            derived, not_derived = derived_attributes(self.processed, self.payload, self.raw, keys, entity)
             evidence["added_attributes"] = derived
             evidence["not_enrichment"] = not_derived
             wanted = self.config.flow.enriched_fields
@@ -645,12 +880,27 @@ class Flow:
         if table is None:
             return frozenset()
         schema = self.schema(table)
-        return frozenset({schema.partition.name} | ({schema.sort.name} if schema.sort else set()))
+        names = {schema.partition.name} | ({schema.sort.name} if schema.sort else set())
+        # An index's keys too (a single-table design's `GSI1PK`/`GSI1SK`): written to be found by.
+        described = self._described.get(table.name, {})
+        for index in (
+            *described.get("GlobalSecondaryIndexes", []),
+            *described.get("LocalSecondaryIndexes", []),
+        ):
+            names |= {str(k["AttributeName"]) for k in index.get("KeySchema", [])}
+        return frozenset(names)
 
     @_ends("queue")
     def queue_hop(self) -> dict[str, Any]:
         self._await("processed")  # its answer is the evidence of the hop
         with self.step("queue", "ingest") as evidence:
+            if "processed" in self._unverifiable:
+                # No processed record *found* is no evidence the hop failed when verify could not
+                # tell where (or which) it is.
+                raise VerifyError(
+                    "the processed step could not be verified, so the queue hop cannot be: "
+                    + self._unverifiable["processed"]
+                )
             if not self.passed.get("processed"):
                 depth = self._queue_depth()
                 raise CheckFailed(
@@ -722,6 +972,9 @@ class Flow:
 
             answer = self._wait(ask, f"reading {self.marker} in GET {url}", url, evidence, ("processed",))
             evidence["response"] = answer.evidence()
+            if self._answered_prefix is None and self.single_table(self.targets.processed_table):
+                # The API's answer may carry the item's key (`"pk": "DEVICE#vfy-..."`): the prefix.
+                self._answered_prefix = prefix_in_answer(answer.text, self.marker)
         return evidence
 
     def _query_request(self) -> QueryRequest:
@@ -740,6 +993,8 @@ class Flow:
 
     def _query_param(self) -> str:
         table = self.targets.processed_table or self.targets.raw_table
+        if self.single_table(table):
+            return self.id_field()  # an API asks by the device's id, not by the table's `pk`
         return self.schema(table).partition.name if table else "sensorId"
 
     @_ends("trace")
@@ -904,6 +1159,8 @@ class Flow:
         evidence["malformed_for"] = shape.describe()
         stored = self._items(self.targets.raw_table, self.malformed_marker) if self.targets.raw_table else []
         evidence["stored_items"] = len(stored)
+        if not stored and not 200 <= response.status < 300:
+            self._key_known_or_error(evidence)
         if 200 <= response.status < 300 or stored:
             raise CheckFailed(
                 f"{self.config.flow.method} {url} with a malformed payload: expected 4xx and nothing stored, got "
@@ -921,6 +1178,25 @@ class Flow:
             )
         return evidence
 
+    def _key_known_or_error(self, evidence: dict[str, Any]) -> None:
+        """ "Nothing stored" holds only where verify knows how a single-table design keys a reading:
+        otherwise it may sit under a prefix verify never looked at ("could not verify")."""
+        table = self.targets.raw_table
+        if table is None or not self.single_table(table):
+            return
+        self._await("raw")  # the raw step may find the reading, and so the prefix
+        guess = self.key_guess(table)
+        evidence["key"] = guess.describe()
+        if self._key_found or guess.confirmed & set(guess.prefixes):
+            return
+        name = self.schema(table).partition.name
+        raise VerifyError(
+            f"single-table design {table.name}: the reading's {name} could not be learned, so whether the "
+            f"malformed reading was stored cannot be told (looked up as {name} = "
+            + ", ".join(f"{p}<marker>" for p in guess.prefixes)
+            + "); set [flow] key_prefix to the text before the id in its partition key (e.g. DEVICE#)"
+        )
+
     def _sending(self, marker: str) -> None:
         """Before a reading goes out: from here on something of ours may be in the stack."""
         self._sent = True
@@ -931,6 +1207,8 @@ class Flow:
             self._in_flight.pop(marker, None)  # refused: it never entered the pipeline
 
     def _partition(self, marker: str) -> dict[str, Any]:
+        if self.single_table(self.targets.raw_table):
+            return {self.id_field(): marker}  # the stack builds `pk` from it (`DEVICE#<id>`)
         name = self.schema(self.targets.raw_table).partition.name if self.targets.raw_table else "sensorId"
         return {name: marker}
 
@@ -966,9 +1244,8 @@ class Flow:
 
     def _sweep(self) -> list[str]:
         removed: list[str] = []
-        for table in (self.targets.raw_table, self.targets.processed_table):
-            if table is None:
-                continue
+        tables = {t.name: t for t in (self.targets.raw_table, self.targets.processed_table) if t is not None}
+        for table in tables.values():
             try:
                 schema = self.schema(table)
             except CheckFailed:
@@ -976,19 +1253,37 @@ class Flow:
             for marker in sorted(self._markers_written):
                 if not marker.startswith(self.marker):
                     continue  # defensive: only ever delete what carries this run's id
-                for item in self._items(table, marker):
-                    if table is self.targets.processed_table:
+                # Every prefix the reading may be keyed under (one, once it was found): what a
+                # single-table design stored under any of them carries the run's id behind it.
+                for prefix in self._prefixes(table):
+                    items = self._query_key(table, prefix + marker)
+                    if items and self._holds_processed(table, items):
                         self._processed_seen.add(marker)
-                    if self._delete_ours(table, schema, item):
-                        removed.append(f"{table.name}:{marker}")
+                    for item in items:
+                        if self._delete_ours(table, schema, item, prefix):
+                            removed.append(f"{table.name}:{prefix}{marker}")
         return removed
 
-    def _delete_ours(self, table: Resource, schema: KeySchema, item: dict[str, Any]) -> bool:
-        """Delete one item -- only when its key carries this run's id, checked here and by DynamoDB
-        itself (a condition), so a real item can never go, not even one written in between."""
+    def _holds_processed(self, table: Resource, items: list[dict[str, Any]]) -> bool:
+        """Whether this run's items in `table` include the processed reading."""
+        if table is not self.targets.processed_table and not self._shared():
+            return False
+        if not self._shared():
+            return True
+        roles, untold = self._roles(items, table)
+        return "processed" in roles.values() or len(roles) + len(untold) >= 2
+
+    def _delete_ours(
+        self, table: Resource, schema: KeySchema, item: dict[str, Any], prefix: str = ""
+    ) -> bool:
+        """Delete one item -- only when its key carries this run's id (behind `prefix`, a single-table
+        design's `DEVICE#`), checked here and by DynamoDB itself (a condition), so a real item can
+        never go, not even one written in between."""
         partition = schema.partition.name
         value = item.get(partition, {}).get("S")
-        if not isinstance(value, str) or not value.startswith(self.marker) or not is_ours(value):
+        if not isinstance(value, str) or not is_ours(self.marker):
+            return False
+        if not value.startswith(prefix + self.marker) or not is_ours(value[len(prefix) :]):
             return False
         key = {partition: item[partition]}
         if schema.sort is not None:
@@ -1000,7 +1295,7 @@ class Flow:
                     Key=key,
                     ConditionExpression="begins_with(#pk, :run)",
                     ExpressionAttributeNames={"#pk": partition},
-                    ExpressionAttributeValues={":run": {"S": self.marker}},
+                    ExpressionAttributeValues={":run": {"S": prefix + self.marker}},
                 )
         except CheckFailed as exc:
             if "ConditionalCheckFailed" in str(exc) or "not found" in str(exc):
@@ -1017,7 +1312,8 @@ class Flow:
             same_key = self.schema(table).partition.name == self.schema(self.targets.raw_table).partition.name
         except CheckFailed:
             return None
-        return table if same_key else None
+        # A single-table design's processed items are found by the prefixed marker, whatever its key's name.
+        return table if same_key or self.single_table(table) else None
 
     def _processed_table_exists(self) -> bool:
         if self.targets.processed_table is None:
@@ -1064,8 +1360,13 @@ class Flow:
         """Say what may remain: readings accepted but never seen processed, and a malformed reading a
         stack accepted (its place is the dead-letter queue; verify never receives from a stack's
         queues, so it can only say so)."""
+        prefix = ""
         try:
             partition = self._partition(self.marker).popitem()[0]
+            table = self.targets.processed_table or self.targets.raw_table
+            if table is not None and self.single_table(table):
+                # The key as the stack stores it: `pk=DEVICE#<marker>`.
+                partition, prefix = self.schema(table).partition.name, self._prefixes(table)[0]
         except (CheckFailed, VerifyError):
             partition = "sensorId"  # the raw table vanished: the key as the default reading names it
         processed = self._processed_lookup()
@@ -1074,7 +1375,7 @@ class Flow:
         for marker in sorted(self._in_flight):
             if marker in self._processed_seen:
                 continue
-            key = f"{partition}={marker}"
+            key = f"{partition}={prefix}{marker}"
             if marker == self.malformed_marker and self._malformed_status is not None:
                 place = f"SQS queue {dlq}" if dlq else "the stack's queue"
                 self.left_behind.append(

@@ -5,10 +5,13 @@ and its DLQ, and the ingest and processor functions with their log groups, found
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verify.config.settings import Config
 from verify.errors import NotApplicable, VerifyError
+from verify.scenario.keys import is_single_table
+from verify.scenario.payload import KeySchema
 from verify.stack.inventory import Inventory, Resource
 
 __all__ = ["FlowTargets", "find_targets"]
@@ -57,12 +60,39 @@ def _function(inventory: Inventory, *words: str) -> str | None:
     return None
 
 
-def find_targets(inventory: Inventory, config: Config) -> FlowTargets:
+def _single_table(
+    inventory: Inventory,
+    raw: Resource | None,
+    processed: Resource | None,
+    schema_of: Callable[[Resource], KeySchema | None],
+) -> Resource | None:
+    """The table of a single-table design that plays both roles: the one flow table there is when its
+    keys are generic (`pk`/`sk`), or, without any, the outputs' one table that plays no role."""
+    if raw is not None and processed is not None:
+        return None
+    if raw is not None or processed is not None:
+        lone = raw or processed
+    else:
+        unroled = [r for r in inventory.of_kind("dynamodb_table") if r.role is None]
+        lone = unroled[0] if len(unroled) == 1 else None
+    return lone if lone is not None and is_single_table(schema_of(lone)) else None
+
+
+def find_targets(
+    inventory: Inventory,
+    config: Config,
+    schema_of: Callable[[Resource], KeySchema | None] | None = None,
+) -> FlowTargets:
+    """Where the flow goes. `schema_of` (a table's key schema, None when unknown) lets a single-table
+    design's one table play raw and processed both (verify.scenario.keys)."""
     api = _api(inventory)
     if api is None:
         raise NotApplicable("not applicable: the outputs name no API URL to send a reading to")
     raw_table = _table(inventory, config.flow.raw_table, "raw")
     processed_table = _table(inventory, config.flow.processed_table, "processed")
+    shared = _single_table(inventory, raw_table, processed_table, schema_of) if schema_of else None
+    if shared is not None:
+        raw_table = processed_table = shared
     if raw_table is None and processed_table is None:
         # An API alone (a platform's health API, say) is no data pipeline: nothing to follow.
         raise NotApplicable(
