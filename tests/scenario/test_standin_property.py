@@ -354,6 +354,19 @@ def test_the_generator_draws_every_convention() -> None:
         seen.setdefault("query_style", set()).add(drawn.query_style)
         seen.setdefault("api_id_key", set()).add(drawn.api_id_key is None)
         seen.setdefault("api_kind", set()).add(drawn.api_kind)
+        seen.setdefault("single_table", set()).add(drawn.single_table)
+        if drawn.single_table:
+            for name in (
+                "one_table",
+                "key_names",
+                "gsi",
+                "entity_attr",
+                "echo_key",
+                "answers_keys",
+                "entities",
+            ):
+                seen.setdefault(name, set()).add(getattr(drawn, name))
+            seen.setdefault("key_guessable", set()).add(drawn.key_word == "")
 
     record()
     assert seen["id_field"] == {"sensorId", "sensor_id", "deviceId", "device_id"}
@@ -367,3 +380,10 @@ def test_the_generator_draws_every_convention() -> None:
     assert seen["query_style"] == {"query", "path"}
     assert seen["api_id_key"] == {True, False}
     assert seen["api_kind"] == {"rest", "http"}
+    # Single-table designs: one table or two, `pk`/`sk` or `PK`/`SK`, with and without a GSI, a `type`
+    # attribute, an answer echoing the key or a query answer showing it, a key word no id field names.
+    assert seen["single_table"] == {True, False}
+    for name in ("one_table", "gsi", "entity_attr", "echo_key", "answers_keys", "key_guessable"):
+        assert seen[name] == {True, False}, name
+    assert seen["key_names"] == {("pk", "sk"), ("PK", "SK")}
+    assert len(seen["entities"]) >= 4
