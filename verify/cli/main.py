@@ -424,7 +424,8 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers and args.workers > 1:
-        pytest_args += ["-n", str(args.workers)]
+        # loadgroup: a group's checks (the flow's steps) go to one worker, as one process runs them.
+        pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") or not args.suite:
         # Only the shipped suites run: load just the plugins they need. Autoloading every plugin of
         # the environment (hypothesis alone costs ~0.6 s) is start-up time on every run and worker.
