@@ -124,3 +124,17 @@ def test_a_table_holding_only_verifys_records_is_empty(ddb: Any) -> None:
     _put(ddb, "vfy-x-abcdef12", processedAt={"S": (NOW - dt.timedelta(seconds=5)).isoformat()})
     with pytest.raises(CheckFailed, match="the table is empty but for 1 of verify's own"):
         smoke.check_fresh(smoke.sample_newest(ddb, "processed"), "processed", 3600, now=NOW)
+
+
+def test_verifys_records_behind_a_single_table_prefix_are_its_own_too(ddb: Any) -> None:
+    # A single-table design keys verify's reading `DEVICE#vfy-...`: still verify's, never the newest.
+    _put(ddb, "DEVICE#dev-7", processedAt={"S": (NOW - dt.timedelta(days=2)).isoformat()})
+    _put(
+        ddb,
+        "DEVICE#vfy-20260101T000000-abcdef12",
+        processedAt={"S": (NOW - dt.timedelta(seconds=5)).isoformat()},
+    )
+    sample = smoke.sample_newest(ddb, "processed")
+    assert sample.items == 1 and sample.own == 1
+    with pytest.raises(CheckFailed, match="got newest 172800 s old"):
+        smoke.check_fresh(sample, "processed", 3600, now=NOW)

@@ -12,6 +12,7 @@ life: they are counted apart and never taken for the newest record.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -152,9 +153,11 @@ def _key_names(client: Any, table: str) -> tuple[str, ...] | None:
 
 
 def _is_verifys(item: dict[str, Any], keys: tuple[str, ...] | None) -> bool:
-    """A record verify wrote: a key (any string attribute, when the keys are unknown) carries its prefix."""
+    """A record verify wrote: a key (any string attribute, when the keys are unknown) carries its prefix,
+    at its start or behind a single-table design's entity prefix (`DEVICE#vfy-...`)."""
     names = keys if keys is not None else tuple(item)
-    return any(str(item.get(name, {}).get("S", "")).startswith(RUN_ID_PREFIX) for name in names)
+    values = (str(item.get(name, {}).get("S", "")) for name in names)
+    return any(part.startswith(RUN_ID_PREFIX) for value in values for part in re.split(r"[#|]", value))
 
 
 def check_fresh(
