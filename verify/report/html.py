@@ -81,7 +81,14 @@ def render_html(summary: RunSummary) -> str:
         )
     reasons = sections.gate_reasons(summary, line)
     if reasons:
-        parts.append("<ul>" + "".join(f"<li>{_e(reason)}</li>" for reason in reasons) + "</ul>")
+        bullets = "<ul>" + "".join(f"<li>{_e(reason)}</li>" for reason in reasons) + "</ul>"
+        # Many reasons repeat "What is wrong" check by check: folded, they do not push it down.
+        folded = len(reasons) > sections.OPEN_REASONS_MAX
+        parts.append(
+            f'<details class="group"><summary>The gate\'s {len(reasons)} reasons</summary>{bullets}</details>'
+            if folded
+            else bullets
+        )
     parts += [f"<p><em>{_e(note)}</em></p>" for note in summary.notes]
     if summary.left_behind:
         parts.append(
@@ -154,7 +161,9 @@ def _x(at: float, scale: float) -> float:
 def flow_svg(hops: list[Hop]) -> str:
     """The reading's hops as a waterfall: one row per hop in causal order, a bar from the previous
     seen hop to when this one became visible; a failed hop a red cross, an unseen one a hollow ring."""
-    end = max([h.at_s for h in hops if h.at_s is not None] + [0.001])
+    end = max(
+        [h.at_s for h in hops if h.at_s is not None] + [h.waited_s for h in hops if h.waited_s] + [0.001]
+    )
     scale = _PLOT / (end * 1.05)
     width, height = _LEFT + _PLOT + 250, _TOP + _ROW * len(hops) + 10
     out = [
@@ -189,12 +198,14 @@ def flow_svg(hops: list[Hop]) -> str:
             )
             previous = max(previous, hop.at_s)
         elif hop.state == FAILED:
-            x = _LEFT + _PLOT
+            # Where its wait gave up (its timeout after the reading was sent), else the axis's end.
+            x = _x(hop.waited_s, scale) if hop.waited_s else _LEFT + _PLOT
+            within = f" within {hop.waited_s:g} s" if hop.waited_s else ""
             out.append(
                 f'<line x1="{start:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="{colour}" '
                 'stroke-dasharray="4 3"/>'
                 f'<path d="M{x - 5:.1f},{y - 5:.1f} l10,10 m0,-10 l-10,10" stroke="{colour}" stroke-width="2.5"/>'
-                f'<text x="{x + 10:.1f}" y="{y + 4:.1f}" fill="{colour}">failed: not seen</text>'
+                f'<text x="{x + 10:.1f}" y="{y + 4:.1f}" fill="{colour}">failed: not seen{within}</text>'
             )
         else:
             out.append(
@@ -214,7 +225,7 @@ def _flow(summary: RunSummary) -> list[str]:
     for hop in hops:
         check = f'<a href="#{anchor(hop.check_id)}">{_e(hop.title)}</a>' if hop.check_id else "-"
         rows.append(
-            f'<tr class="{hop.state}"><td>{_e(hop.hop)}</td><td>{hop.state}</td>'
+            f'<tr class="hop-{hop.state}"><td>{_e(hop.hop)}</td><td>{hop.state}</td>'
             f"<td>{'' if hop.at_s is None else f'{hop.at_s:.3f}'}</td>"
             f"<td>{'' if hop.latency_s is None else f'{hop.latency_s:.3f}'}</td>"
             f"<td>{check}</td><td>{_e(hop.reason)}</td></tr>"

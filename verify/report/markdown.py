@@ -29,8 +29,6 @@ UNSEEN_ICON = "◌"
 HTML_REPORT = "report.html"
 # Past this many, the not-applicable list is left to report.html: summary.md stays one screen.
 _FOLDED_SKIPS_MAX = 15
-# Past this many, the gate's reasons are folded: each failure is in "What is wrong" already.
-_OPEN_REASONS_MAX = 3
 
 __all__ = [
     "ADVICE_ICON",
@@ -134,7 +132,7 @@ def _gate_reasons(summary: RunSummary, line: str, cell: Cell) -> list[str]:
     if not reasons:
         return []
     bullets = [f"- {cell(reason)}" for reason in reasons]
-    if len(reasons) <= _OPEN_REASONS_MAX:
+    if len(reasons) <= sections.OPEN_REASONS_MAX:
         return [*bullets, ""]
     return [
         f"<details><summary>The gate's {len(reasons)} reasons</summary>",
@@ -224,11 +222,9 @@ def _timeline(summary: RunSummary, cell: Cell) -> list[str]:
     for hop in hops:
         at = f"{hop.at_s:.3f}" if hop.at_s is not None else hop.state
         latency = f"{hop.latency_s:.3f}" if hop.latency_s is not None else "-"
-        what = cell(hop.title or "-")
-        if hop.check_id:
-            what = f"[{what}]({HTML_REPORT}#{anchor(hop.check_id)})"
+        what = f"[{cell(hop.title)}]({HTML_REPORT}#{anchor(hop.check_id)})" if hop.check_id else ""
         if hop.state != SEEN and hop.reason:
-            what += f": {cell(hop.reason)}"
+            what += f": {cell(hop.reason)}" if what else cell(hop.reason)
         lines.append(f"| {HOP_ICON.get(hop.state, UNSEEN_ICON)} | {hop.hop} | {at} | {latency} | {what} |")
     lines.append("")
     return lines

@@ -12,7 +12,6 @@ what it shows; this module only chooses and orders.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from verify.model import CheckResult, RunSummary, Severity, Status
@@ -20,6 +19,8 @@ from verify.model import CheckResult, RunSummary, Severity, Status
 _ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.UNVERIFIED: 2, Status.SKIPPED: 3, Status.PASSED: 4}
 OUTPUTS = "outputs"
 NOT_VERIFIED_PREFIX = "not verified from here: "
+# Past this many, the gate's reasons are folded: each failure is in "What is wrong" already.
+OPEN_REASONS_MAX = 3
 
 
 def first_problem(summary: RunSummary) -> CheckResult | None:
@@ -90,11 +91,3 @@ def by_service(summary: RunSummary) -> list[ServiceGroup]:
             groups[key] = ServiceGroup(label, check.service, stack)
         groups[key].checks.append(check)
     return [groups[key] for key in sorted(groups)]
-
-
-def passes_by_service(summary: RunSummary) -> dict[str, list[CheckResult]]:
-    """The passing checks of each group, for a folded list."""
-    grouped: dict[str, list[CheckResult]] = defaultdict(list)
-    for group in by_service(summary):
-        grouped[group.label] = sorted(group.passed, key=lambda c: c.id)
-    return grouped

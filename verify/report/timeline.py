@@ -43,6 +43,7 @@ class Hop:
     at_s: float | None = None  # when its signal became visible, seconds after the reading was sent
     latency_s: float | None = None  # at_s minus the previous seen hop's at_s
     reason: str = ""  # why it failed or was not seen
+    waited_s: float | None = None  # a failed hop: how long its wait looked before giving up
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"hop": self.hop, "step": self.step, "state": self.state}
@@ -54,6 +55,8 @@ class Hop:
             data["latency_s"] = round(self.latency_s, 3)
         if self.reason:
             data["reason"] = self.reason
+        if self.waited_s is not None:
+            data["waited_s"] = round(self.waited_s, 3)
         return data
 
 
@@ -88,7 +91,8 @@ def flow_timeline(checks: list[CheckResult]) -> list[Hop]:
             hops.append(Hop(name, step, SEEN, check.id, check.title, at, max(0.0, at - previous)))
             previous = max(previous, at)
         elif check.status is Status.FAILED:
-            hops.append(Hop(name, step, FAILED, check.id, check.title, reason=check.message))
+            waited = _number(check.evidence.get("timeout_s"))
+            hops.append(Hop(name, step, FAILED, check.id, check.title, reason=check.message, waited_s=waited))
         else:
             reason = check.message or "passed, but no time was recorded"
             hops.append(Hop(name, step, UNSEEN, check.id, check.title, reason=reason))
