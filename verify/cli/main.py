@@ -402,8 +402,11 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
         # exceptions nobody raised; the checks report their own.
         "-p",
         "no:unraisableexception",
-        "-q",
-        "-rfE",
+        # verify's console, not pytest's: the checks' characters, then verify's problems and its one
+        # closing line (pytest's own summary and counts disagreed with it: "4 failed" for "1 failed, 3 error").
+        "-qq",
+        "--no-header",
+        "--no-summary",
     ]
     paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
     pytest_args += [f"--verify-outputs={path}" for path in paths]
@@ -541,13 +544,19 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="verify-sandbox-") as tmp:
         outputs_path = Path(tmp) / "flat-outputs.json"
         print(f"verify: starting the sandbox ({', '.join(stacks)})...", file=sys.stderr, flush=True)
+        from verify.report.progress import step_printer
+
+        # Its steps as they are done, with their time: a slow start is seen to move (--quiet: none).
+        step = step_printer(sys.stderr, enabled=not getattr(args, "quiet", False))
         handle = spawn_sandbox(
             stacks=stacks,
             faults=tuple(args.fault),
             region=args.region or "us-east-1",
             outputs_path=outputs_path,
             state_dir=Path(tmp) / "state",
+            on_step=step,
         )
+        step("ready")
         saved = {k: os.environ.get(k) for k in handle.env}
         try:
             os.environ.update(handle.env)
@@ -578,8 +587,6 @@ def _direct_eligible(args: argparse.Namespace) -> bool:
 def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
     session = _session(args, outputs_path)
     _validate_inputs(args, session)
-    if not _access_answers(args, session):
-        return EXIT_ERROR
     if not _direct_eligible(args):
         return _run_pytest(args, outputs_path, session)
     from verify.engine.finish import exit_code
@@ -590,6 +597,8 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         planned = plan(session, args.keyword)
     except NeedsPytest:
         return _run_pytest(args, outputs_path, session)
+    if not _access_answers(args, session, planned):
+        return EXIT_ERROR
     done = run(
         session, planned, out=sys.stderr if args.json else sys.stdout, quiet=getattr(args, "quiet", False)
     )
@@ -600,11 +609,14 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     return exit_code(done.summary, interrupted=done.interrupted)
 
 
-def _access_answers(args: argparse.Namespace, session: VerifySession) -> bool:
-    """The access check before the checks (engine/access.py). When no AWS call answers, no check
-    could verify anything: one sentence, a summary that says so, and exit 3 (not one error per check)."""
-    from verify.engine.access import check_access
+def _access_answers(args: argparse.Namespace, session: VerifySession, planned: list[Any]) -> bool:
+    """The access check before the checks that ask AWS (engine/access.py). When no AWS call answers,
+    none of them could verify anything: one sentence, a summary that says so, and exit 3 (not one
+    error per check). A plan that asks AWS nothing (`-k test_outputs`) runs without it."""
+    from verify.engine.access import check_access, needs_aws
 
+    if not needs_aws(planned):
+        return True
     access = check_access(session)
     session.access_calls = access.calls
     if not access.none:
@@ -653,7 +665,7 @@ def _run_pytest(
         # With --json, stdout carries the summary alone (for `| jq`); pytest's progress goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
             # The session, its inputs read: the controller uses it (xdist workers build their own).
-            plugins = [watch, GivenSession(session)]
+            plugins = [watch, GivenSession(session, quiet=getattr(args, "quiet", False))]
             code = int(pytest.main(build_pytest_args(args, outputs_path), plugins=plugins))
     finally:
         for key, value in saved.items():

@@ -22,6 +22,7 @@ from verify.report.text import error_reason
 if TYPE_CHECKING:
     from verify.aws.client import Aws
     from verify.engine.session import VerifySession
+    from verify.engine.spec import CheckSpec
 
 # Per resource kind: the service and its cheapest read (one page of one item, no resource named).
 _READS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -50,6 +51,15 @@ _READS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "event_bus": ("events", "list_event_buses", {"Limit": 1}),
     "iam_role": ("iam", "list_roles", {"MaxItems": 1}),
 }
+
+
+# A check asking for one of these asks AWS (the fixtures of engine/fixtures.py).
+NEEDS_AWS = frozenset({"aws", "flow", "signed_http"})
+
+
+def needs_aws(planned: list[CheckSpec]) -> bool:
+    """Whether any check that will run asks AWS: only then can the access check stop the run."""
+    return any(NEEDS_AWS & set(spec.parameters) for spec in planned if not spec.skip)
 
 
 @dataclass(frozen=True)

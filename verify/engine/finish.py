@@ -92,17 +92,21 @@ def problem_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def print_summary(
-    summary: RunSummary, report_dir: Path, took: float, out: TextIO, *, on_call: bool = False
-) -> None:
-    """What a run prints at the end: the problems (`on_call`: smoke's table of them), what was left
-    behind, then one closing line, the last."""
+def closing_lines(summary: RunSummary, report_dir: Path, took: float, *, on_call: bool = False) -> list[str]:
+    """What a run prints at its end, on both front ends: the problems (`on_call`: smoke's table of
+    them), what was left behind, then one closing line, the last."""
     from verify.report.oncall import on_call_table
 
     problems = (
         on_call_table(summary.to_dict(), framed=False).splitlines() if on_call else problem_lines(summary)
     )
-    for line in problems + left_behind_lines(summary):
+    return [*problems, *left_behind_lines(summary), f"= {verdict_line(summary, report_dir, took)} ="]
+
+
+def print_summary(
+    summary: RunSummary, report_dir: Path, took: float, out: TextIO, *, on_call: bool = False
+) -> None:
+    """The runner's end of the console (see `closing_lines`)."""
+    for line in closing_lines(summary, report_dir, took, on_call=on_call):
         out.write(line + "\n")
-    out.write(f"= {verdict_line(summary, report_dir, took)} =\n")
     out.flush()

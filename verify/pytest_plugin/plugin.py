@@ -20,7 +20,7 @@ import pytest
 from verify.config.settings import Config, load_config
 from verify.engine.ahead import AheadRunner
 from verify.engine.evidence import CheckRecorder, recording
-from verify.engine.finish import exit_code, finish, left_behind_lines, verdict_line
+from verify.engine.finish import closing_lines, exit_code, finish
 from verify.engine.fixtures import make_waiter
 from verify.engine.plan import parameter_sets, smoke_skip
 from verify.engine.session import VerifySession, build_summary, start_session
@@ -29,14 +29,9 @@ from verify.errors import NotApplicable, NotReachable, UsageError, VerifyError
 from verify.marks import apply_pending
 from verify.model import RUN_ID_PREFIX, CheckResult, RunSummary
 from verify.pytest_plugin.ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, replay
-from verify.pytest_plugin.results import (
-    annotate,
-    check_id,
-    result_from_report,
-    worker_unit_of,
-    xdist_group_of,
-)
+from verify.pytest_plugin.results import annotate, check_id, result_from_report, status_of_report
 from verify.report.allure import AllureWriter
+from verify.report.progress import Progress
 from verify.scenario.run_ids import is_ours
 
 if TYPE_CHECKING:
@@ -52,6 +47,14 @@ T = TypeVar("T")
 __all__ = ["CheckRecorder", "VerifySession", "build_summary", "verify_session"]
 
 _SESSION_KEY = pytest.StashKey["VerifySession"]()
+# A check's (category, character, word) on pytest's terminal: the characters of verify's own runner.
+_TEST_STATUS = {
+    "passed": ("passed", ".", "PASSED"),
+    "failed": ("failed", "F", "FAILED"),
+    "error": ("error", "E", "ERROR"),
+    "skipped": ("skipped", "s", "SKIPPED"),
+    "unverified": ("unverified", "u", "NOT VERIFIED FROM HERE"),
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -101,51 +104,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION_KEY] = session
     # Allure's results are written once, on the controller (or the single process).
     writes_allure = bool(config.getoption("--verify-allure")) and not _is_worker(config)
-    config.pluginmanager.register(_VerifyHooks(session, writes_allure=writes_allure), "verify-hooks")
-    if _is_worker(config) and getattr(config.option, "loadgroup", False):
-        config.pluginmanager.register(_GroupedNodeIds(), "verify-xdist-groups")
-
-
-class _GroupedNodeIds:
-    """`--dist loadgroup` sends the checks whose node ids end in `@group` to one worker. The suffix
-    names the unit `worker_unit_of` chooses (an xdist group; a shipped module). xdist 3.8 puts it on
-    through an attribute pytest 9.2 no longer reads, so every check became its own unit and the
-    flow's steps were split across workers. Run after xdist's own hook: a suffix it did put on is
-    left as it is."""
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
-            group = worker_unit_of(item)
-            if group is not None and not item.nodeid.endswith(f"@{group}"):
-                _set_nodeid(item, f"{item.nodeid}@{group}")
-
-
-def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
-    # Private attributes that differ by pytest version (hence setattr: typed for neither). On 9.2
-    # xdist's own hook has left a `_nodeid` attribute nothing reads: the structured id comes first.
-    structured = getattr(item, "_id", None)
-    if structured is not None and hasattr(type(structured), "parse"):  # pytest 9.2: text kept as given
-        setattr(item, "_id", type(structured).parse(nodeid))  # noqa: B010
-    else:  # earlier pytest: what xdist itself sets
-        setattr(item, "_nodeid", nodeid)  # noqa: B010
-    if item.nodeid != nodeid:
-        raise pytest.UsageError(
-            f"--workers: cannot keep {item.nodeid}'s group together on this pytest version; run without --workers"
-        )
+    console = None if _is_worker(config) else _given(config)
+    config.pluginmanager.register(
+        _VerifyHooks(session, writes_allure=writes_allure, console=console), "verify-hooks"
+    )
 
 
 class GivenSession:
     """A run's session its caller already built, inputs read (the CLI's, for an in-process pytest
-    run): the plugin uses it as it is, rather than reading the same inputs again."""
+    run): the plugin uses it as it is, rather than reading the same inputs again. Given, the console
+    is verify's own (`verify run --suite`): verify's progress, problems and one closing line."""
 
-    def __init__(self, session: VerifySession) -> None:
+    def __init__(self, session: VerifySession, *, quiet: bool = False) -> None:
         self.session = session
+        self.quiet = quiet
 
 
 def _given_session(config: pytest.Config) -> VerifySession | None:
+    given = _given(config)
+    return given.session if given is not None else None
+
+
+def _given(config: pytest.Config) -> GivenSession | None:
     found = [p for p in config.pluginmanager.get_plugins() if isinstance(p, GivenSession)]
-    return found[0].session if found else None
+    return found[0] if found else None
 
 
 def _session_from_options(config: pytest.Config) -> VerifySession:
@@ -194,7 +176,7 @@ def verify_session(config: pytest.Config) -> VerifySession:
 def shard_group(item: pytest.Item) -> str:
     """What must stay together: a module whose checks share a scenario (an xdist group), else the check."""
     the_id = check_id(item)
-    if xdist_group_of(item) is not None:
+    if item.get_closest_marker("xdist_group") is not None:
         return the_id.split("::", 1)[0]
     return the_id
 
@@ -202,11 +184,12 @@ def shard_group(item: pytest.Item) -> str:
 class _VerifyHooks:
     """Hooks that exist only in an enabled run, so an ordinary pytest run pays nothing for them."""
 
-    def __init__(self, session: VerifySession, *, writes_allure: bool = False) -> None:
+    def __init__(
+        self, session: VerifySession, *, writes_allure: bool = False, console: GivenSession | None = None
+    ) -> None:
         self.session = session
+        self.console = console  # given by `verify run`: the console is verify's own
         self.ahead: AheadRunner | None = None
-        # On an xdist worker: the runners of the groups (xdist_group) that arrived here, by group.
-        self.group_runners: dict[str, AheadRunner] = {}
         self.reported: set[str] = set()
         self._allure: AllureWriter | None = None
         self.writes_allure = writes_allure
@@ -286,15 +269,12 @@ class _VerifyHooks:
         config = session.config
         if config.option.collectonly or _is_worker(config) or not session.items:
             return
-        self.ahead = self._start_ahead(session.items, config)
-
-    def _start_ahead(self, items: list[pytest.Item], config: pytest.Config) -> AheadRunner:
-        """Start the eligible checks among `items` at once; the flow is told which of its steps run."""
+        self._start_progress(session)
         runner = AheadRunner()
-        jobs = ahead_jobs(items, config, self.session)
+        jobs = ahead_jobs(session.items, config, self.session)
         steps = {
             str(marker.args[0])
-            for item in items
+            for item in session.items
             if item.nodeid in jobs and (marker := item.get_closest_marker("flow_step"))
         }
         hold = None
@@ -303,35 +283,16 @@ class _VerifyHooks:
             if not isinstance(flow, BaseException):
                 flow.schedule(steps)
                 hold = flow.ingested if "ingest" in steps else None
-        if AHEAD_KEY not in config.stash:  # finish_flow stops it before the flow's clean-up
-            config.stash[AHEAD_KEY] = runner
+        self.ahead = runner
+        config.stash[AHEAD_KEY] = runner
         if jobs:
             config.add_cleanup(leave_the_environment_alone())
         runner.start(list(jobs.values()), hold_quick=hold)
-        return runner
-
-    def _start_group(self, item: pytest.Item) -> None:
-        """On an xdist worker under `--dist loadgroup`: when the first check of a group arrives, the
-        whole group is this worker's (xdist sends a group to one worker), so its checks start at once,
-        as in a single process: the flow's waits overlap instead of adding up one after another."""
-        group = worker_unit_of(item)
-        if group is None or group in self.group_runners or item.config.option.collectonly:
-            return
-        if not getattr(item.config.option, "loadgroup", False):  # xdist sets it on the worker
-            return  # another distribution may split the group: each check then runs in its turn
-        members = [i for i in item.session.items if worker_unit_of(i) == group]
-        self.group_runners[group] = self._start_ahead(members, item.config)
-
-    def _runner_of(self, nodeid: str) -> AheadRunner | None:
-        for runner in (self.ahead, *self.group_runners.values()):
-            if runner is not None and runner.has(nodeid):
-                return runner
-        return None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
-        runner = self._runner_of(pyfuncitem.nodeid)
-        if runner is None:
+        runner = self.ahead
+        if runner is None or not runner.has(pyfuncitem.nodeid):
             return None
         outcome = runner.outcome(pyfuncitem.nodeid)
         pyfuncitem._verify_ahead_s = outcome.duration_s  # type: ignore[attr-defined]
@@ -343,8 +304,6 @@ class _VerifyHooks:
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
         # One recorder per check, current for its setup, call and teardown: AWS and HTTP hooks write
         # there. A check running ahead already has one, which its thread has been writing into.
-        if _is_worker(item.config):
-            self._start_group(item)
         recorder: CheckRecorder | None = getattr(item, "_verify_recorder", None)
         if recorder is None:
             recorder = CheckRecorder()
@@ -390,8 +349,6 @@ class _VerifyHooks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        for runner in self.group_runners.values():
-            runner.stop()  # a worker's groups: stopped before the flow's clean-up below
         try:
             # -x or Ctrl-C: nothing may keep polling after the run, and what the flow wrote goes.
             finish_flow(session.config)
@@ -419,12 +376,39 @@ class _VerifyHooks:
         ):
             session.exitstatus = exit_code(summary)
 
+    def _start_progress(self, session: pytest.Session) -> None:
+        """`verify run --suite`: the progress of verify's own runner, a heartbeat line while anything
+        waits or runs (pytest's terminal writes the characters, so each heartbeat takes a line of its own)."""
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if self.console is None or self.console.quiet or reporter is None:
+            return
+        writer = reporter._tw
+        progress = Progress(writer._file, live=False, column=lambda: int(writer.width_of_current_line))
+        progress.track(len(session.items), lambda: len(self.reported))
+        progress.start()
+        session.config.add_cleanup(progress.stop)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        """A check's character as verify's own runner prints it: pytest would print `F` for a check
+        that could not verify, where verify says `E` (error), and its closing line disagreed."""
+        status = status_of_report(report)
+        return None if status is None else _TEST_STATUS.get(status)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         summary = terminalreporter.config.stash.get(_SUMMARY_KEY, None)
         if summary is None:
             return
-        terminalreporter.write_sep("=", verdict_line(summary, self.session.report_dir))
-        for line in left_behind_lines(summary):
+        if self.console is not None:
+            # pytest's own summary is off (`verify run` passes --no-summary): a suite that could not
+            # be collected still says why, above verify's closing line.
+            for report in terminalreporter.stats.get("error", []):
+                if isinstance(report, pytest.CollectReport):
+                    terminalreporter.write_line(f"ERROR collecting {report.nodeid}")
+                    terminalreporter.write_line(report.longreprtext)
+        terminalreporter.ensure_newline()
+        on_call = self.session.read_only and self.console is not None
+        for line in closing_lines(summary, self.session.report_dir, summary.duration_s, on_call=on_call):
             terminalreporter.write_line(line)
 
 

@@ -38,10 +38,42 @@ def _log_tail(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
+# A line the child prints to its log as it starts (`serve`): the parent shows it as a step of the start.
+STEP_PREFIX = "sandbox step: "
+
+
+class _Steps:
+    """The child's start-up steps as they reach its log, handed to `on_step` once each."""
+
+    def __init__(self, path: Path, on_step: Callable[[str], None] | None) -> None:
+        self.path, self.on_step, self.offset = path, on_step, 0
+
+    def read(self) -> None:
+        if self.on_step is None:
+            return
+        try:
+            with open(self.path, "rb") as log:
+                log.seek(self.offset)
+                chunk = log.read()
+        except OSError:
+            return
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for its end
+        self.offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            if line.startswith(STEP_PREFIX):
+                self.on_step(line.removeprefix(STEP_PREFIX))
+
+
 def spawn(
-    args: list[str], *, state_dir: Path, timeout_s: float, detach: bool
+    args: list[str],
+    *,
+    state_dir: Path,
+    timeout_s: float,
+    detach: bool,
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[int, dict[str, Any], Callable[[], None]]:
-    """Starts the child and waits for its state file; returns (pid, state, stop)."""
+    """Starts the child and waits for its state file; returns (pid, state, stop). `on_step` gets
+    each step of the child's start as it is logged (the console shows them)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     cleanup_files({}, state_dir)  # a stale state of a dead sandbox must not be mistaken for readiness
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -62,9 +94,11 @@ def spawn(
             env=env,
         )
     state: dict[str, Any] | None = None
+    steps = _Steps(log_path, on_step)
     try:
         deadline = time.monotonic() + timeout_s
         while state is None:
+            steps.read()
             found = read_state(state_dir)
             if found and found.get("pid") == proc.pid:
                 state = found

@@ -218,8 +218,11 @@ def start_sandbox(
     grow: int | None = None,
     visibility_log: Path | None = None,
     sandbox_process: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> SandboxHandle:
     """Starts the emulator and the stacks in this process (threads); ready when it returns.
+
+    `on_step` is told each step of the start as it is done (the console shows them).
 
     `grow`: the pipeline's outputs name this many resources in all (docs/sandbox.md, "Growth").
     `visibility_log`: a JSON line per signal when it became readable (`verify.sandbox.emulator.visibility`).
@@ -272,7 +275,9 @@ def start_sandbox(
 
     try:
         visibility = VisibilityLog(visibility_log) if visibility_log is not None else None
+        step = on_step or (lambda text: None)
         emulator.start()
+        step("AWS emulator started")
         ctx = StackContext(
             emulator=emulator,
             region=region,
@@ -285,6 +290,7 @@ def start_sandbox(
         )
         for stack in chosen_stacks:
             started.append(_provision(stack, ctx))
+            step(f"{stack} stack provisioned")
         from verify.sandbox.faults.aws_level import install_aws_faults
 
         install_aws_faults(emulator, started, chosen)  # after provisioning, which must work
@@ -297,6 +303,7 @@ def start_sandbox(
         bend_outputs(started, chosen)
         rendered = render_outputs(started, outputs_format, suffix)
         write_atomically(outputs_path, json.dumps(rendered, indent=2) + "\n")
+        step("outputs written")
         env = sandbox_env(emulator.endpoint_url, region)
         services = {"aws": emulator.endpoint_url}
         notes: list[str] = []
@@ -385,8 +392,10 @@ def spawn_sandbox(
     detach: bool = False,
     grow: int | None = None,
     visibility_log: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> SandboxHandle:
-    """Starts the sandbox as a child process (`python -m verify.sandbox.serve`), ready when it returns."""
+    """Starts the sandbox as a child process (`python -m verify.sandbox.serve`), ready when it returns.
+    `on_step` is told each step of the child's start as it is done."""
     chosen_stacks, chosen, outputs_path, state_dir = _checked_request(
         stacks=stacks,
         faults=faults,
@@ -416,7 +425,7 @@ def spawn_sandbox(
         args += ["--grow", str(grow)]
     if visibility_log is not None:
         args += ["--visibility-log", str(Path(visibility_log).absolute())]
-    pid, state, stop = spawn(args, state_dir=state_dir, timeout_s=timeout_s, detach=detach)
+    pid, state, stop = spawn(args, state_dir=state_dir, timeout_s=timeout_s, detach=detach, on_step=on_step)
     return SandboxHandle(
         endpoint_url=state["endpoint_url"],
         region=region,

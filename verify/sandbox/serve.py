@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from verify.errors import VerifyError
+from verify.sandbox.child import STEP_PREFIX
 from verify.sandbox.manager import start_sandbox
 from verify.sandbox.processes import (
     Stopped,
@@ -50,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_step(text: str) -> None:
+    """A step of the start, in the log the parent reads (`child.spawn` shows it on its console)."""
+    print(f"{STEP_PREFIX}{text}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     handle_stop_signals()
@@ -66,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             grow=options.grow,
             visibility_log=options.visibility_log,
             sandbox_process=True,  # this process holds the sandbox alone and exits when it stops
+            on_step=_log_step,
         )
     except VerifyError as exc:
         print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
