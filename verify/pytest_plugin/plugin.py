@@ -29,7 +29,14 @@ from verify.errors import NotApplicable, NotReachable, UsageError, VerifyError
 from verify.marks import apply_pending
 from verify.model import RUN_ID_PREFIX, CheckResult, RunSummary
 from verify.pytest_plugin.ahead import AHEAD_KEY, ahead_jobs, finish_flow, flow_of, replay
-from verify.pytest_plugin.results import annotate, check_id, result_from_report, status_of_report
+from verify.pytest_plugin.results import (
+    annotate,
+    check_id,
+    result_from_report,
+    status_of_report,
+    worker_unit_of,
+    xdist_group_of,
+)
 from verify.report.allure import AllureWriter
 from verify.report.progress import Progress
 from verify.scenario.run_ids import is_ours
@@ -108,6 +115,37 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         _VerifyHooks(session, writes_allure=writes_allure, console=console), "verify-hooks"
     )
+    if _is_worker(config) and getattr(config.option, "loadgroup", False):
+        config.pluginmanager.register(_GroupedNodeIds(), "verify-xdist-groups")
+
+
+class _GroupedNodeIds:
+    """`--dist loadgroup` sends the checks whose node ids end in `@group` to one worker. The suffix
+    names the unit `worker_unit_of` chooses (an xdist group; a shipped module). xdist 3.8 puts it on
+    through an attribute pytest 9.2 no longer reads, so every check became its own unit and the
+    flow's steps were split across workers. Run after xdist's own hook: a suffix it did put on is
+    left as it is."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            group = worker_unit_of(item)
+            if group is not None and not item.nodeid.endswith(f"@{group}"):
+                _set_nodeid(item, f"{item.nodeid}@{group}")
+
+
+def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
+    # Private attributes that differ by pytest version (hence setattr: typed for neither). On 9.2
+    # xdist's own hook has left a `_nodeid` attribute nothing reads: the structured id comes first.
+    structured = getattr(item, "_id", None)
+    if structured is not None and hasattr(type(structured), "parse"):  # pytest 9.2: text kept as given
+        setattr(item, "_id", type(structured).parse(nodeid))  # noqa: B010
+    else:  # earlier pytest: what xdist itself sets
+        setattr(item, "_nodeid", nodeid)  # noqa: B010
+    if item.nodeid != nodeid:
+        raise pytest.UsageError(
+            f"--workers: cannot keep {item.nodeid}'s group together on this pytest version; run without --workers"
+        )
 
 
 class GivenSession:
@@ -176,7 +214,7 @@ def verify_session(config: pytest.Config) -> VerifySession:
 def shard_group(item: pytest.Item) -> str:
     """What must stay together: a module whose checks share a scenario (an xdist group), else the check."""
     the_id = check_id(item)
-    if item.get_closest_marker("xdist_group") is not None:
+    if xdist_group_of(item) is not None:
         return the_id.split("::", 1)[0]
     return the_id
 
@@ -190,6 +228,8 @@ class _VerifyHooks:
         self.session = session
         self.console = console  # given by `verify run`: the console is verify's own
         self.ahead: AheadRunner | None = None
+        # On an xdist worker: the runners of the groups (xdist_group) that arrived here, by group.
+        self.group_runners: dict[str, AheadRunner] = {}
         self.reported: set[str] = set()
         self._allure: AllureWriter | None = None
         self.writes_allure = writes_allure
@@ -270,11 +310,27 @@ class _VerifyHooks:
         if config.option.collectonly or _is_worker(config) or not session.items:
             return
         self._start_progress(session)
+        self.ahead = self._start_ahead(session.items, config)
+
+    def _start_progress(self, session: pytest.Session) -> None:
+        """`verify run --suite`: the progress of verify's own runner, a heartbeat line while anything
+        waits or runs (pytest's terminal writes the characters, so each heartbeat takes a line of its own)."""
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if self.console is None or self.console.quiet or reporter is None:
+            return
+        writer = reporter._tw
+        progress = Progress(writer._file, live=False, column=lambda: int(writer.width_of_current_line))
+        progress.track(len(session.items), lambda: len(self.reported))
+        progress.start()
+        session.config.add_cleanup(progress.stop)
+
+    def _start_ahead(self, items: list[pytest.Item], config: pytest.Config) -> AheadRunner:
+        """Start the eligible checks among `items` at once; the flow is told which of its steps run."""
         runner = AheadRunner()
-        jobs = ahead_jobs(session.items, config, self.session)
+        jobs = ahead_jobs(items, config, self.session)
         steps = {
             str(marker.args[0])
-            for item in session.items
+            for item in items
             if item.nodeid in jobs and (marker := item.get_closest_marker("flow_step"))
         }
         hold = None
@@ -283,16 +339,35 @@ class _VerifyHooks:
             if not isinstance(flow, BaseException):
                 flow.schedule(steps)
                 hold = flow.ingested if "ingest" in steps else None
-        self.ahead = runner
-        config.stash[AHEAD_KEY] = runner
+        if AHEAD_KEY not in config.stash:  # finish_flow stops it before the flow's clean-up
+            config.stash[AHEAD_KEY] = runner
         if jobs:
             config.add_cleanup(leave_the_environment_alone())
         runner.start(list(jobs.values()), hold_quick=hold)
+        return runner
+
+    def _start_group(self, item: pytest.Item) -> None:
+        """On an xdist worker under `--dist loadgroup`: when the first check of a group arrives, the
+        whole group is this worker's (xdist sends a group to one worker), so its checks start at once,
+        as in a single process: the flow's waits overlap instead of adding up one after another."""
+        group = worker_unit_of(item)
+        if group is None or group in self.group_runners or item.config.option.collectonly:
+            return
+        if not getattr(item.config.option, "loadgroup", False):  # xdist sets it on the worker
+            return  # another distribution may split the group: each check then runs in its turn
+        members = [i for i in item.session.items if worker_unit_of(i) == group]
+        self.group_runners[group] = self._start_ahead(members, item.config)
+
+    def _runner_of(self, nodeid: str) -> AheadRunner | None:
+        for runner in (self.ahead, *self.group_runners.values()):
+            if runner is not None and runner.has(nodeid):
+                return runner
+        return None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
-        runner = self.ahead
-        if runner is None or not runner.has(pyfuncitem.nodeid):
+        runner = self._runner_of(pyfuncitem.nodeid)
+        if runner is None:
             return None
         outcome = runner.outcome(pyfuncitem.nodeid)
         pyfuncitem._verify_ahead_s = outcome.duration_s  # type: ignore[attr-defined]
@@ -304,6 +379,8 @@ class _VerifyHooks:
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
         # One recorder per check, current for its setup, call and teardown: AWS and HTTP hooks write
         # there. A check running ahead already has one, which its thread has been writing into.
+        if _is_worker(item.config):
+            self._start_group(item)
         recorder: CheckRecorder | None = getattr(item, "_verify_recorder", None)
         if recorder is None:
             recorder = CheckRecorder()
@@ -349,6 +426,8 @@ class _VerifyHooks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        for runner in self.group_runners.values():
+            runner.stop()  # a worker's groups: stopped before the flow's clean-up below
         try:
             # -x or Ctrl-C: nothing may keep polling after the run, and what the flow wrote goes.
             finish_flow(session.config)
@@ -375,18 +454,6 @@ class _VerifyHooks:
             pytest.ExitCode.NO_TESTS_COLLECTED,
         ):
             session.exitstatus = exit_code(summary)
-
-    def _start_progress(self, session: pytest.Session) -> None:
-        """`verify run --suite`: the progress of verify's own runner, a heartbeat line while anything
-        waits or runs (pytest's terminal writes the characters, so each heartbeat takes a line of its own)."""
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if self.console is None or self.console.quiet or reporter is None:
-            return
-        writer = reporter._tw
-        progress = Progress(writer._file, live=False, column=lambda: int(writer.width_of_current_line))
-        progress.track(len(session.items), lambda: len(self.reported))
-        progress.start()
-        session.config.add_cleanup(progress.stop)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:

@@ -29,11 +29,41 @@ META = "verify"  # key of our entry in user_properties
 def check_id(item: pytest.Item) -> str:
     # Shipped suites are addressed as suites/<module>::<test>, wherever the package is installed,
     # so ids stay stable across machines, shards and waivers.
+    nodeid = _without_group(item)
     try:
         relative = item.path.resolve().relative_to(suites_dir())
     except ValueError:
-        return item.nodeid
-    return f"suites/{relative.as_posix()}::{item.nodeid.split('::', 1)[1]}"
+        return nodeid
+    return f"suites/{relative.as_posix()}::{nodeid.split('::', 1)[1]}"
+
+
+def _without_group(item: pytest.Item) -> str:
+    """The node id without the `@group` xdist's `--dist loadgroup` appends on a worker: a check's id
+    (and so its waivers, shards and rows) is the same with --workers as without."""
+    nodeid = item.nodeid
+    group = worker_unit_of(item) if "@" in nodeid else None
+    return nodeid.removesuffix(f"@{group}") if group else nodeid
+
+
+def xdist_group_of(item: pytest.Item) -> str | None:
+    """The item's xdist group as xdist names it (several marks: their names sorted, joined by `_`)."""
+    names = {
+        str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+        for mark in item.iter_markers("xdist_group")
+    }
+    return "_".join(sorted(names)) if names else None
+
+
+def worker_unit_of(item: pytest.Item) -> str | None:
+    """What `--workers` sends to one worker as a whole: the item's xdist group, else -- a shipped
+    check -- its module, whose checks the worker then runs concurrently, as one process runs them
+    (one by one, the shipped suites' AWS round trips added up: --workers was 4x slower than none)."""
+    group = xdist_group_of(item)
+    if group is not None:
+        return group
+    if item.path.resolve().parent == suites_dir():
+        return f"verify-{item.path.stem}"
+    return None
 
 
 def _params(item: pytest.Item) -> dict[str, Any]:
