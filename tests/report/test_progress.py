@@ -42,8 +42,13 @@ def test_the_heartbeat_names_the_wait_its_time_against_the_budget_and_its_attemp
     clock.now += 40
     line = progress.heartbeat_line()
     assert line is not None
-    assert line.startswith("verify: [40 s] waiting for processed reading r1 in table processed: 34 s of 90 s")
-    assert "52 attempts (and 1 more waits)" in line and line.endswith("184 of 190 checks done")
+    assert line == (
+        "verify: [40 s] 184 of 190 checks done; waiting for processed reading r1 in table processed "
+        "(34 s of 90 s, 52 attempts); trace t1 (5.0 s of 90 s, 9 attempts)"
+    )
+    waits.append(_wait("log line " + "x" * 200, now - 1, 2))
+    line = progress.heartbeat_line()
+    assert line is not None and line.endswith("; and 1 more") and "log line" not in line
 
 
 def test_no_heartbeat_once_nothing_runs_or_waits() -> None:

@@ -20,12 +20,15 @@ from typing import TextIO
 
 from verify.escape import terminal
 from verify.polling import WaitInProgress, waits_in_progress
+from verify.report.text import shorten
 
 HEARTBEAT_S = 10.0
 # How often the live line is redrawn: often enough that its seconds count, rarely enough to cost nothing.
 REDRAW_S = 0.5
 _CLEAR_TO_END = "\x1b[K"
 _MIN_STATUS_COLUMNS = 24
+_WAITS_SHOWN = 2
+_WHAT_CHARS = 70
 
 
 def _is_terminal(out: TextIO) -> bool:
@@ -44,7 +47,8 @@ class Progress:
 
     `live`: redraw one status line (a terminal) instead of printing heartbeat lines; by default,
     whether `out` is a terminal. `clock` and `waits` are injectable so the texts are tested without
-    waiting. Thread-safe: the run's thread writes, the status thread redraws.
+    waiting; `column` says where the cursor is when another writes the characters (pytest's terminal).
+    Thread-safe: the run's thread writes, the status thread redraws.
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class Progress:
         waits: Callable[[], list[WaitInProgress]] = waits_in_progress,
         clock: Callable[[], float] = time.monotonic,
         width: Callable[[], int] | None = None,
+        column: Callable[[], int] | None = None,
     ) -> None:
         self.out = out
         self.enabled = enabled
@@ -65,6 +70,8 @@ class Progress:
         self._waits = waits
         self._clock = clock
         self._width = width or (lambda: shutil.get_terminal_size((100, 24)).columns)
+        # Where the cursor is when another writes the characters (pytest's terminal); else `write`'s.
+        self._column = column or (lambda: len(self._line))
         self._lock = threading.Lock()
         self._line = ""  # what the run wrote on the current line since its last newline
         self._drawn = False  # a status is drawn after `_line`
@@ -128,15 +135,17 @@ class Progress:
         if not waits and pending <= 0:
             return None
         parts: list[str] = []
-        if waits:
-            first = waits[0]
-            others = f" (and {len(waits) - 1} more waits)" if len(waits) > 1 else ""
-            parts.append(
-                f"waiting for {terminal(first.what)}: {_seconds(first.elapsed_s())} of "
-                f"{first.budget_s:g} s, {first.attempts} attempts{others}"
-            )
         if self._total:
             parts.append(f"{done} of {self._total} checks done")
+        if waits:
+            # The longest-running waits first, each cut short: a flow waits for several signals at once.
+            shown = [
+                f"{shorten(terminal(w.what), _WHAT_CHARS)} ({_seconds(w.elapsed_s())} of {w.budget_s:g} s, "
+                f"{w.attempts} attempts)"
+                for w in waits[:_WAITS_SHOWN]
+            ]
+            more = f"; and {len(waits) - _WAITS_SHOWN} more" if len(waits) > _WAITS_SHOWN else ""
+            parts.append("waiting for " + "; ".join(shown) + more)
         return "; ".join(parts)
 
     def heartbeat_line(self, now: float | None = None) -> str | None:
@@ -161,7 +170,7 @@ class Progress:
                 line = self.heartbeat_line()
                 if line is not None:
                     # On a line of its own: the progress characters go on below it.
-                    self.out.write(("\n" if self._line else "") + line + "\n")
+                    self.out.write(("\n" if self._column() else "") + line + "\n")
                     self._line = ""
                     self.out.flush()
                 return
