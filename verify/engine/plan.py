@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from verify.stack.inventory import Resource
 
 SMOKE_SKIP = "not applicable: writes test data, and the smoke profile is read-only"
+# What a fixture needs of the stack, kind by kind (each tuple: one of these kinds): a check asking for
+# it cannot apply to a stack without them, so it is not planned. The flow sends a reading to an API
+# and follows it into a DynamoDB table; which API and table it uses is the flow's own business
+# (verify.scenario.targets: an API with no flow table still skips there, with its reason).
+FIXTURE_KINDS: dict[str, tuple[tuple[str, ...], ...]] = {"flow": (("api",), ("dynamodb_table",))}
 # Marks only pytest knows how to honour.
 PYTEST_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures"})
 
@@ -41,8 +46,11 @@ def parameter_sets(
     """(id suffix, parameters, skip reason) of each instance of check `check` asking for `wanted`, with
     its `resources` mark (or None): one per output, one per matching resource (its id the first output
     key that names it, see `resource_ids`); none when the stack has no resource of the kinds asked
-    for (the check is not planned). A kind the mark misspells is a `UsageError` naming the check,
+    for, or of the kinds a fixture it asks for needs (`FIXTURE_KINDS`): the check is not planned. A kind the mark misspells is a `UsageError` naming the check,
     never a check that silently vanishes on every stack."""
+    for fixture, needs in FIXTURE_KINDS.items():
+        if fixture in wanted and any(not session.inventory().of_kind(*kinds) for kinds in needs):
+            return []
     if "output" in wanted:
         return [(o.key, {"output": o}, "") for o in session.outputs().outputs]
     if resources is None or "resource" not in wanted:

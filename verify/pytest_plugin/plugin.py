@@ -273,7 +273,10 @@ class _VerifyHooks:
         if not sets:
             # No resource of the kinds it asks for: not planned, as in the runner's plan (deselected
             # once collected; pytest makes an empty parametrization a skip).
-            wanted = "output" if "output" in metafunc.fixturenames else "resource"
+            wanted = next((n for n in ("output", "resource") if n in metafunc.fixturenames), None)
+            if wanted is None:
+                self.unplanned.add(metafunc.definition.nodeid)
+                return
             metafunc.parametrize(wanted, [None], ids=["unplanned"])
             self.unplanned.add(metafunc.definition.nodeid + "[unplanned]")
             return
