@@ -139,12 +139,18 @@ def test_cdk_stack_argument_picks_one_stack() -> None:
     ]
 
 
-def test_cdk_colliding_keys_ask_for_stack(tmp_path: Path) -> None:
-    path = write(tmp_path, json.dumps({"A": {"TableName": "t1"}, "B": {"TableName": "t2"}}))
-    with pytest.raises(OutputsError) as caught:
-        load_outputs(path)
-    assert_one_sentence(str(caught.value), str(path), "'TableName'", "'A'", "'B'", "--stack")
-    assert load_outputs(path, stack="B").outputs[0].items == ("t2",)
+def test_cdk_colliding_keys_are_namespaced_by_stack(tmp_path: Path) -> None:
+    document = {"A": {"TableName": "t1", "OnlyA": "x"}, "B": {"TableName": "t2"}}
+    path = write(tmp_path, json.dumps(document))
+    outputs = load_outputs(path)
+    assert items(outputs) == {"A.TableName": ("t1",), "OnlyA": ("x",), "B.TableName": ("t2",)}
+    assert [(o.stack, o.own_key) for o in outputs.outputs] == [
+        ("A", "TableName"),
+        ("A", "OnlyA"),
+        ("B", "TableName"),
+    ]
+    picked = load_outputs(path, stack="B")
+    assert (picked.outputs[0].key, picked.outputs[0].items) == ("TableName", ("t2",))
 
 
 def test_cdk_absent_stack_lists_the_stacks_found(tmp_path: Path) -> None:
@@ -176,8 +182,7 @@ def test_describe_stacks_many_stacks_follow_the_cdk_rule() -> None:
             {"StackName": "two", "Outputs": [{"OutputKey": "Same", "OutputValue": "2"}]},
         ]
     }
-    with pytest.raises(OutputsError, match="--stack"):
-        parse_outputs(document, "ds.json")
+    assert items(parse_outputs(document, "ds.json")) == {"one.Same": ("1",), "two.Same": ("2",)}
     picked = parse_outputs(document, "ds.json", stack="two")
     assert (picked.format, picked.stack, items(picked)) == ("describe-stacks", "two", {"Same": ("2",)})
     with pytest.raises(OutputsError) as caught:

@@ -232,7 +232,9 @@ def build_inventory(
             continue
         override = _override_for(output.key, checked)
         for item in output.items:
-            resource = classify(output.key, item)
+            resource = classify(output.own_key, item)  # a stack's name in `Stack.Key` is no kind hint
+            if output.key != output.own_key:
+                resource = replace(resource, key=output.key)
             if override:
                 resource = _apply_override(resource, override)
             if output.sensitive or resource.sensitive:  # whatever an override says

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,15 @@ class Output:
     items: tuple[str, ...]
     sensitive: bool = False
     missing: bool = False
+    # The stack that declared it, where a file (or a run) holds several; its key is then `Stack.Key`
+    # when another stack declares the same key, and `bare_key` the key as that stack wrote it.
+    stack: str | None = None
+    bare_key: str | None = None
+
+    @property
+    def own_key(self) -> str:
+        """The key as its stack declared it (what a name rule reads: never the stack's name)."""
+        return self.bare_key or self.key
 
     def __repr__(self) -> str:
         # pytest prints a failing check's arguments, and allure records them: a sensitive output's
@@ -442,18 +451,33 @@ def _pick_stack(stacks: Mapping[str, list[Output]], source: str, stack: str | No
     if len(stacks) == 1:
         (only,) = stacks
         return _finish(source, fmt, only, stacks[only])
-    merged: dict[str, Output] = {}
-    owner: dict[str, str] = {}
-    for name, outputs in stacks.items():
-        for output in outputs:
-            if output.key in merged:
-                raise OutputsError(
-                    f"Outputs file {source} holds output {output.key!r} in both stacks "
-                    f"{owner[output.key]!r} and {name!r}; choose one with --stack NAME."
-                )
-            merged[output.key] = output
-            owner[output.key] = name
-    return _finish(source, fmt, None, merged.values())
+    named = [(name, output) for name, outputs in stacks.items() for output in outputs]
+    return _finish(source, fmt, None, namespaced(named, source))
+
+
+def namespaced(named: Iterable[tuple[str, Output]], source: str) -> list[Output]:
+    """The outputs of several stacks as one list, each carrying its stack; a key two stacks declare
+    (an `Environment` each, the `KmsKeyArn` of both) becomes `Stack.Key` in each, never an error."""
+    pairs = list(named)
+    owners: dict[str, set[str]] = {}
+    for name, output in pairs:
+        owners.setdefault(output.own_key, set()).add(name)
+    merged: list[Output] = []
+    seen: dict[str, str] = {}
+    for name, output in pairs:
+        key = output.own_key
+        if len(owners[key]) > 1:
+            out = replace(output, key=f"{name}.{key}", stack=name, bare_key=key)
+        else:
+            out = replace(output, stack=name)
+        if out.key in seen:  # one stack name given twice (two files of one stack, say)
+            raise OutputsError(
+                f"{source}: output {out.key!r} is declared twice by stack {name!r}; "
+                "pass each stack's outputs once, or pick one with --stack NAME"
+            )
+        seen[out.key] = name
+        merged.append(out)
+    return merged
 
 
 def _looks_like_describe_stacks(document: Mapping[str, Any]) -> bool:
