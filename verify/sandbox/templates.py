@@ -22,16 +22,6 @@ from typing import Any
 
 from verify.sandbox.emulator.context import StackParts
 from verify.sandbox.outputs import stack_display_name
-from verify.sandbox.pipeline.limits import FUNCTION_TIMEOUT_S, MAX_RECEIVE_COUNT
-from verify.sandbox.pipeline.stack import (
-    DEPRECATED_RUNTIME,
-    LOG_RETENTION_DAYS,
-    RESERVED_CONCURRENCY,
-    RUNTIME,
-    SHORT_VISIBILITY_S,
-)
-from verify.sandbox.platform.patches import ROTATION_DAYS
-from verify.sandbox.platform.stack import BAD_ENGINE_VERSION, ENGINE_VERSION
 
 # The folders written beside the outputs file; removed with it (`verify.sandbox.state.cleanup_files`).
 FOLDERS = ("cdk.out", "cdktf.out")
@@ -96,6 +86,16 @@ def _meta(construct: str, unique: str) -> dict[str, Any]:
 
 def pipeline_template(outputs: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
     """cdk.tf.json of the pipeline, as `cdktf synth` writes it."""
+    # What the pipeline is built with, from its own module (imported only when it runs).
+    from verify.sandbox.pipeline.limits import FUNCTION_TIMEOUT_S, MAX_RECEIVE_COUNT
+    from verify.sandbox.pipeline.stack import (
+        DEPRECATED_RUNTIME,
+        LOG_RETENTION_DAYS,
+        RESERVED_CONCURRENCY,
+        RUNTIME,
+        SHORT_VISIBILITY_S,
+    )
+
     key, dlq, queue = _tf_id("DataKey"), _tf_id("IngestDlq"), _tf_id("IngestQueue")
     resources: dict[str, dict[str, Any]] = {
         "aws_kms_key": {key: {**_meta("DataKey", key), "description": "iot-pipeline"}}
@@ -267,6 +267,9 @@ def platform_template(
     outputs: dict[str, Any], faults: frozenset[str], stack: str, suffix: str
 ) -> dict[str, Any]:
     """<Stack>.template.json of the platform, as `cdk synth` writes it."""
+    from verify.sandbox.platform.patches import ROTATION_DAYS
+    from verify.sandbox.platform.stack import BAD_ENGINE_VERSION, ENGINE_VERSION
+
     res: dict[str, Any] = {}
     out: dict[str, Any] = {}
 
