@@ -37,6 +37,7 @@ def render_config(
         'query_path = "query"',
         f"# raw_table = {json.dumps(raw.key if raw else 'RawTableOutputKey')}",
         f"# processed_table = {json.dumps(processed.key if processed else 'ProcessedTableOutputKey')}",
+        '# key_prefix = "DEVICE#"  # single-table designs (pk/sk): the text before the id in the partition key',
         *_payload_lines(payload_template, learned_from),
         "",
         "# What the stack is expected to be configured like (posture checks).",
