@@ -2,8 +2,12 @@
 the named checks with a message that says what was expected and what was seen -- and nothing else
 than those checks and the fault's declared knock-ons.
 
-Each case runs the real console script (`verify run --sandbox --fault X`, or `verify smoke` for a
-fault proven in the smoke profile), as a user would.
+Every case runs the real console script. The two healthy cases start their sandbox as a user does
+(`verify run --sandbox`). The fault cases share one sandbox child per stack and per worker: each
+switches it to exactly its fault (`verify.sandbox.child.switch_faults`: moto reset, the stacks
+provisioned again by the same code as `--fault` at a start), then runs `verify run --outputs` (or
+`verify smoke`, for a fault proven in the smoke profile) against it. A fault left over from the case
+before would break checks beyond the matrix's claim, which every case asserts against.
 """
 
 from __future__ import annotations
@@ -11,13 +15,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.cli import clean_env
+from verify.errors import UsageError
+from verify.sandbox.child import switch_faults
 from verify.sandbox.faults.catalogue import FAULTS
 from verify.sandbox.faults.matrix import FAULT_BREAKS, FAULT_PROFILE, KNOCK_ONS
+from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox
 
@@ -30,18 +39,43 @@ DEFAULT_TIMEOUT_S = "4"
 MESSAGE_FRAGMENT = {"stale_processed_data": " s old"}
 
 
-def run_verify(tmp_path: Path, *args: str, command: str = "run") -> tuple[int, dict[str, Any], str]:
+def run_verify(
+    tmp_path: Path, *args: str, command: str = "run", env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
     report_dir = tmp_path / "reports"
+    tmp_path.mkdir(exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-m", "verify.cli.main", command, "--sandbox", f"--report-dir={report_dir}", *args],
+        [sys.executable, "-m", "verify.cli.main", command, f"--report-dir={report_dir}", *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=240,
+        env=env,
     )
     summary_path = report_dir / "summary.json"
     assert summary_path.is_file(), f"no summary.json; stderr: {proc.stderr[-2000:]}"
     return proc.returncode, json.loads(summary_path.read_text()), proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def sandbox_of(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], SandboxHandle]]:
+    """This worker's sandbox child of a stack, started healthy on first use, stopped after the module."""
+    started: dict[str, SandboxHandle] = {}
+
+    def get(stack: str) -> SandboxHandle:
+        if stack not in started:
+            folder = tmp_path_factory.mktemp(f"matrix-{stack}")
+            started[stack] = spawn_sandbox(
+                stacks=(stack,),
+                outputs_path=folder / "flat-outputs.json",
+                state_dir=folder / "state",
+                timeout_s=120,  # a loaded CI machine; a start takes 2-8 s
+            )
+        return started[stack]
+
+    yield get
+    for handle in started.values():
+        handle.stop()
 
 
 def _base(check_id: str) -> str:
@@ -56,7 +90,9 @@ def test_every_fault_is_in_the_matrix() -> None:
 
 
 def test_healthy_pipeline_passes(tmp_path: Path) -> None:
-    code, summary, output = run_verify(tmp_path, "--sandbox-stack=pipeline", f"--timeout={DEFAULT_TIMEOUT_S}")
+    code, summary, output = run_verify(
+        tmp_path, "--sandbox", "--sandbox-stack=pipeline", f"--timeout={DEFAULT_TIMEOUT_S}"
+    )
     bad = [
         (c["id"], c["status"], c["message"]) for c in summary["checks"] if c["status"] in ("failed", "error")
     ]
@@ -81,7 +117,9 @@ def _proven_in_full_run(stack: str) -> set[str]:
 
 
 def test_healthy_platform_passes(tmp_path: Path) -> None:
-    code, summary, output = run_verify(tmp_path, "--sandbox-stack=platform", f"--timeout={DEFAULT_TIMEOUT_S}")
+    code, summary, output = run_verify(
+        tmp_path, "--sandbox", "--sandbox-stack=platform", f"--timeout={DEFAULT_TIMEOUT_S}"
+    )
     bad = [
         (c["id"], c["status"], c["message"]) for c in summary["checks"] if c["status"] in ("failed", "error")
     ]
@@ -95,12 +133,20 @@ def test_healthy_platform_passes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULT_BREAKS))
-def test_fault_breaks_its_checks(fault: str, tmp_path: Path) -> None:
-    stack = FAULTS[fault].stack
+def test_fault_breaks_its_checks(
+    fault: str, tmp_path: Path, sandbox_of: Callable[[str], SandboxHandle]
+) -> None:
+    handle = sandbox_of(FAULTS[fault].stack)
+    state = switch_faults(handle.state_dir, [fault])
+    assert state["faults"] == [fault], state["faults"]
     timeout = TIMEOUT_S.get(fault, DEFAULT_TIMEOUT_S)
     command = "smoke" if FAULT_PROFILE.get(fault) == "smoke" else "run"
     code, summary, output = run_verify(
-        tmp_path, f"--sandbox-stack={stack}", f"--fault={fault}", f"--timeout={timeout}", command=command
+        tmp_path,
+        f"--outputs={handle.outputs_path}",
+        f"--timeout={timeout}",
+        command=command,
+        env=clean_env(state["env"]),
     )
     assert "Traceback" not in output, output[-3000:]
     statuses: dict[str, list[dict[str, Any]]] = {}
@@ -141,3 +187,56 @@ def test_fault_breaks_its_checks(fault: str, tmp_path: Path) -> None:
             c["id"] for c in summary["checks"] if c["status"] == "failed" and c["severity"] == "blocking"
         ]
         assert blocking == [] and code == 0, blocking
+
+
+# A fault from a switch is the fault a start makes: the same checks fail, pass and skip in a real
+# `verify smoke --sandbox --fault X` (the console's own start, as a user runs it) and in a sandbox
+# switched to X from another fault -- which, had anything of it been left, would show in its checks.
+SWITCHES = {"pipeline": ("pitr_disabled", "sse_disabled"), "platform": ("rds_unencrypted", "cache_down")}
+
+
+@pytest.mark.parametrize("stack", sorted(SWITCHES))
+def test_a_switched_fault_is_the_fault_a_start_makes(
+    stack: str, tmp_path: Path, sandbox_of: Callable[[str], SandboxHandle]
+) -> None:
+    before, fault = SWITCHES[stack]
+    fresh_code, fresh, output = run_verify(
+        tmp_path / "fresh", "--sandbox", f"--sandbox-stack={stack}", f"--fault={fault}", command="smoke"
+    )
+    assert "Traceback" not in output, output[-3000:]
+    handle = sandbox_of(stack)
+    switch_faults(handle.state_dir, [before])
+    state = switch_faults(handle.state_dir, [fault])
+    assert state["faults"] == [fault]
+    code, switched, output = run_verify(
+        tmp_path / "switched",
+        f"--outputs={handle.outputs_path}",
+        command="smoke",
+        env=clean_env(state["env"]),
+    )
+    assert "Traceback" not in output, output[-3000:]
+
+    def statuses(summary: dict[str, Any]) -> dict[str, str]:
+        return {c["id"]: c["status"] for c in summary["checks"]}
+
+    assert statuses(switched) == statuses(fresh)
+    assert (code, switched["verdict"]) == (fresh_code, fresh["verdict"])
+    # Not vacuous: the fault shows, and the fault before it does not.
+    failed = {_base(c["id"]) for c in fresh["checks"] if c["status"] == "failed"}
+    assert failed & set(FAULT_BREAKS[fault]), failed
+    assert not failed & set(FAULT_BREAKS[before]) - set(FAULT_BREAKS[fault]), failed
+
+
+def test_a_switch_refuses_what_a_start_would_refuse(
+    tmp_path: Path, sandbox_of: Callable[[str], SandboxHandle]
+) -> None:
+    handle = sandbox_of("pipeline")
+    state = switch_faults(handle.state_dir, [])
+    for faults, said in ((["no_such_fault"], "Unknown sandbox fault"), (["cache_down"], "platform stack")):
+        with pytest.raises(UsageError, match=said):
+            switch_faults(handle.state_dir, faults)
+    # Refused before the sandbox dropped anything: the same start still serves.
+    after = json.loads((handle.state_dir / "state.json").read_text())
+    assert (after["started_at"], after["endpoint_url"]) == (state["started_at"], state["endpoint_url"])
+    with pytest.raises(UsageError, match="No sandbox runs"):
+        switch_faults(tmp_path / "nothing-here", [])

@@ -2,31 +2,31 @@
 
 The child starts the sandbox in its own process, writes `<state_dir>/state.json` when ready, and
 stops cleanly on SIGTERM/SIGINT. Unless detached, it also watches its parent and stops when the
-parent is gone, so a killed `verify run --sandbox` leaves no orphan behind.
+parent is gone, so a killed `verify run --sandbox` leaves no orphan behind. While it runs it carries
+out fault switches (`child.switch_faults`): it stops its stacks, resets moto and starts them again
+with the faults asked for, through the same `start_sandbox` as its first start.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from verify.errors import VerifyError
-from verify.sandbox.child import STEP_PREFIX
-from verify.sandbox.manager import start_sandbox
-from verify.sandbox.processes import (
-    Stopped,
-    exit_now,
-    handle_stop_signals,
-    ignore_stop_signals,
-    sleep_until_stopped,
-)
+from verify.sandbox.child import STEP_PREFIX, SWITCH_FILE, SWITCHED
+from verify.sandbox.manager import SandboxHandle, _reset_moto, start_sandbox
+from verify.sandbox.processes import Stopped, exit_now, handle_stop_signals, ignore_stop_signals
+from verify.sandbox.state import LOG_FILE, STATE_FILE, read_state, write_atomically
 
 PARENT_CHECK_S = 0.5
+SWITCH_POLL_S = 0.05  # how soon a fault switch is seen; a stat() per poll costs nothing
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -51,29 +51,74 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _start(options: argparse.Namespace, faults: list[str]) -> SandboxHandle:
+    return start_sandbox(
+        stacks=options.stack or ["pipeline"],
+        faults=faults,
+        latency=options.latency,
+        region=options.region,
+        suffix=options.suffix,
+        outputs_path=options.outputs,
+        outputs_format=options.format,
+        state_dir=options.state_dir,
+        grow=options.grow,
+        visibility_log=options.visibility_log,
+        sandbox_process=True,  # this process holds the sandbox alone and exits when it stops
+        on_step=_log_step,
+    )
+
+
 def _log_step(text: str) -> None:
     """A step of the start, in the log the parent reads (`child.spawn` shows it on its console)."""
     print(f"{STEP_PREFIX}{text}", flush=True)
 
 
+def _take_switch(state_dir: Path) -> dict[str, Any] | None:
+    path = state_dir / SWITCH_FILE
+    try:
+        request = json.loads(path.read_text())  # written whole (os.replace) by child.switch_faults
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        request = None
+    path.unlink(missing_ok=True)
+    if not isinstance(request, dict) or not isinstance(request.get("faults"), list):
+        return None
+    return request
+
+
+def _reopen_log(state_dir: Path) -> None:
+    """The stop removed the log this process writes to: make it again, so that a failed start says
+    why where the parent looks (only when stdout was that log, never a terminal)."""
+    try:
+        if os.fstat(1).st_nlink != 0:
+            return
+    except OSError:
+        return
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _switch(options: argparse.Namespace, live: list[SandboxHandle], request: dict[str, Any]) -> None:
+    """Provision the stacks again with the faults asked for: what a fresh start would make, no more."""
+    live[0].stop()  # stacks, servers, emulator and files: the start below writes them all again
+    _reset_moto()  # moto keeps its state in module globals; a fresh start begins with none
+    _reopen_log(options.state_dir)
+    live[0] = _start(options, [str(f) for f in request["faults"]])
+    state = read_state(options.state_dir) or {}
+    state[SWITCHED] = request.get("id")
+    write_atomically(options.state_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
+    options.state_dir = options.state_dir.absolute()
     handle_stop_signals()
     try:
-        handle = start_sandbox(
-            stacks=options.stack or ["pipeline"],
-            faults=options.fault,
-            latency=options.latency,
-            region=options.region,
-            suffix=options.suffix,
-            outputs_path=options.outputs,
-            outputs_format=options.format,
-            state_dir=options.state_dir,
-            grow=options.grow,
-            visibility_log=options.visibility_log,
-            sandbox_process=True,  # this process holds the sandbox alone and exits when it stops
-            on_step=_log_step,
-        )
+        live = [_start(options, options.fault)]
     except VerifyError as exc:
         print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
@@ -82,12 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.parent_pid:
             threading.Thread(target=_watch_parent, args=(options.parent_pid,), daemon=True).start()
-        sleep_until_stopped()
+        while True:
+            request = _take_switch(options.state_dir)
+            if request is not None:
+                _switch(options, live, request)
+            time.sleep(SWITCH_POLL_S)
     except Stopped:
         pass
+    except VerifyError as exc:  # a switch's start failed; it cleaned up after itself
+        print(f"verify sandbox: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
     finally:
         ignore_stop_signals()
-        handle.stop()
+        live[0].stop()
     return 0
 
 
