@@ -137,6 +137,38 @@ def pytest_runtest_call(item: pytest.Item) -> None:
             )
 
 
+# ------------------------------------------------------------------ the longest tests first
+# pytest-xdist runs tests in collection order and sorts nothing: with `--dist worksteal` each worker
+# starts on its half of the list and an idle one takes half of what the other has left. When a
+# sandbox module's half-minute tests come last, the run ends with one worker on them while the other
+# idles. So sandbox modules go first (heaviest first, by their measured share of the tier), then the
+# fast tier; each module's tests stay together and in their order, so module-scoped fixtures (the
+# fault matrix's sandboxes) are set up once per worker.
+HEAVY_FIRST = (
+    "tests/faults/test_fault_matrix.py",
+    "tests/reliability/",
+    "tests/report/test_sandbox_reports.py",
+    "tests/install/",
+    "tests/bench/",
+)
+
+
+def _module_weight(path: str, sandbox: bool) -> tuple[int, int]:
+    if not sandbox:
+        return (2, 0)
+    rank = next((n for n, prefix in enumerate(HEAVY_FIRST) if path.startswith(prefix)), len(HEAVY_FIRST))
+    return (0 if rank < len(HEAVY_FIRST) else 1, rank)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    with_sandbox = {module(item) for item in items if item.get_closest_marker("sandbox") is not None}
+    # Stable: each module keeps its own order, and a module with any sandbox test moves whole.
+    items.sort(key=lambda item: _module_weight(module(item), module(item) in with_sandbox))
+
+
 # ------------------------------------------------------------------ hermetic inner pytest runs
 # pytester's inner runs would otherwise load every pytest plugin the machine happens to have. CI's
 # interpreter carries pytest-benchmark, whose option hook runs `git` in a subprocess: the fast tier's
