@@ -470,6 +470,11 @@ def _session(args: argparse.Namespace, outputs_path: str | list[str] | None) -> 
 def _validate_inputs(args: argparse.Namespace, session: VerifySession) -> None:
     """Read config, policy and outputs before anything runs, so bad input is one sentence and exit 2."""
     session.policy  # noqa: B018 -- a bad --policy file is a usage error before anything runs
+    if not args.suite:  # with a --suite, the plugin checks the names against what pytest collects
+        from verify.config.settings import check_policy_names
+        from verify.engine.spec import shipped_checks
+
+        check_policy_names(session.policy, (c.id for c in shipped_checks()), session.policy_source)
     if session.stack_name and not session.outputs_paths:
         return  # live outputs are read (and their errors reported) by the run itself
     outputs, inventory = session.outputs(), session.inventory()

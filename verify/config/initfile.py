@@ -55,7 +55,7 @@ def render_config(
         "[policy]",
         'blocking_categories = ["functional"]',
         "# [[policy.waivers]]",
-        '# check = "suites/test_dynamodb.py::test_pitr_enabled*"',
+        '# check = "suites/test_dynamodb.py::test_pitr*"',
         '# reason = "PITR rollout tracked in OPS-123"',
         '# expires = "2026-12-31"',
         "",

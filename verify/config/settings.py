@@ -7,9 +7,10 @@ the file and line, and exit 2 -- a typo in a policy must never silently loosen a
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,28 @@ class Policy:
 
 def _strip_params(check_id: str) -> str:
     return check_id.split("[", 1)[0]
+
+
+def check_policy_names(policy: Policy, known_ids: Iterable[str], source: str) -> None:
+    """A policy that names a check no suite has (a typo, a renamed check) would block or waive
+    nothing, silently: one sentence with the nearest check's id, exit 2, before anything runs.
+    `known_ids` are every check the run could plan, whatever the stack holds and -k keeps."""
+    known = sorted({_strip_params(i) for i in known_ids})
+    named = [("blocking_checks", n) for n in sorted(policy.blocking_checks)]
+    named += [("advisory_checks", n) for n in sorted(policy.advisory_checks)]
+    named += [("waivers", w.check) for w in policy.waivers]
+    for where, name in named:
+        if name.endswith("*"):
+            if any(k.startswith(name[:-1]) for k in known):
+                continue
+        elif _strip_params(name) in known:
+            continue
+        nearest = difflib.get_close_matches(_strip_params(name).rstrip("*"), known, n=1, cutoff=0.5)
+        hint = f"; did you mean `{nearest[0]}`?" if nearest else ""
+        raise ConfigError(
+            f"{source}: policy {where} names `{name}`, which is no check{hint} "
+            "(`verify checks list` lists every check's id)"
+        )
 
 
 @dataclass(frozen=True)

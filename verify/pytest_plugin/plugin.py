@@ -117,6 +117,27 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if _is_worker(config) and getattr(config.option, "loadgroup", False):
         config.pluginmanager.register(_GroupedNodeIds(), "verify-xdist-groups")
+    if not _is_worker(config):
+        config.pluginmanager.register(_PolicyNames(session), "verify-policy-names")
+
+
+class _PolicyNames:
+    """A policy naming a check that no suite has is one sentence and exit 2 (config/settings.py).
+    First among the hooks: the checks -k or a shard deselect are still checks a policy may name."""
+
+    def __init__(self, session: VerifySession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from verify.config.settings import check_policy_names
+        from verify.engine.spec import shipped_checks
+
+        known = [c.id for c in shipped_checks()] + [check_id(item) for item in items]
+        try:
+            check_policy_names(self.session.policy, known, self.session.policy_source)
+        except VerifyError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 class _GroupedNodeIds:
