@@ -488,8 +488,8 @@ class Flow:
                 "verify cannot tell which of them is the raw and which the processed reading: set [flow] "
                 "raw_entity and processed_entity to their sort keys' prefixes (e.g. READING#, PROCESSED#)"
             )
-        elif mine:
-            self._doubt.pop(role, None)
+        else:
+            self._doubt.pop(role, None)  # found, or the key is known and the item is not there yet
         return mine
 
     def _note_unfound(self, table: Resource, role: str) -> None:
@@ -558,6 +558,11 @@ class Flow:
             # The keys say nothing of the reading's fields; an existing reading may (its id behind
             # the partition key's prefix, its time behind the sort key's).
             convention = from_sampled_items(convention, self._sample(table), schema)
+        for flow_table in (self.targets.raw_table, self.targets.processed_table):
+            if flow_table is not None and self.single_table(flow_table):
+                # Sampled before anything is sent: what the samples teach is the stack's own data,
+                # the same on every run (never this run's reading, seen or not by the timing).
+                self._sample(flow_table)
         request = self._ingest_method()
         if request is not None and request.model:
             api_id = rest_api_id(self.targets.api, self.inventory) if self.targets.api else None
