@@ -354,3 +354,53 @@ def test_rotation_spellings_are_one_intent(
 )
 def test_equal_normalises_only_what_means_the_same(name: str, declared: Any, live: Any, same: bool) -> None:
     assert probe._equal(name, declared, live) is same
+
+
+@pytest.mark.parametrize(("redrives_to", "fails"), [("ingest-dlq", False), ("other-queue", True)])
+def test_a_reference_is_judged_by_what_it_names(
+    tmp_path: Path, moto_client: Callable[[str], Any], redrives_to: str, fails: bool
+) -> None:
+    """The template's DLQ is a GetAtt no output settles; the live redrive target must still be the
+    queue that DLQ was mapped to -- not merely some queue."""
+    from verify.probes.sqs import queue_facts
+
+    client = moto_client("sqs")
+    for name in ("ingest-dlq", "other-queue"):
+        client.create_queue(QueueName=name)
+    target = client.get_queue_attributes(
+        QueueUrl=client.get_queue_url(QueueName=redrives_to)["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    url = client.create_queue(
+        QueueName="ingest",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": target, "maxReceiveCount": 3})},
+    )["QueueUrl"]
+    template = {
+        "IngestDlq1A2B3C4D": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "ingest-dlq"}},
+        "IngestQueue5E6F7A8B": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": "ingest",
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["IngestDlq1A2B3C4D", "Arn"]},
+                    "maxReceiveCount": 3,
+                },
+            },
+        },
+    }
+    dlq_url = client.get_queue_url(QueueName="ingest-dlq")["QueueUrl"]
+    intent, inventory = _deployed(
+        tmp_path,
+        template,
+        {"IngestQueueUrl": ("IngestQueue5E6F7A8B", url), "IngestDlqUrl": ("IngestDlq1A2B3C4D", dlq_url)},
+    )
+    resource = next(r for r in inventory.resources if r.key == "IngestQueueUrl")
+    live = probe.sqs_live(queue_facts(client, resource))
+    if fails:
+        with pytest.raises(
+            CheckFailed,
+            match=r"declared `deadLetterTargetArn: \{\"Fn::GetAtt\": \[\"IngestDlq1A2B3C4D\", \"Arn\"\]\}` in cdk\.out/TapStack\.template\.json \(IngestQueue5E6F7A8B\), live: arn:aws:sqs:.*:other-queue$",
+        ):
+            _judged(intent, inventory, "IngestQueueUrl", live)
+    else:
+        evidence = _judged(intent, inventory, "IngestQueueUrl", live)
+        assert evidence["as_declared"]["redrive_target"].endswith("(the resource IngestDlq1A2B3C4D is)")

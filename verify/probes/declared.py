@@ -110,23 +110,24 @@ def judge(
         if prop.name == "rotation_schedule" and "rotation_days" in names:
             continue  # `rate(30 days)` is judged once, as its period (a cron has no period: judged as written)
         unknown = first_unknown(prop.value)
-        seen = live(prop.name) if unknown is None or isinstance(prop.value, Unknown) else None
-        if seen is None and unknown is None:
+        # A reference to another declared resource can still be judged: by what it names.
+        target = by_id.get(prop.value.refers_to or "") if isinstance(prop.value, Unknown) else None
+        if unknown is not None and target is None:
+            verdict.unknown[prop.name] = f"{prop.declared()}: {unknown}"
             continue
-        if unknown is not None:
-            target = by_id.get(unknown.refers_to or "") if isinstance(prop.value, Unknown) else None
-            found = live(prop.name) if target is not None else None
-            same = _points_at(found.value, target, inventory) if found is not None else None
-            if same is None or found is None:
+        seen = live(prop.name)
+        if seen is None:  # not a property this check compares
+            continue
+        if target is None:
+            same: bool | None = _equal(prop.name, prop.value, seen.value)
+        else:
+            same = _points_at(seen.value, target, inventory)
+            if same is None:
                 verdict.unknown[prop.name] = f"{prop.declared()}: {unknown}"
-            elif same:
-                verdict.matched[prop.name] = f"{found.shown} (the resource {target.logical_id} is)"  # type: ignore[union-attr]
-            else:
-                verdict.differs.append((prop, found))
-            continue
-        assert seen is not None
-        if _equal(prop.name, prop.value, seen.value):
-            verdict.matched[prop.name] = seen.shown
+                continue
+        if same:
+            said = f" (the resource {target.logical_id} is)" if target is not None else ""
+            verdict.matched[prop.name] = seen.shown + said
         else:
             verdict.differs.append((prop, seen))
     return verdict
