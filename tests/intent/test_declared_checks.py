@@ -404,3 +404,103 @@ def test_a_reference_is_judged_by_what_it_names(
     else:
         evidence = _judged(intent, inventory, "IngestQueueUrl", live)
         assert evidence["as_declared"]["redrive_target"].endswith("(the resource IngestDlq1A2B3C4D is)")
+
+
+def test_ttl_and_stream_declared_and_absent_live_fail_each_named(
+    tmp_path: Path, moto_client: Callable[[str], Any]
+) -> None:
+    client = moto_client("dynamodb")
+    client.create_table(
+        TableName="events",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    template = {
+        "Events1A2B3C4D": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "TableName": "events",
+                "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+                "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            },
+        }
+    }
+    intent, inventory = _deployed(tmp_path, template, {"EventsTableName": ("Events1A2B3C4D", "events")})
+    with pytest.raises(CheckFailed) as failed:
+        _judged(intent, inventory, "EventsTableName", probe.dynamodb_live(client, "events"))
+    assert set(failed.value.expected) == {
+        "ttl_enabled",
+        "ttl_attribute",
+        "stream_enabled",
+        "stream_view_type",
+    }
+    assert "live: no stream" in str(failed.value) and "live: DISABLED" in str(failed.value)
+
+    client.update_time_to_live(
+        TableName="events", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
+    )
+    client.update_table(
+        TableName="events",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    evidence = _judged(intent, inventory, "EventsTableName", probe.dynamodb_live(client, "events"))
+    assert set(evidence["as_declared"]) == {
+        "ttl_enabled",
+        "ttl_attribute",
+        "stream_enabled",
+        "stream_view_type",
+    }
+
+
+def test_two_templates_declaring_one_resource_are_not_chosen_between(tmp_path: Path) -> None:
+    intent, _ = _deployed(tmp_path, TABLE, {"RawTableName": ("RawTable1A2B3C4D", "raw-data")})
+    twice = RunIntent(intent.intents * 2, sources=intent.sources * 2)
+    from verify.stack.outputs import parse_outputs
+
+    inventory = build_inventory(parse_outputs({"RawTableName": "raw-data"}, "o.json"), region="us-east-1")
+    with pytest.raises(NotApplicable, match="declared by several templates"):
+        probe.declared_for(twice, inventory.resources[0], "table")
+
+
+def test_an_unreadable_template_beside_the_outputs_is_could_not_verify(tmp_path: Path) -> None:
+    from verify.errors import VerifyError
+
+    (tmp_path / "cdk.out").mkdir()
+    (tmp_path / "cdk.out" / "TapStack.template.json").write_text('{"Resources": {')
+    outputs_file = tmp_path / "flat-outputs.json"
+    outputs_file.write_text(json.dumps({"RawTableName": "raw-data"}))
+    loaded = load_outputs(str(outputs_file))
+    inventory = build_inventory(loaded, region="us-east-1")
+    intent = load_run_intent(
+        template=None,
+        outputs=loaded,
+        inventory=inventory,
+        outputs_paths=[str(outputs_file)],
+        stack=None,
+        cloudformation=lambda: None,
+    )
+    assert "cdk.out/TapStack.template.json" in intent.broken
+    with pytest.raises(VerifyError, match=r"could not be read: .*not valid JSON"):
+        probe.declared_for(intent, inventory.resources[0], "table")
+
+
+def test_a_stack_whose_template_cannot_be_read_is_could_not_verify(tmp_path: Path) -> None:
+    from verify.errors import AwsAccessError
+    from verify.stack.outputs import parse_outputs
+
+    class Denied:
+        def get_template(self, **_: Any) -> Any:
+            raise AwsAccessError("cloudformation:GetTemplate was denied")
+
+    outputs = parse_outputs({"RawTableName": "raw-data"}, "cloudformation:TapStack")
+    inventory = build_inventory(outputs, region="us-east-1")
+    intent = load_run_intent(
+        template=None,
+        outputs=outputs,
+        inventory=inventory,
+        outputs_paths=[],
+        stack="TapStack",
+        cloudformation=lambda: Denied(),
+    )
+    assert intent.broken.startswith("the template of stack TapStack could not be read")
