@@ -253,7 +253,15 @@ def test_verify_gate_rejudges_a_finished_run(tmp_path: Path) -> None:
 
     policy = tmp_path / "gate.toml"
     policy.write_text('[policy]\nblocking_categories = ["functional", "posture"]\n', encoding="utf-8")
-    strict = verify("gate", "--summary", str(reports / "summary.json"), "--policy", str(policy), cwd=tmp_path)
+    strict = verify(
+        "gate",
+        "--summary",
+        str(reports / "summary.json"),
+        "--policy",
+        str(policy),
+        "--in-place",
+        cwd=tmp_path,
+    )
     assert strict.returncode == 1, strict.stderr
     assert "blocking check suites/test_sqs.py::test_dlq_empty failed: test_dlq_empty message" in strict.stdout
     written = json.loads((reports / "summary.json").read_text(encoding="utf-8"))

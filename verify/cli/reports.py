@@ -22,9 +22,27 @@ EXIT_BY_VERDICT = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 3}
 def add_commands(sub: Any) -> None:
     gate = sub.add_parser("gate", help="judge a finished run's summary.json against a release-gate policy")
     gate.add_argument("--summary", metavar="PATH", required=True, help="the summary.json of a finished run")
-    gate.add_argument("--policy", metavar="PATH", help="a TOML file with a [policy] table")
-    gate.add_argument("--config", metavar="PATH", help="take the [policy] of this configuration")
-    gate.add_argument("--json", action="store_true", help="print the gate object as JSON")
+    gate.add_argument(
+        "--policy", metavar="PATH", help="a TOML file with a [policy] table (default: --config's)"
+    )
+    gate.add_argument(
+        "--config",
+        metavar="PATH",
+        help="take the [policy] of this configuration (default: verify.toml, else the built-in policy)",
+    )
+    gate.add_argument("--json", action="store_true", help="print the gate object as JSON (default: a line)")
+    where = gate.add_mutually_exclusive_group()
+    where.add_argument(
+        "--into",
+        metavar="DIR",
+        help="write the gated reports (summary.json/.md, report.html, junit.xml) into DIR "
+        "(default: write none; the run's own reports stay as they are)",
+    )
+    where.add_argument(
+        "--in-place",
+        action="store_true",
+        help="rewrite the run's own reports beside --summary with the gate's verdict (default: off)",
+    )
 
     report = sub.add_parser("report", help="work on finished reports: merge")
     report_sub = report.add_subparsers(
@@ -34,8 +52,14 @@ def add_commands(sub: Any) -> None:
     merge = report_sub.add_parser("merge", help="merge the reports of several shards or stacks into one")
     merge.add_argument("dirs", metavar="DIR", nargs="+", help="report directories (each with summary.json)")
     merge.add_argument("--into", metavar="DIR", required=True, help="where the merged report goes")
-    merge.add_argument("--policy", metavar="PATH", help="a TOML file with a [policy] table")
-    merge.add_argument("--config", metavar="PATH", help="take the [policy] of this configuration")
+    merge.add_argument(
+        "--policy", metavar="PATH", help="a TOML file with a [policy] table (default: --config's)"
+    )
+    merge.add_argument(
+        "--config",
+        metavar="PATH",
+        help="take the [policy] of this configuration (default: verify.toml, else the built-in policy)",
+    )
 
     checks = sub.add_parser("checks", help="the checks catalogue: list")
     checks_sub = checks.add_subparsers(
@@ -44,8 +68,8 @@ def add_commands(sub: Any) -> None:
     checks_sub.required = True
     listing = checks_sub.add_parser("list", help="every shipped check: id, service, category, fault")
     form = listing.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="machine-readable")
-    form.add_argument("--markdown", action="store_true", help="the docs/checks.md page")
+    form.add_argument("--json", action="store_true", help="machine-readable (default: a table)")
+    form.add_argument("--markdown", action="store_true", help="the docs/checks.md page (default: a table)")
 
 
 def _policy(args: argparse.Namespace) -> tuple[Any, str]:
@@ -78,13 +102,16 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
     path = Path(args.summary)
     summary = read_summary(path)
-    check_report_dir(
-        path.parent, "--summary's directory", allure=False
-    )  # the reports are rewritten beside it
+    # The run's own reports are its record: rewritten only when asked (--in-place), else the gated
+    # ones go to --into, or nowhere (the verdict and its reasons are printed either way).
+    target = path.parent if args.in_place else Path(args.into) if args.into else None
+    if target is not None:
+        option = "--summary's directory" if args.in_place else "--into"
+        check_report_dir(target, option, allure=False)
     policy, source = _policy(args)
     judged = apply_gate(summary, policy, source)
-    # Beside the summary it judged: summary.json/.md (and the reports rendered from them) now say why.
-    write_reports(judged, path.parent)
+    if target is not None:  # summary.json/.md (and the reports rendered from them) now say why
+        write_reports(judged, target)
     if args.json:
         print(json.dumps(judged.gate.to_dict() if judged.gate else {}, indent=2))
     else:

@@ -56,6 +56,28 @@ def merge_summaries(summaries: list[RunSummary], labels: list[str]) -> RunSummar
     )
 
 
+def refuse_duplicates(dirs: list[Path], summaries: list[RunSummary]) -> None:
+    """One report given twice (the same directory, a copy of it: one run id), or one shard of one
+    stack twice, would count its checks twice: refused with one sentence, exit 2."""
+    runs: dict[tuple[str, str], Path] = {}  # shards of one run may share its id (a --run-id of ours)
+    shards: dict[tuple[str, str], Path] = {}
+    for directory, summary in zip(dirs, summaries, strict=True):
+        first = runs.get((summary.run_id, summary.shard))
+        if first is not None:
+            raise UsageError(
+                f"report merge: {directory} holds the same run as {first} ({summary.run_id}): pass each report once"
+            )
+        runs[(summary.run_id, summary.shard)] = directory
+        if summary.shard:
+            first = shards.get((summary.source, summary.shard))
+            if first is not None:
+                raise UsageError(
+                    f"report merge: {directory} is shard {summary.shard} of {summary.source} again "
+                    f"(so is {first}): pass each shard once"
+                )
+            shards[(summary.source, summary.shard)] = directory
+
+
 def _missing_shards(summaries: list[RunSummary]) -> list[str]:
     shards = [s.shard for s in summaries if s.shard]
     if not shards:
@@ -78,6 +100,7 @@ def merge_reports(dirs: list[Path], into: Path, policy: Policy, policy_source: s
     if not dirs:
         raise UsageError("report merge needs at least one report directory")
     summaries = [read_summary(d / "summary.json") for d in dirs]
+    refuse_duplicates(dirs, summaries)
     merged = merge_summaries(summaries, [str(d) for d in dirs])
     judged = apply_gate(merged, policy, policy_source)
     incomplete = [n for n in merged.notes if n.startswith("incomplete:")]
