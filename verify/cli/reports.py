@@ -83,16 +83,16 @@ def _policy(args: argparse.Namespace) -> tuple[Any, str]:
 
 def _print_gate(summary: RunSummary) -> None:
     from verify.escape import terminal  # a reason quotes check titles and messages: data, not commands
+    from verify.report.gate import gate_line
 
     gate = summary.gate
     assert gate is not None  # apply_gate always sets it
-    counts = summary.counts()
-    print(
-        f"verify gate: {gate.verdict.upper()} under {terminal(gate.policy)} -- {counts['passed']} passed, "
-        f"{counts['failed']} failed, {counts['error']} error, {counts['skipped']} skipped"
-    )
+    # The gate's own numbers, as every report says them: a skipped check is never counted as a pass.
+    line = gate_line(summary)
+    print(f"verify gate: {gate.verdict.upper()} under {terminal(gate.policy)} -- {line}")
     for reason in gate.reasons:
-        print(f"  - {terminal(reason)}")
+        if reason != line:
+            print(f"  - {terminal(reason)}")
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

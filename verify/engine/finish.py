@@ -92,15 +92,20 @@ def problem_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def closing_lines(summary: RunSummary, report_dir: Path, took: float, *, on_call: bool = False) -> list[str]:
+def closing_lines(
+    summary: RunSummary, report_dir: Path, took: float, *, on_call: bool = False, problems: bool = True
+) -> list[str]:
     """What a run prints at its end, on both front ends: the problems (`on_call`: smoke's table of
-    them), what was left behind, then one closing line, the last."""
+    them; `problems=False` where pytest's own summary lists them), what was left behind, then one
+    closing line, the last."""
     from verify.report.oncall import on_call_table
 
-    problems = (
-        on_call_table(summary.to_dict(), framed=False).splitlines() if on_call else problem_lines(summary)
-    )
-    return [*problems, *left_behind_lines(summary), f"= {verdict_line(summary, report_dir, took)} ="]
+    shown: list[str] = []
+    if problems:
+        shown = (
+            on_call_table(summary.to_dict(), framed=False).splitlines() if on_call else problem_lines(summary)
+        )
+    return [*shown, *left_behind_lines(summary), f"= {verdict_line(summary, report_dir, took)} ="]
 
 
 def print_summary(

@@ -498,8 +498,14 @@ class _VerifyHooks:
                     terminalreporter.write_line(f"ERROR collecting {report.nodeid}")
                     terminalreporter.write_line(report.longreprtext)
         terminalreporter.ensure_newline()
-        on_call = self.session.read_only and self.console is not None
-        for line in closing_lines(summary, self.session.report_dir, summary.duration_s, on_call=on_call):
+        # A plain `pytest --verify` keeps pytest's own summary (it lists the problems): verify adds
+        # its closing line. Under `verify run`, verify's console is the whole console.
+        ours = self.console is not None
+        on_call = self.session.read_only and ours
+        lines = closing_lines(
+            summary, self.session.report_dir, summary.duration_s, on_call=on_call, problems=ours
+        )
+        for line in lines:
             terminalreporter.write_line(line)
 
 
