@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 import xmlschema
 
+from tests.helpers.cli import clean_env
+from verify.sandbox.manager import spawn_sandbox
+
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.xdist_group("sandbox-reports")]
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
@@ -26,18 +29,17 @@ def verify(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def sandbox_run(cwd: Path, report_dir: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return verify(
-        "run",
-        "--sandbox",
-        "--sandbox-stack",
-        "pipeline",
-        "--fault",
-        FAULT,
-        "--report-dir",
-        report_dir,
-        *extra,
+def sandbox_run(
+    cwd: Path, report_dir: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`verify run` against the module's sandbox (the runs are about the reports, not the start)."""
+    return subprocess.run(
+        [sys.executable, "-m", "verify.cli.main", "run", "--report-dir", report_dir, *extra],
         cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
     )
 
 
@@ -48,10 +50,21 @@ def summary_of(directory: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("reports")
-    for report_dir, extra in (("full", ()), ("s1", ("--shard", "1/2")), ("s2", ("--shard", "2/2"))):
-        result = sandbox_run(cwd, report_dir, *extra)
-        # The fault breaks one check: the shard that does not hold it passes.
-        assert result.returncode in ((1,) if report_dir == "full" else (0, 1)), result.stderr[-2000:]
+    # One sandbox for the three runs: each removes the data it wrote (tests/reliability proves runs
+    # sharing a stack leave it as they found it), and a start per run cost ~4 s of CPU.
+    with spawn_sandbox(
+        stacks=("pipeline",),
+        faults=(FAULT,),
+        outputs_path=cwd / "sandbox" / "flat-outputs.json",
+        state_dir=cwd / "sandbox" / "state",
+        timeout_s=120,
+    ) as sandbox:
+        outputs = ("--outputs", str(sandbox.outputs_path))
+        env = clean_env(sandbox.env)
+        for report_dir, extra in (("full", ()), ("s1", ("--shard", "1/2")), ("s2", ("--shard", "2/2"))):
+            result = sandbox_run(cwd, report_dir, *outputs, *extra, env=env)
+            # The fault breaks one check: the shard that does not hold it passes.
+            assert result.returncode in ((1,) if report_dir == "full" else (0, 1)), result.stderr[-2000:]
     return cwd
 
 
