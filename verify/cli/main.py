@@ -47,7 +47,12 @@ def _add_stack_options(parser: argparse.ArgumentParser, *, several: bool = False
         parser.add_argument(
             "--outputs", metavar="PATH", help="outputs file (default: cfn-outputs/flat-outputs.json)"
         )
-    parser.add_argument("--stack", metavar="NAME", help="read outputs live from this CloudFormation stack")
+    parser.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="read outputs live from this CloudFormation stack; with --outputs, pick this stack of them "
+        "(default: none, every stack the outputs name)",
+    )
     parser.add_argument(
         "--region", metavar="R", help="AWS region (default: from the outputs, then the AWS chain)"
     )
@@ -67,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
         _add_stack_options(cmd, several=True)
         if name == "run":
-            cmd.add_argument("--profile", choices=("full", "smoke"), default="full")
+            cmd.add_argument(
+                "--profile",
+                choices=("full", "smoke"),
+                default="full",
+                help="full may write tagged test data and removes it; smoke only reads (default: full)",
+            )
         cmd.add_argument(
             "--report-dir", metavar="DIR", default="reports", help="where reports go (default: reports)"
         )
@@ -86,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="run a --suite's checks in N pytest-xdist processes, each group (the flow) and shipped "
             "module in one (default: one process; the shipped checks already run concurrently in it)",
         )
-        cmd.add_argument("--suite", metavar="PATH", action="append", default=[], help="extra pytest checks")
+        cmd.add_argument(
+            "--suite",
+            metavar="PATH",
+            action="append",
+            default=[],
+            help="your own pytest checks, beside the shipped ones; repeatable (default: the shipped ones only)",
+        )
         cmd.add_argument(
             "--template",
             metavar="PATH",
@@ -94,12 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
             "outputs; docs/intent.md)",
         )
         cmd.add_argument("--sandbox", action="store_true", help="start the embedded sandbox, run, stop it")
-        cmd.add_argument("--sandbox-stack", choices=("pipeline", "platform", "both"), default="both")
         cmd.add_argument(
-            "--fault", action="append", default=[], help="with --sandbox: inject a sandbox fault"
+            "--sandbox-stack",
+            choices=("pipeline", "platform", "both"),
+            default="both",
+            help="with --sandbox: which of the sandbox's stacks to start (default: both)",
         )
         cmd.add_argument(
-            "-k", dest="keyword", metavar="EXPR", help="only checks matching this pytest -k expression"
+            "--fault",
+            action="append",
+            default=[],
+            help="with --sandbox: inject a sandbox fault; repeatable (`verify sandbox faults` lists them) "
+            "(default: none)",
+        )
+        cmd.add_argument(
+            "-k",
+            dest="keyword",
+            metavar="EXPR",
+            help="only checks matching this pytest -k expression (default: every check)",
         )
         cmd.add_argument("--json", action="store_true", help="print summary.json to stdout at the end")
         cmd.add_argument(
@@ -111,12 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--policy",
             metavar="PATH",
-            help="release-gate policy: a TOML file whose [policy] overrides config's",
+            help="release-gate policy: a TOML file whose [policy] overrides config's (default: config's)",
         )
         cmd.add_argument(
-            "--shard", metavar="I/N", type=_shard, help="run only shard I of N (for parallel CI jobs)"
+            "--shard",
+            metavar="I/N",
+            type=_shard,
+            help="run only shard I of N (for parallel CI jobs) (default: every check)",
         )
-        cmd.add_argument("--run-id", metavar="ID", help="a label: the run id becomes vfy-ID-<random>")
+        cmd.add_argument(
+            "--run-id",
+            metavar="ID",
+            help="a label: the run id becomes vfy-ID-<random> (default: vfy-<time>-<random>)",
+        )
 
     discover = sub.add_parser("discover", help="print what the outputs name, resource by resource")
     _add_stack_options(discover)
@@ -127,14 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="follow the stack's wiring and its CloudFormation resource list from what the outputs name "
-        "(read-only, at most 60 AWS calls); --no-follow lists only what the outputs name, asking AWS nothing",
+        "(read-only, at most 60 AWS calls); --no-follow lists only what the outputs name, asking AWS nothing "
+        "(default: --follow)",
     )
     discover.add_argument(
         "--intent",
         action="store_true",
         help="also print what the stack's template declares (found beside the outputs; docs/intent.md)",
     )
-    discover.add_argument("--template", metavar="PATH", help="the template to read for --intent")
+    discover.add_argument(
+        "--template",
+        metavar="PATH",
+        help="the template to read for --intent (default: the one beside the outputs)",
+    )
 
     init = sub.add_parser("init", help="write a commented verify.toml from what discovery finds")
     _add_stack_options(init)

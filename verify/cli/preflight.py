@@ -53,7 +53,12 @@ def add_command(sub: Any) -> None:
         help=f"where reports go (default: {DEFAULT_REPORT_DIR})",
     )
     cmd.add_argument("--policy", metavar="PATH", help="release-gate policy (default: the configuration's)")
-    cmd.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching this -k expression")
+    cmd.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="only checks matching this -k expression (default: every check)",
+    )
     cmd.add_argument(
         "--json", action="store_true", help="print summary.json to stdout at the end (default: off)"
     )

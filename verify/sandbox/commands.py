@@ -39,17 +39,43 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="verify sandbox", description="A local stand-in for the IoT stacks, with faults.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     up = commands.add_parser("up", help="start the sandbox (foreground, or --detach)")
-    up.add_argument("--stack", choices=("pipeline", "platform", "both"), default="pipeline")
     up.add_argument(
-        "--fault", action="append", default=[], metavar="NAME", help="break one thing (repeatable)"
+        "--stack",
+        choices=("pipeline", "platform", "both"),
+        default="pipeline",
+        help="which stack to start (default: pipeline)",
     )
-    up.add_argument("--latency", choices=("aws",), default=None, help="behave with AWS's delays")
-    up.add_argument("--region", default="us-east-1")
-    up.add_argument("--suffix", default="dev", help="environment suffix of every resource name")
-    up.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the outputs")
-    up.add_argument("--format", choices=FORMATS, default="flat", dest="outputs_format")
+    up.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="break one thing; repeatable (default: none)",
+    )
+    up.add_argument(
+        "--latency", choices=("aws",), default=None, help="behave with AWS's delays (default: answer at once)"
+    )
+    up.add_argument("--region", default="us-east-1", help="the stacks' region (default: us-east-1)")
+    up.add_argument(
+        "--suffix", default="dev", help="environment suffix of every resource name (default: dev)"
+    )
+    up.add_argument(
+        "--outputs",
+        type=Path,
+        default=DEFAULT_OUTPUTS,
+        help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})",
+    )
+    up.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="flat",
+        dest="outputs_format",
+        help="the outputs file's format (default: flat)",
+    )
     up.add_argument("--detach", action="store_true", help="run in the background; stop with `down`")
-    up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a detached start")
+    up.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for a detached start (default: 30)"
+    )
     up.add_argument(
         "--grow",
         type=int,
@@ -57,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="grow the pipeline stack to N resources in all, as `verify discover` counts them (at least "
         f"{BASE_RESOURCES}, its own): healthy tables, queues with DLQs, topics, parameters, log groups "
-        "and alarms, for benchmarks",
+        "and alarms, for benchmarks (default: the stack as it is)",
     )
     up.add_argument(
         "--visibility-log",
@@ -65,15 +91,22 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATH",
         help="append a JSON line to PATH each time a reading's signal (raw, processed, query, trace, "
-        "log) becomes readable through the AWS API, with its time.time()",
+        "log) becomes readable through the AWS API, with its time.time() (default: no log)",
     )
     commands.add_parser("down", help="stop the sandbox and remove its data")
-    commands.add_parser("status", help="say what runs where").add_argument("--json", action="store_true")
+    commands.add_parser("status", help="say what runs where").add_argument(
+        "--json", action="store_true", help="machine-readable (default: a table)"
+    )
     commands.add_parser("faults", help="list the faults and what each breaks").add_argument(
-        "--json", action="store_true"
+        "--json", action="store_true", help="machine-readable (default: a table)"
     )
     for sub in commands.choices.values():
-        sub.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help=argparse.SUPPRESS)
+        sub.add_argument(
+            "--state-dir",
+            type=Path,
+            default=DEFAULT_STATE_DIR,
+            help=f"where the sandbox keeps its state, env file and log (default: {DEFAULT_STATE_DIR})",
+        )
     return parser
 
 
