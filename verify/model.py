@@ -1,7 +1,7 @@
 """Plain data shared by the plugin and the report writers: statuses, check results, run summaries.
 
 Nothing here talks to AWS, pytest or the file system; `RunSummary.to_dict()` is the schema of
-`summary.json` in CONTRACT.md and `RunSummary.from_dict()` reads it back (for `gate` and `merge`).
+`summary.json` in docs/reference.md and `RunSummary.from_dict()` reads it back (for `gate` and `merge`).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def is_advice(status: str, severity: str, waiver: str = "") -> bool:
 
 
 def judge(checks: list[CheckResult]) -> Verdict:
-    """The verdict rule of CONTRACT.md, plus one honesty rule: a run that verified nothing is no pass.
+    """The verdict rule of docs/reference.md, plus one honesty rule: a run that verified nothing is no pass.
 
     `fail` if any blocking check failed; else `error` if any blocking check errored; else `pass` --
     unless no blocking check passed at all (empty run, everything skipped), which is `error`, because

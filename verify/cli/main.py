@@ -2,7 +2,7 @@
 execution path); `discover`, `init`, `sandbox`, `gate`, `report merge` and `checks list` call the
 library directly (`verify.cli.reports` holds the last three).
 
-Exit codes (CONTRACT.md): 0 pass, 1 fail, 2 usage/input error, 3 could not verify, 130 interrupted.
+Exit codes (docs/reference.md): 0 pass, 1 fail, 2 usage/input error, 3 could not verify, 130 interrupted.
 Every `VerifyError` becomes one sentence on stderr; a traceback only ever appears for a bug, and even
 then after a sentence that says so.
 """

@@ -35,7 +35,7 @@ def finish(session: VerifySession, allure: AllureWriter | None, *, interrupted: 
 
 
 def exit_code(summary: RunSummary, *, interrupted: bool = False) -> int:
-    """The run's exit code (CONTRACT.md): the gate's verdict, 130 when interrupted."""
+    """The run's exit code (docs/reference.md): the gate's verdict, 130 when interrupted."""
     return EXIT_INTERRUPTED if interrupted else _EXIT[summary.verdict]
 
 

@@ -1,6 +1,6 @@
 """Stack outputs, whatever tool wrote them, read into one flat list of `Output`s.
 
-Formats (CONTRACT.md), detected from the document's shape, never from the file name:
+Formats (docs/reference.md), detected from the document's shape, never from the file name:
 
 - ``flat``            ``{"Key": "value"}`` -- values are scalars, lists, or JSON encoded in a string
 - ``cdk``             ``{"StackName": {"Key": "value"}}`` (CDK ``--outputs-file``; CDKTF writes it too)
