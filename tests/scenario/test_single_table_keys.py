@@ -111,15 +111,25 @@ def test_key_guesses_without_evidence_are_the_id_fields_word_and_confirm_nothing
     guess = key_guesses(partition="pk", id_field="sensor_id", configured=None, answered=None, sample=[])
     assert guess.prefixes == ("SENSOR#", "Sensor#", "sensor#", "")
     assert guess.confirmed == frozenset()
-    # A lone sampled prefix is the table's, even when the id field does not name it.
-    lone = key_guesses(
+    # A sampled prefix in front of the item's own id is the reading's, though the id field does not
+    # name it; a prefix merely sampled (the id not behind it: `READING#<uuid>`, the id only in an
+    # index) is tried but confirms nothing, so not finding the reading there is no failure.
+    held = key_guesses(
         partition="pk",
         id_field="sensor_id",
         configured=None,
         answered=None,
-        sample=[_item("THING#t1", "R#1")],
+        sample=[_item("THING#t1", "R#1", sensor_id={"S": "t1"})],
     )
-    assert lone.prefixes[0] == "THING#" and lone.confirmed == frozenset({"THING#"})
+    assert held.prefixes[0] == "THING#" and held.confirmed == frozenset({"THING#"})
+    merely = key_guesses(
+        partition="pk",
+        id_field="sensor_id",
+        configured=None,
+        answered=None,
+        sample=[_item("READING#0f3a", "R#1", sensor_id={"S": "t1"}, GSI1PK={"S": "SENSOR#t1"})],
+    )
+    assert "READING#" in merely.prefixes and merely.confirmed == frozenset()
 
 
 def test_the_key_schema_of_a_single_table_teaches_no_field() -> None:

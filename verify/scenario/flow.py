@@ -504,7 +504,8 @@ class Flow:
         self._doubt[role] = (
             f"single-table design {table.name}: the reading's {name} could not be learned (looked up as "
             f"{name} = {tried}; no sampled item, answer or config says which); set [flow] key_prefix to "
-            "the text before the id in its partition key (e.g. DEVICE#)"
+            "the text before the id in its partition key (e.g. DEVICE#). A design whose partition key "
+            "does not hold the id at all (only an index's does) is not followed by the flow"
         )
 
     def _dlq_depth(self) -> int | None:

@@ -13,9 +13,9 @@ says nothing):
 4. the prefixes the id field's name implies (`deviceId` -> `DEVICE#`, `Device#`, `device#`), then the
    bare marker.
 
-A prefix is *confirmed* when the answer or config said it, when the sample shows it next to an id
-(`DEVICE#dev-0042`) for the id field's own entity or as the only prefix, or when the reading was
-found under it. A reading not found under an unconfirmed prefix is "could not verify", never "the
+A prefix is *confirmed* when the answer or config said it, when the sample shows it for the id
+field's own entity (`DEVICE#dev-0042` for `deviceId`) or in front of an item's own id
+(`pk = THING#t1` beside `deviceId = t1`), or when the reading was found under it. A reading not found under an unconfirmed prefix is "could not verify", never "the
 stack is wrong": the message names `[flow] key_prefix`.
 
 Which item of the reading's partition is raw and which processed (when one table holds both) is told
@@ -143,15 +143,23 @@ class KeyGuess:
         }
 
 
-def _sampled_prefixes(items: Iterable[dict[str, Any]], partition: str) -> Counter[str]:
+def _sampled_prefixes(
+    items: Iterable[dict[str, Any]], partition: str, id_field: str
+) -> tuple[Counter[str], set[str]]:
+    """How often each partition prefix is sampled, and the prefixes seen in front of an item's own
+    `id_field` value (`pk = THING#t1` beside `deviceId = t1`): the id sits behind those."""
     seen: Counter[str] = Counter()
+    holding_id: set[str] = set()
     for item in items:
         value = item.get(partition, {})
         text = value.get("S") if isinstance(value, dict) else value
         if isinstance(text, str):
             split = split_prefixed(text)
             seen[split[0] if split else ""] += 1
-    return seen
+            own = item.get(id_field, {})
+            if split and isinstance(own, dict) and own.get("S") == split[1]:
+                holding_id.add(split[0])
+    return seen, holding_id
 
 
 def key_guesses(
@@ -179,14 +187,14 @@ def key_guesses(
     if answered is not None:
         add(answered, "the ingest's answer", True)
     word = id_word(id_field)
-    sampled = _sampled_prefixes(sample, partition)
+    sampled, holding_id = _sampled_prefixes(sample, partition, id_field)
     named = [p for p in sampled if word and p.rstrip(_SEPARATORS).lower().endswith(word)]
-    for prefix in named:
+    for prefix in [*named, *sorted(holding_id)]:
         add(prefix, f"sampled items' {partition}", True)
-    lone = len([p for p in sampled if p]) == 1
     for prefix, _count in sampled.most_common():
         if prefix:
-            add(prefix, f"sampled items' {partition}", lone)
+            # Only sampled: another entity's prefix (`USER#`) or the reading's, not known which.
+            add(prefix, f"sampled items' {partition}", False)
     if word:
         for spelled in (word.upper(), word.capitalize(), word):
             add(spelled + "#", f"the id field `{id_field}`", False)
