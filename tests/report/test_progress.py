@@ -180,3 +180,15 @@ def test_smokes_table_has_one_row_per_cause_and_never_cuts_a_word() -> None:
     # Without its frame, for the console: no verdict line of its own, no "the rest" line.
     bare = on_call_table(_summary(*checks).to_dict(), framed=False).splitlines()
     assert not any(line.startswith(("verify smoke:", "the rest:")) for line in bare)
+
+
+def test_steps_print_with_their_time_and_only_the_slow_ones_when_asked() -> None:
+    from verify.report.progress import step_printer
+
+    out = io.StringIO()
+    step_printer(out, prefix="verify: sandbox: ")("AWS emulator started")
+    assert out.getvalue().startswith("verify: sandbox: AWS emulator started (0.0 s)")
+    quiet, fast = io.StringIO(), io.StringIO()
+    step_printer(quiet, enabled=False)("ready")
+    step_printer(fast, prefix="verify: ", slower_than=5.0)("205 checks planned")  # took no time
+    assert quiet.getvalue() == fast.getvalue() == ""

@@ -630,8 +630,16 @@ def _direct_eligible(args: argparse.Namespace) -> bool:
 
 
 def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) -> int:
+    from verify.report.progress import step_printer
+
+    # Before the checks' own progress starts: a phase slow enough to pass for a hang (discovery's
+    # calls, the access check on a slow network) says so when it ends; a fast run prints none.
+    step = step_printer(
+        sys.stderr, enabled=not getattr(args, "quiet", False), prefix="verify: ", slower_than=1.0
+    )
     session = _session(args, outputs_path)
     _validate_inputs(args, session)
+    step("outputs read and the stack's wiring followed")
     if not _direct_eligible(args):
         return _run_pytest(args, outputs_path, session)
     from verify.engine.finish import exit_code
@@ -642,8 +650,10 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         planned = plan(session, args.keyword)
     except NeedsPytest:
         return _run_pytest(args, outputs_path, session)
+    step(f"{len(planned)} checks planned")
     if not _access_answers(args, session, planned):
         return EXIT_ERROR
+    step("AWS access checked")
     done = run(
         session, planned, out=sys.stderr if args.json else sys.stdout, quiet=getattr(args, "quiet", False)
     )

@@ -198,16 +198,20 @@ class Progress:
 
 
 def step_printer(
-    out: TextIO, *, enabled: bool = True, prefix: str = "verify: sandbox: "
+    out: TextIO, *, enabled: bool = True, prefix: str = "verify: sandbox: ", slower_than: float = 0.0
 ) -> Callable[[str], None]:
-    """A sandbox start's steps as lines, each with the seconds since the first (`--quiet`: none)."""
+    """Steps as lines, each with the seconds since the first (`--quiet`: none). `slower_than`: a step
+    is said only when it took at least that long since the previous one (a fast run stays quiet)."""
     started = time.monotonic()
+    last = [started]
 
     def step(text: str) -> None:
-        if not enabled:
+        now = time.monotonic()
+        took, last[0] = now - last[0], now
+        if not enabled or took < slower_than:
             return
         try:
-            out.write(f"{prefix}{terminal(text)} ({time.monotonic() - started:.1f} s)\n")
+            out.write(f"{prefix}{terminal(text)} ({now - started:.1f} s)\n")
             out.flush()
         except (OSError, ValueError):
             pass
