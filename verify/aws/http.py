@@ -377,6 +377,82 @@ class SignedHttp:
             truncated=truncated,
         )
 
+    # The methods a check calls (docs/custom-checks.md): each is `request` with its method, so a run
+    # records every exchange in the check's evidence and smoke refuses a write, whichever is used.
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sign: bool = True,
+    ) -> HttpResult:
+        """A signed GET; the answer whatever its status (a 4xx or 5xx is a result, not an exception)."""
+        return self.request("GET", url, params=params, headers=headers, sign=sign)
+
+    def head(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sign: bool = True,
+    ) -> HttpResult:
+        return self.request("HEAD", url, params=params, headers=headers, sign=sign)
+
+    def post(
+        self,
+        url: str,
+        *,
+        json_body: object = None,
+        data: bytes | str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sign: bool = True,
+    ) -> HttpResult:
+        """A signed POST of `json_body` (sent as JSON) or `data` (sent as it is); refused in smoke."""
+        return self.request(
+            "POST", url, json_body=json_body, data=data, params=params, headers=headers, sign=sign
+        )
+
+    def put(
+        self,
+        url: str,
+        *,
+        json_body: object = None,
+        data: bytes | str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sign: bool = True,
+    ) -> HttpResult:
+        return self.request(
+            "PUT", url, json_body=json_body, data=data, params=params, headers=headers, sign=sign
+        )
+
+    def patch(
+        self,
+        url: str,
+        *,
+        json_body: object = None,
+        data: bytes | str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sign: bool = True,
+    ) -> HttpResult:
+        return self.request(
+            "PATCH", url, json_body=json_body, data=data, params=params, headers=headers, sign=sign
+        )
+
+    def delete(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sign: bool = True,
+    ) -> HttpResult:
+        return self.request("DELETE", url, params=params, headers=headers, sign=sign)
+
     def _cut_message(self, method: str, url: str, budget_at: float) -> str:
         """Why an exchange was abandoned: a stop signal, the run's deadline or the request's own."""
         if waits_cancelled() or stop_deadline() is not None:
