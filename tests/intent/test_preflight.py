@@ -8,7 +8,6 @@ cannot answer is "could not verify" (an error, exit 3), never a pass; bad input 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,7 @@ def catalogues(aws_mock: None, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unoffered_postgres_version_fails_naming_the_offered_15x(
     catalogues: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    started = time.monotonic()
     code, summary = _preflight(tmp_path, _platform(tmp_path, "15.3"))
-    took = time.monotonic() - started
     assert code == 1 and summary["verdict"] == "fail"
     check = _by_id(summary)[RDS_CHECK]
     assert check["status"] == "failed" and check["severity"] == "blocking"
@@ -57,7 +54,11 @@ def test_unoffered_postgres_version_fails_naming_the_offered_15x(
     # The class cannot be orderable for a version RDS does not offer: said, not a second failure.
     orderable = _by_id(summary)["suites/preflight.py::test_rds_instance_class_orderable[Database]"]
     assert orderable["status"] == "skipped" and "does not offer" in orderable["message"]
-    assert took < 5, took  # about a second of questions (in process: no interpreter start-up)
+    # About a second: a handful of read calls, none waited for (the wall time, under a loaded CI,
+    # is bounded in test_preflight_sandbox).
+    calls = [c for check in summary["checks"] for c in check.get("evidence", {}).get("aws_calls", [])]
+    assert 2 <= len(calls) <= 6, calls
+    assert all(check["attempts"] == 1 for check in summary["checks"])
     assert summary["profile"] == "preflight" and summary["stack"]["source"].endswith("platform-15.3.yaml")
     reports = tmp_path / "reports"
     assert (reports / "junit.xml").is_file() and any((reports / "allure-results").iterdir())

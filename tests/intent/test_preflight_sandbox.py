@@ -56,7 +56,7 @@ def test_unoffered_version_fails_in_about_a_second_against_a_running_sandbox(tmp
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["verdict"] == "fail" and summary["profile"] == "preflight"
     # About a second of questions; generous for a shared 2-core machine under load.
-    assert summary["duration_s"] < 5, summary["duration_s"]
+    assert summary["duration_s"] < 10, summary["duration_s"]
 
 
 @pytest.mark.sandbox
