@@ -178,6 +178,25 @@ def test_orderable_class_passes_with_its_zones_and_an_unorderable_one_fails_list
         )
 
 
+def test_a_declared_zone_where_the_class_is_not_orderable_fails() -> None:
+    def db(zone: Any) -> DeclaredSubject:
+        return _subject(
+            _db(EngineVersion="15.10", DBInstanceClass="db.t3.micro", AvailabilityZone=zone), "Db"
+        )
+
+    assert (
+        preflight.rds_instance_class_orderable(FakeRds(), db("us-east-1b"))["availability_zone"]
+        == "us-east-1b"
+    )
+    with pytest.raises(CheckFailed, match=r"not in us-east-1e; it is in us-east-1a, us-east-1b"):
+        preflight.rds_instance_class_orderable(FakeRds(), db("us-east-1e"))
+    chosen_at_deploy = db({"Fn::Select": [0, {"Fn::GetAZs": ""}]})
+    assert (
+        "not asked"
+        in preflight.rds_instance_class_orderable(FakeRds(), chosen_at_deploy)["availability_zone"]
+    )
+
+
 def test_multi_az_declared_on_a_class_that_is_not_multi_az_capable_fails() -> None:
     subject = _subject(_db(EngineVersion="15.10", DBInstanceClass="db.t3.micro", MultiAZ=True), "Db")
     with pytest.raises(CheckFailed, match="not Multi-AZ"):

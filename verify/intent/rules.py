@@ -140,6 +140,7 @@ _RDS_CFN = (
     ("deletion_protection", "DeletionProtection", boolean),
     ("backup_retention_days", "BackupRetentionPeriod", integer),
     ("instance_class", "DBInstanceClass", text),
+    ("availability_zone", "AvailabilityZone", text),  # preflight: is the class orderable there
 )
 _CACHE_CFN = (
     ("engine", "Engine", text),
@@ -272,6 +273,7 @@ _RDS_TF = (
     ("deletion_protection", "deletion_protection", boolean),
     ("backup_retention_days", "backup_retention_period", integer),
     ("instance_class", "instance_class", text),
+    ("availability_zone", "availability_zone", text),
 )
 _CACHE_TF = (
     ("engine", "engine", text),

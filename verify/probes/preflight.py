@@ -208,7 +208,19 @@ def rds_instance_class_orderable(client: Any, subject: DeclaredSubject) -> dict[
                 expected="a Multi-AZ capable instance class",
                 actual=instance_class,
             )
-        return {"instance_class": instance_class, "engine": what, "availability_zones": zones}
+        found = {"instance_class": instance_class, "engine": what, "availability_zones": zones}
+        zone = subject.resource.get("availability_zone")
+        if zone is not None and isinstance(zone.value, Unknown):
+            return {**found, "availability_zone": f"not asked: {zone.value}"}
+        if zone is not None and zones and zone.value not in zones:
+            raise CheckFailed(
+                f"{_subject(subject)}: {instance_class} is orderable for {what} in {subject.region} but not in "
+                f"{zone.value}; it is in {', '.join(zones)} ({zone.declared()})",
+                resource=subject.key,
+                expected=f"an availability zone where {instance_class} is orderable",
+                actual=str(zone.value),
+            )
+        return found if zone is None else {**found, "availability_zone": zone.value}
     if not others and "EngineVersion" in asked:
         with aws_errors("rds", "DescribeOrderableDBInstanceOptions", engine):
             engine_known = client.describe_orderable_db_instance_options(Engine=engine, MaxRecords=20).get(
