@@ -11,8 +11,10 @@ Every value came from the stack or an API's answer: each is escaped (verify.esca
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +26,20 @@ _VALUE_CHARS = 300
 _TABLED = {"asked", "aws_calls", "aws_calls_not_shown", "http", "polling", "attempts", "attempts_omitted"}
 
 
-def _e(value: object) -> str:
-    return html_text(value)
+# ASCII without a control character escapes as html.escape would: the per-character scan of
+# `html_text` is for the rest (at 1 000 checks it was 3 of report.html's 4 s).
+_ASCII_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def escape_html(value: object) -> str:
+    """`verify.escape.html_text`, faster on plain ASCII (most evidence)."""
+    text = str(value)
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        return html.escape(text, quote=True)
+    return html_text(text)
+
+
+_e = escape_html
 
 
 def _short(value: object) -> str:

@@ -11,9 +11,8 @@ HTTP body is data, never markup.
 from __future__ import annotations
 
 import verify.report.sections as sections
-from verify.escape import html_text
 from verify.model import CheckResult, RunSummary, Status
-from verify.report.evidence_tables import evidence_html
+from verify.report.evidence_tables import escape_html, evidence_html
 from verify.report.gate import gate_line
 from verify.report.markdown import advice_clause, anchor, unverified_clause
 from verify.report.timeline import FAILED, SEEN, Hop, flow_timeline
@@ -49,8 +48,7 @@ _BADGE = {
 }
 
 
-def _e(value: object) -> str:
-    return html_text(value)
+_e = escape_html
 
 
 def render_html(summary: RunSummary) -> str:
