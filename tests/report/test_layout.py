@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 import re
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from verify.escape import html_text
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 from verify.report import render_html, render_markdown, with_flow_timeline
-from verify.report.evidence_tables import call_runs, evidence_html, waits
+from verify.report.evidence_tables import call_runs, escape_html, evidence_html, waits
 from verify.report.timeline import flow_timeline
 
 HOSTILE = "<img src=x onerror=alert(1)> | `x` *y*"
@@ -246,3 +250,8 @@ def test_forty_identical_polls_are_one_row_and_waits_are_summarised() -> None:
         )["attempts_omitted"]
         == 99
     )
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\x00\x07\t\n\x1b\x7f<>&\"'\u202e")))
+def test_the_fast_html_escape_is_escape_html_text(text: str) -> None:
+    assert escape_html(text) == html_text(text)
