@@ -1,0 +1,62 @@
+"""`verify run --workers 2` on the sandbox (issue 18: 4 of 6 healthy runs exited 3, the flow's steps
+split across workers): through xdist the flow stays on one worker and the verdict, counts and check
+ids are one process's; a fault that breaks the flow breaks it the same way with workers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.cli import clean_env, verify_command
+from tests.helpers.sandbox import start_stack
+from verify.sandbox.manager import SandboxHandle
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.xdist_group("workers")]
+
+
+def _run(
+    tmp: Path, handle: SandboxHandle, name: str, *extra: str, via_pytest: bool = False
+) -> dict[str, Any]:
+    env = clean_env(handle.env)
+    if via_pytest:
+        env["VERIFY_VIA_PYTEST"] = "1"  # the shipped suites through pytest: with -n, through xdist
+    done = subprocess.run(
+        verify_command(
+            "run", f"--outputs={handle.outputs_path}", f"--report-dir={name}", "-k", "flow", *extra
+        ),
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    summary: dict[str, Any] = json.loads((tmp / name / "summary.json").read_text(encoding="utf-8"))
+    summary["_exit"] = done.returncode
+    summary["_out"] = done.stdout + done.stderr
+    return summary
+
+
+def _statuses(summary: dict[str, Any]) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in summary["checks"]}
+
+
+@pytest.mark.parametrize("fault", [None, "processor_down"])
+def test_workers_give_one_process_verdict(tmp_path: Path, fault: str | None) -> None:
+    faults = (fault,) if fault else ()
+    with start_stack(tmp_path / "sandbox", faults=faults) as handle:
+        one = _run(tmp_path, handle, "one")
+        workers = _run(tmp_path, handle, "workers", "--workers", "2", via_pytest=True)
+    assert workers["_exit"] == one["_exit"] == (0 if fault is None else 1), workers["_out"][-2000:]
+    assert _statuses(workers) == _statuses(one)
+    assert not any("@" in check_id for check_id in _statuses(workers))
+    flow = {i: s for i, s in _statuses(workers).items() if i.startswith("suites/test_flow.py::")}
+    assert len(flow) >= 8
+    if fault is None:
+        assert set(flow.values()) == {"passed"}
+    else:  # the processor's hop fails; the ingest ran on the same worker, so nothing says it did not run
+        assert flow["suites/test_flow.py::test_processor_ran"] == "failed"
+        assert "the ingest step did not run" not in json.dumps(workers["checks"])
