@@ -83,20 +83,26 @@ def test_a_group_stays_on_one_worker_with_the_verdict_of_one_process(
     assert result.ret == 0, result.stdout.str()
     many = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
     assert many["verdict"] == one["verdict"] == "pass"
-    assert many["counts"] == one["counts"] == {
-        "passed": 14,
-        "failed": 0,
-        "skipped": 0,
-        "error": 0,
-        "unverified": 0,
-    }
+    assert (
+        many["counts"]
+        == one["counts"]
+        == {
+            "passed": 14,
+            "failed": 0,
+            "skipped": 0,
+            "error": 0,
+            "unverified": 0,
+        }
+    )
     # The same ids as one process gives (no `@chain` from xdist's grouping), so waivers still match.
     assert sorted(c["id"] for c in many["checks"]) == sorted(c["id"] for c in one["checks"])
     assert not any("@" in c["id"] for c in many["checks"])
 
 
 @pytest.mark.sandbox
-def test_without_grouping_the_chain_breaks(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_grouping_the_chain_breaks(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The fault the grouping prevents, built on purpose: `--dist load` spreads the chain's steps.
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     outputs = pytester.path / "outputs.json"
