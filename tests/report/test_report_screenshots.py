@@ -57,6 +57,17 @@ def run_verify(cwd: Path, report_dir: str, *extra: str) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="module")
+def browser() -> str:
+    """Chromium, asked for before the runs: without it the test skips at once, not after them."""
+    return chromium()
+
+
+@pytest.fixture(scope="module")
+def allure() -> str:
+    return allure3()
+
+
+@pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("screenshots")
     healthy = run_verify(cwd, "healthy")
@@ -69,9 +80,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cwd
 
 
-def render(report: Path, shot: Path) -> str:
+def render(browser: str, report: Path, shot: Path) -> str:
     """The DOM Chromium built from `report`, and its screenshot written to `shot`."""
-    browser = chromium()
     profile = shot.parent / f"{shot.stem}-profile"
     base = [
         browser,
@@ -119,9 +129,11 @@ def summary_of(directory: Path) -> dict[str, Any]:
     return data
 
 
-def test_a_healthy_report_renders_with_its_verdict_gate_line_and_every_hop_seen(runs: Path) -> None:
+def test_a_healthy_report_renders_with_its_verdict_gate_line_and_every_hop_seen(
+    browser: str, runs: Path
+) -> None:
     shot = runs / "healthy.png"
-    dom = render(runs / "healthy" / "report.html", shot)
+    dom = render(browser, runs / "healthy" / "report.html", shot)
     summary = summary_of(runs / "healthy")
     assert re.search(r'<h1>verify: <span class="pass">PASS</span></h1>', dom)
     assert re.search(
@@ -140,9 +152,9 @@ def test_a_healthy_report_renders_with_its_verdict_gate_line_and_every_hop_seen(
     assert size == WINDOW and colours > 20
 
 
-def test_a_processor_down_report_leads_with_the_failure_and_marks_the_hops(runs: Path) -> None:
+def test_a_processor_down_report_leads_with_the_failure_and_marks_the_hops(browser: str, runs: Path) -> None:
     shot = runs / "processor_down.png"
-    dom = render(runs / "down" / "report.html", shot)
+    dom = render(browser, runs / "down" / "report.html", shot)
     assert re.search(r'<h1>verify: <span class="fail">FAIL</span></h1>', dom)
     first = dom.index('id="first-to-fix"')
     assert first < dom.index('id="problems"') < dom.index('id="flow"') < dom.index('id="passes"')
@@ -162,8 +174,7 @@ def test_a_processor_down_report_leads_with_the_failure_and_marks_the_hops(runs:
 
 
 @pytest.mark.parametrize("run", ["healthy", "down"])
-def test_allure_3_counts_severities_as_the_gate_does(runs: Path, run: str) -> None:
-    allure = allure3()
+def test_allure_3_counts_severities_as_the_gate_does(allure: str, runs: Path, run: str) -> None:
     out = runs / f"allure-report-{run}"
     generated = subprocess.run(
         [allure, "generate", str(runs / run / "allure-results"), "-o", str(out)],
