@@ -22,6 +22,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.cli import clean_env
+from verify.sandbox.manager import spawn_sandbox
+
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.xdist_group("report-screenshots")]
 
 WINDOW = (1280, 1600)
@@ -46,14 +49,27 @@ def allure3() -> str:
     return found
 
 
-def run_verify(cwd: Path, report_dir: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "verify.cli.main", "run", "--sandbox", "--report-dir", report_dir, *extra],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def run_verify(
+    cwd: Path, report_dir: str, stacks: tuple[str, ...], faults: tuple[str, ...], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`verify run` against a sandbox of its own, started with room for a loaded machine (the runs
+    are about the reports, not the start-up)."""
+    with spawn_sandbox(
+        stacks=stacks,
+        faults=faults,
+        outputs_path=cwd / f"{report_dir}-sandbox" / "flat-outputs.json",
+        state_dir=cwd / f"{report_dir}-sandbox" / "state",
+        timeout_s=120,
+    ) as sandbox:
+        command = [sys.executable, "-m", "verify.cli.main", "run", "--outputs", str(sandbox.outputs_path)]
+        return subprocess.run(
+            [*command, "--report-dir", report_dir, *extra],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=clean_env(sandbox.env),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +86,10 @@ def allure() -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("screenshots")
-    healthy = run_verify(cwd, "healthy")
+    healthy = run_verify(cwd, "healthy", ("pipeline", "platform"), ())
     assert healthy.returncode == 0, healthy.stdout[-2000:] + healthy.stderr[-2000:]
     # A short wait budget: the processed reading never comes, and 10 s say so as well as 90.
-    down = run_verify(
-        cwd, "down", "--sandbox-stack", "pipeline", "--fault", "processor_down", "--timeout", "10"
-    )
+    down = run_verify(cwd, "down", ("pipeline",), ("processor_down",), "--timeout", "10")
     assert down.returncode == 1, down.stdout[-2000:] + down.stderr[-2000:]
     return cwd
 
