@@ -188,9 +188,13 @@ def flow_svg(hops: list[Hop]) -> str:
         start = _x(previous, scale)
         if hop.state == SEEN and hop.at_s is not None:
             x = _x(hop.at_s, scale)
+            # The latency bar, from the previous seen hop; none when this one was seen before it (latency 0).
+            if x > start:
+                out.append(
+                    f'<rect x="{start:.1f}" y="{y - 4:.1f}" width="{max(x - start, 1.5):.1f}" height="8" '
+                    f'rx="3" fill="{colour}" opacity="0.35"/>'
+                )
             out.append(
-                f'<rect x="{start:.1f}" y="{y - 4:.1f}" width="{max(x - start, 1.5):.1f}" height="8" rx="3" '
-                f'fill="{colour}" opacity="0.35"/>'
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>'
                 f'<text x="{x + 9:.1f}" y="{y + 4:.1f}">+{hop.latency_s or 0:.3f} s (at {hop.at_s:.3f} s)</text>'
             )
