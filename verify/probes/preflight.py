@@ -208,10 +208,14 @@ def rds_instance_class_orderable(client: Any, subject: DeclaredSubject) -> dict[
                 expected="a Multi-AZ capable instance class",
                 actual=instance_class,
             )
-        found = {"instance_class": instance_class, "engine": what, "availability_zones": zones}
+        answer: dict[str, Any] = {
+            "instance_class": instance_class,
+            "engine": what,
+            "availability_zones": zones,
+        }
         zone = subject.resource.get("availability_zone")
         if zone is not None and isinstance(zone.value, Unknown):
-            return {**found, "availability_zone": f"not asked: {zone.value}"}
+            return {**answer, "availability_zone": f"not asked: {zone.value}"}
         if zone is not None and zones and zone.value not in zones:
             raise CheckFailed(
                 f"{_subject(subject)}: {instance_class} is orderable for {what} in {subject.region} but not in "
@@ -220,7 +224,7 @@ def rds_instance_class_orderable(client: Any, subject: DeclaredSubject) -> dict[
                 expected=f"an availability zone where {instance_class} is orderable",
                 actual=str(zone.value),
             )
-        return found if zone is None else {**found, "availability_zone": zone.value}
+        return answer if zone is None else {**answer, "availability_zone": zone.value}
     if not others and "EngineVersion" in asked:
         with aws_errors("rds", "DescribeOrderableDBInstanceOptions", engine):
             engine_known = client.describe_orderable_db_instance_options(Engine=engine, MaxRecords=20).get(
