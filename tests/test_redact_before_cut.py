@@ -14,7 +14,7 @@ import pytest
 
 from verify.aws.http import EVIDENCE_BODY_CHARS, HttpResult
 from verify.redact import FRAGMENT_CHARS, MASK, Redactor
-from verify.scenario import flow
+from verify.scenario import recording
 
 _RNG = random.Random(16)
 TOKEN = "".join(_RNG.choice(string.ascii_letters + string.digits + "/+=") for _ in range(900))
@@ -86,11 +86,11 @@ def test_a_large_item_is_masked_structurally_before_it_is_cut() -> None:
         "apiKey": {"S": "ak-CANARY-9876543210"},
         "payload": {"S": "x" * 900},
     }
-    trimmed = flow._trim(item)
+    trimmed = recording.trim(item)
     assert isinstance(trimmed, str) and trimmed.endswith("…")
     assert "CANARY" not in trimmed
     assert '"deviceToken": "***"' in trimmed and '"apiKey": "***"' in trimmed
-    small = flow._trim({"deviceId": "d-1", "apiKey": "ak-CANARY-1"})
+    small = recording.trim({"deviceId": "d-1", "apiKey": "ak-CANARY-1"})
     assert small == {"deviceId": "d-1", "apiKey": MASK}
 
 

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.credentials import Credentials
 
-import verify.scenario.flow as flow_module
+import verify.scenario.cleanup as cleanup_module
 from tests.helpers.cli import create_flow_tables
 from verify.aws.client import Aws
 from verify.aws.http import HttpResult, SignedHttp
@@ -106,10 +106,10 @@ def _flow(aws: Aws, http: SignedHttp, *, stopping: bool = False, dlq: bool = Fal
 
 @pytest.fixture
 def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(flow_module, "IN_FLIGHT_GRACE_S", 0.6)
-    monkeypatch.setattr(flow_module, "MIN_GRACE_S", 0.1)
-    monkeypatch.setattr(flow_module, "INTERRUPTED_GRACE_S", 0.1)
-    monkeypatch.setattr(flow_module, "SWEEP_EVERY_S", 0.05)
+    monkeypatch.setattr(cleanup_module, "IN_FLIGHT_GRACE_S", 0.6)
+    monkeypatch.setattr(cleanup_module, "MIN_GRACE_S", 0.1)
+    monkeypatch.setattr(cleanup_module, "INTERRUPTED_GRACE_S", 0.1)
+    monkeypatch.setattr(cleanup_module, "SWEEP_EVERY_S", 0.05)
 
 
 def test_a_reading_processed_after_the_first_sweep_is_waited_for_and_removed(
@@ -142,7 +142,7 @@ def test_a_reading_never_processed_within_the_grace_is_reported_left_behind_with
 def test_an_interrupted_run_waits_only_briefly(moto: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    monkeypatch.setattr(flow_module, "INTERRUPTED_GRACE_S", 0.2)
+    monkeypatch.setattr(cleanup_module, "INTERRUPTED_GRACE_S", 0.2)
     flow = _flow(moto, SlowPipeline(delay=None), stopping=True)
     flow.ingest()
     started = time.monotonic()
@@ -353,7 +353,7 @@ def test_the_wait_ends_within_the_runs_stop_budget(moto: Aws) -> None:
     try:
         started = time.monotonic()
         flow.cleanup()
-        assert time.monotonic() - started < 1.5 - flow_module.BUDGET_MARGIN_S + 0.5
+        assert time.monotonic() - started < 1.5 - cleanup_module.BUDGET_MARGIN_S + 0.5
     finally:
         polling.end_stop()
         polling.allow_waits()

@@ -38,7 +38,7 @@ DESTRUCTIVE = {
     "delete_log_stream",
     "delete_function",
 }
-ALLOWED = {("verify/scenario/flow.py", "delete_item")}
+ALLOWED = {("verify/scenario/cleanup.py", "delete_item")}
 
 
 def _calls(path: Path) -> set[str]:
@@ -52,7 +52,7 @@ def _calls(path: Path) -> set[str]:
 
 def test_the_sources_are_found() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in SOURCES}
-    assert {"verify/scenario/flow.py", "verify/probes/sqs.py", "suites/test_sqs.py"} <= names
+    assert {"verify/scenario/cleanup.py", "verify/probes/sqs.py", "suites/test_sqs.py"} <= names
     assert not any("sandbox" in n for n in names)
 
 
@@ -67,7 +67,7 @@ def test_no_destructive_call_outside_the_flows_own_clean_up() -> None:
 
 
 def test_the_only_delete_is_guarded_by_the_run_marker() -> None:
-    source = (ROOT / "verify" / "scenario" / "flow.py").read_text(encoding="utf-8")
+    source = (ROOT / "verify" / "scenario" / "cleanup.py").read_text(encoding="utf-8")
     cleanup = source[source.index("def cleanup(") :]
     guard = cleanup.index("if not marker.startswith(self.marker):")
     assert guard < cleanup.index("delete_item(")

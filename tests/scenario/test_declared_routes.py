@@ -123,7 +123,7 @@ def test_the_routes_are_read_once_for_all_negative_checks(
         asked.append(api)
         return declared_routes(client, api, v2_client)
 
-    monkeypatch.setattr("verify.scenario.flow.declared_routes", counted)
+    monkeypatch.setattr("verify.scenario.negative.declared_routes", counted)
     flow = _flow(api_id, StandInHttp(rest_api_answer(DECLARED)), ingest_path="readings")
     flow.rejects("unsigned")
     flow.rejects("wrong_secret")

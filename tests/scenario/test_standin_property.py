@@ -38,7 +38,7 @@ from verify.engine.plan import plan
 from verify.engine.runner import run
 from verify.engine.session import start_session
 from verify.model import CheckResult, Status
-from verify.scenario import flow as flow_module
+from verify.scenario import cleanup as cleanup_module
 
 # Each drawn stack is a whole `verify run` (a second or two): few examples, no shrinking (a failure
 # prints the drawn conventions and every check's verdict, which says enough).
@@ -70,9 +70,9 @@ class Verified:
 def quick_cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # A fault that leaves a reading unprocessed makes clean-up wait (bounded) for its processed copy:
     # seconds per drawn stack. The wait itself is tested in tests/reliability/test_cleanup_finishes.py.
-    monkeypatch.setattr(flow_module, "IN_FLIGHT_GRACE_S", 0.3)
-    monkeypatch.setattr(flow_module, "IN_FLIGHT_FLOOR_S", 0.3)
-    monkeypatch.setattr(flow_module, "MIN_GRACE_S", 0.2)
+    monkeypatch.setattr(cleanup_module, "IN_FLIGHT_GRACE_S", 0.3)
+    monkeypatch.setattr(cleanup_module, "IN_FLIGHT_FLOOR_S", 0.3)
+    monkeypatch.setattr(cleanup_module, "MIN_GRACE_S", 0.2)
     yield
 
 
