@@ -394,6 +394,7 @@ def test_the_pytest_path_prints_what_was_left_behind(tmp_path: Path) -> None:
         config=SimpleNamespace(stash={_SUMMARY_KEY: summary}),
         write_sep=lambda sep, text: lines.append(text),
         write_line=lines.append,
+        ensure_newline=lambda: None,
     )
     _VerifyHooks(session).pytest_terminal_summary(reporter)
     assert f"LEFT BEHIND DynamoDB table processed-data: sensorId={RUN} (in flight)" in lines
