@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--detach", action="store_true", help="run in the background; stop with `down`")
     up.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for a detached start (default: 30)"
+        "--timeout", type=float, default=120.0, help="seconds to wait for a detached start (default: 120)"
     )
     up.add_argument(
         "--grow",

@@ -388,7 +388,9 @@ def spawn_sandbox(
     outputs_path: Path = DEFAULT_OUTPUTS,
     outputs_format: str = "flat",
     state_dir: Path = DEFAULT_STATE_DIR,
-    timeout_s: float = 30,
+    # A hang guard, not a budget: a loaded 2-core CI runner took 30 s to start both stacks, and the
+    # console shows each step as it is done, so a slow start is seen to move.
+    timeout_s: float = 120,
     detach: bool = False,
     grow: int | None = None,
     visibility_log: Path | None = None,
