@@ -356,6 +356,41 @@ def test_equal_normalises_only_what_means_the_same(name: str, declared: Any, liv
     assert probe._equal(name, declared, live) is same
 
 
+@pytest.mark.parametrize(
+    ("live_function", "fails"), [("arn:aws:lambda:us-east-1:1:function:f", False), (None, True)]
+)
+def test_a_hosted_rotation_is_as_declared_with_any_function_and_not_without(
+    tmp_path: Path, live_function: str | None, fails: bool
+) -> None:
+    """CloudFormation names a hosted rotation's function itself: any live function is the one asked
+    for, and a rotation with none is not."""
+    template = {
+        "Secret1A2B3C4D": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "db-creds"}},
+        "SecretRotation5E6F7A8B": {
+            "Type": "AWS::SecretsManager::RotationSchedule",
+            "Properties": {
+                "SecretId": {"Ref": "Secret1A2B3C4D"},
+                "HostedRotationLambda": {"RotationType": "PostgreSQLSingleUser"},
+                "RotationRules": {"ScheduleExpression": "rate(30 days)"},
+            },
+        },
+    }
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-creds-AbCdEf"
+    intent, inventory = _deployed(tmp_path, template, {"DbSecretArn": ("Secret1A2B3C4D", arn)})
+    described: dict[str, Any] = {"RotationEnabled": True, "RotationRules": {"AutomaticallyAfterDays": 30}}
+    if live_function:
+        described["RotationLambdaARN"] = live_function
+    live = probe.secret_live(described)
+    if fails:
+        with pytest.raises(CheckFailed, match=r"HostedRotationLambda.*live: no rotation function"):
+            _judged(intent, inventory, "DbSecretArn", live)
+    else:
+        assert (
+            _judged(intent, inventory, "DbSecretArn", live)["as_declared"]["rotation_function"]
+            == live_function
+        )
+
+
 @pytest.mark.parametrize(("redrives_to", "fails"), [("ingest-dlq", False), ("other-queue", True)])
 def test_a_reference_is_judged_by_what_it_names(
     tmp_path: Path, moto_client: Callable[[str], Any], redrives_to: str, fails: bool

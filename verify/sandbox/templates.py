@@ -359,12 +359,15 @@ def platform_template(
             "DatabaseSecretArn",
         )
         if "rotation_disabled" not in faults:
-            # The spelling the platform wrote; AWS reports `AutomaticallyAfterDays: 30` too.
+            # The spelling the platform wrote; AWS reports `AutomaticallyAfterDays: 30` too. A rotation
+            # needs a function: CDK's hosted rotation declares one that CloudFormation builds (a rule
+            # without one is refused at deploy, and `verify preflight` says so).
             add(
                 "DatabaseSecretRotation",
                 "AWS::SecretsManager::RotationSchedule",
                 {
                     "SecretId": {"Ref": secret},
+                    "HostedRotationLambda": {"RotationType": "PostgreSQLSingleUser"},
                     "RotationRules": {"ScheduleExpression": f"rate({ROTATION_DAYS} days)"},
                 },
             )

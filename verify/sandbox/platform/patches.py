@@ -162,7 +162,12 @@ def install_patchers(state: PlatformState) -> None:
         rules["AutomaticallyAfterDays"] = ROTATION_DAYS
         rules["ScheduleExpression"] = f"rate({ROTATION_DAYS} days)"
         if not data.get("RotationLambdaARN"):
-            data.pop("RotationLambdaARN", None)
+            # The stack declares a hosted rotation; AWS reports the function CloudFormation built for
+            # it. moto cannot run one (its rotation would invoke the Lambda), so the answer names it.
+            region, account = str(data.get("ARN", "")).split(":")[3:5] or ["us-east-1", "123456789012"]
+            data["RotationLambdaARN"] = (
+                f"arn:aws:lambda:{region}:{account}:function:{state.secret_name.replace('/', '-')}-rotation"
+            )
 
     def xml_patcher(edit: Edit) -> Callable[[AwsRequest, bytes], bytes]:
         return lambda _req, body: _rewrite_xml(body, edit) if state.active else body
