@@ -262,13 +262,19 @@ def test_deprecated_runtime_fails_saying_the_tables_date() -> None:
 
 
 def test_runtime_deprecated_only_from_its_date() -> None:
-    subject = _function("python3.10")
+    subject = _function("nodejs20.x")
     assert (
-        preflight.runtime_not_deprecated(subject, today=date(2026, 6, 29))["deprecation_planned"]
-        == "2026-06-30"
+        preflight.runtime_not_deprecated(subject, today=date(2026, 4, 29))["deprecation_planned"]
+        == "2026-04-30"
     )
-    with pytest.raises(CheckFailed, match="deprecated since 2026-06-30"):
-        preflight.runtime_not_deprecated(subject, today=date(2026, 6, 30))
+    with pytest.raises(CheckFailed, match="deprecated since 2026-04-30"):
+        preflight.runtime_not_deprecated(subject, today=date(2026, 4, 30))
+
+
+def test_an_amazon_linux_2_runtime_has_no_date_to_fail_on() -> None:
+    # AWS kept patching python3.11 past AL2's end of life (2026-06-30) and published no new date.
+    found = preflight.runtime_not_deprecated(_function("python3.11"), today=date(2026, 12, 2))
+    assert "no date published" in found["note"]
 
 
 def test_runtime_no_lambda_knows_fails_and_none_declared_is_not_applicable() -> None:

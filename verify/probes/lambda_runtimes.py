@@ -28,20 +28,14 @@ DEPRECATION: dict[str, date] = {
     "python3.14": date(2029, 6, 30),
     "python3.13": date(2029, 6, 30),
     "python3.12": date(2028, 10, 31),
-    "python3.11": date(2026, 6, 30),
-    "python3.10": date(2026, 6, 30),
     "java25": date(2029, 6, 30),
     "java21": date(2029, 6, 30),
-    "java17": date(2026, 6, 30),
-    "java11": date(2026, 6, 30),
-    "java8.al2": date(2026, 6, 30),
     "dotnet10": date(2028, 11, 14),
     "dotnet8": date(2026, 11, 10),
     "ruby3.4": date(2028, 3, 31),
     "ruby3.3": date(2027, 3, 31),
     "ruby3.2": date(2026, 3, 31),
     "provided.al2023": date(2029, 6, 30),
-    "provided.al2": date(2026, 6, 30),
     # deprecated before TABLE_AS_OF
     "python3.9": date(2025, 12, 15),
     "nodejs18.x": date(2025, 9, 1),
@@ -71,6 +65,12 @@ DEPRECATION: dict[str, date] = {
     "dotnetcore2.0": date(2019, 5, 30),
     "nodejs": date(2016, 10, 31),
 }
+
+
+# The Amazon Linux 2 runtimes: the guide's 2026-06-30 was AL2's own end of life, and AWS then said
+# these runtimes keep receiving critical patches past it, with no new date published. A guessed date
+# would fail healthy templates (the live posture check, verify.probes.lambda_, leaves them out too).
+AL2_EXTENDED = frozenset({"python3.10", "python3.11", "java8.al2", "java11", "java17", "provided.al2"})
 
 
 def table_note() -> str:

@@ -22,6 +22,7 @@ from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable, VerifyError
 from verify.intent.model import DeclaredProperty, DeclaredResource, Intent, Unknown
 from verify.probes.lambda_runtimes import (
+    AL2_EXTENDED,
     DEPRECATION,
     deprecated_since,
     known,
@@ -332,6 +333,11 @@ def runtime_not_deprecated(subject: DeclaredSubject, today: date | None = None) 
             expected="a runtime Lambda supports",
             actual=runtime,
         )
+    if runtime in AL2_EXTENDED:
+        return {
+            **evidence,
+            "note": f"{runtime}: supported past Amazon Linux 2's end of life, no date published",
+        }
     if known(runtime):
         planned = DEPRECATION[runtime].isoformat()
         return {**evidence, "deprecation_planned": planned}
