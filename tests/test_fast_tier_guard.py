@@ -1,4 +1,4 @@
-"""The fast tier (`-m "not sandbox"`) is kept fast by tests/conftest.py's guard: a test that starts a
+"""The fast tier (`-m "not sandbox and not slow"`) is kept fast by tests/conftest.py's guard: a test that starts a
 subprocess or a sandbox, or uses a fixture that did, without the `sandbox` marker, fails and says so."""
 
 from __future__ import annotations
@@ -59,3 +59,11 @@ def test_unmarked_tests_that_open_a_door_fail_and_say_so(pytester: pytest.Pytest
             "*test_unmarked_reuses_the_fixture uses the sandbox fixture(s) child but is not marked*",
         ]
     )
+
+
+def test_every_module_the_slow_list_names_exists() -> None:
+    # A misspelt or moved module would silently stay in the fast tier (and slow it down).
+    from tests.conftest import SLOW_MODULES
+
+    root = CONFTEST.parent.parent
+    assert [m for m in SLOW_MODULES if not (root / m).is_file()] == []
