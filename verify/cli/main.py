@@ -444,9 +444,13 @@ def build_pytest_args(args: argparse.Namespace, outputs_path: str | list[str] | 
         "no:unraisableexception",
         # verify's console, not pytest's: the checks' characters, then verify's problems and its one
         # closing line (pytest's own summary and counts disagreed with it: "4 failed" for "1 failed, 3 error").
+        # Not --no-summary: before pytest 9.2 it also silenced every plugin's terminal summary, verify's
+        # problems and closing line with it. -qq drops pytest's counts line, --tb=no its FAILURES and
+        # ERRORS sections, -rN its short summary and its warnings.
         "-qq",
         "--no-header",
-        "--no-summary",
+        "--tb=no",
+        "-rN",
     ]
     paths = [outputs_path] if isinstance(outputs_path, str) else list(outputs_path or [])
     pytest_args += [f"--verify-outputs={path}" for path in paths]

@@ -491,7 +491,7 @@ class _VerifyHooks:
         if summary is None:
             return
         if self.console is not None:
-            # pytest's own summary is off (`verify run` passes --no-summary): a suite that could not
+            # pytest's own summary is off (`verify run` passes -qq --tb=no -rN): a suite that could not
             # be collected still says why, above verify's closing line.
             for report in terminalreporter.stats.get("error", []):
                 if isinstance(report, pytest.CollectReport):
