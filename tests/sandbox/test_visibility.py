@@ -122,7 +122,13 @@ def test_off_by_default_writes_no_file(tmp_path: Path) -> None:
         )
         assert sandbox_status(handle.state_dir)["visibility_log"] is None
         written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
-    assert written == {"outputs.json", "state/env", "state/state.json"}
+    # The stack's outputs, its declared template beside them (as CDKTF writes it), and the state.
+    assert written == {
+        "outputs.json",
+        "cdktf.out/stacks/pipeline/cdk.tf.json",
+        "state/env",
+        "state/state.json",
+    }
 
 
 def test_an_unwritable_log_is_refused_in_one_sentence(tmp_path: Path) -> None:
