@@ -26,7 +26,14 @@ def _run(
         env["VERIFY_VIA_PYTEST"] = "1"  # the shipped suites through pytest: with -n, through xdist
     done = subprocess.run(
         verify_command(
-            "run", f"--outputs={handle.outputs_path}", f"--report-dir={name}", "-k", "flow", *extra
+            "run",
+            f"--outputs={handle.outputs_path}",
+            f"--report-dir={name}",
+            "-k",
+            "flow",
+            # Both runs wait alike; a stopped processor need not be waited for 90 s twice (192 s on CI).
+            "--timeout=20",
+            *extra,
         ),
         cwd=tmp,
         env=env,
