@@ -119,3 +119,39 @@ def test_quick_jobs_wait_for_the_hold_while_waiting_jobs_start_at_once() -> None
         assert order == ["wait", "quick"]
     finally:
         runner.stop()
+
+
+def test_a_stop_signal_landing_on_a_check_thread_still_stops_the_main_thread_waiting_for_it() -> None:
+    # The kernel hands a process's SIGTERM to any thread. Python only notes it there and runs the
+    # handler in the main thread once that thread is awake: a main thread blocked for a check's whole
+    # wait (CI: 120 s) ignored the signal for as long.
+    import signal
+    import time
+
+    from verify.signals import stop_signals_interrupt
+
+    check_thread: list[int] = []
+    released = threading.Event()
+
+    def a_long_wait() -> bool:
+        check_thread.append(threading.get_ident())
+        return released.wait(30)
+
+    runner = AheadRunner(threads=1)
+    runner.start([_job("wait", a_long_wait, waits=True)])
+    try:
+        with stop_signals_interrupt():
+            deadline = time.monotonic() + 5
+            while not check_thread and time.monotonic() < deadline:
+                time.sleep(0.01)
+            timer = threading.Timer(0.3, signal.pthread_kill, args=(check_thread[0], signal.SIGTERM))
+            timer.start()
+            started = time.monotonic()
+            with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+                runner.outcome("wait")
+            took = time.monotonic() - started
+            timer.join()
+    finally:
+        released.set()
+        runner.stop()
+    assert took < 3, f"the main thread ran the handler {took:.1f} s after the signal"

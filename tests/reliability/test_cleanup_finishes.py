@@ -10,6 +10,7 @@ later, from a thread, as a queue-triggered processor would.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,13 @@ class SlowPipeline(SignedHttp):
     """POST writes the raw item now and the processed copy `delay` seconds later (never when None);
     `status` is what the API answers."""
 
-    def __init__(self, delay: float | None, status: int = 200) -> None:
+    def __init__(self, delay: float | None, status: int = 200, after: threading.Event | None = None) -> None:
         super().__init__(Credentials("testing", "testing"), REGION)
         self.delay = delay
         self.status = status
+        # When given, the delay starts only once it is set: "later than X" is then made, not raced
+        # against a loaded machine's scheduler.
+        self.after = after
         self.threads: list[threading.Thread] = []
 
     def request(self, method: str, url: str, **kwargs: Any) -> HttpResult:  # type: ignore[override]
@@ -66,9 +70,9 @@ class SlowPipeline(SignedHttp):
         if self.status < 400:
             _put("raw-data", sensor)
             if self.delay is not None:
-                timer = threading.Timer(self.delay, _put, args=("processed-data", sensor))
-                timer.start()
-                self.threads.append(timer)
+                thread = threading.Thread(target=self._process_later, args=(sensor, self.delay), daemon=True)
+                thread.start()
+                self.threads.append(thread)
         return HttpResult(
             method=method,
             url=url,
@@ -82,6 +86,12 @@ class SlowPipeline(SignedHttp):
             truncated=False,
         )
 
+
+    def _process_later(self, sensor: str, delay: float) -> None:
+        if self.after is not None:
+            self.after.wait(timeout=30)
+        time.sleep(delay)
+        _put("processed-data", sensor)
 
 def _flow(aws: Aws, http: SignedHttp, *, stopping: bool = False, dlq: bool = False) -> Flow:
     values = {
@@ -115,8 +125,18 @@ def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_reading_processed_after_the_first_sweep_is_waited_for_and_removed(
     moto: Aws, short_grace: None
 ) -> None:
-    http = SlowPipeline(delay=0.3)
+    first_sweep = threading.Event()
+    http = SlowPipeline(delay=0.3, after=first_sweep)
     flow = _flow(moto, http)
+    sweep = flow._sweep
+
+    def sweep_then_let_the_processor_write() -> list[str]:
+        try:
+            return sweep()
+        finally:
+            first_sweep.set()
+
+    flow._sweep = sweep_then_let_the_processor_write  # type: ignore[method-assign]
     flow.ingest()  # the run ends here (--timeout 1, say): the processor has not written yet
     assert _sensors("processed-data") == []
     flow.cleanup()

@@ -44,6 +44,8 @@ HOLD_S = 1.0
 # How long a stop waits for the threads to notice it: their waits and HTTP requests end within
 # ~50 ms of `cancel_waits`; a thread blocked in botocore is left behind (a daemon, gone at exit).
 STOP_JOIN_S = 1.5
+# How often the main thread, waiting for a check's outcome, wakes so a stop signal's handler runs.
+WAKE_EVERY_S = 0.2
 
 
 class _DaemonPool:
@@ -143,17 +145,23 @@ class AheadRunner:
         """The job's outcome; at the run's deadline, an error saying the check was abandoned."""
         future = self._futures[key]
         at = run_deadline()
-        if at is None:
-            result: Outcome = future.result()
+        while True:
+            left = None if at is None else at - time.monotonic()
+            # In slices, never one long block: a stop signal the kernel hands to one of the pool's
+            # threads only sets a flag, and Python runs its handler in the main thread once that
+            # thread is next awake -- a single wait for the whole deadline kept a SIGTERM'd run
+            # alive until its flow wait ended (CI: still waiting 60 s after the signal).
+            step = WAKE_EVERY_S if left is None else max(0.0, min(WAKE_EVERY_S, left))
+            try:
+                result: Outcome = future.result(timeout=step)
+            except TimeoutError:
+                if left is not None and left <= WAKE_EVERY_S:
+                    return Outcome(
+                        error=VerifyError(run_deadline_message("this check")),
+                        duration_s=time.monotonic() - self._started,
+                    )
+                continue
             return result
-        try:
-            result = future.result(timeout=max(0.0, at - time.monotonic()))
-        except TimeoutError:
-            return Outcome(
-                error=VerifyError(run_deadline_message("this check")),
-                duration_s=time.monotonic() - self._started,
-            )
-        return result
 
     def finished(self, key: str) -> bool:
         future = self._futures.get(key)
