@@ -86,12 +86,12 @@ class SlowPipeline(SignedHttp):
             truncated=False,
         )
 
-
     def _process_later(self, sensor: str, delay: float) -> None:
         if self.after is not None:
             self.after.wait(timeout=30)
         time.sleep(delay)
         _put("processed-data", sensor)
+
 
 def _flow(aws: Aws, http: SignedHttp, *, stopping: bool = False, dlq: bool = False) -> Flow:
     values = {
