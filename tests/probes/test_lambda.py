@@ -53,7 +53,11 @@ def test_healthy_function(clients: dict[str, Any]) -> None:
     )
     assert lambda_.check_state(client, FUNCTION) == {"state": "Active", "last_update_status": "Successful"}
     config = lambda_.function_configuration(client, FUNCTION)
-    assert lambda_.check_runtime(config, FUNCTION, today=dt.date(2026, 11, 22)) == {"runtime": "python3.12"}
+    # Supported, with its planned date (Lambda's runtimes page) shown, and far enough away for no warning.
+    assert lambda_.check_runtime(config, FUNCTION, today=dt.date(2026, 11, 22)) == {
+        "runtime": "python3.12",
+        "deprecation_date": "2028-10-31",
+    }
     assert lambda_.check_tracing(config, FUNCTION) == "Active"
     assert lambda_.check_reserved_concurrency(client, FUNCTION) == 100
     assert lambda_.check_failure_destination(client, config, FUNCTION) == {"on_failure_destination": dlq}

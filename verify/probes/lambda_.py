@@ -11,43 +11,11 @@ from botocore.exceptions import ClientError
 from verify.aws.errors import aws_errors
 from verify.errors import CheckFailed, NotApplicable
 from verify.polling import NotYet
+from verify.probes.lambda_runtimes import DEPRECATION
 
-# Deprecation (end of support, phase 1) dates from AWS's Lambda runtimes page, as of 2026-11.
-# The Amazon Linux 2 runtimes (python3.10/3.11, java8.al2/11/17, provided.al2) are left out on
-# purpose: AWS moved their dates past AL2's own end of life (2026-06-30) and a guessed date would
-# fail healthy stacks or pass stale ones. Add a row when AWS publishes one.
-DEPRECATED_RUNTIMES: dict[str, dt.date] = {
-    "nodejs": dt.date(2016, 10, 31),
-    "nodejs4.3": dt.date(2020, 3, 5),
-    "nodejs4.3-edge": dt.date(2020, 3, 5),
-    "nodejs6.10": dt.date(2019, 8, 12),
-    "nodejs8.10": dt.date(2020, 3, 6),
-    "nodejs10.x": dt.date(2021, 7, 30),
-    "nodejs12.x": dt.date(2023, 3, 31),
-    "nodejs14.x": dt.date(2023, 12, 4),
-    "nodejs16.x": dt.date(2024, 6, 12),
-    "nodejs18.x": dt.date(2025, 9, 1),
-    "nodejs20.x": dt.date(2026, 4, 30),
-    "python2.7": dt.date(2021, 7, 15),
-    "python3.6": dt.date(2022, 7, 18),
-    "python3.7": dt.date(2023, 12, 4),
-    "python3.8": dt.date(2024, 10, 14),
-    "python3.9": dt.date(2025, 12, 15),
-    "java8": dt.date(2024, 1, 8),  # Amazon Linux 1; java8.al2 is another runtime
-    "go1.x": dt.date(2024, 1, 8),
-    "provided": dt.date(2024, 1, 8),
-    "ruby2.5": dt.date(2021, 7, 30),
-    "ruby2.7": dt.date(2023, 12, 7),
-    "ruby3.2": dt.date(2026, 3, 31),
-    "dotnetcore1.0": dt.date(2019, 7, 27),
-    "dotnetcore2.0": dt.date(2019, 5, 30),
-    "dotnetcore2.1": dt.date(2022, 1, 5),
-    "dotnetcore3.1": dt.date(2023, 4, 3),
-    "dotnet5.0": dt.date(2022, 5, 10),
-    "dotnet6": dt.date(2024, 12, 20),
-    "dotnet7": dt.date(2024, 5, 14),
-    "dotnet8": dt.date(2026, 11, 10),
-}
+# One table for the live check and for `verify preflight`: its source, its date and the Amazon Linux 2
+# runtimes it leaves out on purpose are explained there. Two tables had drifted apart by weeks.
+DEPRECATED_RUNTIMES: dict[str, dt.date] = DEPRECATION
 # A runtime this close to its deprecation still passes, with a warning in the evidence.
 DEPRECATION_WARNING_DAYS = 180
 
