@@ -4,12 +4,14 @@ sandbox's start-up steps, --quiet, --json keeping stdout for the summary, one cl
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import clean_env, run_verify, summary
+from verify.report.progress import HEARTBEAT_ENV, HEARTBEAT_S, Progress, heartbeat_interval
 from verify.sandbox.child import STEP_PREFIX, _Steps
 
 PIPELINE_OUTPUTS = {
@@ -55,6 +57,52 @@ def test_the_parent_shows_each_logged_step_once_and_only_whole_lines(tmp_path: P
     assert seen == ["AWS emulator started", "pipeline stack provisioned"]
 
 
+# A heartbeat every second instead of every 10 s: the flow's wait for a stopped processor need last
+# only a few heartbeats (3 s), not the 12 s a 10 s heartbeat needs to show once -- and the clean-up's
+# wait for the reading in flight, twice the --timeout (5 s at least), shrinks with it. 3 s is still
+# more than the healthy sandbox's steps need (tests/reliability/test_aws_faults.py passes on 2 s).
+HEARTBEAT = {HEARTBEAT_ENV: "1"}
+FLOW_WAIT_S = 3
+
+
+def test_the_heartbeat_interval_is_10_s_unless_the_environment_names_one_in_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert HEARTBEAT_S == 10.0
+    assert heartbeat_interval({}) == (10.0, None)
+    assert heartbeat_interval({HEARTBEAT_ENV: " 2.5 "}) == (2.5, None)
+    assert heartbeat_interval({HEARTBEAT_ENV: "0.5"}) == (0.5, None)
+    for bad in ("abc", "0", "0.1", "-3", "nan", "inf", "3601", "1e9", "10s"):
+        interval, note = heartbeat_interval({HEARTBEAT_ENV: bad})
+        assert interval == 10.0, bad
+        assert note and HEARTBEAT_ENV in note and "from 0.5 to 3600" in note and "every 10 s" in note, note
+    # What a run uses: the environment's, read when its console is made.
+    monkeypatch.setenv(HEARTBEAT_ENV, "1.5")
+    assert Progress(io.StringIO(), live=False).heartbeat_s == 1.5
+    assert Progress(io.StringIO(), live=False, heartbeat_s=7.0).heartbeat_s == 7.0
+    monkeypatch.delenv(HEARTBEAT_ENV)
+    assert Progress(io.StringIO(), live=False).heartbeat_s == 10.0
+
+
+def test_an_unusable_heartbeat_interval_is_said_once_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(HEARTBEAT_ENV, "\x1b[31mfast")
+    out = io.StringIO()
+    progress = Progress(out, live=False, waits=lambda: [])
+    progress.start()
+    progress.write(".")
+    progress.stop()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"verify: {HEARTBEAT_ENV}=") and "a heartbeat every 10 s" in lines[0], lines
+    assert "\x1b" not in out.getvalue()  # the value is the environment's: shown terminal-safe
+    assert lines[1:] == ["."], lines
+    assert progress.heartbeat_s == 10.0
+    quiet = io.StringIO()
+    Progress(quiet, enabled=False).start()  # --quiet: not a word
+    assert quiet.getvalue() == ""
+
+
 @pytest.mark.sandbox
 def test_a_stopped_processor_shows_heartbeats_during_the_flow_wait_not_silence(tmp_path: Path) -> None:
     result = run_verify(
@@ -62,15 +110,17 @@ def test_a_stopped_processor_shows_heartbeats_during_the_flow_wait_not_silence(t
         "--sandbox",
         "--sandbox-stack=pipeline",
         "--fault=processor_down",
-        "--timeout=12",  # the flow's wait: long enough for a heartbeat (about every 10 s)
+        f"--timeout={FLOW_WAIT_S}",  # the flow's wait: long enough for several heartbeats
         f"--report-dir={tmp_path / 'reports'}",
         cwd=tmp_path,
-        env=clean_env(),
+        env=clean_env(HEARTBEAT),
     )
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     beats = [line for line in result.stdout.splitlines() if line.startswith("verify: [")]
     assert beats, result.stdout[-3000:]
-    assert any("waiting for" in line and "of 12 s" in line and "attempts" in line for line in beats), beats
+    assert any(
+        "waiting for" in line and f"of {FLOW_WAIT_S} s" in line and "attempts" in line for line in beats
+    ), beats
     steps = [line for line in result.stderr.splitlines() if line.startswith("verify: sandbox: ")]
     assert [s.split(" (")[0] for s in steps] == [
         "verify: sandbox: AWS emulator started",
@@ -90,11 +140,11 @@ def test_quiet_and_json_keep_progress_off_stdout(tmp_path: Path) -> None:
         "--sandbox",
         "--sandbox-stack=pipeline",
         "--fault=processor_down",
-        "--timeout=12",
+        f"--timeout={FLOW_WAIT_S}",
         "--json",
         f"--report-dir={tmp_path / 'reports'}",
         cwd=tmp_path,
-        env=clean_env(),
+        env=clean_env(HEARTBEAT),
     )
     # stdout is the summary alone (for `| jq`); progress went to stderr.
     assert json.loads(result.stdout)["verdict"] == "fail"
@@ -108,7 +158,7 @@ def test_quiet_and_json_keep_progress_off_stdout(tmp_path: Path) -> None:
         "test_outputs",
         f"--report-dir={tmp_path / 'quiet'}",
         cwd=tmp_path,
-        env=clean_env(),
+        env=clean_env(HEARTBEAT),  # even with a heartbeat due every second, none is printed
     )
     assert quiet.returncode == 0, quiet.stdout[-2000:] + quiet.stderr[-2000:]
     printed = (quiet.stdout + quiet.stderr).splitlines()

@@ -2,9 +2,10 @@
 
 On a terminal, a live status line after the progress characters: what is being waited for, its
 elapsed time against its budget, its attempts, and how many checks are done. Without a terminal (a
-CI log, where a rewritten line is noise), a heartbeat line about every HEARTBEAT_S seconds while
-anything still runs. Nothing at all when disabled (`--quiet`). It writes to the stream the run's own
-console output goes to, which is stderr whenever stdout carries `--json`.
+CI log, where a rewritten line is noise), a heartbeat line about every HEARTBEAT_S seconds (every
+`VERIFY_HEARTBEAT_S` seconds when that is set) while anything still runs. Nothing at all when
+disabled (`--quiet`). It writes to the stream the run's own console output goes to, which is stderr
+whenever stdout carries `--json`.
 
 What is waited for comes from `verify.polling.waits_in_progress()`: every `eventually` in any
 thread registers there, so the flow's and the checks' waits are shown without knowing about them.
@@ -12,10 +13,12 @@ thread registers there, so the flow's and the checks' waits are shown without kn
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from verify.escape import terminal
@@ -23,6 +26,12 @@ from verify.polling import WaitInProgress, waits_in_progress
 from verify.report.text import shorten
 
 HEARTBEAT_S = 10.0
+# The heartbeat's interval from the environment, in seconds: a test that must see a heartbeat need not
+# wait 10 s of a stopped processor for it, and a CI log may want fewer lines. Bounded both ways: a
+# heartbeat many times a second would bury the log, one an hour apart is silence.
+HEARTBEAT_ENV = "VERIFY_HEARTBEAT_S"
+HEARTBEAT_MIN_S = 0.5
+HEARTBEAT_MAX_S = 3600.0
 # How often the live line is redrawn: often enough that its seconds count, rarely enough to cost nothing.
 REDRAW_S = 0.5
 _CLEAR_TO_END = "\x1b[K"
@@ -38,6 +47,24 @@ def _is_terminal(out: TextIO) -> bool:
         return False
 
 
+def heartbeat_interval(environ: Mapping[str, str] | None = None) -> tuple[float, str | None]:
+    """The heartbeat's interval: `VERIFY_HEARTBEAT_S` when set to a number of seconds in range, else
+    HEARTBEAT_S -- and, for a value that is not, the sentence saying it was not used."""
+    raw = (os.environ if environ is None else environ).get(HEARTBEAT_ENV, "").strip()
+    if not raw:
+        return HEARTBEAT_S, None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not HEARTBEAT_MIN_S <= value <= HEARTBEAT_MAX_S:  # NaN and the infinities fail this too
+        return HEARTBEAT_S, (
+            f"{HEARTBEAT_ENV}={terminal(raw[:40])!r} is not a number of seconds from {HEARTBEAT_MIN_S:g} "
+            f"to {HEARTBEAT_MAX_S:g}: a heartbeat every {HEARTBEAT_S:g} s"
+        )
+    return value, None
+
+
 def _seconds(value: float) -> str:
     return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
 
@@ -46,8 +73,9 @@ class Progress:
     """The run's console while checks run: its own output (`write`) and the status around it.
 
     `live`: redraw one status line (a terminal) instead of printing heartbeat lines; by default,
-    whether `out` is a terminal. `clock` and `waits` are injectable so the texts are tested without
-    waiting; `column` says where the cursor is when another writes the characters (pytest's terminal).
+    whether `out` is a terminal. `heartbeat_s`: by default `heartbeat_interval()`'s. `clock` and
+    `waits` are injectable so the texts are tested without waiting; `column` says where the cursor is
+    when another writes the characters (pytest's terminal).
     Thread-safe: the run's thread writes, the status thread redraws.
     """
 
@@ -57,7 +85,7 @@ class Progress:
         *,
         enabled: bool = True,
         live: bool | None = None,
-        heartbeat_s: float = HEARTBEAT_S,
+        heartbeat_s: float | None = None,
         waits: Callable[[], list[WaitInProgress]] = waits_in_progress,
         clock: Callable[[], float] = time.monotonic,
         width: Callable[[], int] | None = None,
@@ -66,6 +94,10 @@ class Progress:
         self.out = out
         self.enabled = enabled
         self.live = _is_terminal(out) if live is None else live
+        # An unusable VERIFY_HEARTBEAT_S is said once, where the heartbeats go, and never ends the run.
+        self._heartbeat_note: str | None = None
+        if heartbeat_s is None:
+            heartbeat_s, self._heartbeat_note = heartbeat_interval()
         self.heartbeat_s = heartbeat_s
         self._waits = waits
         self._clock = clock
@@ -91,6 +123,14 @@ class Progress:
         if not self.enabled or self._thread is not None:
             return
         self._started = self._clock()
+        if self._heartbeat_note and not self.live:
+            try:
+                with self._lock:
+                    self.out.write(("\n" if self._column() else "") + f"verify: {self._heartbeat_note}\n")
+                    self._line = ""
+                    self.out.flush()
+            except (OSError, ValueError):  # the console went away (a closed pipe): the run goes on
+                pass
         self._thread = threading.Thread(target=self._loop, name="verify-progress", daemon=True)
         self._thread.start()
 
@@ -149,7 +189,7 @@ class Progress:
         return "; ".join(parts)
 
     def heartbeat_line(self, now: float | None = None) -> str | None:
-        """The line a log gets every HEARTBEAT_S seconds: the run's time, then the status."""
+        """The line a log gets every `heartbeat_s` seconds: the run's time, then the status."""
         now = self._clock() if now is None else now
         text = self.status(now)
         return None if text is None else f"verify: [{now - self._started:.0f} s] {text}"
