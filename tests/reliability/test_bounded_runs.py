@@ -1,5 +1,5 @@
-"""Finding 6 of issue 16, end to end: an API that trickles one byte a second (allowed through
-AWS_ENDPOINT_URL_EXECUTE_API, as an emulator's would be) cannot keep a `--timeout 3` run alive
+"""Finding 6 of issue 16, end to end: an API that trickles a byte at a time (allowed through
+AWS_ENDPOINT_URL_EXECUTE_API, as an emulator's would be) cannot keep a `--timeout 1` run alive
 past its per-request deadline, and SIGINT/SIGTERM end a run within 5 s, clean-up included."""
 
 from __future__ import annotations
@@ -44,14 +44,17 @@ def _trickling_stack(
 def test_a_trickling_api_cannot_outlast_the_per_request_deadline(
     sandbox: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path
 ) -> None:
-    with TrickleServer(every_s=1.0, max_bytes=120) as server:
+    # A byte every 0.2 s keeps each read well inside the 1 s read timeout (5 times over), so only the
+    # whole-request deadline can end the request. --timeout 1, not 3: every request is abandoned at
+    # 5 s + 1 s instead of 5 s + 3 s, and the clean-up's wait for the readings shrinks with it.
+    with TrickleServer(every_s=0.2, max_bytes=600) as server:
         env = _trickling_stack(sandbox, server, tmp_path)
         started = time.monotonic()
         result = run_verify(
             "run",
             "--outputs=outputs.json",
             "--report-dir=reports",
-            "--timeout=3",
+            "--timeout=1",
             cwd=tmp_path,
             env=env,
             timeout=90,
@@ -60,8 +63,8 @@ def test_a_trickling_api_cannot_outlast_the_per_request_deadline(
         assert server.connections >= 1  # the API was really asked, and really trickled
     console = result.stdout + result.stderr
     assert "Traceback" not in console, console[-3000:]
-    # 3 s of reading + 5 s to connect at most per request, a few requests, the waits' 3 s: well
-    # under the run's own deadline (2 x 3 + 60 s) -- and nowhere near the 120 s the API would take.
+    # 1 s of reading + 5 s to connect at most per request, a few requests, the waits' 1 s: well
+    # under the run's own deadline (2 x 1 + 60 s) -- and nowhere near the 120 s the API would take.
     assert took < 45, took
     assert result.returncode in (1, 3), console[-2000:]
     checks = summary(tmp_path / "reports")["checks"]
