@@ -294,10 +294,30 @@ def _ours(env: dict[str, str], table: str, run_id: str) -> list[str]:
     return [i["sensorId"]["S"] for i in items(env, table) if i["sensorId"]["S"].startswith(run_id)]
 
 
-def _after_the_processor(env: dict[str, str], outputs: dict[str, Any], run_id: str) -> dict[str, list[str]]:
-    import time
+_QUEUE_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
 
-    time.sleep(5)  # longer than the slow processor takes for anything still queued
+
+def _queue_drained(env: dict[str, str], outputs: dict[str, Any]) -> bool:
+    from tests.helpers.cli import client
+
+    sqs = client(env, "sqs")
+    url = sqs.get_queue_url(QueueName=outputs["IngestionQueueUrl"].rsplit("/", 1)[1])["QueueUrl"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(_QUEUE_COUNTS))["Attributes"]
+    return all(int(counts[name]) == 0 for name in _QUEUE_COUNTS)
+
+
+def _after_the_processor(env: dict[str, str], outputs: dict[str, Any], run_id: str) -> dict[str, list[str]]:
+    from tests.helpers.cli import wait_for
+
+    # Until the processor has finished everything still queued: it writes a reading's processed copy
+    # before it deletes the reading's message, so an empty queue (nothing waiting, held or delayed)
+    # means every late write has landed. A fixed 5 s sleep guessed that (slow_processor: ~3 s) and
+    # cost its 5 s even when the run had already waited the processor out.
+    wait_for(lambda: _queue_drained(env, outputs), "the slow processor to empty its queue", timeout=60)
     return {
         table: _ours(env, outputs[table], run_id)
         for table in ("RawSensorTableName", "ProcessedDataTableName")
@@ -429,7 +449,10 @@ def test_a_stack_accepting_garbage_gets_the_malformed_reading_reported_with_its_
         "--sandbox",
         "--sandbox-stack=pipeline",
         "--fault=accepts_garbage",
-        "--timeout=10",
+        # The clean-up waits for the accepted garbage until twice this after it was sent (5 s at
+        # least): 3 s ends the run ~6 s after it, not 15 s, and is still more than the healthy
+        # sandbox's steps need (tests/reliability/test_aws_faults.py passes whole runs on 2 s).
+        "--timeout=3",
         "--report-dir=reports",
         cwd=tmp_path,
         env=clean_env(),
