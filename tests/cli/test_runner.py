@@ -169,7 +169,10 @@ def test_full_run_says_what_pytest_says_and_removes_its_reading(healthy: tuple[P
 
 def test_a_stopped_processor_fails_and_blocks_the_steps_after_it(tmp_path: Path) -> None:
     with start_stack(tmp_path / "sandbox", faults=("processor_down",)) as handle:
-        direct = verify_json(tmp_path, handle, "run", "fd", "--timeout=4", "-k", "flow")
+        # The stopped processor is waited for --timeout, and the clean-up waits for its reading until
+        # twice that after it was sent (5 s at least): 3 s, not 4 s, ends the run 2 s sooner and still
+        # leaves the ingest and raw steps, which answer at once, ample time on a loaded machine.
+        direct = verify_json(tmp_path, handle, "run", "fd", "--timeout=3", "-k", "flow")
         left = _raw_items(handle, direct["run_id"])
     assert direct["_exit"] == 1
     statuses = {c["id"].split("::")[1]: c["status"] for c in direct["checks"]}
