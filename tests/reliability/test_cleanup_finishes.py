@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 import verify.scenario.cleanup as cleanup_module
 from tests.helpers.cli import create_flow_tables
 from verify.aws.client import Aws
-from verify.aws.http import HttpResult, SignedHttp
+from verify.aws.http import HostRefused, HttpResult, SignedHttp
 from verify.config.settings import Config
 from verify.model import Category, CheckResult, LeftBehind, RunSummary, Severity, Status, Verdict
 from verify.scenario.flow import Flow
@@ -177,6 +177,30 @@ def test_a_refused_reading_is_not_waited_for(moto: Aws, short_grace: None) -> No
         flow.ingest()
     flow.cleanup()
     assert flow.left_behind == []
+
+
+class RefusingHttp(SlowPipeline):
+    """verify itself refuses the host (not in [http] allow_hosts): nothing is ever sent."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> HttpResult:  # type: ignore[override]
+        raise HostRefused(f"{url}: not an AWS host and not in [http] allow_hosts")
+
+
+def test_a_reading_verify_refused_to_send_is_neither_waited_for_nor_reported_left_behind(
+    moto: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A grace long enough to see: a reading wrongly taken as in flight would hold clean-up for it,
+    # then be reported "accepted by the API" though no byte of it went out.
+    monkeypatch.setattr(cleanup_module, "IN_FLIGHT_GRACE_S", 3.0)
+    monkeypatch.setattr(cleanup_module, "IN_FLIGHT_FLOOR_S", 3.0)
+    monkeypatch.setattr(cleanup_module, "MIN_GRACE_S", 3.0)
+    flow = _flow(moto, RefusingHttp(delay=None))
+    with pytest.raises(HostRefused):
+        flow.ingest()
+    started = time.monotonic()
+    flow.cleanup()
+    assert flow.left_behind == []
+    assert time.monotonic() - started < 2.0
 
 
 def test_an_accepted_malformed_reading_is_reported_with_the_dead_letter_queue(

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from verify.aws.errors import aws_errors
-from verify.errors import CheckFailed, VerifyError
+from verify.aws.http import HostRefused, HttpResult
+from verify.errors import CheckFailed, ReadOnlyViolation, VerifyError
 from verify.model import LeftBehind
 from verify.polling import CLEANUP_GRACE_S, run_deadline, stop_deadline
 from verify.scenario.lookup import ReadingLookup
@@ -63,6 +64,20 @@ class RunCleanup(ReadingLookup):
     def _answered(self, marker: str, status: int) -> None:
         if 400 <= status < 500:
             self._in_flight.pop(marker, None)  # refused: it never entered the pipeline
+
+    def _send(self, marker: str, send: Callable[[], HttpResult]) -> HttpResult:
+        """Send a reading tagged `marker` and note what became of it: in flight until the API
+        refuses it; never in flight when verify itself refused to send it (a host outside
+        [http] allow_hosts, a read-only run) -- clean-up then neither waits for it nor reports it
+        as "accepted by the API" and left behind."""
+        self._sending(marker)
+        try:
+            response = send()
+        except (HostRefused, ReadOnlyViolation):
+            self._in_flight.pop(marker, None)  # refused here, before a byte went out
+            raise
+        self._answered(marker, response.status)
+        return response
 
     def cleanup(self) -> list[str]:
         """Delete every item this run wrote (by its markers) from the flow's tables, wait (bounded) for

@@ -20,6 +20,7 @@ hop happened.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -157,10 +158,13 @@ class Flow(NegativeChecks):
             self.payload = self.build_payload(convention, self._reading_time)
             self._sent_at = time.monotonic()
             self._sent_epoch_ms = int(time.time() * 1000)
-            self._sending(self.marker)
             # Sampled=1: the request whose trace the trace step looks up (verify.aws.http).
-            response = self.http.request(self.config.flow.method, url, json_body=self.payload, sampled=True)
-            self._answered(self.marker, response.status)
+            response = self._send(
+                self.marker,
+                functools.partial(
+                    self.http.request, self.config.flow.method, url, json_body=self.payload, sampled=True
+                ),
+            )
             if convention is not None:
                 tried.append(convention)
                 tries.append(

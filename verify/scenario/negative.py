@@ -80,17 +80,20 @@ class NegativeChecks(StackLearning, RunCleanup, StepBook):
         marker = f"{self.marker}-{how}"
         self._markers_written.add(marker)
         body = {**(self.payload or self.build_payload()), **self._partition(marker)}
-        self._sending(marker)
         if how == "unsigned":
-            response = self.http.request(self.config.flow.method, url, json_body=body, sign=False)
+            response = self._send(
+                marker, lambda: self.http.request(self.config.flow.method, url, json_body=body, sign=False)
+            )
         else:
             frozen = self.aws.credentials().get_frozen_credentials()
             # Same key id, different secret: the API must check the signature, not just its presence.
             wrong = (str(frozen.access_key), "wrong" + str(frozen.secret_key)[5:], frozen.token)
-            response = self.http.request(
-                self.config.flow.method, url, json_body=body, credentials_override=wrong
+            response = self._send(
+                marker,
+                lambda: self.http.request(
+                    self.config.flow.method, url, json_body=body, credentials_override=wrong
+                ),
             )
-        self._answered(marker, response.status)
         evidence = {"route": route, "response": response.evidence()}
         if response.status not in (401, 403):
             raise CheckFailed(
@@ -118,9 +121,9 @@ class NegativeChecks(StackLearning, RunCleanup, StepBook):
             shape = from_payload(rendered, self.marker, shape)
         body.update(shape.malformed(self.malformed_marker, self.config.flow.value_field))
         self._markers_written.add(self.malformed_marker)
-        self._sending(self.malformed_marker)
-        response = self.http.request(self.config.flow.method, url, json_body=body)
-        self._answered(self.malformed_marker, response.status)
+        response = self._send(
+            self.malformed_marker, lambda: self.http.request(self.config.flow.method, url, json_body=body)
+        )
         self._malformed_status = response.status
         evidence: dict[str, Any] = {"route": route, "response": response.evidence(), "sent": trim(body)}
         evidence["malformed_for"] = shape.describe()
