@@ -217,3 +217,13 @@ def test_evidence_recorded_redacted_is_not_redacted_again_and_the_rest_is() -> N
     out = redactor.redact_obj(evidence, redacted_keys=("aws_calls",))
     assert out == {"db_password": "***", "seen": "***", "aws_calls": calls}
     assert out["aws_calls"] is calls  # kept as recorded: no second pass
+
+
+def test_reset_forgets_every_secret_and_masking_starts_again() -> None:
+    redactor = Redactor()
+    redactor.add("hunter2-swordfish")
+    assert "hunter2-swordfish" not in redactor.redact("password hunter2-swordfish here")
+    redactor.reset()
+    assert redactor.redact("password hunter2-swordfish here") == "password hunter2-swordfish here"
+    redactor.add("another-secret-value")
+    assert "another-secret-value" not in redactor.redact("x another-secret-value y")

@@ -246,6 +246,13 @@ class Redactor:
         self._secrets: set[str] = set()
         self._needles: tuple[_Needle, ...] = ()
 
+    def reset(self) -> None:
+        """Forget every secret: for a process that runs verify more than once (a test suite calling
+        `main()` again and again), so one run's secrets never mask words in the next run's text."""
+        with self._lock:
+            self._secrets = set()
+            self._needles = ()
+
     def add(self, secret: str) -> None:
         """Register a value to mask from now on (values under 4 characters, and the literals `true`,
         `false`, `null` -- a Terraform `sensitive` bool holds one bit -- are ignored)."""

@@ -104,8 +104,7 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
                 monkeypatch.setenv(key, value)
         # A fresh process masks only what its own run registered: the values a run before this one
         # registered (the last start's random secrets) would mask words in this run's messages.
-        monkeypatch.setattr(REDACTOR, "_secrets", set())
-        monkeypatch.setattr(REDACTOR, "_needles", ())
+        REDACTOR.reset()
         handlers = [signal.getsignal(s) for s in _HANDLED]
         capfd.readouterr()
         thresholds = gc.get_threshold()
