@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 
 from verify.sandbox.emulator.server import Emulator
 
@@ -40,6 +41,10 @@ TEMPLATE = {
 def endpoint() -> Iterator[dict[str, str]]:
     emulator = Emulator()
     emulator.start()
+    # moto's state lives in this process, not in the server: when the worker comes back to this
+    # module after another (pytest-xdist's worksteal), the stack of the last set-up is still there
+    # (CI: "Stack IotLive already exists"). moto server's own reset starts from nothing.
+    requests.post(f"{emulator.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
     env = {
         "AWS_ENDPOINT_URL": emulator.endpoint_url,
         "AWS_ACCESS_KEY_ID": "AKIATESTLIVESTACK000",

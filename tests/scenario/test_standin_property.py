@@ -326,8 +326,11 @@ def test_each_fault_fails_its_relevant_check_on_a_single_table_design(
 def test_each_fault_fails_its_relevant_check(
     aws_mock: None, tmp_path: Path, quick_cleanup: None, fault: str
 ) -> None:
+    # A single-table design whose key or entities only a healthy stack's answers could teach is an
+    # error by design once broken (naming [flow] key_prefix / the entities): tested on its own in
+    # test_a_single_table_key_nothing_tells_… and test_single_table_entities_nothing_tells_….
     @settings(SETTINGS, max_examples=2)
-    @given(drawn=conventions())
+    @given(drawn=conventions().filter(lambda c: not c.single_table or (c.key_told and c.entities_told)))
     def broken(drawn: Conventions) -> None:
         with standin(drawn, fault) as stack:
             # A fault seen by a wait running out gets a short budget (it bounds one call too); the
