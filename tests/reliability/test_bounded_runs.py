@@ -44,9 +44,9 @@ def _trickling_stack(
 def test_a_trickling_api_cannot_outlast_the_per_request_deadline(
     sandbox: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path
 ) -> None:
-    # A byte every 0.2 s keeps each read well inside the 1 s read timeout (5 times over), so only the
-    # whole-request deadline can end the request. --timeout 1, not 3: every request is abandoned at
-    # 5 s + 1 s instead of 5 s + 3 s, and the clean-up's wait for the readings shrinks with it.
+    # A byte every 0.2 s keeps each read well inside the 2 s read timeout (10 times over: a loaded CI
+    # machine may stall the trickling thread for a second without the read timeout firing), so only
+    # the whole-request deadline can end the request: 5 s + 2 s, and the clean-up's wait shrinks with it.
     with TrickleServer(every_s=0.2, max_bytes=600) as server:
         env = _trickling_stack(sandbox, server, tmp_path)
         started = time.monotonic()
@@ -54,7 +54,7 @@ def test_a_trickling_api_cannot_outlast_the_per_request_deadline(
             "run",
             "--outputs=outputs.json",
             "--report-dir=reports",
-            "--timeout=1",
+            "--timeout=2",
             cwd=tmp_path,
             env=env,
             timeout=90,
@@ -63,8 +63,8 @@ def test_a_trickling_api_cannot_outlast_the_per_request_deadline(
         assert server.connections >= 1  # the API was really asked, and really trickled
     console = result.stdout + result.stderr
     assert "Traceback" not in console, console[-3000:]
-    # 1 s of reading + 5 s to connect at most per request, a few requests, the waits' 1 s: well
-    # under the run's own deadline (2 x 1 + 60 s) -- and nowhere near the 120 s the API would take.
+    # 2 s of reading + 5 s to connect at most per request, a few requests, the waits' 2 s: well
+    # under the run's own deadline (2 x 2 + 60 s) -- and nowhere near the 120 s the API would take.
     assert took < 45, took
     assert result.returncode in (1, 3), console[-2000:]
     checks = summary(tmp_path / "reports")["checks"]
