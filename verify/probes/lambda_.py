@@ -13,9 +13,6 @@ from verify.errors import CheckFailed, NotApplicable
 from verify.polling import NotYet
 from verify.probes.lambda_runtimes import DEPRECATION
 
-# One table for the live check and for `verify preflight`: its source, its date and the Amazon Linux 2
-# runtimes it leaves out on purpose are explained there. Two tables had drifted apart by weeks.
-DEPRECATED_RUNTIMES: dict[str, dt.date] = DEPRECATION
 # A runtime this close to its deprecation still passes, with a warning in the evidence.
 DEPRECATION_WARNING_DAYS = 180
 
@@ -73,7 +70,9 @@ def check_runtime(config: dict[str, Any], function: str, today: dt.date | None =
         raise NotApplicable(
             f"Lambda function `{function}` has {kind}: its base image is not a managed runtime"
         )
-    deprecated = DEPRECATED_RUNTIMES.get(str(runtime))
+    # One table for this check and for `verify preflight` (its source, its date and the Amazon Linux 2
+    # runtimes it leaves out on purpose are explained there): two tables had drifted apart by weeks.
+    deprecated = DEPRECATION.get(str(runtime))
     evidence: dict[str, Any] = {"runtime": runtime}
     if deprecated is None:
         return evidence

@@ -126,9 +126,7 @@ class Progress:
         if self._heartbeat_note and not self.live:
             try:
                 with self._lock:
-                    self.out.write(("\n" if self._column() else "") + f"verify: {self._heartbeat_note}\n")
-                    self._line = ""
-                    self.out.flush()
+                    self._own_line(f"verify: {self._heartbeat_note}")
             except (OSError, ValueError):  # the console went away (a closed pipe): the run goes on
                 pass
         self._thread = threading.Thread(target=self._loop, name="verify-progress", daemon=True)
@@ -209,10 +207,7 @@ class Progress:
             if not self.live:
                 line = self.heartbeat_line()
                 if line is not None:
-                    # On a line of its own: the progress characters go on below it.
-                    self.out.write(("\n" if self._column() else "") + line + "\n")
-                    self._line = ""
-                    self.out.flush()
+                    self._own_line(line)
                 return
             text = self.status()
             self._erase()
@@ -229,6 +224,12 @@ class Progress:
             self.out.write(f"  {shown}{_CLEAR_TO_END}")
             self._drawn = True
             self.out.flush()
+
+    def _own_line(self, line: str) -> None:
+        """Print `line` on a line of its own (under the lock): the progress characters go on below it."""
+        self.out.write(("\n" if self._column() else "") + line + "\n")
+        self._line = ""
+        self.out.flush()
 
     def _erase(self) -> None:
         """Back to the end of the run's own output on this line (under the lock)."""

@@ -56,27 +56,21 @@ class RunCleanup(ReadingLookup):
     left_behind: list[LeftBehind]
     _stopping: Callable[[], bool]
 
-    def _sending(self, marker: str) -> None:
-        """Before a reading goes out: from here on something of ours may be in the stack."""
-        self._sent = True
-        self._in_flight[marker] = time.monotonic()
-
-    def _answered(self, marker: str, status: int) -> None:
-        if 400 <= status < 500:
-            self._in_flight.pop(marker, None)  # refused: it never entered the pipeline
-
     def _send(self, marker: str, send: Callable[[], HttpResult]) -> HttpResult:
-        """Send a reading tagged `marker` and note what became of it: in flight until the API
-        refuses it; never in flight when verify itself refused to send it (a host outside
+        """Send a reading tagged `marker` and note what became of it: from here on something of ours
+        may be in the stack, and the reading is in flight until the API refuses it (4xx: it never
+        entered the pipeline); never in flight when verify itself refused to send it (a host outside
         [http] allow_hosts, a read-only run) -- clean-up then neither waits for it nor reports it
         as "accepted by the API" and left behind."""
-        self._sending(marker)
+        self._sent = True
+        self._in_flight[marker] = time.monotonic()
         try:
             response = send()
         except (HostRefused, ReadOnlyViolation):
             self._in_flight.pop(marker, None)  # refused here, before a byte went out
             raise
-        self._answered(marker, response.status)
+        if 400 <= response.status < 500:
+            self._in_flight.pop(marker, None)
         return response
 
     def cleanup(self) -> list[str]:
