@@ -40,13 +40,14 @@ class StackContext:
         with _SESSION_LOCK:
             if not _SESSION:
                 _SESSION.append(boto3.session.Session())
-            return _SESSION[0].client(
+            client = _SESSION[0].client(
                 service,
                 region_name=self.region,
                 endpoint_url=self.emulator.endpoint_url,
                 aws_access_key_id=ACCESS_KEY_ID,
                 aws_secret_access_key=SECRET_ACCESS_KEY,
             )
+        return self.emulator.connect(client)
 
 
 @dataclass

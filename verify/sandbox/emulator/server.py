@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 # An interceptor sees the parsed request and either returns None (let moto answer) or a full
 # response (status, headers, body) that replaces moto's.
@@ -165,14 +166,72 @@ class FaultMiddleware:
         return [payload]
 
 
+_DISPATCHER: list[Any] = []
+_DISPATCHER_LOCK = threading.Lock()
+
+
+def _dispatcher() -> Any:
+    """The process's one moto WSGI app.
+
+    moto builds a Flask app per service on its first request, compiling every URL rule of the
+    service (~40 ms each); a dispatcher per sandbox start did that again at every start and fault
+    switch -- a fifth of a switch's CPU -- and held one lock while doing it, so the first calls of
+    a run queued behind each other. The apps hold no state (moto's backends are global to the
+    process), so every emulator of the process can share them."""
+    with _DISPATCHER_LOCK:
+        if not _DISPATCHER:
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            class Dispatcher(DomainDispatcherApplication):
+                """Remembers which backend serves a host: moto matches the host against each of
+                its ~400 services' URL patterns on every request, holding the lock every request
+                of the emulator takes (a tenth of a run's emulator CPU). The patterns are fixed,
+                so the answer for a host is too."""
+
+                def __init__(self) -> None:
+                    super().__init__(create_backend_app)
+                    self._hosts: dict[str | None, Any] = {}
+
+                def get_backend_for_host(self, host: str | None) -> Any:
+                    if host not in self._hosts:  # asked under the dispatcher's own lock
+                        self._hosts[host] = super().get_backend_for_host(host)
+                    return self._hosts[host]
+
+            _reuse_kms_keys()
+            _DISPATCHER.append(Dispatcher())
+        return _DISPATCHER[0]
+
+
+def _reuse_kms_keys() -> None:
+    """One private key per key spec for the whole process, instead of moto's fresh one per CreateKey.
+
+    moto generates a 2048-bit RSA key for every key, symmetric ones included: 50-300 ms of CPU each
+    (prime search), a fifth of a pipeline's provisioning. No sandbox check needs two keys' key
+    material to differ. Guarded: a moto without this function is left as it is, only slower."""
+    from moto.kms import models
+
+    original = getattr(models, "generate_private_key", None)
+    if original is None or getattr(original, "shared_by_verify", False):
+        return
+    keys: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def shared(key_spec: str) -> Any:
+        with lock:
+            if key_spec not in keys:
+                keys[key_spec] = original(key_spec)
+            return keys[key_spec]
+
+    shared.shared_by_verify = True  # type: ignore[attr-defined]
+    setattr(models, "generate_private_key", shared)  # noqa: B010 -- moto does not export it
+
+
 class Emulator:
     """moto on 127.0.0.1:<port> in a thread of this process, with a FaultMiddleware in front."""
 
     def __init__(self, port: int | None = None) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         self.port = port or free_port()
-        self.middleware = FaultMiddleware(DomainDispatcherApplication(create_backend_app))
+        self.middleware = FaultMiddleware(_dispatcher())
         self._serving = ServedInThread()
 
     @property
@@ -186,3 +245,43 @@ class Emulator:
 
     def stop(self) -> None:
         self._serving.stop()
+
+    def connect(self, client: Any) -> Any:
+        """Has `client` (a boto3 client of this process, aimed at `endpoint_url`) hand each request
+        straight to the emulator's WSGI app instead of sending it through a socket.
+
+        For the sandbox's own calls only -- provisioning, its functions and processor -- which live
+        in the emulator's process: the loopback socket, the server's thread per request and both
+        HTTP stacks were about half of a provisioning's CPU (a fault switch, every start). The
+        request still passes the fault middleware, signed and with its headers as sent. The
+        harness's calls never come here: they reach the emulator over HTTP, as they would AWS."""
+        client.meta.events.register("before-send", self._answer)
+        return client
+
+    def _answer(self, request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+        from urllib3.response import HTTPResponse
+
+        body = request.body
+        if hasattr(body, "read"):
+            body = body.read()
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        url = urllib.parse.urlsplit(request.url)
+        environ = EnvironBuilder(
+            path=url.path or "/",
+            base_url=f"{url.scheme}://{url.netloc}",
+            query_string=url.query,
+            method=request.method,
+            headers=[
+                (k, v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in request.headers.items()
+            ],
+            data=body or b"",
+        ).get_environ()
+        chunks, status, headers = run_wsgi_app(self.middleware, environ, buffered=True)
+        payload = b"".join(chunks)
+        raw = HTTPResponse(
+            body=io.BytesIO(payload), status=int(status.split(" ", 1)[0]), preload_content=False
+        )
+        answer_headers: Any = dict(headers.items())  # botocore keeps them in a dict of its own
+        return AWSResponse(request.url, raw.status, answer_headers, raw)
