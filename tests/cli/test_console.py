@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -135,7 +137,32 @@ def test_a_stopped_processor_shows_heartbeats_during_the_flow_wait_not_silence(t
 
 @pytest.mark.sandbox
 def test_quiet_and_json_keep_progress_off_stdout(tmp_path: Path) -> None:
-    result = run_verify(
+    # The two runs side by side, each with its embedded sandbox: the --json one spends its time
+    # waiting for a processor that never runs.
+    with ThreadPoolExecutor(1) as pool:
+        json_run = pool.submit(_json_run_of_a_stopped_processor, tmp_path)
+        quiet = run_verify(
+            "run",
+            "--sandbox",
+            "--sandbox-stack=pipeline",
+            "--quiet",
+            "-k",
+            "test_outputs",
+            f"--report-dir={tmp_path / 'quiet'}",
+            cwd=tmp_path,
+            env=clean_env(HEARTBEAT),  # even with a heartbeat due every second, none is printed
+        )
+        result = json_run.result()
+    # stdout is the summary alone (for `| jq`); progress went to stderr.
+    assert json.loads(result.stdout)["verdict"] == "fail"
+    assert any(line.startswith("verify: [") for line in result.stderr.splitlines()), result.stderr[-2000:]
+    assert quiet.returncode == 0, quiet.stdout[-2000:] + quiet.stderr[-2000:]
+    printed = (quiet.stdout + quiet.stderr).splitlines()
+    assert not any(line.startswith(("verify: [", "verify: sandbox: ")) for line in printed), printed
+
+
+def _json_run_of_a_stopped_processor(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return run_verify(
         "run",
         "--sandbox",
         "--sandbox-stack=pipeline",
@@ -146,23 +173,6 @@ def test_quiet_and_json_keep_progress_off_stdout(tmp_path: Path) -> None:
         cwd=tmp_path,
         env=clean_env(HEARTBEAT),
     )
-    # stdout is the summary alone (for `| jq`); progress went to stderr.
-    assert json.loads(result.stdout)["verdict"] == "fail"
-    assert any(line.startswith("verify: [") for line in result.stderr.splitlines()), result.stderr[-2000:]
-    quiet = run_verify(
-        "run",
-        "--sandbox",
-        "--sandbox-stack=pipeline",
-        "--quiet",
-        "-k",
-        "test_outputs",
-        f"--report-dir={tmp_path / 'quiet'}",
-        cwd=tmp_path,
-        env=clean_env(HEARTBEAT),  # even with a heartbeat due every second, none is printed
-    )
-    assert quiet.returncode == 0, quiet.stdout[-2000:] + quiet.stderr[-2000:]
-    printed = (quiet.stdout + quiet.stderr).splitlines()
-    assert not any(line.startswith(("verify: [", "verify: sandbox: ")) for line in printed), printed
 
 
 @pytest.mark.sandbox
