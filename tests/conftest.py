@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import compileall
 import os
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+import verify
 from tests.helpers.moto import MOTO_REGION
+
+# ------------------------------------------------------------------ bytecode caches
+# Images that set PYTHONDONTWRITEBYTECODE=1 (CI's does) made every test worker compile and rewrite
+# every test module again (collection: 12 s of CPU against 5 s with caches), and every Python process
+# the suite starts (~400: console runs, sandbox children) compile verify's modules again (~0.3 s of
+# CPU each). The caches are `__pycache__` folders git ignores. The processes the suite starts keep
+# the variable and do not write, but they read what this process wrote.
+sys.dont_write_bytecode = False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # xdist's controller, before any worker starts
+        compileall.compile_dir(Path(verify.__file__).parent, quiet=1)
 
 
 @pytest.fixture
