@@ -45,6 +45,7 @@ def aws_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # moto's EC2 backend loads every default AMI each time it is built (every test's reset): about 15 %
     # of the in-process tier's time, for images no check looks at.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    _refuse_beside_a_live_sandbox()
     with mock_aws():
         # moto empties boto3's default session for the duration (and restores it after), so every
         # test's boto3.client() built a new session that parsed its service models and endpoint rules
@@ -52,6 +53,22 @@ def aws_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         # them parsed; the restore at the mock's end keeps it out of every test that is not mocked.
         boto3.DEFAULT_SESSION = _mocked_default_session()
         yield
+
+
+def _refuse_beside_a_live_sandbox() -> None:
+    """`mock_aws()` wipes moto's state, which is the whole process's: a sandbox started in this
+    process by a fixture that outlives its test (module or session scope) would lose its tables under
+    the tests that come after. Such a fixture belongs in a child process (`spawn_sandbox`)."""
+    from verify.sandbox.manager import _LIVE, _LIVE_LOCK
+
+    with _LIVE_LOCK:
+        live = sorted(_LIVE)
+    if live:
+        pytest.fail(
+            f"a sandbox started in this process is still running ({live}): mock_aws() would wipe its "
+            "state; start long-lived sandboxes with spawn_sandbox",
+            pytrace=False,
+        )
 
 
 _MOCKED_SESSION: list[boto3.session.Session] = []
