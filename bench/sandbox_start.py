@@ -4,6 +4,7 @@
     python3 bench/sandbox_start.py --stack platform --reps 8
     python3 bench/sandbox_start.py --tree /tmp/before     # another checkout's sandbox (before/after)
     python3 bench/sandbox_start.py --run                  # also `verify run --sandbox` end to end
+    python3 bench/sandbox_start.py --switch               # also a running child's fault switch
 
 Each repetition starts the sandbox's child process (`python -m verify.sandbox.serve`) the way
 `verify run --sandbox` does, times it to ready (its state file written), stops it with SIGTERM and
@@ -71,6 +72,44 @@ def start_once(tree: Path, stack: str, work: Path) -> dict[str, float]:
     return {"ready_s": ready, "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
+# A fault each stack's switches alternate with none (healthy): one that changes a resource, not a server.
+SWITCH_FAULT = {"pipeline": "no_dlq", "platform": "rds_single_az"}
+SWITCHES = 4
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of `pid` (all its threads) and of its children it has reaped."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def switch_once(tree: Path, stack: str, work: Path) -> dict[str, float]:
+    """A running child's fault switch (what each fault-matrix case pays): the median of SWITCHES
+    switches, seconds until the new state is written and the child's CPU for it."""
+    from verify.sandbox.child import switch_faults  # the switch file's protocol is the same in both trees
+
+    state_dir = work / "state"
+    cmd = [PY, "-m", "verify.sandbox.serve", "--stack", stack, "--outputs", str(work / "outputs.json")]
+    cmd += ["--state-dir", str(state_dir)]
+    proc = subprocess.Popen(cmd, cwd=work, env=_env(tree), stdout=subprocess.DEVNULL, start_new_session=True)
+    walls, cpus = [], []
+    try:
+        deadline = time.perf_counter() + 120
+        while not (state_dir / "state.json").is_file():
+            if proc.poll() is not None or time.perf_counter() > deadline:
+                raise SystemExit(f"bench: the sandbox of {tree} did not start")
+            time.sleep(0.01)
+        for n in range(SWITCHES):
+            before, t0 = _cpu_of(proc.pid), time.perf_counter()
+            switch_faults(state_dir, [SWITCH_FAULT[stack]] if n % 2 == 0 else [])
+            walls.append(time.perf_counter() - t0)
+            cpus.append(_cpu_of(proc.pid) - before)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
+
+
 def run_once(tree: Path, stack: str, work: Path) -> dict[str, float]:
     """`verify run --sandbox`, process start to exit, and its CPU (the sandbox child's included)."""
     cmd = [PY, "-m", "verify.cli.main", "run", "--sandbox", f"--sandbox-stack={stack}", "--timeout=4"]
@@ -99,11 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--tree", type=Path, help="also time this checkout's sandbox (before/after)")
     parser.add_argument("--run", action="store_true", help="also time `verify run --sandbox`")
+    parser.add_argument("--switch", action="store_true", help="also time a running child's fault switch")
     parser.add_argument("--label", default="sandbox-start")
     args = parser.parse_args(argv)
     stacks = args.stack or ["pipeline", "platform"]
     trees = {"this": REPO, **({"tree": args.tree.resolve()} if args.tree else {})}
-    kinds = {"start": start_once, **({"run": run_once} if args.run else {})}
+    kinds = {
+        "start": start_once,
+        **({"run": run_once} if args.run else {}),
+        **({"switch": switch_once} if args.switch else {}),
+    }
     samples: dict[str, dict[str, list[float]]] = {}
     for _ in range(args.reps):
         for stack in stacks:
