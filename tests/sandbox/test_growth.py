@@ -226,3 +226,9 @@ def test_verify_run_passes_on_a_grown_stack(grown60: Stack, tmp_path: Path) -> N
         c["id"].split("[", 1)[-1].rstrip("]") for c in summary["checks"] if c["status"] == "passed"
     }
     assert grown <= passed_keys, grown - passed_keys
+
+
+def test_the_docs_state_the_minimum_that_grow_enforces() -> None:
+    # docs/sandbox.md said 20 while --grow refused below 19: a newcomer found the two apart.
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    assert f"The base stack names {BASE_RESOURCES}; a smaller N is refused" in docs
