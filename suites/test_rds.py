@@ -83,7 +83,11 @@ def test_connectivity(
     check.record("endpoint", str(endpoint))
     check.record("secret_output_name", secret.key)  # which output named it (a key called "secret" is masked)
     answer = probes.rds.connect_and_query(
-        endpoint, credentials, str(dbname), must_be_reachable=verify_config.expect.db_must_be_reachable
+        endpoint,
+        credentials,
+        str(dbname),
+        must_be_reachable=verify_config.expect.db_must_be_reachable,
+        instance_status=str(instance.get("DBInstanceStatus", "available")),
     )
     check.record("server_version", answer["server_version"])
     check.record("reported_engine_version", instance.get("EngineVersion"))

@@ -181,3 +181,26 @@ def test_parse_endpoint_tells_identifiers_from_endpoints() -> None:
         "db.abc.us-east-1.rds.amazonaws.com", 5432
     )
     assert rds.parse_endpoint("127.0.0.1") == rds.Endpoint("127.0.0.1", None)
+
+
+@pytest.mark.parametrize("status", ["stopped", "failed"])
+def test_an_instance_that_serves_no_one_is_not_blamed_on_the_network(status: str) -> None:
+    # A newcomer saw a stopped instance's connectivity reported "not reachable from here (normal for
+    # private subnets ...)": the instance was down, not out of reach.
+    endpoint = rds.Endpoint("127.0.0.1", _closed_port())
+    credentials = rds.DbCredentials("iotadmin", "whatever-password", None, None, "iot")
+    with pytest.raises(VerifyError, match=f"because the instance is {status}") as caught:
+        rds.connect_and_query(
+            endpoint, credentials, "iot", must_be_reachable=False, timeout_s=2, instance_status=status
+        )
+    assert not isinstance(caught.value, NotReachable)
+
+
+def test_an_instance_that_still_serves_keeps_the_private_subnet_reading() -> None:
+    # backing-up and modifying instances accept connections: silence from outside the VPC stays unverified.
+    endpoint = rds.Endpoint("127.0.0.1", _closed_port())
+    credentials = rds.DbCredentials("iotadmin", "whatever-password", None, None, "iot")
+    with pytest.raises(NotReachable, match="not reachable from here"):
+        rds.connect_and_query(
+            endpoint, credentials, "iot", must_be_reachable=False, timeout_s=2, instance_status="backing-up"
+        )

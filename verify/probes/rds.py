@@ -29,6 +29,22 @@ from verify.redact import REDACTOR
 from verify.stack.inventory import Inventory, Resource
 
 # Usable soon: wait. Everything not here and not "available" is a verdict.
+# Statuses in which RDS accepts no connection from anywhere (AWS's DBInstanceStatus values). Not
+# "backing-up" or "modifying": an instance in those still serves, and from outside its VPC its silence
+# is the private-subnet case, never a reason to turn a healthy stack red.
+_NOT_SERVING = frozenset(
+    {
+        "stopped",
+        "stopping",
+        "failed",
+        "deleting",
+        "inaccessible-encryption-credentials",
+        "incompatible-network",
+        "incompatible-restore",
+        "restore-error",
+        "storage-full",
+    }
+)
 _TRANSITIONAL = frozenset(
     {
         "creating",
@@ -275,8 +291,14 @@ def connect_and_query(
     *,
     must_be_reachable: bool,
     timeout_s: int = CONNECT_TIMEOUT_S,
+    instance_status: str = "available",
 ) -> dict[str, Any]:
-    """Connect, `SELECT 1`, `SHOW server_version`; see the module docstring for the verdicts."""
+    """Connect, `SELECT 1`, `SHOW server_version`; see the module docstring for the verdicts.
+
+    `instance_status` is the instance's DBInstanceStatus: an instance that serves no one (stopped,
+    failed: `_NOT_SERVING`) answers no connection wherever verify runs, so its silence is not "not reachable from
+    here" (which reads as the normal private-subnet case) but a check that could not verify, naming
+    the status."""
     __tracebackhide__ = True
     skip_if_no_server("rds", endpoint.host)
     import psycopg  # a heavy import only the connectivity check pays for
@@ -312,6 +334,11 @@ def connect_and_query(
                 resource=str(endpoint),
                 expected="reachable",
                 actual=reason,
+            ) from None
+        if instance_status in _NOT_SERVING:
+            raise VerifyError(
+                f"{where}: could not connect because the instance is {instance_status} "
+                f"(its availability check says so); {reason}"
             ) from None
         raise not_reachable("database", endpoint.host, endpoint.port or 5432, reason) from None
     if one is None or one[0] != 1:
