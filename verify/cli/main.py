@@ -34,6 +34,16 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"verify: error: {message}\n")
 
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        # argparse reports a command's unknown option from the top parser, with `verify COMMAND ...`
+        # as the usage: the reader of `verify run --bogus` needs run's usage line instead.
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            commands: dict[str, argparse.ArgumentParser] = getattr(self, "commands", {})
+            command = commands.get(str(getattr(parsed, "command", "")), self)
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
 
 def _add_stack_options(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
     if several:
@@ -64,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"verify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    parser.commands = sub.choices  # type: ignore[attr-defined]  # each command's parser, for its errors
 
     for name, help_text in (
         ("run", "verify a deployed stack and write reports"),
