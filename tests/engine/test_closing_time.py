@@ -8,25 +8,14 @@ import json
 import re
 from pathlib import Path
 
+from tests.helpers.engine import engine_session
 from tests.helpers.moto import MOTO_REGION
-from verify.config.settings import Config
 from verify.engine.plan import plan
 from verify.engine.runner import run
-from verify.engine.session import start_session
 
 
 def test_the_closing_line_and_summary_json_give_one_duration(aws_mock: None, tmp_path: Path) -> None:
-    (tmp_path / "outputs.json").write_text(json.dumps({"Region": MOTO_REGION}), encoding="utf-8")
-    session = start_session(
-        config=Config(),
-        profile="full",
-        region=MOTO_REGION,
-        outputs_paths=[str(tmp_path / "outputs.json")],
-        stack=None,
-        policy=None,
-        report_dir=tmp_path / "reports",
-        timeout=5.0,
-    )
+    session = engine_session(tmp_path, {"Region": MOTO_REGION}, timeout=5.0)
     session.started_monotonic -= 42.0  # as if discovery had taken 42 s before the checks started
     out = io.StringIO()
     run(session, plan(session, "test_apigateway"), out=out)

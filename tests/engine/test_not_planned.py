@@ -7,25 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from verify.config.settings import Config
+from tests.helpers.engine import engine_session
 from verify.engine.plan import parameter_sets, plan
-from verify.engine.session import VerifySession, start_session
+from verify.engine.session import VerifySession
 from verify.marks import Mark
 
 PIPELINE = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "pipeline-flat.json"
 
 
 def _session(tmp_path: Path, outputs: Path) -> VerifySession:
-    return start_session(
-        config=Config(),
-        profile="full",
-        region=None,
-        outputs_paths=[str(outputs)],
-        stack=None,
-        policy=None,
-        report_dir=tmp_path / "reports",
-        timeout=90.0,
-    )
+    return engine_session(tmp_path, outputs, region=None)
 
 
 def test_a_kind_the_outputs_do_not_name_plans_no_instance(tmp_path: Path) -> None:

@@ -3,36 +3,24 @@ under the first output's key; its evidence lists every output naming it. Two res
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.engine import engine_session
 from verify.config.settings import load_config
 from verify.engine.outcome import with_asked
 from verify.engine.plan import plan
-from verify.engine.session import VerifySession, start_session
+from verify.engine.session import VerifySession
 
 ACCOUNT = "123456789012"
 RAW_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/raw-orders"
 
 
 def _session(tmp_path: Path, outputs: dict[str, Any]) -> VerifySession:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs), encoding="utf-8")
-    return start_session(
-        config=load_config(None),
-        profile="full",
-        region="us-east-1",
-        outputs_paths=[str(path)],
-        stack=None,
-        policy=None,
-        report_dir=tmp_path / "reports",
-        timeout=90.0,
-    )
+    return engine_session(tmp_path, outputs, config=load_config(None), region="us-east-1")
 
 
 def _rows(session: VerifySession, file: str) -> Counter[str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import clean_env, verify_command
+from tests.helpers.engine import engine_session
 from verify import mark
-from verify.config.settings import Config
 from verify.engine import plan as plan_module
-from verify.engine.session import VerifySession, start_session
+from verify.engine.session import VerifySession
 from verify.engine.spec import ShippedCheck, closest_marks
 from verify.errors import UsageError
 from verify.marks import Mark
@@ -24,16 +24,7 @@ TYPO = "check suites/test_orders.py::test_orders: its resources mark names an un
 
 
 def _session(tmp_path: Path) -> VerifySession:
-    return start_session(
-        config=Config(),
-        profile="full",
-        region=None,
-        outputs_paths=[str(OUTPUTS)],
-        stack=None,
-        policy=None,
-        report_dir=tmp_path / "reports",
-        timeout=90.0,
-    )
+    return engine_session(tmp_path, OUTPUTS, region=None)
 
 
 @mark.check("dynamodb", title="orders table {name}")

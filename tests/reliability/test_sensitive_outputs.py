@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.helpers.engine import engine_session
 from verify.config.settings import load_config
 from verify.engine import runner
 from verify.engine.plan import plan
-from verify.engine.session import start_session
 from verify.engine.spec import meta_of
 from verify.probes import secretsmanager
 
@@ -37,15 +37,8 @@ def _outputs(tmp_path: Path, secret_arn: str) -> Path:
 
 
 def _session(tmp_path: Path, outputs: Path) -> Any:
-    return start_session(
-        config=load_config(None),
-        profile="smoke",
-        region="us-east-1",
-        outputs_paths=[str(outputs)],
-        stack=None,
-        policy=None,
-        report_dir=tmp_path / "reports",
-        timeout=5,
+    return engine_session(
+        tmp_path, outputs, config=load_config(None), profile="smoke", region="us-east-1", timeout=5
     )
 
 

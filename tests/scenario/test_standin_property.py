@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 
-from tests.helpers.moto import MOTO_REGION
+from tests.helpers.engine import engine_session
 from tests.helpers.standin_gen import (
     FAULTS,
     FLOW,
@@ -36,7 +36,6 @@ from tests.helpers.standin_gen import (
 from verify.config.settings import Config, FlowConfig, HttpConfig
 from verify.engine.plan import plan
 from verify.engine.runner import run
-from verify.engine.session import start_session
 from verify.model import CheckResult, Status
 from verify.scenario import cleanup as cleanup_module
 
@@ -88,17 +87,8 @@ def verify_stack(
     requests go to the loopback listener)."""
     folder = tmp_path / f"{stack.raw_table}-{len(list(tmp_path.iterdir()))}"
     folder.mkdir()
-    (folder / "outputs.json").write_text(json.dumps(stack.outputs), encoding="utf-8")
-    session = start_session(
-        config=Config(http=HttpConfig(allow_hosts=(stack.host,)), flow=flow or FlowConfig()),
-        profile="full",
-        region=MOTO_REGION,
-        outputs_paths=[str(folder / "outputs.json")],
-        stack=None,
-        policy=None,
-        report_dir=folder / "reports",
-        timeout=timeout,
-    )
+    config = Config(http=HttpConfig(allow_hosts=(stack.host,)), flow=flow or FlowConfig())
+    session = engine_session(folder, stack.outputs, config=config, timeout=timeout)
     planned = plan(session, keyword)
     done = run(session, planned, out=io.StringIO())
     return Verified({r.id: r for r in session.results}, str(done.summary.verdict), session.run_id)

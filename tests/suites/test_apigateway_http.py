@@ -5,19 +5,17 @@ rows are what they always were."""
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from tests.helpers.engine import engine_session
 from tests.helpers.moto import MOTO_REGION
 from tests.helpers.standin_gen import Conventions, standin
-from verify.config.settings import Config
 from verify.engine.plan import plan
 from verify.engine.runner import run
-from verify.engine.session import start_session
 from verify.model import CheckResult, Status
 
 SUITE = "suites/test_apigateway.py::"
@@ -31,18 +29,7 @@ STAGE, IAM, THROTTLE, TRACING = (
 
 def run_suite(tmp_path: Path, outputs: dict[str, str]) -> dict[str, CheckResult]:
     """`verify run -k test_apigateway` on these outputs, through the engine; one row per check."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
-    session = start_session(
-        config=Config(),
-        profile="full",
-        region=MOTO_REGION,
-        outputs_paths=[str(tmp_path / "outputs.json")],
-        stack=None,
-        policy=None,
-        report_dir=tmp_path / "reports",
-        timeout=10.0,
-    )
+    session = engine_session(tmp_path, outputs, timeout=10.0)
     run(session, plan(session, "test_apigateway"), out=io.StringIO())
     rows = {r.id.split("[")[0]: r for r in session.results}
     assert len(rows) == len(session.results) == 4, [r.id for r in session.results]
