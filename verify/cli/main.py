@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,10 @@ EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}  # each command's parser, for its errors
+
     def error(self, message: str) -> Any:  # argparse's own exit code 2 is ours too; keep the usage line
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"verify: error: {message}\n")
@@ -39,8 +43,7 @@ class _Parser(argparse.ArgumentParser):
         # as the usage: the reader of `verify run --bogus` needs run's usage line instead.
         parsed, extra = self.parse_known_args(args, namespace)
         if extra:
-            commands: dict[str, argparse.ArgumentParser] = getattr(self, "commands", {})
-            command = commands.get(str(getattr(parsed, "command", "")), self)
+            command = self.commands.get(str(getattr(parsed, "command", "")), self)
             command.error(f"unrecognized arguments: {' '.join(extra)}")
         return parsed
 
@@ -74,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"verify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    parser.commands = sub.choices  # type: ignore[attr-defined]  # each command's parser, for its errors
+    parser.commands = sub.choices  # the live map: filled as each command is added below
 
     for name, help_text in (
         ("run", "verify a deployed stack and write reports"),

@@ -28,7 +28,6 @@ from verify.probes.vantage import not_reachable
 from verify.redact import REDACTOR
 from verify.stack.inventory import Inventory, Resource
 
-# Usable soon: wait. Everything not here and not "available" is a verdict.
 # Statuses in which RDS accepts no connection from anywhere (AWS's DBInstanceStatus values). Not
 # "backing-up" or "modifying": an instance in those still serves, and from outside its VPC its silence
 # is the private-subnet case, never a reason to turn a healthy stack red.
@@ -45,6 +44,7 @@ _NOT_SERVING = frozenset(
         "storage-full",
     }
 )
+# Usable soon: wait. Everything not here and not "available" is a verdict.
 _TRANSITIONAL = frozenset(
     {
         "creating",
@@ -296,9 +296,9 @@ def connect_and_query(
     """Connect, `SELECT 1`, `SHOW server_version`; see the module docstring for the verdicts.
 
     `instance_status` is the instance's DBInstanceStatus: an instance that serves no one (stopped,
-    failed: `_NOT_SERVING`) answers no connection wherever verify runs, so its silence is not "not reachable from
-    here" (which reads as the normal private-subnet case) but a check that could not verify, naming
-    the status."""
+    failed: `_NOT_SERVING`) answers no connection wherever verify runs, so its silence is not "not
+    reachable from here" (which reads as the normal private-subnet case) but a check that could not
+    verify, naming the status."""
     __tracebackhide__ = True
     skip_if_no_server("rds", endpoint.host)
     import psycopg  # a heavy import only the connectivity check pays for
