@@ -14,7 +14,7 @@ import boto3
 import requests
 from requests_aws4auth import AWS4Auth
 
-from verify.sandbox import SandboxHandle, start_sandbox
+from verify.sandbox import SandboxHandle, spawn_sandbox, start_sandbox
 
 _suffixes = itertools.count()
 
@@ -90,8 +90,17 @@ def wait_until(probe: Callable[[], Any], timeout: float = 5.0, interval: float =
         time.sleep(interval)
 
 
-def start_stack(tmp: Path, faults: tuple[str, ...] = (), **options: Any) -> SandboxHandle:
+def _where(tmp: Path) -> dict[str, Any]:
+    """A sandbox's own suffix, outputs file and state folder under `tmp`."""
     suffix = f"t{next(_suffixes)}{uuid.uuid4().hex[:4]}"
-    return start_sandbox(
-        faults=faults, suffix=suffix, outputs_path=tmp / "outputs.json", state_dir=tmp / "state", **options
-    )
+    return {"suffix": suffix, "outputs_path": tmp / "outputs.json", "state_dir": tmp / "state"}
+
+
+def start_stack(tmp: Path, faults: tuple[str, ...] = (), **options: Any) -> SandboxHandle:
+    """A sandbox in threads of this process (moto's state is this process's)."""
+    return start_sandbox(faults=faults, **_where(tmp), **options)
+
+
+def spawn_stack(tmp: Path, faults: tuple[str, ...] = (), **options: Any) -> SandboxHandle:
+    """A sandbox in a child process: for one that outlives its test (see tests/sandbox/conftest.py)."""
+    return spawn_sandbox(faults=faults, **_where(tmp), **options)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers.sandbox import Stack
-from verify.sandbox import spawn_sandbox
+from tests.helpers.sandbox import Stack, spawn_stack
 
 
 @pytest.fixture(scope="session")
@@ -17,8 +15,5 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # long as the test worker. Any later test of the worker that enters `mock_aws()` (the `aws_mock`
     # fixture) wipes that state, and in-process it wiped this sandbox's tables under the tests that
     # came after (3 failures on a CI run, when work stealing put such a test in between).
-    root = tmp_path_factory.mktemp("healthy")
-    with spawn_sandbox(
-        suffix=f"h{uuid.uuid4().hex[:6]}", outputs_path=root / "outputs.json", state_dir=root / "state"
-    ) as handle:
+    with spawn_stack(tmp_path_factory.mktemp("healthy")) as handle:
         yield Stack(handle)
