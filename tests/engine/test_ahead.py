@@ -155,3 +155,28 @@ def test_a_stop_signal_landing_on_a_check_thread_still_stops_the_main_thread_wai
         released.set()
         runner.stop()
     assert took < 3, f"the main thread ran the handler {took:.1f} s after the signal"
+
+
+def test_after_a_stop_signal_the_clean_up_s_aws_calls_are_not_abandoned_once_the_checks_ended() -> None:
+    # A stop signal (`begin_stop`) ends every wait at once, so by the time the runner is stopped its
+    # checks may all have finished. The clean-up that follows must still get its AWS answers: under
+    # load, a DeleteItem slower than 50 ms was abandoned "because the run is being stopped" and the
+    # run's raw reading stayed in the stack (a fresh-clone CI run caught it).
+    from verify import polling
+    from verify.aws.deadline import BoundedSend
+
+    class SlowSession:
+        def send(self, request: object) -> str:
+            threading.Event().wait(0.2)  # longer than BoundedSend's 50 ms check of a stop
+            return "answered"
+
+    runner = AheadRunner()
+    runner.start([_job("quick", lambda: 1)])
+    assert runner.outcome("quick").value == 1
+    polling.begin_stop(5.0)
+    try:
+        runner.stop()
+        assert BoundedSend(SlowSession(), 5.0).send(object()) == "answered"
+    finally:
+        polling.end_stop()
+        polling.allow_waits()

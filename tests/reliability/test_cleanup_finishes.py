@@ -488,3 +488,48 @@ def test_a_stack_accepting_garbage_gets_the_malformed_reading_reported_with_its_
     assert "sensor-ingestion-dlq" in dlq[0]["place"]
     assert "Left behind" in (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
     assert "LEFT BEHIND SQS queue" in done.stdout
+
+
+def test_a_clean_up_cut_short_by_a_stop_reports_the_raw_reading_it_never_removed(moto: Aws) -> None:
+    # Under load a stop's budget ran out before the first sweep's DeleteItem on the raw table: the raw
+    # item stayed, and left_behind named only the processed table (its copy still in flight).
+    from verify.errors import AwsAccessError
+
+    flow = _flow(moto, SlowPipeline(delay=None), stopping=True)
+    flow.ingest()
+    original = flow._delete_ours
+
+    def stopped_before_the_raw_delete(table: Any, *args: Any, **kwargs: Any) -> bool:
+        if table.name == "raw-data":
+            raise AwsAccessError("AWS call abandoned: the run is being stopped")
+        return bool(original(table, *args, **kwargs))
+
+    flow._delete_ours = stopped_before_the_raw_delete  # type: ignore[method-assign]
+    with pytest.raises(AwsAccessError):
+        flow.cleanup()
+    assert _sensors("raw-data") == [RUN]
+    left = {(lb.place, lb.key): lb.reason for lb in flow.left_behind}
+    assert ("DynamoDB table raw-data", f"sensorId={RUN}") in left, flow.left_behind
+    assert "the run is being stopped" in left[("DynamoDB table raw-data", f"sensorId={RUN}")]
+    assert ("DynamoDB table processed-data", f"sensorId={RUN}") in left
+
+
+def test_a_clean_up_stopped_after_the_raw_sweep_does_not_report_the_removed_raw_reading(moto: Aws) -> None:
+    from verify.errors import AwsAccessError
+
+    flow = _flow(moto, SlowPipeline(delay=None), stopping=True)
+    flow.ingest()
+    original = flow._query_key
+
+    def stopped_at_the_processed_table(table: Any, value: str) -> list[dict[str, Any]]:
+        if table.name == "processed-data":
+            raise AwsAccessError("AWS call abandoned: the run is being stopped")
+        return original(table, value)
+
+    flow._query_key = stopped_at_the_processed_table  # type: ignore[method-assign]
+    with pytest.raises(AwsAccessError):
+        flow.cleanup()
+    assert _sensors("raw-data") == []
+    assert [(lb.place, lb.key) for lb in flow.left_behind] == [
+        ("DynamoDB table processed-data", f"sensorId={RUN}")
+    ]

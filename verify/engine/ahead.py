@@ -31,7 +31,7 @@ from typing import Any
 
 from verify.engine.evidence import CheckRecorder, recording
 from verify.errors import VerifyError
-from verify.polling import allow_waits, cancel_waits, run_deadline, run_deadline_message
+from verify.polling import allow_waits, cancel_waits, run_deadline, run_deadline_message, waits_cancelled
 
 # Enough threads that the flow's waits (a handful, each blocked for seconds) never starve the quick
 # describe calls; few enough that a real account's API rate limits are not the bottleneck
@@ -172,20 +172,24 @@ class AheadRunner:
         return len(self._futures)
 
     def stop(self) -> None:
-        """Cancel what has not started, end the waits of what has, and wait for the threads."""
+        """Cancel what has not started, end the waits of what has, and wait for the threads. Then
+        waits are allowed again, whoever cancelled them: a stop signal (`polling.begin_stop`) cancels
+        them too, and the clean-up that follows needs its AWS answers -- the stop budget still bounds
+        it. Allowing only when this stop had cancelled them left a signal's cancel in place whenever
+        the checks had all ended by then (their waits end at the signal), and under load every
+        clean-up call slower than 50 ms was abandoned, leaving the run's reading in the stack."""
         with self._lock:
-            if self._stopped or self._pool is None:
-                self._stopped = True
-                return
+            pool, already = self._pool, self._stopped
             self._stopped = True
-        unfinished = any(not f.done() for f in self._futures.values())
-        if unfinished:
-            cancel_waits()
-        try:
-            self._pool.shutdown(STOP_JOIN_S)
-        finally:
-            if unfinished:
+        if pool is not None and not already:
+            if any(not f.done() for f in self._futures.values()):
+                cancel_waits()
+            try:
+                pool.shutdown(STOP_JOIN_S)
+            finally:
                 allow_waits()
+        elif waits_cancelled():
+            allow_waits()  # no thread of ours is left to end: only the clean-up waits from here
 
 
 def _run(job: Job, hold: threading.Event | None = None) -> Outcome:

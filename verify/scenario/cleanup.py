@@ -52,6 +52,9 @@ class RunCleanup(ReadingLookup):
     # Readings the API may have accepted (not refused with 4xx), by marker: when each was sent.
     _in_flight: dict[str, float]
     _processed_seen: set[str]  # markers whose processed copy clean-up found
+    # Markers whose raw-table items a sweep has removed (or found none of): kept on the flow, not in a
+    # sweep's local list, so a clean-up cut short by a stop still knows which raw items it never reached.
+    _raw_swept: set[str]
     _malformed_status: int | None
     left_behind: list[LeftBehind]
     _stopping: Callable[[], bool]
@@ -103,7 +106,10 @@ class RunCleanup(ReadingLookup):
             try:
                 schema = self.schema(table)
             except CheckFailed:
-                continue  # the table does not exist (its own check says so): nothing of ours is in it
+                # The table does not exist (its own check says so): nothing of ours is in it.
+                if self._is_raw(table):
+                    self._raw_swept.update(self._markers_written)
+                continue
             for marker in sorted(self._markers_written):
                 if not marker.startswith(self.marker):
                     continue  # defensive: only ever delete what carries this run's id
@@ -116,6 +122,8 @@ class RunCleanup(ReadingLookup):
                     for item in items:
                         if self._delete_ours(table, schema, item, prefix):
                             removed.append(f"{table.name}:{prefix}{marker}")
+                if self._is_raw(table):
+                    self._raw_swept.add(marker)
         return removed
 
     def _holds_processed(self, table: Resource, items: list[dict[str, Any]]) -> bool:
@@ -223,6 +231,17 @@ class RunCleanup(ReadingLookup):
                 partition, prefix = self.schema(table).partition.name, self._prefixes(table)[0]
         except (CheckFailed, VerifyError):
             partition = "sensorId"  # the raw table vanished: the key as the default reading names it
+        raw = self.targets.raw_table
+        if stopped is not None and raw is not None:
+            # A stop cut the sweeps short: what the API accepted and the raw table still holds.
+            for marker in sorted(set(self._in_flight) - self._raw_swept):
+                self.left_behind.append(
+                    LeftBehind(
+                        place=f"DynamoDB table {raw.name}",
+                        key=self._stored_key(raw, marker),
+                        reason=f"{stopped}; the reading the API accepted was not removed from the raw table",
+                    )
+                )
         processed = self._processed_lookup()
         unreadable = self._processed_table_exists() and processed is None
         dlq = self.targets.dlq.name if self.targets.dlq else None
@@ -263,3 +282,17 @@ class RunCleanup(ReadingLookup):
                         reason="its key differs from the raw table's, so verify cannot look this reading up there",
                     )
                 )
+
+    def _is_raw(self, table: Resource) -> bool:
+        # By name: a single-table design's one table is both, and the sweep holds it once.
+        return self.targets.raw_table is not None and table.name == self.targets.raw_table.name
+
+    def _stored_key(self, table: Resource, marker: str) -> str:
+        """`marker`'s key as `table` stores it (`pk=DEVICE#<marker>` in a single-table design), for
+        a report; the default reading's key name when the table cannot be described."""
+        try:
+            if self.single_table(table):
+                return f"{self.schema(table).partition.name}={self._prefixes(table)[0]}{marker}"
+            return f"{self.schema(table).partition.name}={marker}"
+        except (CheckFailed, VerifyError):
+            return f"sensorId={marker}"

@@ -107,6 +107,7 @@ class Flow(NegativeChecks):
         # Readings the API may have accepted (not refused with 4xx), by marker: when each was sent.
         self._in_flight: dict[str, float] = {}
         self._processed_seen: set[str] = set()  # markers whose processed copy clean-up found
+        self._raw_swept: set[str] = set()  # markers clean-up has removed from the raw table
         self._malformed_status: int | None = None
         self.left_behind: list[LeftBehind] = left_behind if left_behind is not None else []
         self._stopping = stopping
