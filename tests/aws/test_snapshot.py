@@ -1,5 +1,6 @@
 """A read-only run asks each question once (verify.aws.snapshot): repeated reads are answered from the
-first answer, never inside a wait, never for errors, never in a run that writes."""
+first answer, never inside a wait, never for errors; a run that writes, only its questions about
+configuration."""
 
 from __future__ import annotations
 
@@ -43,14 +44,51 @@ def test_a_repeated_read_is_sent_once_and_answered_with_a_copy(moto_client: Call
     assert aws.call_count() == 2
 
 
-def test_a_run_that_writes_never_caches(moto_client: Callable[[str], Any]) -> None:
+def test_a_run_that_writes_asks_about_configuration_once_and_about_data_every_time(
+    moto_client: Callable[[str], Any],
+) -> None:
     _table(moto_client)
+    url = moto_client("sqs").create_queue(QueueName="ingest")["QueueUrl"]
     aws = Aws(MOTO_REGION)
-    client = aws.client("dynamodb")
-    client.describe_table(TableName="readings")
-    client.describe_table(TableName="readings")
-    assert aws.call_count() == 2
-    assert aws.snapshot is None
+    dynamodb, sqs = aws.client("dynamodb"), aws.client("sqs")
+    dynamodb.describe_table(TableName="readings")
+    dynamodb.describe_table(TableName="readings")
+    assert aws.call_count() == 1  # a table's schema: the run's readings cannot change it
+    # What the run's own readings change is read afresh each time: an item it wrote, a queue's depth.
+    assert dynamodb.scan(TableName="readings")["Count"] == 0
+    dynamodb.put_item(TableName="readings", Item={"id": {"S": "vfy-1"}})
+    assert dynamodb.scan(TableName="readings")["Count"] == 1
+    depth = ["ApproximateNumberOfMessages"]
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=depth)["Attributes"][depth[0]] == "0"
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=depth)["Attributes"][depth[0]] == "1"
+
+
+def test_only_configuration_reads_are_answered_in_a_run_that_writes() -> None:
+    import botocore.session
+
+    from verify.aws.snapshot import CONFIGURATION_READS
+
+    # Each names an operation that exists (a typo would silently never be answered)...
+    session = botocore.session.get_session()
+    for entry in CONFIGURATION_READS:
+        service, operation = entry.split(":")
+        assert operation in session.get_service_model(service).operation_names, entry
+        # ...and only reads: a write answered from a snapshot would never reach AWS.
+        assert operation.startswith(("Describe", "Get", "List")), entry
+    changed_by_a_reading = {
+        "sqs:GetQueueAttributes",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:GetItem",
+        "logs:DescribeLogGroups",
+        "logs:FilterLogEvents",
+        "cloudwatch:DescribeAlarms",
+        "lambda:ListEventSourceMappings",
+        "xray:BatchGetTraces",
+        "kinesis:DescribeStream",
+    }
+    assert not CONFIGURATION_READS & changed_by_a_reading
 
 
 def test_a_waits_retries_are_always_sent(moto_client: Callable[[str], Any]) -> None:

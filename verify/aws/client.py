@@ -34,7 +34,7 @@ from verify.aws.calls import CallCounter
 from verify.aws.deadline import bound_each_try, refuse_past_deadline
 from verify.aws.errors import NO_CREDENTIALS, NO_REGION
 from verify.aws.guard import refuse_write
-from verify.aws.snapshot import ReadSnapshot, answer_early
+from verify.aws.snapshot import CONFIGURATION_READS, ReadSnapshot, answer_early
 from verify.errors import AwsAccessError
 from verify.version import __version__
 
@@ -95,8 +95,9 @@ class Aws:
         self._lock = threading.Lock()
         self._calls = CallCounter()
         self.breaker = Breaker()
-        # A read-only run (smoke) asks each question once: see verify.aws.snapshot.
-        self.snapshot: ReadSnapshot | None = ReadSnapshot() if read_only else None
+        # A read-only run (smoke) asks each question once; a run that writes, each question about
+        # configuration (see verify.aws.snapshot).
+        self.snapshot = ReadSnapshot() if read_only else ReadSnapshot(only=CONFIGURATION_READS)
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A cached boto3 client for `service` in `region` (default: the run's region)."""
@@ -117,9 +118,8 @@ class Aws:
             events.register("before-send", functools.partial(self.breaker.before_send, endpoint))
             events.register("before-send", refuse_past_deadline)
             events.register("response-received", functools.partial(self.breaker.observe, endpoint))
-            if self.snapshot is not None:
-                self.snapshot.register(events)
-                answer_early(client, self.snapshot)
+            self.snapshot.register(events)
+            answer_early(client, self.snapshot)
             bound_each_try(client, self._try_budget_s)
             _load_paginators(client)
             self._clients[key] = client

@@ -1,4 +1,4 @@
-"""A read-only run's snapshot: each distinct read call is sent once, and every check asking the same
+"""A run's read snapshot: each distinct read call is sent once, and every check asking the same
 question (same operation, same parameters) gets that one answer.
 
 Why: the checks about one resource ask AWS the same thing -- five SQS checks each read the queue's
@@ -6,12 +6,17 @@ attributes, four DynamoDB checks each describe the table -- so a smoke run on a 
 sent ~3.7 N calls, and a grown stack's smoke time grew with them. Answered once, the checks also
 judge one consistent view of the stack instead of views a few milliseconds apart.
 
-Only for the smoke profile, which writes nothing: a full run observes the stack change (the DLQ
-depth before and after its reading), so it never caches. The retries of an `eventually` wait are
-never answered from it either (the wait is for a change); its first attempt is an ordinary read.
-Concurrent askers of the same question wait for the first one's answer instead of all sending it
-(single flight). Errors are not cached: each asker sends its own call and gets its own error. Each
-hit is a fresh copy, so no check can alter another's answer.
+The smoke profile, which writes nothing, answers every repeated read from it. A full run observes
+the stack change (the DLQ depth before and after its reading, the log group a first invocation
+creates, an alarm its malformed reading trips), so it answers only `CONFIGURATION_READS`: what a
+stack is configured to be, which the run's own readings cannot change -- a function's settings, a
+table's key schema and TTL, an API's routes and stage, a database's engine and subnets. A sandbox
+pipeline run sent 148 calls, 19 of them the same GetFunctionConfiguration question; it now sends 93.
+
+The retries of an `eventually` wait are never answered from it (the wait is for a change); its
+first attempt is an ordinary read. Concurrent askers of the same question wait for the first one's
+answer instead of all sending it (single flight). Errors are not cached: each asker sends its own
+call and gets its own error. Each hit is a fresh copy, so no check can alter another's answer.
 """
 
 from __future__ import annotations
@@ -33,10 +38,61 @@ HitListener = Callable[[str, str, dict[str, Any], Any, dict[str, Any]], None]
 _FOLLOWER_WAIT_S = 30.0
 
 
-class ReadSnapshot:
-    """botocore event handlers that answer repeated read calls from the first answer."""
+# What a full run answers from its snapshot: what a stack is configured to be, which a reading sent
+# through it cannot change (a state changing by itself -- an instance still `modifying` -- is
+# waited for, and a wait's retries always ask AWS). Not here, because a run's own readings change
+# them: queue depths (GetQueueAttributes), items (Query, Scan, GetItem), logs and log groups (a
+# first invocation creates its group), traces, alarm states, event-source mappings' last
+# processing result.
+CONFIGURATION_READS = frozenset(
+    {
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeTimeToLive",
+        "dynamodb:DescribeContinuousBackups",
+        "lambda:GetFunctionConfiguration",
+        "lambda:GetFunction",
+        "lambda:GetFunctionConcurrency",
+        "lambda:GetFunctionEventInvokeConfig",
+        "lambda:GetPolicy",
+        "apigateway:GetRestApi",
+        "apigateway:GetRestApis",
+        "apigateway:GetResources",
+        "apigateway:GetStage",
+        "apigateway:GetStages",
+        "apigateway:GetDomainName",
+        "apigateway:GetBasePathMappings",
+        "apigatewayv2:GetApi",
+        "apigatewayv2:GetRoutes",
+        "apigatewayv2:GetStage",
+        "apigatewayv2:GetStages",
+        "apigatewayv2:GetIntegrations",
+        "sns:GetTopicAttributes",
+        "kms:DescribeKey",
+        "kms:GetKeyRotationStatus",
+        "secretsmanager:DescribeSecret",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "elasticache:DescribeReplicationGroups",
+        "elasticache:DescribeCacheClusters",
+        "efs:DescribeFileSystems",
+        "efs:DescribeMountTargets",
+        "kinesis:DescribeStreamSummary",
+        "ecs:DescribeClusters",
+        "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+    }
+)
 
-    def __init__(self) -> None:
+
+class ReadSnapshot:
+    """botocore event handlers that answer repeated read calls from the first answer -- of every
+    read, or only of the operations in `only` ("service:Operation", as `CONFIGURATION_READS`)."""
+
+    def __init__(self, only: frozenset[str] | None = None) -> None:
+        self._only = only
         self._lock = threading.Lock()
         # key -> (HTTP response, a function returning a fresh copy of the parsed answer)
         self._answers: dict[str, tuple[Any, Callable[[], Any]]] = {}
@@ -65,7 +121,7 @@ class ReadSnapshot:
         of CPU there, the largest share of a smoke run's own work."""
         if in_wait():
             return None
-        key = _key_of(service, operation, params)
+        key = self._key_of(service, operation, params)
         if key is None:
             return None
         with self._lock:
@@ -81,9 +137,15 @@ class ReadSnapshot:
     def _key(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if in_wait():
             return
-        key = _key_of(model.service_model.service_name, model.name, params)
+        key = self._key_of(model.service_model.service_name, model.name, params)
         if key is not None:
             context[KEY] = key
+
+    def _key_of(self, service: str, operation: str, params: dict[str, Any]) -> str | None:
+        """The question's key, or None for one this snapshot never answers (always sent)."""
+        if self._only is not None and f"{service}:{operation}" not in self._only:
+            return None
+        return _key_of(service, operation, params)
 
     def _answer(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
         key = context.get(KEY)
