@@ -4,6 +4,7 @@ name no ..." skip on every stack, never a traceback."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ from verify.errors import UsageError
 from verify.marks import Mark
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "pipeline-flat.json"
+# What verify.report.progress.step_printer prints when a phase took longer than a second.
+PROGRESS_STEP = re.compile(r"verify: .+ \(\d+(\.\d+)? s\)")
 TYPO = "check suites/test_orders.py::test_orders: its resources mark names an unknown resource kind 'dynamodb_tabel' (did you mean `dynamodb_table`?)"
 
 
@@ -90,8 +93,13 @@ def test_a_users_suite_through_pytest_says_it_in_one_sentence_and_exits_2(tmp_pa
     )
     assert done.returncode == 2, done.stdout + done.stderr
     # A user's --suite run loads the plugins installed beside it (their checks may need them); a
-    # plugin's own warning (CI's interpreter has pytest-benchmark) is not verify's sentence.
-    lines = [line for line in done.stderr.splitlines() if line.strip() and "Warning" not in line]
+    # plugin's own warning (CI's interpreter has pytest-benchmark) is not verify's sentence. Nor is
+    # the progress line a phase slower than a second prints (a loaded machine's discovery).
+    lines = [
+        line
+        for line in done.stderr.splitlines()
+        if line.strip() and "Warning" not in line and not PROGRESS_STEP.fullmatch(line)
+    ]
     assert len(lines) == 1, done.stderr
     assert "test_orders.py::test_orders: its resources mark names an unknown resource kind" in lines[0]
     assert "did you mean `dynamodb_table`?" in lines[0]
