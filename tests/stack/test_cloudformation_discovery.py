@@ -138,10 +138,12 @@ def test_a_stack_run_lists_what_the_outputs_never_name(stack: dict[str, Any]) ->
     assert found[("sqs_queue", DLQ)].role == "dlq"  # its name says so: the DLQ checks apply to it
     assert found[("sqs_queue", DLQ)].url is not None  # the queue's physical id is its URL
     # The declared log group is reached from its function too: one resource, both relationships.
+    # (Once, in a full suite run on a heavily loaded machine, only the first was there: the notes
+    # say what the function's step met, should it happen again.)
     assert found[("log_group", f"/aws/lambda/{INGEST}")].relations == (
         VIA,
         f"log group of function {INGEST} ({VIA})",
-    )
+    ), inventory.discovery.notes if inventory.discovery else None
     # Read with the outputs: the stack's list cost no call; only the functions were followed.
     report = inventory.discovery
     assert report is not None and report.stacks == (STACK,)
