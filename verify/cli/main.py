@@ -655,23 +655,32 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     step = step_printer(
         sys.stderr, enabled=not getattr(args, "quiet", False), prefix="verify: ", slower_than=1.0
     )
-    session = _session(args, outputs_path)
-    _validate_inputs(args, session)
-    step("outputs read and the stack's wiring followed")
-    if not _direct_eligible(args):
-        return _run_pytest(args, outputs_path, session)
     from verify.engine.finish import exit_code
     from verify.engine.plan import NeedsPytest, plan
     from verify.engine.runner import run
 
+    session = _session(args, outputs_path)
+    planned: list[Any] = []
+    # Interrupted before any check runs (pytest's path and the runner write their own reports).
     try:
-        planned = plan(session, args.keyword)
-    except NeedsPytest:
+        _validate_inputs(args, session)
+        step("outputs read and the stack's wiring followed")
+        via_pytest = not _direct_eligible(args)
+        if not via_pytest:
+            try:
+                planned = plan(session, args.keyword)
+            except NeedsPytest:
+                via_pytest = True
+        if not via_pytest:
+            step(f"{len(planned)} checks planned")
+            if not _access_answers(args, session, planned):
+                return EXIT_ERROR
+            step("AWS access checked")
+    except KeyboardInterrupt:
+        _interrupted_before_checks(session)
+        raise
+    if via_pytest:
         return _run_pytest(args, outputs_path, session)
-    step(f"{len(planned)} checks planned")
-    if not _access_answers(args, session, planned):
-        return EXIT_ERROR
-    step("AWS access checked")
     done = run(
         session, planned, out=sys.stderr if args.json else sys.stdout, quiet=getattr(args, "quiet", False)
     )
@@ -680,6 +689,21 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
         print("verify: no check was collected: nothing was verified", file=sys.stderr)
         return EXIT_ERROR
     return exit_code(done.summary, interrupted=done.interrupted)
+
+
+def _interrupted_before_checks(session: VerifySession) -> None:
+    """Exit 130 leaves reports (docs/reference.md): stopped while reading the outputs, following the
+    stack's wiring or checking access, the run wrote nothing to the stack, and its reports say so."""
+    from verify.engine.finish import finish
+
+    if session.report_dir.exists() and not session.report_dir.is_dir():
+        return  # not ours to replace; the console's "interrupted" is all there is to say
+    session.notes.insert(
+        0,
+        "interrupted before any check ran (while reading the outputs, following the stack's wiring or "
+        "checking AWS access): nothing was verified and no test data was written",
+    )
+    finish(session, None, interrupted=True)
 
 
 def _access_answers(args: argparse.Namespace, session: VerifySession, planned: list[Any]) -> bool:

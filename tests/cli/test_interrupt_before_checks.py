@@ -1,0 +1,33 @@
+"""Exit 130 always leaves reports (docs/reference.md, "Exit codes"): a run interrupted while it still
+reads the outputs and follows the stack's wiring -- before any check started -- writes summary.json
+with `interrupted: true` and says what it was doing, as a run interrupted among its checks does.
+
+In-process: the interrupt is raised from discovery, where Ctrl-C lands on a slow network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from verify.cli.main import main
+from verify.stack import wiring
+
+OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "pipeline-flat.json"
+
+
+def test_an_interrupt_while_following_the_wiring_still_writes_the_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(wiring, "follow_wiring", interrupted)
+    code = main(["run", f"--outputs={OUTPUTS}", f"--report-dir={tmp_path / 'reports'}"])
+    assert code == 130
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True
+    assert summary["verdict"] == "error" and summary["checks"] == []
+    assert any("before any check ran" in note for note in summary["notes"]), summary["notes"]
+    assert "verify: interrupted" in capsys.readouterr().err
