@@ -29,8 +29,8 @@ sys.dont_write_bytecode = False
 # ------------------------------------------------------------------ the garbage collector's pace
 # The `verify` command collects at its own pace (verify.cli.main.console: every 100 000 allocations,
 # not 700); a test worker, holding every collected test, moto's backends and botocore's models, spent
-# far more re-scanning them at the default pace: the fast tier took 72-75 s of CPU against 58-66 s
-# with this (four runs each). What is loaded by now is frozen, never scanned again: modules and
+# far more re-scanning them at the default pace: the fast tier took 73-79 s of CPU (three runs)
+# against 59-66 s with this (two runs). What is loaded by now is frozen, never scanned again: modules and
 # their objects, which live as long as the worker.
 # The fault matrix's in-process runs set the console's own pace (tests/faults/test_fault_matrix.py).
 SESSION_GC_THRESHOLD = (100_000, 50, 100)
