@@ -151,6 +151,19 @@ def test_errors_of_one_cause_print_once_with_their_count() -> None:
     assert sum(line.startswith("= ") for line in printed) == 1 and len(printed) == 3
 
 
+def test_an_interrupted_runs_closing_line_says_so() -> None:
+    # A newcomer's Ctrl-C ended in "ERROR -- 83 of 89 blocking checks passed; ... 0 failed": an
+    # error with nothing failed or unverified, the checks still running left out of the counts.
+    from dataclasses import replace
+
+    out = io.StringIO()
+    print_summary(replace(_summary(), interrupted=True), Path("reports"), 2.0, out)
+    assert out.getvalue().splitlines()[-1].startswith("= verify: ERROR (interrupted: ")
+    out = io.StringIO()
+    print_summary(_summary(), Path("reports"), 2.0, out)
+    assert "interrupted" not in out.getvalue()
+
+
 def test_unreachable_endpoints_share_a_reason_whatever_the_call() -> None:
     first = error_reason(
         "could not verify: could not reach http://127.0.0.1:9 for dynamodb DescribeTable on raw "
