@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import compileall
-import gc
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from moto import mock_aws
 
 import verify
 from tests.helpers.moto import MOTO_REGION
+from verify.gc_pace import pace as pace_collector
 
 # ------------------------------------------------------------------ bytecode caches
 # Images that set PYTHONDONTWRITEBYTECODE=1 (CI's does) made every test worker compile and rewrite
@@ -27,19 +27,12 @@ sys.dont_write_bytecode = False
 
 
 # ------------------------------------------------------------------ the garbage collector's pace
-# The `verify` command collects at its own pace (verify.cli.main.console: every 100 000 allocations,
-# not 700); a test worker, holding every collected test, moto's backends and botocore's models, spent
-# far more re-scanning them at the default pace: the fast tier took 73-79 s of CPU (three runs)
-# against 59-66 s with this (two runs). What is loaded by now is frozen, never scanned again: modules and
-# their objects, which live as long as the worker.
-# The fault matrix's in-process runs set the console's own pace (tests/faults/test_fault_matrix.py).
-SESSION_GC_THRESHOLD = (100_000, 50, 100)
-
-
-def _pace_the_collector() -> None:
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*SESSION_GC_THRESHOLD)
+# The `verify` command collects at its own pace (verify.gc_pace); a test worker, holding every
+# collected test, moto's backends and botocore's models, spent far more re-scanning them at the
+# default pace: the fast tier took 73-79 s of CPU (three runs) against 59-66 s with this (two runs).
+# What is loaded by now is frozen, never scanned again: modules and their objects, which live as
+# long as the worker. The fault matrix's in-process runs set the same pace
+# (tests/faults/test_fault_matrix.py).
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -138,7 +131,7 @@ class UnmarkedSlowTest(Exception):
 def pytest_configure(config: pytest.Config) -> None:
     import subprocess
 
-    _pace_the_collector()
+    pace_collector(freeze=True)
 
     from verify.sandbox.emulator import server as emulator
 

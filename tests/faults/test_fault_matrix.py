@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.cli import clean_env
-from verify import polling
+from verify import gc_pace, polling
 from verify.cli.main import main
 from verify.errors import UsageError
 from verify.redact import REDACTOR
@@ -83,7 +83,7 @@ def run_verify(
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
 # The console's collector pace (`verify.cli.main.console`), which `main()` alone does not set: at
 # Python's default a run re-scans this worker's whole heap (pytest, every module loaded) many times.
-CONSOLE_GC_THRESHOLD = (100_000, 50, 100)
+CONSOLE_GC_THRESHOLD = gc_pace.THRESHOLD
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verify.errors import UsageError, VerifyError
+from verify.gc_pace import pace as pace_collector
 from verify.version import __version__
 
 if TYPE_CHECKING:
@@ -245,10 +245,9 @@ _OWN_PROCESS = False
 
 def console() -> None:
     """The `verify` command: `main`, then a fast exit."""
-    # The run allocates heavily (botocore parses hundreds of responses) and frees little until the
-    # end: the collector's default pace (every 700 allocations) spent ~0.05-0.1 s re-scanning live
-    # objects in a one-second smoke run. Collecting less often still collects; memory stays low.
-    gc.set_threshold(100_000, 50, 100)
+    # The collector's default pace spent ~0.05-0.1 s re-scanning live objects in a one-second smoke
+    # run (verify.gc_pace).
+    pace_collector()
     global _OWN_PROCESS
     _OWN_PROCESS = True
     code = main()

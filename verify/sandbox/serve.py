@@ -10,7 +10,6 @@ with the faults asked for, through the same `start_sandbox` as its first start.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.errors import VerifyError
+from verify.gc_pace import pace as pace_collector
 from verify.sandbox.child import STEP_PREFIX, SWITCH_FILE, SWITCHED
 from verify.sandbox.manager import SandboxHandle, _reset_moto, start_sandbox
 from verify.sandbox.processes import Stopped, exit_now, handle_stop_signals, ignore_stop_signals
@@ -74,13 +74,13 @@ def _log_step(text: str) -> None:
     print(f"{STEP_PREFIX}{text}", flush=True)
 
 
-def _take_switch(state_dir: Path, switch_file: str) -> dict[str, Any] | None:
+def _take_switch(switch_file: str) -> dict[str, Any] | None:
     # Almost every poll finds nothing: one stat() on a ready-made string then, not a Path joined and
     # a FileNotFoundError raised 20 times a second -- that was 1.3 % of a core per idle sandbox
     # child, most of its idle CPU, and a test session keeps several alive.
     if not os.path.exists(switch_file):
         return None
-    path = state_dir / SWITCH_FILE
+    path = Path(switch_file)
     try:
         request = json.loads(path.read_text())  # written whole (os.replace) by child.switch_faults
     except FileNotFoundError:
@@ -121,11 +121,9 @@ def _switch(options: argparse.Namespace, live: list[SandboxHandle], request: dic
 
 def main(argv: list[str] | None = None) -> int:
     # moto allocates heavily per request and keeps its backends for the child's life: collect at
-    # the verify command's pace (verify.cli.main.console), not every 700 allocations, and never
-    # scan again what the imports made. Measured on 6 runs served: see bench/RESULTS.md.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    # the verify command's pace, and never scan again what the imports made (verify.gc_pace).
+    # Measured on 6 runs served: see bench/RESULTS.md.
+    pace_collector(freeze=True)
     options = _parser().parse_args(argv)
     options.state_dir = options.state_dir.absolute()
     handle_stop_signals()
@@ -141,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=_watch_parent, args=(options.parent_pid,), daemon=True).start()
         switch_file = str(options.state_dir / SWITCH_FILE)
         while True:
-            request = _take_switch(options.state_dir, switch_file)
+            request = _take_switch(switch_file)
             if request is not None:
                 _switch(options, live, request)
             time.sleep(SWITCH_POLL_S)
