@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.cli import clean_env
+from tests.helpers.once import once
 from verify.sandbox.manager import spawn_sandbox
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.xdist_group("report-screenshots")]
@@ -84,9 +85,7 @@ def allure() -> str:
     return allure3()
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("screenshots")
+def make_runs(cwd: Path) -> None:
     # Side by side (each has a sandbox of its own): the stopped processor's run spends its time
     # waiting, and its short wait budget says the processed reading never came as well as 90 s would.
     with ThreadPoolExecutor(2) as pool:
@@ -95,7 +94,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         down = down_run.result()
     assert healthy.returncode == 0, healthy.stdout[-2000:] + healthy.stderr[-2000:]
     assert down.returncode == 1, down.stdout[-2000:] + down.stderr[-2000:]
-    return cwd
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Once per session: the tests only read the two runs' reports (each writes its own screenshot
+    # or Allure report beside them), whichever worker they land on.
+    return once(tmp_path_factory, "report-screenshots", make_runs)
 
 
 def render(browser: str, report: Path, shot: Path) -> str:

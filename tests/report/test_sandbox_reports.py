@@ -14,6 +14,7 @@ import pytest
 import xmlschema
 
 from tests.helpers.cli import clean_env
+from tests.helpers.once import once
 from verify.sandbox.manager import spawn_sandbox
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.xdist_group("sandbox-reports")]
@@ -47,9 +48,7 @@ def summary_of(directory: Path) -> dict[str, Any]:
     return json.loads((directory / "summary.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("reports")
+def make_runs(cwd: Path) -> None:
     # One sandbox for the three runs: each removes the data it wrote (tests/reliability proves runs
     # sharing a stack leave it as they found it), and a start per run cost ~4 s of CPU.
     with spawn_sandbox(
@@ -65,7 +64,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
             result = sandbox_run(cwd, report_dir, *outputs, *extra, env=env)
             # The fault breaks one check: the shard that does not hold it passes.
             assert result.returncode in ((1,) if report_dir == "full" else (0, 1)), result.stderr[-2000:]
-    return cwd
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Once per session: the tests read the three runs' reports and write only beside them.
+    return once(tmp_path_factory, "sandbox-reports", make_runs)
 
 
 def test_shard_and_merge_equals_one_run(runs: Path) -> None:
