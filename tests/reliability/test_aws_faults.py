@@ -1,7 +1,7 @@
 """AWS misbehaving while the stack is fine: each fault gives the affected checks a clear reason
 (`error` = could not verify, naming the permission or endpoint), never a `failed` unless the stack
 (here: its API's answers) is wrong; the run finishes within its timeouts; verdict and exit code as
-CONTRACT.md says. Every case runs the real console script.
+CONTRACT.md says. Every case runs the real console script, against one sandbox switched to its faults.
 """
 
 from __future__ import annotations
@@ -9,32 +9,50 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers.cli import clean_env, run_verify, summary
+from verify.sandbox.child import switch_faults
 from verify.sandbox.faults.catalogue import AWS_FAULTS, FAULTS, validate_faults
+from verify.sandbox.manager import SandboxHandle, spawn_sandbox
 
 pytestmark = pytest.mark.sandbox
 
 TIMEOUT = "2"  # the wait budget, and so each call's read timeout
-BOUND_S = 90  # a whole run, sandbox start included, on a busy 2-core CI machine
+BOUND_S = 90  # a whole run on a busy 2-core CI machine
 
 
-def _sandbox_run(tmp_path: Path, *faults: str) -> tuple[int, dict[str, Any]]:
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """One pipeline sandbox for the module, switched to each case's faults: a switch provisions the
+    stack again exactly as `--sandbox --fault` does at a start (the fault matrix holds a switched
+    fault to a started one), for ~0.4 s of CPU where a start costs ~3 s."""
+    folder = tmp_path_factory.mktemp("aws-faults")
+    handle = spawn_sandbox(
+        stacks=("pipeline",),
+        outputs_path=folder / "flat-outputs.json",
+        state_dir=folder / "state",
+        timeout_s=120,
+    )
+    yield handle
+    handle.stop()
+
+
+def _sandbox_run(sandbox: SandboxHandle, tmp_path: Path, *faults: str) -> tuple[int, dict[str, Any]]:
+    state = switch_faults(sandbox.state_dir, list(faults))
+    assert sorted(state["faults"]) == sorted(faults), state["faults"]
     started = time.monotonic()
-    fault_args = [f"--fault={f}" for f in faults]
     proc = run_verify(
         "run",
-        "--sandbox",
-        "--sandbox-stack=pipeline",
-        *fault_args,
+        f"--outputs={sandbox.outputs_path}",
         f"--timeout={TIMEOUT}",
         f"--report-dir={tmp_path / 'reports'}",
         cwd=tmp_path,
-        env=clean_env(),
+        env=clean_env(state["env"]),
     )
     elapsed = time.monotonic() - started
     output = proc.stdout + proc.stderr
@@ -53,8 +71,10 @@ def test_aws_faults_are_known_to_the_sandbox_but_not_to_the_fault_matrix() -> No
     assert {f.category for f in AWS_FAULTS.values()} == {"aws"}
 
 
-def test_denied_failing_and_hanging_services_are_errors_that_say_why(tmp_path: Path) -> None:
-    code, result = _sandbox_run(tmp_path, "aws_access_denied", "aws_5xx", "aws_hang")
+def test_denied_failing_and_hanging_services_are_errors_that_say_why(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    code, result = _sandbox_run(sandbox, tmp_path, "aws_access_denied", "aws_5xx", "aws_hang")
     assert _by_status(result, "failed") == [], [(c["id"], c["message"]) for c in _by_status(result, "failed")]
     errors = _by_status(result, "error")
     assert result["verdict"] == "error" and code == 3, (result["verdict"], code)
@@ -75,16 +95,18 @@ def test_denied_failing_and_hanging_services_are_errors_that_say_why(tmp_path: P
     assert {c["service"] for c in _by_status(result, "passed")} >= {"sqs", "apigateway", "ssm"}
 
 
-def test_throttling_bursts_are_absorbed_and_the_run_passes(tmp_path: Path) -> None:
-    code, result = _sandbox_run(tmp_path, "aws_throttling")
+def test_throttling_bursts_are_absorbed_and_the_run_passes(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    code, result = _sandbox_run(sandbox, tmp_path, "aws_throttling")
     bad = [(c["id"], c["message"]) for c in result["checks"] if c["status"] in ("failed", "error")]
     assert bad == [] and code == 0 and result["verdict"] == "pass", bad
 
 
-def test_expired_token_stops_the_run_at_the_access_check_with_one_sentence(tmp_path: Path) -> None:
+def test_expired_token_stops_the_run_at_the_access_check_with_one_sentence(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
     # Every AWS call answers ExpiredTokenException: the access check before the checks finds that no
     # call answers, so the run says it once (not once per check), writes a summary and exits 3.
-    code, result = _sandbox_run(tmp_path, "aws_expired_token")
+    code, result = _sandbox_run(sandbox, tmp_path, "aws_expired_token")
     assert code == 3 and result["verdict"] == "error"
     assert result["checks"] == []
     note = next(n for n in result["notes"] if n.startswith("access check: "))
@@ -92,8 +114,8 @@ def test_expired_token_stops_the_run_at_the_access_check_with_one_sentence(tmp_p
     assert "sts:GetCallerIdentity" in note
 
 
-def test_api_answering_html_fails_the_ingest_with_what_it_got(tmp_path: Path) -> None:
-    code, result = _sandbox_run(tmp_path, "api_html")
+def test_api_answering_html_fails_the_ingest_with_what_it_got(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    code, result = _sandbox_run(sandbox, tmp_path, "api_html")
     failed = _by_status(result, "failed")
     assert [c["id"] for c in failed] == ["suites/test_flow.py::test_ingest_accepted"], failed
     assert "got an HTML page" in failed[0]["message"] and "text/html" in failed[0]["message"]
@@ -105,8 +127,8 @@ def test_api_answering_html_fails_the_ingest_with_what_it_got(tmp_path: Path) ->
     assert code == 1 and result["verdict"] == "fail"
 
 
-def test_api_huge_body_is_capped_and_named(tmp_path: Path) -> None:
-    code, result = _sandbox_run(tmp_path, "api_huge_body")
+def test_api_huge_body_is_capped_and_named(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    code, result = _sandbox_run(sandbox, tmp_path, "api_huge_body")
     failed = _by_status(result, "failed")
     assert [c["id"] for c in failed] == ["suites/test_flow.py::test_query_returns_reading"], failed
     assert "cut off" in failed[0]["message"]
