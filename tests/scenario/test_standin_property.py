@@ -117,13 +117,16 @@ def _ours(stack: StandIn, run_id: str) -> list[dict[str, Any]]:
 def test_a_healthy_stand_in_passes_every_flow_check_zero_config(
     aws_mock: None, tmp_path: Path, quick_cleanup: None, drawn: Conventions
 ) -> None:
+    unlearnable = drawn.single_table and not drawn.key_learnable
     with standin(drawn) as stack:
-        # A healthy stack answers at once; the budget only bounds one call on a loaded machine.
-        verified = verify_stack(stack, tmp_path, timeout=8.0)
+        # A healthy stack answers at once; the budget only bounds one call on a loaded machine. Where
+        # nothing tells the reading's key, the key lookups wait out the whole budget before they say
+        # so: 2.5 s says it as well as 8, as below (the steps that pass still answer at once).
+        verified = verify_stack(stack, tmp_path, timeout=2.5 if unlearnable else 8.0)
         left = _ours(stack, verified.run_id)
         others = [i for t in _tables(stack) for i in stack.items(t)]
     shown = _shown(verified)
-    if drawn.single_table and not drawn.key_learnable:
+    if unlearnable:
         _cannot_learn_the_key(verified, shown)
         return
     flow_checks = [check for check in verified.results if check.startswith(FLOW)]
