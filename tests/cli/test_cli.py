@@ -197,6 +197,28 @@ def test_fault_without_sandbox_is_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.sandbox
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # `verify run`'s own option: its `--stack` names a CloudFormation stack, and following a hint
+        # that said `--stack pipeline` started both sandbox stacks with the option taken for that.
+        (
+            ("--sandbox-stack", "platform", "--fault", "processor_down"),
+            "add `--sandbox-stack pipeline` or `--sandbox-stack both`",
+        ),
+        (("--fault", "no_such_fault"), "Unknown sandbox fault 'no_such_fault'"),
+    ],
+)
+def test_a_sandbox_fault_refused_before_the_start_names_runs_own_option(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    result = verify(tmp_path, "run", "--sandbox", *args)
+    assert result.returncode == 2
+    # One sentence, and no "starting the sandbox" before it: nothing was started.
+    assert said in assert_one_sentence(result)
+
+
+@pytest.mark.sandbox
 def test_version(tmp_path: Path) -> None:
     result = verify(tmp_path, "--version")
     assert result.returncode == 0

@@ -600,9 +600,12 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
     from verify.sandbox import require_emulator
 
     require_emulator()
+    from verify.sandbox.faults.catalogue import validate_faults
     from verify.sandbox.manager import spawn_sandbox
 
     stacks = ("pipeline", "platform") if args.sandbox_stack == "both" else (args.sandbox_stack,)
+    # Before the start is announced: a fault typo is one sentence, naming this command's own option.
+    validate_faults(args.fault, stacks, stack_option="--sandbox-stack")
     with tempfile.TemporaryDirectory(prefix="verify-sandbox-") as tmp:
         outputs_path = Path(tmp) / "flat-outputs.json"
         print(f"verify: starting the sandbox ({', '.join(stacks)})...", file=sys.stderr, flush=True)

@@ -340,8 +340,13 @@ AWS_FAULTS: dict[str, Fault] = _catalogue(
 )
 
 
-def validate_faults(names: Iterable[str], stacks: Iterable[str]) -> frozenset[str]:
-    """The faults asked for, checked against the catalogue and the stacks that will start."""
+def validate_faults(
+    names: Iterable[str], stacks: Iterable[str], *, stack_option: str = "--stack"
+) -> frozenset[str]:
+    """The faults asked for, checked against the catalogue and the stacks that will start.
+    `stack_option` is the option that chooses the stacks where the user typed the faults: `verify
+    sandbox up`'s `--stack`, or `verify run --sandbox`'s `--sandbox-stack` (there `--stack` names a
+    CloudFormation stack, and would be taken for one)."""
     started = set(stacks)
     unknown_stacks = sorted(started - set(STACKS))
     if unknown_stacks:
@@ -357,6 +362,6 @@ def validate_faults(names: Iterable[str], stacks: Iterable[str]) -> frozenset[st
         if fault.stack not in started:
             raise UsageError(
                 f"Fault {name!r} belongs to the {fault.stack} stack, which is not started; "
-                f"add `--stack {fault.stack}` or `--stack both`."
+                f"add `{stack_option} {fault.stack}` or `{stack_option} both`."
             )
     return chosen
