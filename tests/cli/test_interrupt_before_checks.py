@@ -31,3 +31,24 @@ def test_an_interrupt_while_following_the_wiring_still_writes_the_reports(
     assert summary["verdict"] == "error" and summary["checks"] == []
     assert any("before any check ran" in note for note in summary["notes"]), summary["notes"]
     assert "verify: interrupted" in capsys.readouterr().err
+
+
+def test_an_interrupt_while_the_sandbox_starts_still_writes_the_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The first seconds of `verify run --sandbox` are the sandbox's start: a newcomer's Ctrl-C at 2 s
+    # exited 130 with no reports at all.
+    from verify.sandbox import manager
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(manager, "spawn_sandbox", interrupted)
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "--sandbox", f"--report-dir={tmp_path / 'reports'}"])
+    assert code == 130
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True
+    assert summary["verdict"] == "error" and summary["checks"] == []
+    assert any("while starting the sandbox" in note for note in summary["notes"]), summary["notes"]
+    assert "verify: interrupted" in capsys.readouterr().err

@@ -613,14 +613,21 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
 
         # Its steps as they are done, with their time: a slow start is seen to move (--quiet: none).
         step = step_printer(sys.stderr, enabled=not getattr(args, "quiet", False))
-        handle = spawn_sandbox(
-            stacks=stacks,
-            faults=tuple(args.fault),
-            region=args.region or "us-east-1",
-            outputs_path=outputs_path,
-            state_dir=Path(tmp) / "state",
-            on_step=step,
-        )
+        try:
+            handle = spawn_sandbox(
+                stacks=stacks,
+                faults=tuple(args.fault),
+                region=args.region or "us-east-1",
+                outputs_path=outputs_path,
+                state_dir=Path(tmp) / "state",
+                on_step=step,
+            )
+        except KeyboardInterrupt:
+            # The child is stopped by spawn_sandbox; exit 130 still leaves reports, as it does later.
+            # A bad --config is not read yet: then the interrupt stands alone (exit 130, not 2).
+            with contextlib.suppress(VerifyError):
+                _interrupted_before_checks(_session(args, str(outputs_path)), "starting the sandbox")
+            raise
         step("ready")
         saved = {k: os.environ.get(k) for k in handle.env}
         try:
@@ -693,17 +700,20 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
     return exit_code(done.summary, interrupted=done.interrupted)
 
 
-def _interrupted_before_checks(session: VerifySession) -> None:
-    """Exit 130 leaves reports (docs/reference.md): stopped while reading the outputs, following the
-    stack's wiring or checking access, the run wrote nothing to the stack, and its reports say so."""
+BEFORE_CHECKS = "reading the outputs, following the stack's wiring or checking AWS access"
+
+
+def _interrupted_before_checks(session: VerifySession, doing: str = BEFORE_CHECKS) -> None:
+    """Exit 130 leaves reports (docs/reference.md): stopped while starting the sandbox, reading the
+    outputs, following the stack's wiring or checking access, the run wrote nothing to the stack, and
+    its reports say so."""
     from verify.engine.finish import finish
 
     if session.report_dir.exists() and not session.report_dir.is_dir():
         return  # not ours to replace; the console's "interrupted" is all there is to say
     session.notes.insert(
         0,
-        "interrupted before any check ran (while reading the outputs, following the stack's wiring or "
-        "checking AWS access): nothing was verified and no test data was written",
+        f"interrupted before any check ran (while {doing}): nothing was verified and no test data was written",
     )
     finish(session, None, interrupted=True)
 
