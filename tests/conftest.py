@@ -26,15 +26,6 @@ from verify.gc_pace import pace as pace_collector
 sys.dont_write_bytecode = False
 
 
-# ------------------------------------------------------------------ the garbage collector's pace
-# The `verify` command collects at its own pace (verify.gc_pace); a test worker, holding every
-# collected test, moto's backends and botocore's models, spent far more re-scanning them at the
-# default pace: the fast tier took 73-79 s of CPU (three runs) against 59-66 s with this (two runs).
-# What is loaded by now is frozen, never scanned again: modules and their objects, which live as
-# long as the worker. The fault matrix's in-process runs set the same pace
-# (tests/faults/test_fault_matrix.py).
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # xdist's controller, before any worker starts
         compileall.compile_dir(Path(verify.__file__).parent, quiet=1)
@@ -131,6 +122,11 @@ class UnmarkedSlowTest(Exception):
 def pytest_configure(config: pytest.Config) -> None:
     import subprocess
 
+    # The garbage collector's pace: the `verify` command's own (verify.gc_pace). A test worker,
+    # holding every collected test, moto's backends and botocore's models, spent far more re-scanning
+    # them at the default pace: the fast tier took 73-79 s of CPU (three runs) against 59-66 s with
+    # this (two runs). What is loaded by now is frozen, never scanned again: modules and their
+    # objects, which live as long as the worker. The fault matrix's in-process runs set the same pace.
     pace_collector(freeze=True)
 
     from verify.sandbox.emulator import server as emulator

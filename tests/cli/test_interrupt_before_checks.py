@@ -17,20 +17,29 @@ from verify.stack import wiring
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "pipeline-flat.json"
 
 
+def interrupted(*args: object, **kwargs: object) -> None:
+    """Ctrl-C, landing where the test puts this."""
+    raise KeyboardInterrupt
+
+
+def assert_reports_say_interrupted(
+    code: int, reports: Path, capsys: pytest.CaptureFixture[str], while_doing: str
+) -> None:
+    assert code == 130
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True
+    assert summary["verdict"] == "error" and summary["checks"] == []
+    said = f"before any check ran (while {while_doing}"
+    assert any(said in note for note in summary["notes"]), summary["notes"]
+    assert "verify: interrupted" in capsys.readouterr().err
+
+
 def test_an_interrupt_while_following_the_wiring_still_writes_the_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
-
     monkeypatch.setattr(wiring, "follow_wiring", interrupted)
     code = main(["run", f"--outputs={OUTPUTS}", f"--report-dir={tmp_path / 'reports'}"])
-    assert code == 130
-    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["interrupted"] is True
-    assert summary["verdict"] == "error" and summary["checks"] == []
-    assert any("before any check ran" in note for note in summary["notes"]), summary["notes"]
-    assert "verify: interrupted" in capsys.readouterr().err
+    assert_reports_say_interrupted(code, tmp_path / "reports", capsys, "reading the outputs")
 
 
 def test_an_interrupt_while_the_sandbox_starts_still_writes_the_reports(
@@ -40,15 +49,7 @@ def test_an_interrupt_while_the_sandbox_starts_still_writes_the_reports(
     # exited 130 with no reports at all.
     from verify.sandbox import manager
 
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
-
     monkeypatch.setattr(manager, "spawn_sandbox", interrupted)
     monkeypatch.chdir(tmp_path)
     code = main(["run", "--sandbox", f"--report-dir={tmp_path / 'reports'}"])
-    assert code == 130
-    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["interrupted"] is True
-    assert summary["verdict"] == "error" and summary["checks"] == []
-    assert any("while starting the sandbox" in note for note in summary["notes"]), summary["notes"]
-    assert "verify: interrupted" in capsys.readouterr().err
+    assert_reports_say_interrupted(code, tmp_path / "reports", capsys, "starting the sandbox")

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from tests.helpers.cli import clean_env, run_verify, summary
+from tests.helpers.sandbox import spawn_stack
 from verify.sandbox.child import switch_faults
 from verify.sandbox.faults.catalogue import AWS_FAULTS, FAULTS, validate_faults
-from verify.sandbox.manager import SandboxHandle, spawn_sandbox
+from verify.sandbox.manager import SandboxHandle
 
 pytestmark = pytest.mark.sandbox
 
@@ -31,15 +32,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]
     """One pipeline sandbox for the module, switched to each case's faults: a switch provisions the
     stack again exactly as `--sandbox --fault` does at a start (the fault matrix holds a switched
     fault to a started one), for ~0.4 s of CPU where a start costs ~3 s."""
-    folder = tmp_path_factory.mktemp("aws-faults")
-    handle = spawn_sandbox(
-        stacks=("pipeline",),
-        outputs_path=folder / "flat-outputs.json",
-        state_dir=folder / "state",
-        timeout_s=120,
-    )
-    yield handle
-    handle.stop()
+    with spawn_stack(tmp_path_factory.mktemp("aws-faults")) as handle:
+        yield handle
 
 
 def _sandbox_run(sandbox: SandboxHandle, tmp_path: Path, *faults: str) -> tuple[int, dict[str, Any]]:
