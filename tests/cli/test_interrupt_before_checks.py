@@ -1,6 +1,7 @@
 """Exit 130 always leaves reports (docs/reference.md, "Exit codes"): a run interrupted while it still
 reads the outputs and follows the stack's wiring -- before any check started -- writes summary.json
-with `interrupted: true` and says what it was doing, as a run interrupted among its checks does.
+with `interrupted: true`, says what it was doing and ends the console with the closing line, as a run
+interrupted among its checks does.
 
 In-process: the interrupt is raised from discovery, where Ctrl-C lands on a slow network."""
 
@@ -31,7 +32,10 @@ def assert_reports_say_interrupted(
     assert summary["verdict"] == "error" and summary["checks"] == []
     said = f"before any check ran (while {while_doing}"
     assert any(said in note for note in summary["notes"]), summary["notes"]
-    assert "verify: interrupted" in capsys.readouterr().err
+    # The console ends as any run does: one closing line, the last, saying why and where the reports are.
+    out = capsys.readouterr().out.splitlines()
+    assert out and out[-1].startswith("= verify: ERROR (interrupted before any check ran)"), out
+    assert f"reports in {reports}/" in out[-1] and "none ran" in out[-1], out[-1]
 
 
 def test_an_interrupt_while_following_the_wiring_still_writes_the_reports(

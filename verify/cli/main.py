@@ -277,8 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _guarded(action: Any) -> int:
     try:
         return int(action())
-    except KeyboardInterrupt:
-        print("verify: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if not isinstance(exc, _ReportedInterrupt):  # its closing line was the last word
+            print("verify: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except VerifyError as exc:
         from verify.escape import terminal
@@ -626,7 +627,7 @@ def _run_with_sandbox(args: argparse.Namespace) -> int:
             # The child is stopped by spawn_sandbox; exit 130 still leaves reports, as it does later.
             # A bad --config is not read yet: then the interrupt stands alone (exit 130, not 2).
             with contextlib.suppress(VerifyError):
-                _interrupted_before_checks(_session(args, str(outputs_path)), "starting the sandbox")
+                _interrupted_before_checks(args, _session(args, str(outputs_path)), "starting the sandbox")
             raise
         step("ready")
         saved = {k: os.environ.get(k) for k in handle.env}
@@ -686,7 +687,7 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
                 return EXIT_ERROR
             step("AWS access checked")
     except KeyboardInterrupt:
-        _interrupted_before_checks(session)
+        _interrupted_before_checks(args, session)
         raise
     if via_pytest:
         return _run_pytest(args, outputs_path, session)
@@ -703,11 +704,18 @@ def _run_checks(args: argparse.Namespace, outputs_path: str | list[str] | None) 
 BEFORE_CHECKS = "reading the outputs, following the stack's wiring or checking AWS access"
 
 
-def _interrupted_before_checks(session: VerifySession, doing: str = BEFORE_CHECKS) -> None:
+class _ReportedInterrupt(KeyboardInterrupt):
+    """An interrupt whose reports are written and whose closing line is printed: nothing to add."""
+
+
+def _interrupted_before_checks(
+    args: argparse.Namespace, session: VerifySession, doing: str = BEFORE_CHECKS
+) -> None:
     """Exit 130 leaves reports (docs/reference.md): stopped while starting the sandbox, reading the
     outputs, following the stack's wiring or checking access, the run wrote nothing to the stack, and
-    its reports say so."""
-    from verify.engine.finish import finish
+    its reports say so. The console ends as a run interrupted among its checks does, with the closing
+    line (and, with --json, the summary on stdout); raises `_ReportedInterrupt` once it has."""
+    from verify.engine.finish import finish, print_summary
 
     if session.report_dir.exists() and not session.report_dir.is_dir():
         return  # not ours to replace; the console's "interrupted" is all there is to say
@@ -715,7 +723,10 @@ def _interrupted_before_checks(session: VerifySession, doing: str = BEFORE_CHECK
         0,
         f"interrupted before any check ran (while {doing}): nothing was verified and no test data was written",
     )
-    finish(session, None, interrupted=True)
+    summary = finish(session, None, interrupted=True)
+    print_summary(summary, session.report_dir, summary.duration_s, sys.stderr if args.json else sys.stdout)
+    _after_run(args)
+    raise _ReportedInterrupt from None
 
 
 def _access_answers(args: argparse.Namespace, session: VerifySession, planned: list[Any]) -> bool:

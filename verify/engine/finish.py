@@ -55,6 +55,8 @@ def verdict_line(summary: RunSummary, report_dir: Path, took_s: float | None = N
     # An interrupted run's counts leave out the checks still running: without this, its ERROR read
     # as an error with nothing failed or unverified.
     why = " (interrupted: the checks still running are not counted)" if summary.interrupted else ""
+    if summary.interrupted and not summary.checks:
+        why = " (interrupted before any check ran)"
     return (
         f"verify: {summary.verdict.upper()}{why} -- {gate_line(summary)} "
         f"(all checks: {shown or 'none ran'}) in {took:.1f} s; reports in {report_dir}/"
