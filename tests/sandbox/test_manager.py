@@ -17,7 +17,7 @@ import pytest
 from tests.helpers.sandbox import start_stack
 from verify.errors import UsageError, VerifyError
 from verify.sandbox.emulator.context import StackParts
-from verify.sandbox.faults.catalogue import FAULTS, validate_faults
+from verify.sandbox.faults.catalogue import AWS_FAULTS, FAULTS, validate_faults
 from verify.sandbox.manager import sandbox_status, spawn_sandbox, start_sandbox, stop_detached
 from verify.sandbox.outputs import render_outputs
 
@@ -270,9 +270,12 @@ def test_cli_lists_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert sandbox_main(["faults", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert {f["name"] for f in listed} == set(FAULTS)
+    # Every fault `--fault` accepts, the AWS-level ones included (they are in a catalogue of their own).
+    assert {f["name"] for f in listed if f["category"] == "aws"} == set(AWS_FAULTS)
+    assert {f["name"] for f in listed} == set(FAULTS) | set(AWS_FAULTS)
     assert sandbox_main(["faults"]) == 0
-    assert "slow_processor" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "slow_processor" in table and "aws_throttling" in table
 
 
 def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:

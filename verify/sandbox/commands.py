@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from verify.errors import VerifyError
-from verify.sandbox.faults.catalogue import FAULTS
+from verify.sandbox.faults.catalogue import AWS_FAULTS, FAULTS
 from verify.sandbox.manager import (
     DEFAULT_OUTPUTS,
     DEFAULT_STATE_DIR,
@@ -199,11 +199,15 @@ def _status(options: argparse.Namespace) -> int:
 
 
 def _faults(options: argparse.Namespace) -> int:
+    # Every fault `--fault` accepts: the stack's own faults, then AWS misbehaving (category "aws"),
+    # which are kept apart in the catalogue only because checks must error on them, not fail.
+    listed = sorted(FAULTS.values(), key=lambda f: (f.stack, f.name))
+    listed += sorted(AWS_FAULTS.values(), key=lambda f: (f.stack, f.name))
     if options.json:
-        print(json.dumps([dataclasses.asdict(fault) for fault in FAULTS.values()], indent=2))
+        print(json.dumps([dataclasses.asdict(fault) for fault in listed], indent=2))
         return 0
-    width = max(len(name) for name in FAULTS)
-    for fault in sorted(FAULTS.values(), key=lambda f: (f.stack, f.name)):
+    width = max(len(fault.name) for fault in listed)
+    for fault in listed:
         print(f"{fault.name:<{width}}  {fault.stack:<8}  {fault.category:<10}  {fault.breaks}")
     return 0
 
