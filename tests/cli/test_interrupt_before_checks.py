@@ -34,7 +34,7 @@ def assert_reports_say_interrupted(
     assert any(said in note for note in summary["notes"]), summary["notes"]
     # The console ends as any run does: one closing line, the last, saying why and where the reports are.
     out = capsys.readouterr().out.splitlines()
-    assert out and out[-1].startswith("= verify: ERROR (interrupted before any check ran)"), out
+    assert out and out[-1].startswith("= verify: ERROR (interrupted before any check finished)"), out
     assert f"reports in {reports}/" in out[-1] and "none ran" in out[-1], out[-1]
 
 

@@ -156,12 +156,19 @@ def test_an_interrupted_runs_closing_line_says_so() -> None:
     # error with nothing failed or unverified, the checks still running left out of the counts.
     from dataclasses import replace
 
+    one = _error("test_a", "could not verify: x")
     out = io.StringIO()
-    print_summary(replace(_summary(), interrupted=True), Path("reports"), 2.0, out)
+    print_summary(replace(_summary(one), interrupted=True), Path("reports"), 2.0, out)
     assert out.getvalue().splitlines()[-1].startswith("= verify: ERROR (interrupted: ")
     out = io.StringIO()
-    print_summary(_summary(), Path("reports"), 2.0, out)
+    print_summary(_summary(one), Path("reports"), 2.0, out)
     assert "interrupted" not in out.getvalue()
+    # Stopped before any check had its answer (while reading the outputs, say): nothing to count.
+    out = io.StringIO()
+    print_summary(replace(_summary(), interrupted=True), Path("reports"), 2.0, out)
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("= verify: ERROR (interrupted before any check finished) -- "), last
+    assert "(all checks: none ran)" in last
 
 
 def test_unreachable_endpoints_share_a_reason_whatever_the_call() -> None:

@@ -56,7 +56,8 @@ def verdict_line(summary: RunSummary, report_dir: Path, took_s: float | None = N
     # as an error with nothing failed or unverified.
     why = " (interrupted: the checks still running are not counted)" if summary.interrupted else ""
     if summary.interrupted and not summary.checks:
-        why = " (interrupted before any check ran)"
+        # Stopped before the checks (or before the first had its answer): no count to qualify.
+        why = " (interrupted before any check finished)"
     return (
         f"verify: {summary.verdict.upper()}{why} -- {gate_line(summary)} "
         f"(all checks: {shown or 'none ran'}) in {took:.1f} s; reports in {report_dir}/"
