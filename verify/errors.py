@@ -23,6 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The words of every error a check gets only because the run was being stopped (its wait cancelled,
+# or the step it waited for cut short): reports do not send a reader there first.
+STOPPING = "the run is being stopped"
+
 
 @dataclass
 class CheckFailed(AssertionError):

@@ -26,7 +26,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from verify.errors import CheckFailed, VerifyError
+from verify.errors import STOPPING, CheckFailed, VerifyError
 
 T = TypeVar("T")
 
@@ -334,7 +334,7 @@ def eventually(
         if _cancelled.is_set() or (
             _stop_deadline is not None and sleep is None and time.monotonic() >= _stop_deadline
         ):
-            raise VerifyError(f"{what}: the run is being stopped, so the wait ended unfinished")
+            raise VerifyError(f"{what}: {STOPPING}, so the wait ended unfinished")
         if _run_deadline is not None and sleep is None and time.monotonic() >= _run_deadline:
             raise VerifyError(run_deadline_message(what))
         return past_deadline(state)

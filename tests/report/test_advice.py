@@ -15,6 +15,7 @@ import pytest
 import xmlschema
 
 from verify.engine.finish import verdict_line
+from verify.errors import STOPPING
 from verify.model import Category, CheckResult, RunSummary, Severity, Status, Verdict
 from verify.report import render_html, render_junit, render_markdown
 from verify.report.allure import AllureWriter
@@ -275,3 +276,17 @@ def test_a_policy_that_asks_for_a_property_makes_its_finding_a_failure_again() -
     )
     assert waived.verdict is Verdict.PASS and len(waived.advice()) == 4
     assert "waived: ticket 7" in render_markdown(waived).split("## What is wrong", 1)[1]
+
+
+def test_an_interrupted_run_does_not_send_the_reader_to_an_error_the_stop_caused() -> None:
+    # A newcomer's Ctrl-C mid-run: "First to fix" named a flow check whose wait the stop had cut.
+    cut = _check("flow", "test_processed", Status.ERROR, Severity.BLOCKING, f"processed: {STOPPING}, so ...")
+    real = _check("sqs", "test_dlq_empty", Status.ERROR, Severity.BLOCKING, "AccessDenied on sqs:Receive")
+    stopped = _healthy(cut)
+    stopped.interrupted = True
+    assert "First to fix" not in render_markdown(stopped) and "First to fix" not in render_html(stopped)
+    both = _healthy(cut, real)
+    both.interrupted = True
+    assert "**First to fix:** ⚠️ sqs test_dlq_empty: AccessDenied" in render_markdown(both)
+    # Not interrupted, the same words are an error like any other (nothing else says why).
+    assert "**First to fix:** ⚠️ flow test_processed" in render_markdown(_healthy(cut))

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ReadTimeoutError
 
-from verify.errors import AwsAccessError
+from verify.errors import STOPPING, AwsAccessError
 from verify.polling import hard_deadline, past_hard_deadline, stop_deadline, waits_cancelled
 
 
@@ -63,7 +63,7 @@ class BoundedSend:
             if waits_cancelled():
                 # Not a timeout: the breaker must not count it against an operation the clean-up
                 # still needs, and botocore does not retry it.
-                raise AwsAccessError("AWS call abandoned: the run is being stopped")
+                raise AwsAccessError(f"AWS call abandoned: {STOPPING}")
             if time.monotonic() >= until:
                 raise ReadTimeoutError(endpoint_url=getattr(request, "url", "?"))
         if "error" in outcome:

@@ -46,7 +46,7 @@ from botocore.exceptions import BotoCoreError
 from requests.structures import CaseInsensitiveDict
 from requests_aws4auth import AWS4Auth
 
-from verify.errors import AwsAccessError, CheckFailed, ReadOnlyViolation, VerifyError
+from verify.errors import STOPPING, AwsAccessError, CheckFailed, ReadOnlyViolation, VerifyError
 from verify.polling import run_deadline, stop_deadline, waits_cancelled
 from verify.redact import REDACTOR
 
@@ -456,7 +456,7 @@ class SignedHttp:
     def _cut_message(self, method: str, url: str, budget_at: float) -> str:
         """Why an exchange was abandoned: a stop signal, the run's deadline or the request's own."""
         if waits_cancelled() or stop_deadline() is not None:
-            return f"{method} {url}: abandoned unfinished because the run is being stopped"
+            return f"{method} {url}: abandoned unfinished because {STOPPING}"
         run_at = run_deadline()
         if run_at is not None and run_at < budget_at:
             return (

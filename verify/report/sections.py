@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from verify.errors import STOPPING
 from verify.model import CheckResult, RunSummary, Severity, Status
 
 _ORDER = {Status.FAILED: 0, Status.ERROR: 1, Status.UNVERIFIED: 2, Status.SKIPPED: 3, Status.PASSED: 4}
@@ -24,11 +25,16 @@ OPEN_REASONS_MAX = 3
 
 
 def first_problem(summary: RunSummary) -> CheckResult | None:
-    """The check to read first: the first blocking failure in run order, else the first blocking error."""
+    """The check to read first: the first blocking failure in run order, else the first blocking error.
+    In an interrupted run, not an error the stop itself caused (a wait it cut short): the stack is
+    not what to fix there, and the interrupt is said above it."""
     for wanted in (Status.FAILED, Status.ERROR):
         for check in summary.checks:
-            if check.status is wanted and check.severity is Severity.BLOCKING:
-                return check
+            if check.status is not wanted or check.severity is not Severity.BLOCKING:
+                continue
+            if summary.interrupted and wanted is Status.ERROR and STOPPING in (check.message or ""):
+                continue
+            return check
     return None
 
 

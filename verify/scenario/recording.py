@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from verify.errors import CheckFailed, VerifyError
+from verify.errors import STOPPING, CheckFailed, VerifyError
 from verify.polling import NotYet, Polled, waits_cancelled
 from verify.redact import REDACTOR
 
@@ -95,7 +95,11 @@ class StepBook:
             return
         bound = time.monotonic() + 2 * self.timeout + 60
         while not self._done[name].wait(0.05):
-            if waits_cancelled() or time.monotonic() > bound:
+            if waits_cancelled():
+                raise VerifyError(
+                    f"the {name} step did not finish ({STOPPING}), so this step cannot be observed"
+                )
+            if time.monotonic() > bound:
                 raise VerifyError(f"the {name} step did not finish, so this step cannot be observed")
 
     def _upstream_failed(self, after: tuple[str, ...]) -> str | None:
