@@ -137,6 +137,41 @@ def test_interrupted_run_removes_its_data_and_reports(
     assert left == [], f"the interrupted run left its readings behind: {left}"
 
 
+def test_an_interrupt_during_the_clean_up_still_writes_the_reports_and_says_what_stays(
+    stuck_pipeline: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path
+) -> None:
+    # A newcomer's Ctrl-C after every check had its answer, while the clean-up waited for a reading
+    # the stopped processor never writes: exit 130 with no report but Allure's, no closing line, and
+    # nothing said of the reading. The clean-up's first sweep removes the raw reading: its going is
+    # the sign the run is in that wait (--timeout 8: the wait lasts until 15 s after the send).
+    handle, outputs = stuck_pipeline
+    env = clean_env(handle.env)
+    raw = outputs["RawSensorTableName"]
+    before = set(_run_items(env, raw))
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
+    proc = _start(tmp_path, ["run", "--outputs=outputs.json", "--report-dir=reports", "--timeout=8"], env)
+    try:
+        ours = wait_for(lambda: set(_run_items(env, raw)) - before, "the run's reading in the raw table")
+        wait_for(lambda: not ours & set(_run_items(env, raw)), "the clean-up's first sweep", timeout=60)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    console = (tmp_path / "console.log").read_text(errors="replace")
+    assert code == 130, console[-2000:]
+    assert "Traceback" not in console, console[-3000:]
+    result = summary(tmp_path / "reports")
+    # Every check had its answer: the stopped processor's checks failed, and the verdict says so.
+    assert result["interrupted"] is True and result["verdict"] == "fail"
+    assert (tmp_path / "reports" / "summary.md").is_file() and (tmp_path / "reports" / "junit.xml").is_file()
+    # The reading the processor never wrote is said, where and under which key.
+    left = result.get("left_behind", [])
+    assert any(result["run_id"] in item["key"] for item in left), left
+    last = console.strip().splitlines()[-1]
+    assert last.startswith("= verify: FAIL (interrupted") and "reports in reports/" in last, console[-2000:]
+
+
 def test_sigterm_with_the_embedded_sandbox_leaves_no_process_behind(tmp_path: Path) -> None:
     args = [
         "run",

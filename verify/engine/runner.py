@@ -108,8 +108,8 @@ def run(
     finally:
         progress.stop()
         runner.stop()
-        if flow is not None:
-            _clean_up(session, flow, planned)
+        if flow is not None and _clean_up(session, flow, planned):
+            interrupted = True
     out.write("\n")
     summary = finish(session, allure, interrupted=interrupted)
     # Smoke is read by on-call: its problems as one table, errors of one cause in one row.
@@ -119,8 +119,23 @@ def run(
     return Run(summary=summary, interrupted=interrupted)
 
 
-def _clean_up(session: VerifySession, flow: Any, planned: list[CheckSpec]) -> None:
-    """Remove what the flow wrote; a failure is an error result of its own, as pytest's teardown gives."""
+def _clean_up(session: VerifySession, flow: Any, planned: list[CheckSpec]) -> bool:
+    """Remove what the flow wrote; a failure is an error result of its own, as pytest's teardown gives.
+
+    True when a stop signal came during it. Every check had its answer by then, but the clean-up may
+    be waiting for a reading still in flight: the run is now interrupted, and the clean-up sweeps
+    once more on a stopped run's short grace (within the stop budget) and reports what stays, so the
+    reports and the closing line are still written. Without this, a Ctrl-C there lost them all."""
+    try:
+        _sweep(session, flow, planned)
+    except KeyboardInterrupt:
+        session.interrupted = True
+        _sweep(session, flow, planned)
+        return True
+    return False
+
+
+def _sweep(session: VerifySession, flow: Any, planned: list[CheckSpec]) -> None:
     try:
         flow.cleanup()
     except Exception as exc:
