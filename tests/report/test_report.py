@@ -143,7 +143,8 @@ def test_markdown_lists_failures_first(tmp_path: Path) -> None:
     assert (
         lines[2] == "**1 of 4 blocking checks passed; 1 not applicable; 1 failed; 1 could not be verified**"
     )
-    assert "1 passed, 2 failed, 1 error, 1 skipped" in lines[4]
+    # The advisory failure is counted as advice, apart from the failure (as the bold line counts it).
+    assert "1 passed, 1 failed, 1 error, 1 skipped; 1 advice" in lines[4]
     wrong = lines.index("## What is wrong (2)")
     services = lines.index("## Passed, by service")
     assert wrong < services
