@@ -385,3 +385,11 @@ def test_header_with_a_trailing_comment_still_locates_the_key(tmp_path: Path) ->
     message = config_error(tmp_path, "[outputs]\nsse = 1\n[expect]  # posture\npitr = true\nsse = 1\n")
     assert "unknown key `sse` in [outputs]" in message
     assert "line 2" in message
+
+
+def test_a_directory_given_as_the_config_is_said_to_be_one(tmp_path: Path) -> None:
+    # `--config /tmp` said "not found", which sends the user looking for a missing path.
+    with pytest.raises(ConfigError, match="is a directory: pass the TOML file itself"):
+        load_config(str(tmp_path), cwd=tmp_path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(str(tmp_path / "missing.toml"), cwd=tmp_path)

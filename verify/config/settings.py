@@ -278,6 +278,8 @@ def load_config(explicit: str | None = None, cwd: Path | None = None) -> Config:
     if found is None:
         return Config()
     path, is_pyproject = found
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory: pass the TOML file itself to --config")
     if not path.is_file():
         raise ConfigError(
             f"config file {path} not found: pass an existing file to --config, or drop the option"
