@@ -329,7 +329,7 @@ AWS_FAULTS: dict[str, Fault] = _catalogue(
     Fault(
         "aws_throttling",
         "pipeline",
-        "Each service's first tries are throttled; botocore's retries absorb it.",
+        "Each service's first two tries are throttled; botocore's retries absorb it.",
         "aws",
     ),
     Fault("aws_5xx", "pipeline", "Every SNS call answers HTTP 500.", "aws"),
