@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.once import once
+
 pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,24 +39,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).stdout.strip()
     parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(site_dir) / "_deps_of_the_test_environment.pth").write_text("\n".join(sorted(parent)) + "\n")
-    wheel_dir = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(wheel_dir),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    # One wheel for the session: two workers building from the one source tree at once share
+    # setuptools' build/ folder there, and one of them got "invalid wheel ... no item named
+    # verify_stack-0.1.0.dist-info/WHEEL" (a fresh-clone CI run, three setup errors).
+    wheel_dir = once(tmp_path_factory, "wheel", _build_wheel)
     wheel = next(wheel_dir.glob("verify_stack-*.whl"))  # the distribution is verify-stack
     subprocess.run(
         [
@@ -74,6 +62,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return env_dir / "bin"
+
+
+def _build_wheel(wheel_dir: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def _run(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
