@@ -112,19 +112,32 @@ def _assert_interrupted_reports(tmp_path: Path) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_run_removes_its_data_and_reports(
-    stuck_pipeline: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path, signum: int
-) -> None:
+def _run_until_its_reading_is_stored(
+    stuck_pipeline: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path, timeout: str
+) -> tuple[subprocess.Popen[bytes], dict[str, str], str, set[str]]:
+    """`verify run` against the stuck pipeline, returned once its reading is in the raw table:
+    (the process, the sandbox's env, the raw table, the run's readings there)."""
     handle, outputs = stuck_pipeline
     env = clean_env(handle.env)
     raw = outputs["RawSensorTableName"]
     before = set(_run_items(env, raw))
     (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
-    args = ["run", "--outputs=outputs.json", "--report-dir=reports", f"--timeout={LONG_WAIT}"]
+    args = ["run", "--outputs=outputs.json", "--report-dir=reports", f"--timeout={timeout}"]
     proc = _start(tmp_path, args, env)
     try:
         ours = wait_for(lambda: set(_run_items(env, raw)) - before, "the run's reading in the raw table")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, env, raw, ours
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_removes_its_data_and_reports(
+    stuck_pipeline: tuple[SandboxHandle, dict[str, Any]], tmp_path: Path, signum: int
+) -> None:
+    proc, env, raw, ours = _run_until_its_reading_is_stored(stuck_pipeline, tmp_path, LONG_WAIT)
+    try:
         code, took = _interrupt(proc, signum, tmp_path / "console.log")
     finally:
         if proc.poll() is None:
@@ -144,14 +157,8 @@ def test_an_interrupt_during_the_clean_up_still_writes_the_reports_and_says_what
     # the stopped processor never writes: exit 130 with no report but Allure's, no closing line, and
     # nothing said of the reading. The clean-up's first sweep removes the raw reading: its going is
     # the sign the run is in that wait (--timeout 8: the wait lasts until 15 s after the send).
-    handle, outputs = stuck_pipeline
-    env = clean_env(handle.env)
-    raw = outputs["RawSensorTableName"]
-    before = set(_run_items(env, raw))
-    (tmp_path / "outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
-    proc = _start(tmp_path, ["run", "--outputs=outputs.json", "--report-dir=reports", "--timeout=8"], env)
+    proc, env, raw, ours = _run_until_its_reading_is_stored(stuck_pipeline, tmp_path, "8")
     try:
-        ours = wait_for(lambda: set(_run_items(env, raw)) - before, "the run's reading in the raw table")
         wait_for(lambda: not ours & set(_run_items(env, raw)), "the clean-up's first sweep", timeout=60)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
