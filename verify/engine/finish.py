@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from verify.model import RunSummary, Status, Verdict
 from verify.report.gate import gate_line
+from verify.report.sections import failures
 from verify.report.text import error_reason
 
 if TYPE_CHECKING:
@@ -45,10 +46,8 @@ _COUNTED = {"unverified": "not verified from here"}
 def verdict_line(summary: RunSummary, report_dir: Path, took_s: float | None = None) -> str:
     """The console's one closing line: the verdict, the gate's numbers (a skip is never a pass), every
     check's count, the time and where the reports are. Both front ends print it, and nothing after it."""
-    counts = summary.counts()
-    advice = len(summary.advice())
     # Advice is a finding, not a failure: counted apart, so "failed" means what the gate means.
-    counts = {**counts, "failed": counts["failed"] - advice, "advice": advice}
+    counts = {**summary.counts(), "failed": failures(summary), "advice": len(summary.advice())}
     order = ("passed", "failed", "advice", "error", "skipped", "unverified")
     shown = ", ".join(f"{counts[s]} {_COUNTED.get(s, s)}" for s in order if counts.get(s))
     took = summary.duration_s if took_s is None else took_s

@@ -14,7 +14,7 @@ import verify.report.sections as sections
 from verify.model import CheckResult, RunSummary, Status
 from verify.report.evidence_tables import escape_html, evidence_html
 from verify.report.gate import gate_line
-from verify.report.markdown import advice_clause, anchor, failures, unverified_clause
+from verify.report.markdown import advice_clause, anchor, unverified_clause
 from verify.report.timeline import FAILED, SEEN, Hop, flow_timeline
 
 _CSS = """
@@ -68,7 +68,7 @@ def render_html(summary: RunSummary) -> str:
         + (f" &middot; shard {_e(summary.shard)}" if summary.shard else "")
         + (f" &middot; gate policy {_e(summary.gate.policy)}" if summary.gate is not None else "")
         + "</p>",
-        f"<p>{counts['passed']} passed, {failures(summary)} failed, {counts['error']} error, "
+        f"<p>{counts['passed']} passed, {sections.failures(summary)} failed, {counts['error']} error, "
         f"{counts['skipped']} skipped{_e(unverified_clause(counts))}{_e(advice_clause(summary))}</p>",
     ]
     first = sections.first_problem(summary)

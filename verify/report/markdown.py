@@ -35,7 +35,6 @@ __all__ = [
     "HTML_REPORT",
     "advice_clause",
     "anchor",
-    "failures",
     "first_problem",
     "icon",
     "render_markdown",
@@ -76,14 +75,9 @@ def unverified_clause(counts: dict[str, int]) -> str:
 
 def advice_clause(summary: RunSummary) -> str:
     """ "; N advice" when there is any: the failed checks that are advice, counted apart from
-    `failures` (as the console's closing line and the gate's "0 failed" count them)."""
+    `sections.failures` (as the console's closing line and the gate's "0 failed" count them)."""
     n = len(summary.advice())
     return f"; {n} advice" if n else ""
-
-
-def failures(summary: RunSummary) -> int:
-    """Failed checks that are not advice (summary.json's `counts.failed` includes advice)."""
-    return summary.counts()["failed"] - len(summary.advice())
 
 
 def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
@@ -104,7 +98,7 @@ def render_markdown(summary: RunSummary, *, mask_values: bool = False) -> str:
         f"Run {code(summary.run_id)} ({cell(summary.profile)} profile{shard}) on "
         f"{code(summary.source or '-')}, region {code(summary.region or '-')}, "
         f"{summary.duration_s:.1f} s: "
-        f"{counts['passed']} passed, {failures(summary)} failed, {counts['error']} error, "
+        f"{counts['passed']} passed, {sections.failures(summary)} failed, {counts['error']} error, "
         f"{counts['skipped']} skipped{unverified_clause(counts)}{advice_clause(summary)}{policy}.",
         "",
     ]

@@ -38,6 +38,12 @@ def first_problem(summary: RunSummary) -> CheckResult | None:
     return None
 
 
+def failures(summary: RunSummary) -> int:
+    """Failed checks that are not advice: what "failed" counts wherever a person reads it (the
+    console's closing line, summary.md, report.html); summary.json's `counts.failed` includes advice."""
+    return summary.counts()["failed"] - len(summary.advice())
+
+
 def problems(summary: RunSummary) -> list[CheckResult]:
     """What is wrong: failures and errors that are not advice, blocking first, failures before errors."""
     found = [c for c in summary.checks if c.status in (Status.FAILED, Status.ERROR) and not c.is_advice]
