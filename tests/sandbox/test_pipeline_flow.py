@@ -163,7 +163,8 @@ def test_a_poison_message_is_redriven_to_the_dlq(healthy: Stack) -> None:
 
     def in_dlq() -> bool:
         dlq = healthy.outputs["DeadLetterQueueUrl"]
-        ours = [m for m in sqs.receive_message(QueueUrl=dlq).get("Messages", []) if marker in m["Body"]]
+        answer = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0)
+        ours = [m for m in answer.get("Messages", []) if marker in m["Body"]]
         # Taken out again: the worker's other tests share this sandbox, and one of them holds the
         # healthy stack's DLQ to empty (test_pipeline_faults' dlq_backlog).
         for message in ours:
