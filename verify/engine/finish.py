@@ -51,12 +51,15 @@ def verdict_line(summary: RunSummary, report_dir: Path, took_s: float | None = N
     order = ("passed", "failed", "advice", "error", "skipped", "unverified")
     shown = ", ".join(f"{counts[s]} {_COUNTED.get(s, s)}" for s in order if counts.get(s))
     took = summary.duration_s if took_s is None else took_s
-    # An interrupted run's counts leave out the checks still running: without this, its ERROR read
-    # as an error with nothing failed or unverified.
-    why = " (interrupted: the checks still running are not counted)" if summary.interrupted else ""
-    if summary.interrupted and not summary.checks:
+    if not summary.interrupted:
+        why = ""
+    elif not summary.checks:
         # Stopped before the checks (or before the first had its answer): no count to qualify.
         why = " (interrupted before any check finished)"
+    else:
+        # An interrupted run's counts leave out the checks still running: without this, its ERROR
+        # read as an error with nothing failed or unverified.
+        why = " (interrupted: the checks still running are not counted)"
     return (
         f"verify: {summary.verdict.upper()}{why} -- {gate_line(summary)} "
         f"(all checks: {shown or 'none ran'}) in {took:.1f} s; reports in {report_dir}/"
