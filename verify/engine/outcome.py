@@ -6,6 +6,8 @@ process's redactor knows the run's secrets: what leaves it is already masked.
 
 from __future__ import annotations
 
+import sys
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from verify.engine.evidence import REDACTED_ON_RECORD
@@ -47,9 +49,34 @@ def status_of(
         status, message = Status.SKIPPED, str(exc)
     else:
         status, message = Status.ERROR, f"could not verify: {typename}: {exc}"
+        # Not a verdict on the stack but a bug in a check or in verify: where it was raised is what
+        # its reader needs to report or fix it (a race under load, say, that one run in a hundred hits).
+        evidence.setdefault("raised_at", raised_at(exc))
     if setup and status is Status.FAILED:
         status = Status.ERROR  # a fixture that could not build is not a verdict on the stack
     return status, message, attempts
+
+
+# The frames an unexpected exception's evidence keeps, innermost last.
+RAISED_AT_FRAMES = 8
+
+
+def raised_at(exc: BaseException) -> list[str]:
+    """The last frames of `exc`'s traceback, as `path:line in function`: paths relative to the
+    import root they were found under, so a report names `verify/aws/snapshot.py`, not a home
+    directory. Names and line numbers only: source lines and locals may hold anything."""
+    frames = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
+    return [
+        f"{_importable(frame.filename)}:{frame.lineno} in {frame.name}"
+        for frame in frames[-RAISED_AT_FRAMES:]
+    ]
+
+
+def _importable(filename: str) -> str:
+    roots = sorted(
+        (entry for entry in sys.path if entry and filename.startswith(entry.rstrip("/") + "/")), key=len
+    )
+    return filename[len(roots[-1].rstrip("/")) + 1 :] if roots else filename
 
 
 def with_asked(evidence: dict[str, Any], subject: Any, meta: dict[str, Any]) -> dict[str, Any]:
