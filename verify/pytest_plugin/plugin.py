@@ -367,6 +367,7 @@ class _VerifyHooks:
             config.stash[AHEAD_KEY] = runner
         if jobs:
             config.add_cleanup(leave_the_environment_alone())
+            config.add_cleanup(capture_logs_under_logging_lock())
         runner.start(list(jobs.values()), hold_quick=hold)
         return runner
 
@@ -683,5 +684,41 @@ def leave_the_environment_alone() -> Callable[[], None]:
 
     def undo() -> None:
         _pytest.runner._update_current_test_var = original
+
+    return undo
+
+
+def capture_logs_under_logging_lock() -> Callable[[], None]:
+    """Make pytest's log capture attach itself under logging's own lock; returns the undo.
+
+    At each test's set-up, call and teardown, pytest attaches its capture handler to every logger
+    that does not propagate, iterating logging's registry of loggers without that lock. A check
+    running ahead that meets a logger for the first time (a module botocore or urllib3 imports
+    late) adds to the registry from its thread, under the lock. The main thread's iteration then
+    raised "dictionary changed size during iteration" (found under load, reproduced with a tiny
+    thread switch interval): the phase it hit became an error, a healthy stack's check ERROR or
+    the next one's "previous item was not torn down properly". The lock is re-entrant, and what
+    runs under it (adding handlers, setting levels) takes only that lock. (A private pytest class:
+    when it or the lock is not there, nothing is patched.)
+    """
+    import logging
+
+    import _pytest.logging
+
+    capture: Any = getattr(_pytest.logging, "catching_logs", None)
+    original = getattr(capture, "__enter__", None)
+    lock = getattr(logging, "_lock", None)
+    if original is None or lock is None:
+        return lambda: None
+
+    @functools.wraps(original)
+    def enter_locked(self: object) -> object:
+        with lock:
+            return original(self)
+
+    capture.__enter__ = enter_locked
+
+    def undo() -> None:
+        capture.__enter__ = original
 
     return undo
