@@ -16,6 +16,7 @@ from moto import mock_aws
 import verify
 from tests.helpers.moto import MOTO_REGION
 from verify.gc_pace import pace as pace_collector
+from verify.sandbox.emulator.server import build_moto_routes_one_at_a_time
 
 # ------------------------------------------------------------------ bytecode caches
 # Images that set PYTHONDONTWRITEBYTECODE=1 (CI's does) made every test worker compile and rewrite
@@ -47,6 +48,7 @@ def aws_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # of the in-process tier's time, for images no check looks at.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     _refuse_beside_a_live_sandbox()
+    build_moto_routes_one_at_a_time()  # discovery's and the checks' threads reach moto at once
     with mock_aws():
         # moto empties boto3's default session for the duration (and restores it after), so every
         # test's boto3.client() built a new session that parsed its service models and endpoint rules

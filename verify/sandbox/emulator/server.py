@@ -7,6 +7,7 @@ not ACTIVE, an AccessDenied on one operation, a hanging endpoint) by interceptin
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -17,7 +18,7 @@ import urllib.parse
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -189,7 +190,7 @@ def _dispatcher() -> Any:
                 so the answer for a host is too."""
 
                 def __init__(self) -> None:
-                    super().__init__(create_backend_app)
+                    super().__init__(_one_at_a_time(create_backend_app))
                     self._hosts: dict[str | None, Any] = {}
 
                 def get_backend_for_host(self, host: str | None) -> Any:
@@ -198,8 +199,52 @@ def _dispatcher() -> Any:
                     return self._hosts[host]
 
             _reuse_kms_keys()
+            build_moto_routes_one_at_a_time()
             _DISPATCHER.append(Dispatcher())
         return _DISPATCHER[0]
+
+
+# Held while moto compiles URL rules into Python (werkzeug builds each rule's code as an `ast` tree).
+# CPython 3.11 counts the depth of that construction per interpreter, not per thread: two threads
+# building at once raised "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905), and the request building it got a 500 -- once, in a suite run under load, a discovery
+# step on a healthy stack. moto builds a service's rules on its first request in whichever thread
+# serves it: a Flask app per service here, a router per service and protocol in every mode.
+_AST_BUILDS = threading.RLock()
+_T = TypeVar("_T")
+
+
+def _one_at_a_time(build: Callable[..., _T]) -> Callable[..., _T]:
+    @functools.wraps(build)
+    def locked(*args: Any, **kwargs: Any) -> _T:
+        with _AST_BUILDS:
+            return build(*args, **kwargs)
+
+    return locked
+
+
+def build_moto_routes_one_at_a_time() -> None:
+    """Make moto build its per-service routers one at a time (see `_AST_BUILDS`), for this process.
+
+    Also for moto in a test process (`mock_aws`), where checks and discovery run in threads. A
+    router already built is answered without the lock. Guarded: a moto without this router is left
+    as it is."""
+    from moto.core import routing
+
+    router = getattr(routing, "ServiceOperationRouter", None)
+    original = getattr(router, "_get_router", None)
+    if router is None or original is None or getattr(original, "one_at_a_time", False):
+        return
+
+    def get_router(self: Any, protocol: str) -> Any:
+        built = getattr(self, "_routers", {}).get(protocol)
+        if built is not None:
+            return built
+        with _AST_BUILDS:
+            return original(self, protocol)
+
+    get_router.one_at_a_time = True  # type: ignore[attr-defined]
+    setattr(router, "_get_router", get_router)  # noqa: B010 -- a private moto method
 
 
 def _reuse_kms_keys() -> None:
