@@ -70,6 +70,7 @@ class Aws:
                 "files: fix --profile / AWS_PROFILE or run `aws configure sso`"
             ) from None
         _share_models(self.session)
+        share_event_names()
         resolved = wanted_region or self.session.region_name
         if not resolved:
             raise AwsAccessError(NO_REGION)
@@ -172,6 +173,37 @@ def _share_models(session: boto3.session.Session) -> None:
     if shared is not loader:
         botocore_session.register_component("data_loader", shared)
         session._loader = shared  # boto3 reads its resource models through its own reference
+
+
+def share_event_names() -> None:
+    """Let every botocore client of the process share one cache of its event names (once).
+
+    botocore names each event twice over (`before-call.dynamodb.DescribeTable` -> its aliased
+    form, by splitting it and trying ~30 aliases) and caches the answer per client; each new
+    client copies its session's emitter with an empty cache, and its own registrations and first
+    calls work the same names out again. That was a tenth of a sandbox provisioning's CPU (its ~11
+    clients, made again at every fault switch) and 3 % of a `verify run`'s. The aliases are
+    botocore's fixed table, copied into each client, so one answer serves them all; a copy whose
+    aliases differ keeps a cache of its own. Guarded: a botocore without these attributes is left
+    as it is."""
+    from botocore import hooks
+
+    aliaser = getattr(hooks, "EventAliaser", None)
+    original = getattr(aliaser, "__copy__", None)
+    if aliaser is None or original is None or getattr(original, "shares_event_names", False):
+        return
+
+    def copy_sharing_names(self: Any) -> Any:
+        copied = original(self)
+        names = getattr(self, "_alias_name_cache", None)
+        if names is not None and getattr(copied, "_event_aliases", None) == getattr(
+            self, "_event_aliases", None
+        ):
+            copied._alias_name_cache = names
+        return copied
+
+    copy_sharing_names.shares_event_names = True  # type: ignore[attr-defined]
+    aliaser.__copy__ = copy_sharing_names
 
 
 def _load_paginators(client: Any) -> None:

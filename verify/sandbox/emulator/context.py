@@ -39,6 +39,9 @@ class StackContext:
 
         with _SESSION_LOCK:
             if not _SESSION:
+                from verify.aws.client import share_event_names
+
+                share_event_names()  # a fault switch makes every client again
                 _SESSION.append(boto3.session.Session())
             client = _SESSION[0].client(
                 service,
