@@ -104,7 +104,9 @@ def test_no_exception_inside_a_check_becomes_a_pass(tmp_path: Path) -> None:
     by_name = {c["id"].split("::")[-1]: c for c in result["checks"]}
     for name in ("runtime_error", "key_error", "type_error", "exception"):
         where = by_name[f"test_raises_{name}"]["evidence"]["raised_at"]
-        assert where[-1].startswith("check_raises.py:") and where[-1].endswith(f" in test_raises_{name}"), where
+        assert where[-1].startswith("check_raises.py:") and where[-1].endswith(f" in test_raises_{name}"), (
+            where
+        )
     for name in ("verify_error", "aws_access_error", "check_failed", "assertion"):
         assert "raised_at" not in by_name[f"test_raises_{name}"].get("evidence", {}), name
 

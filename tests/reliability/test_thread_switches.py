@@ -38,7 +38,9 @@ RUNS = 2
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxHandle, Path]]:
     root = tmp_path_factory.mktemp("switch-sandbox")
-    handle = spawn_sandbox(stacks=("pipeline", "platform"), outputs_path=root / "flat.json", state_dir=root / "state")
+    handle = spawn_sandbox(
+        stacks=("pipeline", "platform"), outputs_path=root / "flat.json", state_dir=root / "state"
+    )
     try:
         yield handle, root / "flat.json"
     finally:

@@ -73,10 +73,12 @@ def raised_at(exc: BaseException) -> list[str]:
 
 
 def _importable(filename: str) -> str:
-    roots = sorted(
-        (entry for entry in sys.path if entry and filename.startswith(entry.rstrip("/") + "/")), key=len
+    root = max(
+        (p.rstrip("/") for p in sys.path if p and filename.startswith(p.rstrip("/") + "/")),
+        key=len,
+        default="",
     )
-    return filename[len(roots[-1].rstrip("/")) + 1 :] if roots else filename
+    return filename[len(root) + 1 :] if root else filename
 
 
 def with_asked(evidence: dict[str, Any], subject: Any, meta: dict[str, Any]) -> dict[str, Any]:
