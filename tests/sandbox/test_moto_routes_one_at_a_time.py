@@ -12,9 +12,12 @@ import time
 from typing import Any
 
 import pytest
-from moto.core import routing
 
 from verify.sandbox.emulator.server import build_moto_routes_one_at_a_time
+
+# An older moto (5.2.1) builds no per-service router in mock mode (it matches URLs by regular
+# expressions): there is nothing to take turns on, and the function leaves such a moto as it is.
+routing: Any = pytest.importorskip("moto.core.routing", reason="this moto builds no per-service routers")
 
 SERVICES = ("lambda", "apigateway", "efs")  # rest-json: each builds a werkzeug Map of its own
 
