@@ -289,7 +289,8 @@ def test_cli_foreground_up_stops_on_sigint(tmp_path: Path) -> None:
             lines.append(line)
             if "Ctrl-C" in line:
                 break
-        assert any("AWS endpoint" in line for line in lines), lines
+        endpoint = next(line for line in lines if "AWS endpoint" in line).split(":", 1)[1].split()[0]
+        assert sum(endpoint in line for line in lines) == 1, lines  # said once, with its region
         state = json.loads((tmp_path / "state" / "state.json").read_text())
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0

@@ -119,7 +119,7 @@ def _rows(rows: list[tuple[str, str]]) -> None:
 def _describe(handle: SandboxHandle, stacks: str) -> None:
     print(f"verify sandbox ({stacks}) is ready.")
     rows = [("AWS endpoint", f"{handle.endpoint_url}  (region {handle.region})")]
-    rows += sorted(handle.services.items())
+    rows += sorted((name, where) for name, where in handle.services.items() if name != "aws")  # said above
     rows += [("outputs", str(handle.outputs_path))] + [("note", note) for note in handle.notes]
     _rows(rows)
     print(f"Aim your shell at it:  source {handle.state_dir / 'env'}")
