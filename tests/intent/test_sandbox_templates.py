@@ -140,3 +140,17 @@ def test_a_folder_that_was_there_is_left_alone_and_the_rest_is_removed(tmp_path:
     cleanup_files({"templates": created}, tmp_path / "state")
     assert not (tmp_path / "cdktf.out").exists()
     assert (tmp_path / "cdk.out" / "Mine.template.json").is_file()
+
+
+def test_a_folder_already_there_is_kept_and_named(tmp_path: Path) -> None:
+    """Another sandbox's (or the user's) cdk.out beside the outputs is not written over; the start
+    names it, since the intent checks will read it instead of this stack's own template."""
+    mine = tmp_path / "cdk.out"
+    mine.mkdir()
+    (mine / "Other.template.json").write_text("{}")
+    parts = [StackParts("pipeline", dict(PIPELINE)), StackParts("platform", dict(PLATFORM))]
+    kept: list[str] = []
+    created = write_templates(tmp_path, parts, frozenset(), "dev", kept)
+    assert [Path(c).name for c in created] == ["cdktf.out"]
+    assert kept == [str(mine)]
+    assert [p.name for p in mine.iterdir()] == ["Other.template.json"]

@@ -298,7 +298,8 @@ def start_sandbox(
         from verify.sandbox.templates import write_templates
 
         # The templates say what was deployed; drift changes the live stack after (docs/intent.md).
-        state["templates"] = write_templates(outputs_path.parent, started, chosen, suffix)
+        kept: list[str] = []
+        state["templates"] = write_templates(outputs_path.parent, started, chosen, suffix, kept)
         apply_drift(ctx, started, chosen)
         bend_outputs(started, chosen)
         rendered = render_outputs(started, outputs_format, suffix)
@@ -312,6 +313,13 @@ def start_sandbox(
             services.update({f"{parts.name}.{k}": v for k, v in parts.services.items()})
             notes += parts.notes
             missing.update(parts.missing)
+        # Two sandboxes writing their outputs into one folder met here: the second one's intent
+        # checks compared its stack with the first one's template and failed a healthy stack.
+        notes += [
+            f"{path} was there before this sandbox and is kept: the intent checks compare the stack "
+            "with what it declares (write the outputs to a folder of their own for this sandbox's template)"
+            for path in kept
+        ]
         if missing:
             env[MISSING_ENV] = json.dumps(missing, sort_keys=True)
         api_url = next((str(p.outputs["ApiEndpoint"]) for p in started if "ApiEndpoint" in p.outputs), None)

@@ -41,10 +41,15 @@ def _tf_id(construct: str) -> str:
 
 
 def write_templates(
-    folder: Path, all_parts: Iterable[StackParts], faults: frozenset[str], suffix: str
+    folder: Path,
+    all_parts: Iterable[StackParts],
+    faults: frozenset[str],
+    suffix: str,
+    kept: list[str] | None = None,
 ) -> list[str]:
     """Write each stack's template under `folder`; the folders created (for the stop to remove).
-    A folder that already exists is the user's: nothing is written there."""
+    A folder that already exists is the user's (or another sandbox's): nothing is written there,
+    and its path is added to `kept`, for a note saying the intent checks will read it instead."""
     created: list[str] = []
     for parts in all_parts:
         if parts.name == "pipeline":
@@ -59,6 +64,8 @@ def write_templates(
         else:
             continue
         if target.exists() and str(target) not in created:
+            if kept is not None:
+                kept.append(str(target))
             continue
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
