@@ -64,6 +64,9 @@ def make_runs(cwd: Path) -> None:
             result = sandbox_run(cwd, report_dir, *outputs, *extra, env=env)
             # The fault breaks one check: the shard that does not hold it passes.
             assert result.returncode in ((1,) if report_dir == "full" else (0, 1)), result.stderr[-2000:]
+            # A shard goes through pytest: nothing of pytest's own bookkeeping reaches the console
+            # (a "warnings summary" with PytestAssertRewriteWarning followed every shard's dots).
+            assert "warnings summary" not in result.stdout + result.stderr, result.stdout[-2000:]
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,11 @@ Registered through the `pytest11` entry point, so it is loaded in every pytest p
 environment where verify is installed -- and therefore inert unless a run asks for it (`--verify` or
 any `--verify-*` option). Results are collected on the xdist controller only (or the single process),
 from the metadata each check leaves in `report.user_properties`, which xdist carries across.
+
+PYTEST_DONT_REWRITE: pytest's assertion rewriting has nothing to do here (no check lives in this
+module), and `verify run --shard` imports the module before it hands the run to pytest, which then
+printed a "warnings summary" with PytestAssertRewriteWarning ("Module already imported") under
+every sharded run's dots.
 """
 
 from __future__ import annotations
