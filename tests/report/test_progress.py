@@ -159,7 +159,11 @@ def test_an_interrupted_runs_closing_line_says_so() -> None:
     one = _error("test_a", "could not verify: x")
     out = io.StringIO()
     print_summary(replace(_summary(one), interrupted=True), Path("reports"), 2.0, out)
-    assert out.getvalue().splitlines()[-1].startswith("= verify: ERROR (interrupted: ")
+    assert (
+        out.getvalue()
+        .splitlines()[-1]
+        .startswith("= verify: ERROR (interrupted: only the checks that finished are counted) -- ")
+    )
     out = io.StringIO()
     print_summary(_summary(one), Path("reports"), 2.0, out)
     assert "interrupted" not in out.getvalue()

@@ -58,8 +58,10 @@ def verdict_line(summary: RunSummary, report_dir: Path, took_s: float | None = N
         why = " (interrupted before any check finished)"
     else:
         # An interrupted run's counts leave out the checks still running: without this, its ERROR
-        # read as an error with nothing failed or unverified.
-        why = " (interrupted: the checks still running are not counted)"
+        # read as an error with nothing failed or unverified. Worded to stay true when every check
+        # had its answer before the interrupt (one in the clean-up): "the checks still running"
+        # then named checks there were none of.
+        why = " (interrupted: only the checks that finished are counted)"
     return (
         f"verify: {summary.verdict.upper()}{why} -- {gate_line(summary)} "
         f"(all checks: {shown or 'none ran'}) in {took:.1f} s; reports in {report_dir}/"
