@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from verify.errors import VerifyError
 from verify.stack import cloudformation
 from verify.stack.inventory import DiscoveryReport, Inventory, Resource, classify
 from verify.stack.kinds import Kind
@@ -617,4 +618,6 @@ def _error_text(error: Exception) -> str:
     if code:
         return f"{operation} answered {code}" if operation else code
     first = str(error).splitlines()[0] if str(error) else ""
+    if first and isinstance(error, VerifyError):
+        return first[:200]  # verify's own sentence ("AWS call abandoned: ..."): its class name says nothing
     return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
